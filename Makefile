@@ -1,0 +1,46 @@
+# The two commands: `make run` and `make test`. Everything else is a helper.
+BUILD      ?= build/release
+TESTBUILD  ?= build/test
+FUZZBUILD  ?= build/fuzz
+FUZZ_SECONDS ?= 5
+
+.PHONY: all deps build run test unit interop fuzz fuzz-build bench clean
+
+all: build
+
+deps:
+	@scripts/deps
+
+$(BUILD)/build.ninja:
+	meson setup $(BUILD) --buildtype=release
+
+build: deps $(BUILD)/build.ninja
+	ninja -C $(BUILD)
+
+run: build
+	@scripts/run-demo $(BUILD)/posternd
+
+$(TESTBUILD)/build.ninja:
+	meson setup $(TESTBUILD) --buildtype=debug -Dwerror=true -Db_sanitize=address,undefined -Db_lundef=false
+
+$(FUZZBUILD)/build.ninja:
+	CC=clang meson setup $(FUZZBUILD) --buildtype=debug -Dfuzz=true -Dtests=disabled -Db_sanitize=address,undefined -Db_lundef=false
+
+fuzz-build: deps $(FUZZBUILD)/build.ninja
+	ninja -C $(FUZZBUILD)
+
+# Unit, interop and a short fuzz smoke; the last line is "N passed, N failed".
+test: deps $(TESTBUILD)/build.ninja $(FUZZBUILD)/build.ninja
+	ninja -C $(TESTBUILD)
+	ninja -C $(FUZZBUILD)
+	@scripts/run-tests $(TESTBUILD) $(FUZZBUILD) $(FUZZ_SECONDS)
+
+fuzz: fuzz-build
+	@scripts/run-fuzz $(FUZZBUILD) 60
+
+bench: build
+	@scripts/deps --bench
+	@bench/run.sh $(BUILD)/posternd
+
+clean:
+	rm -rf build

@@ -1,0 +1,51 @@
+/* posternd's configuration: defaults, the `key = value` file (libinih) and
+ * command-line flags. Every key is documented in the README. */
+#ifndef POSTERN_SERVER_CONFIG_H
+#define POSTERN_SERVER_CONFIG_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "smtp/session.h"
+#include "store/store.h"
+
+#define SRV_MAX_LISTEN 16
+#define SRV_MAX_DOMAINS 64
+
+struct srv_config {
+	struct smtp_config smtp;  /* what the protocol core needs */
+	char hostname[256];
+	char banner[256];
+	char *listen[SRV_MAX_LISTEN];
+	size_t nlisten;
+	char *domains[SRV_MAX_DOMAINS]; /* lower-cased */
+	size_t ndomains;
+	enum store_kind store;
+	char *maildir;
+	char *recipients_file;    /* NULL: every local part of a local domain is accepted */
+	unsigned max_connections;
+	unsigned max_connections_per_ip;
+	bool limit_loopback;      /* apply max_connections_per_ip to 127/8 and ::1 too */
+	unsigned command_timeout; /* seconds */
+	unsigned shutdown_timeout;
+	unsigned workers;         /* event loops; 0: one per core */
+	char *config_file;
+	bool log_debug;
+};
+
+/* Fill defaults (hostname from gethostname). */
+void srv_config_defaults(struct srv_config *c);
+void srv_config_free(struct srv_config *c);
+/* Parse argv (and the config file it names, read first, then flags win).
+ * On error writes a one-line reason naming the key or flag and returns -1;
+ * returns 1 after --help/--version output (the caller exits 0). */
+int srv_config_load(struct srv_config *c, int argc, char **argv, char *err, size_t errlen);
+/* Set one key; used by the file parser and by tests. */
+int srv_config_set(struct srv_config *c, const char *key, const char *value, char *err,
+		   size_t errlen);
+/* Finish: derived values and cross-checks. */
+int srv_config_finish(struct srv_config *c, char *err, size_t errlen);
+void srv_config_usage(const char *prog);
+
+#endif

@@ -1,0 +1,114 @@
+/* Structures shared by the files of src/server/ (not offered above it). */
+#ifndef POSTERN_SERVER_INTERNAL_H
+#define POSTERN_SERVER_INTERNAL_H
+
+#include <netinet/in.h>
+#include <pthread.h>
+#include <stdatomic.h>
+#include <stdbool.h>
+#include <sys/socket.h>
+#include <uv.h>
+
+#include "common/buf.h"
+#include "server/config.h"
+#include "smtp/session.h"
+#include "store/store.h"
+
+#define SRV_READ_BUF (64 * 1024)
+
+/* Connections per client address, across all loops; bounded by max_connections. */
+struct srv_ip_table {
+	pthread_mutex_t lock;
+	size_t size; /* slots, a power of two */
+	struct srv_ip_slot {
+		unsigned char addr[16];
+		unsigned count;
+	} *slots;
+};
+
+/* Read-only after start, except the counters. */
+struct srv_shared {
+	const struct srv_config *cfg;
+	struct store *store;
+	char **recipients; /* sorted, lower-cased; NULL when no recipients file */
+	size_t nrecipients;
+	atomic_uint connections;
+	struct srv_ip_table ips;
+	atomic_uint queue_seq;
+	int utc_offset_min;
+};
+
+struct srv_conn;
+
+struct srv_worker {
+	unsigned id;
+	uv_loop_t loop;
+	uv_thread_t thread;
+	uv_async_t stop_async;
+	uv_timer_t grace_timer;
+	uv_tcp_t listeners[SRV_MAX_LISTEN];
+	size_t nlisteners;
+	struct srv_shared *shared;
+	struct srv_conn *conns; /* doubly linked list of open connections */
+	bool stopping;
+	uint64_t stop_started_ms;
+	/* Reads are borrowed from here, not owned per connection: an idle
+	 * connection holds no read buffer (libuv reads into this one). */
+	char rbuf[SRV_READ_BUF];
+	bool rbuf_busy;
+};
+
+struct srv_delivery; /* delivery.c */
+
+struct srv_conn {
+	struct srv_conn *prev, *next;
+	struct srv_worker *worker;
+	uv_tcp_t tcp;
+	uv_timer_t timer;
+	int handles_open;
+	struct smtp_session *session;
+	struct smtp_hooks hooks;
+	struct buf in;       /* unconsumed input: a partial line, or input held while a request is pending */
+	struct buf pending;  /* reply bytes the socket did not take yet */
+	uv_write_t wreq;
+	bool writing;
+	bool reading;
+	bool closing;
+	bool counted_ip;
+	struct sockaddr_storage peer;
+	char peer_addr[64]; /* numeric */
+	unsigned peer_port;
+	char sid[24];
+	uint64_t started_ms;
+	unsigned messages;
+	struct srv_delivery *delivery; /* the message being received or committed */
+};
+
+/* conn.c */
+void srv_conn_accept(struct srv_worker *w, uv_stream_t *listener);
+void srv_conn_shutdown(struct srv_conn *c);
+void srv_conn_pump(struct srv_conn *c);
+void srv_conn_close(struct srv_conn *c);
+void srv_conn_free_if_done(struct srv_conn *c);
+
+/* delivery.c: the session hooks that talk to the store */
+void srv_delivery_hooks(struct smtp_hooks *h);
+/* the connection goes away: drop a message being received (not one committing) */
+void srv_delivery_conn_gone(struct srv_conn *c);
+bool srv_delivery_busy(const struct srv_conn *c);
+int srv_recipients_load(struct srv_shared *sh, const char *path, char *err, size_t errlen);
+void srv_recipients_free(struct srv_shared *sh);
+
+/* listener.c */
+int srv_listen_fd(const char *spec, char *err, size_t errlen);
+
+/* limits.c */
+int srv_ip_table_init(struct srv_ip_table *t, unsigned max_connections);
+void srv_ip_table_fini(struct srv_ip_table *t);
+/* Count one more connection from addr; false when over the limit (not counted). */
+bool srv_ip_acquire(struct srv_ip_table *t, const struct sockaddr_storage *addr, unsigned limit);
+void srv_ip_release(struct srv_ip_table *t, const struct sockaddr_storage *addr);
+
+uint64_t srv_now_ms(void);
+
+#endif

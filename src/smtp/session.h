@@ -1,0 +1,125 @@
+/* The server session: a pure state machine (RFC 5321 with PIPELINING, SIZE,
+ * 8BITMIME, SMTPUTF8, CHUNKING, ENHANCEDSTATUSCODES). Bytes go in through
+ * smtp_session_input(); reply bytes accumulate in smtp_session_output();
+ * everything else (recipient policy, the message store, the TLS upgrade) is
+ * asked of the owner through hooks. No sockets, no clock, no file I/O.
+ *
+ * While a request is pending (a durable commit, the TLS handshake) the
+ * session consumes no input; the owner answers with smtp_session_msg_done()
+ * or smtp_session_tls_done() and feeds the rest of its input again. */
+#ifndef POSTERN_SMTP_SESSION_H
+#define POSTERN_SMTP_SESSION_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "common/buf.h"
+#include "smtp/cmd.h"
+#include "smtp/dot.h"
+#include "smtp/line.h"
+
+/* Every limit is a named parameter with a documented default (README). */
+#define SMTP_DEFAULT_MAX_MESSAGE_SIZE (35u * 1024 * 1024)
+#define SMTP_DEFAULT_MAX_RECIPIENTS 100
+#define SMTP_MIN_MAX_RECIPIENTS 100 /* RFC 5321 §4.5.3.1.8 */
+#define SMTP_DEFAULT_MAX_ERRORS 10
+/* Octets RFC 1870, 6531, 6152 and 4954 let MAIL add to the 512-octet line. */
+#define SMTP_MAIL_LINE_EXTRA (26 + 10 + 14 + 500)
+
+struct smtp_config {
+	const char *hostname;    /* greeting, EHLO, Received */
+	const char *banner;      /* greeting text after the hostname: "ESMTP postern" */
+	size_t line_limit;       /* command line limit incl. CRLF, >= 512 */
+	bool lenient_line_endings;
+	uint64_t max_message_size; /* SIZE; 0 means no limit (SIZE advertised without a number) */
+	size_t max_recipients;   /* >= 100 */
+	unsigned max_errors;     /* protocol errors before 421 4.7.0 */
+	size_t text_line_limit;  /* 0: none; else refuse messages with longer lines (554 5.6.0) */
+	enum smtp_bare_newline bare_newline;
+	bool tls_available;      /* a certificate is configured: STARTTLS is offered */
+};
+
+void smtp_config_defaults(struct smtp_config *cfg);
+
+enum smtp_rcpt_verdict {
+	SMTP_RCPT_OK,
+	SMTP_RCPT_RELAY_DENIED, /* 554 5.7.1 */
+	SMTP_RCPT_NO_MAILBOX,   /* 550 5.1.1 */
+	SMTP_RCPT_TEMPFAIL,     /* 451 4.3.0 */
+};
+
+enum smtp_msg_status {
+	SMTP_MSG_OK,
+	SMTP_MSG_FULL,  /* 452 4.3.1 */
+	SMTP_MSG_IOERR, /* 451 4.3.0 */
+};
+
+/* One mail transaction (OpenSMTPD's habit: RSET is "free the transaction"). */
+struct smtp_envelope {
+	char helo[SMTP_DOMAIN_MAX + 1];
+	const char *protocol; /* RFC 3848 / RFC 6531 "with" keyword: ESMTP, ESMTPS, UTF8SMTPA... */
+	struct smtp_path from;
+	struct smtp_mail_params params;
+	struct smtp_path *rcpts; /* accepted recipients */
+	size_t nrcpts;
+	size_t rcpt_cap;
+	char queue_id[32]; /* set by the msg_begin hook */
+	uint64_t size;     /* octets of content received */
+};
+
+struct smtp_hooks {
+	void *ctx;
+	enum smtp_rcpt_verdict (*rcpt_check)(void *ctx, const struct smtp_path *rcpt,
+					     bool authenticated);
+	/* A message body begins (after 354, or at the first BDAT chunk). The hook
+	 * sets env->queue_id and opens the spool. Errors are remembered and
+	 * reported once the client has sent the whole message. */
+	enum smtp_msg_status (*msg_begin)(void *ctx, struct smtp_envelope *env);
+	enum smtp_msg_status (*msg_write)(void *ctx, const char *p, size_t n);
+	/* The whole message arrived and is acceptable: make it durable, then
+	 * call smtp_session_msg_done(). */
+	void (*msg_commit)(void *ctx, struct smtp_envelope *env);
+	/* Drop the message being received (refused, reset or connection gone). */
+	void (*msg_abort)(void *ctx);
+	/* STARTTLS accepted: "220 2.0.0" is in the output; after it is flushed,
+	 * run the handshake and call smtp_session_tls_done(). Optional. */
+	void (*starttls)(void *ctx);
+	/* Every reply, for the log. Optional. */
+	void (*on_reply)(void *ctx, enum smtp_verb verb, int code, const char *text);
+};
+
+struct smtp_session;
+
+struct smtp_session *smtp_session_new(const struct smtp_config *cfg, const struct smtp_hooks *hooks);
+void smtp_session_free(struct smtp_session *s);
+
+/* The greeting (220), or 421 4.7.0 when the owner refuses the connection. */
+void smtp_session_greet(struct smtp_session *s);
+void smtp_session_refuse(struct smtp_session *s);
+
+/* Consume input; returns the number of octets consumed. Less than len means:
+ * a request is pending, the session is closing, or output must be flushed
+ * first (the peer is not reading its replies). */
+size_t smtp_session_input(struct smtp_session *s, const char *in, size_t len);
+
+/* Reply bytes waiting to be written; the owner writes and clears them. */
+struct buf *smtp_session_output(struct smtp_session *s);
+/* The session said 221 or 421: flush the output, then close. */
+bool smtp_session_closing(const struct smtp_session *s);
+/* True while the session would consume more input. */
+bool smtp_session_wants_input(const struct smtp_session *s);
+/* True when no command or message is partly received (a shutdown may close now). */
+bool smtp_session_idle(const struct smtp_session *s);
+
+/* The owner's answers and events. */
+void smtp_session_msg_done(struct smtp_session *s, enum smtp_msg_status st);
+void smtp_session_tls_done(struct smtp_session *s, bool ok);
+void smtp_session_timeout(struct smtp_session *s);
+/* Graceful shutdown: 421 4.3.2 now if idle, else at the next command. */
+void smtp_session_shutdown(struct smtp_session *s);
+
+/* For the owner's logs and the Received header. */
+const struct smtp_envelope *smtp_session_envelope(const struct smtp_session *s);
+
+#endif

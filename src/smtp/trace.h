@@ -1,0 +1,29 @@
+/* Trace fields prepended to a stored message (RFC 5321 §4.4): Return-Path
+ * and Received. Pure: the time is passed in. */
+#ifndef POSTERN_SMTP_TRACE_H
+#define POSTERN_SMTP_TRACE_H
+
+#include <stdint.h>
+#include <time.h>
+
+#include "common/buf.h"
+
+struct smtp_trace {
+	const char *return_path; /* envelope sender without brackets; "" for <> */
+	const char *helo;        /* what the client said in EHLO/HELO */
+	const char *client_addr; /* numeric address, e.g. "127.0.0.1" or "::1" */
+	const char *by;          /* our host name */
+	const char *protocol;    /* RFC 3848 "with": ESMTP, ESMTPSA, UTF8SMTP... */
+	const char *queue_id;
+	const char *for_addr;    /* the recipient when there is exactly one, else NULL */
+	const char *tls;         /* "TLSv1.3 cipher TLS_AES_256_GCM_SHA384", or NULL */
+	time_t when;
+	int utc_offset_min;      /* local offset from UTC in minutes */
+};
+
+/* Append "Return-Path: <...>\r\nReceived: ...\r\n". */
+int smtp_trace_format(struct buf *out, const struct smtp_trace *t);
+/* RFC 5322 §3.3 date-time, e.g. "Sat, 28 Nov 2026 17:42:33 +0000". */
+int smtp_trace_date(struct buf *out, time_t when, int utc_offset_min);
+
+#endif

@@ -1,0 +1,922 @@
+/* The "maildir" and "discard" store backends (store.h, SPEC §5).
+ *
+ * Delivery of one message into mailboxes M1..Mn:
+ *
+ *   begin   create Mk/{tmp,new,cur} if missing; open M1/tmp/<name> (O_EXCL)
+ *   write   fill a 64 KiB buffer, write() it whenever it is full
+ *   commit  flush; fsync(file); close
+ *           link M1/tmp/<name> -> Mk/tmp/<name>  (copy + fsync on EXDEV)
+ *           rename Mk/tmp/<name> -> Mk/new/<name> for k = 2..n, then M1
+ *           fsync every Mk/new/ (shared between concurrent commits)
+ *   failure unlink every tmp/ and new/ entry this message made
+ *
+ * <name> is "<seconds>.<queue id>.<hostname>" (the Maildir convention; the
+ * queue id makes it unique), with '/', ':' and control octets of the queue id
+ * and the hostname written as "\ooo" octal escapes as the Maildir spec asks. */
+#include "store/store.h"
+
+#include "common/str.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <limits.h>
+#include <pthread.h>
+#include <stdarg.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <time.h>
+#include <unistd.h>
+
+/* Write buffer per message: memory stays bounded whatever the message size,
+ * and write() is called with large chunks. */
+#define MAILDIR_BUF_SIZE ((size_t)64 * 1024)
+#define MAILDIR_PATH_MAX ((size_t)PATH_MAX)
+#define MAILDIR_NAME_MAX ((size_t)NAME_MAX)
+#define DIRSYNC_BUCKETS 64
+/* Mailboxes created but not yet synced (see fresh_add); past this, begin
+ * syncs a new mailbox itself. Reached only by thousands of new mailboxes
+ * whose first messages all failed. */
+#define FRESH_MAX 1024
+
+/* ---- libc defaults for struct store_fs_ops ---- */
+
+static int fs_open(const char *path, int flags, int mode) { return open(path, flags, (mode_t)mode); }
+static long fs_write(int fd, const void *p, size_t n) { return (long)write(fd, p, n); }
+static int fs_fsync(int fd) { return fsync(fd); }
+static int fs_rename(const char *from, const char *to) { return rename(from, to); }
+static int fs_link(const char *from, const char *to) { return link(from, to); }
+static int fs_mkdir(const char *path, int mode) { return mkdir(path, (mode_t)mode); }
+
+/* A mailbox begin created whose directory entries are not yet durable. */
+struct fresh_dir {
+	struct fresh_dir *next;
+	char *dir;
+	unsigned levels; /* sync_chain(st, dir, levels) makes them durable */
+};
+
+/* One directory whose fsync concurrent commits share (see dir_sync). */
+struct dirsync {
+	struct dirsync *next;
+	char *path;
+	unsigned refs;       /* threads inside dir_sync for this path */
+	bool running;        /* an fsync of this directory is in flight */
+	uint64_t started;    /* generation of the latest fsync started */
+	uint64_t completed;  /* generation of the latest fsync finished */
+	uint64_t err_gen;    /* latest generation that failed (0: none) */
+	int err;             /* its errno */
+	pthread_cond_t done;
+};
+
+struct store {
+	enum store_kind kind;
+	char *root;      /* no trailing '/', except for "/" itself; "" for discard */
+	const char *sep; /* "/" between root and domain, "" when root is "/" or "" */
+	struct store_fs_ops ops;
+	char host[4 * 256]; /* escaped hostname */
+	pthread_mutex_t mu; /* guards sync[] (and every dirsync in it) and fresh */
+	struct dirsync *sync[DIRSYNC_BUCKETS];
+	struct fresh_dir *fresh;
+	size_t nfresh;
+};
+
+struct mbox {
+	char *dir;    /* <root>/<domain>/<local> */
+	char *newdir; /* dir/new */
+	char *tmp;    /* dir/tmp/<name> */
+	char *new;    /* dir/new/<name> */
+	bool in_tmp;  /* tmp exists and is ours */
+	bool in_new;  /* new exists and is ours */
+};
+
+struct store_msg {
+	struct store *st;
+	struct mbox *mb;
+	size_t nmb;
+	int fd;
+	char *buf;
+	size_t buflen;
+	size_t size;              /* octets accepted by store_msg_write */
+	enum store_status werr;   /* first write failure, sticky */
+	bool done;                /* commit ran */
+	enum store_status result; /* its outcome */
+};
+
+static enum store_status status_of(int e)
+{
+	return (e == ENOSPC || e == EDQUOT) ? STORE_FULL : STORE_IOERR;
+}
+
+/* errno after a failed call; an injected fault may forget to set it. */
+static int last_err(void) { return errno ? errno : EIO; }
+
+__attribute__((format(printf, 3, 4)))
+static void set_err(char *err, size_t errlen, const char *fmt, ...)
+{
+	va_list ap;
+
+	if (!err || errlen == 0)
+		return;
+	va_start(ap, fmt);
+	(void)vsnprintf(err, errlen, fmt, ap);
+	va_end(ap);
+}
+
+/* ---- mailbox mapping ----
+ *
+ * "local@domain" -> <root>/<domain>/<local>
+ *
+ * - The address splits at its LAST '@' (a quoted local part may hold '@').
+ * - Both parts are lower-cased, ASCII A-Z only; other octets (UTF-8 of
+ *   SMTPUTF8 addresses) are kept as they are.
+ * - '/', '%', control octets (0x00-0x1f, 0x7f) and a leading '.' of either part
+ *   become %XX (upper-case hex), so no part can climb out of the root ("..",
+ *   "a/../b"), hide itself (".x"), or collide with an encoded name ('%').
+ * - An empty local part or domain cannot be mapped, nor can a part whose
+ *   encoding is longer than NAME_MAX.
+ * - The bare "postmaster" (RFC 5321 §4.5.1, any case) is postmaster@localhost.
+ *
+ * Examples: User@Example.COM -> example.com/user; a/b@x -> x/a%2Fb;
+ * .profile@x -> x/%2Eprofile; 100%@x -> x/100%25. */
+
+static bool put(char *out, size_t outlen, size_t *pos, const char *p, size_t n)
+{
+	if (n >= outlen - *pos)
+		return false;
+	memcpy(out + *pos, p, n);
+	*pos += n;
+	out[*pos] = '\0';
+	return true;
+}
+
+static bool put_component(char *out, size_t outlen, size_t *pos, const char *p, size_t n)
+{
+	static const char hex[] = "0123456789ABCDEF";
+	size_t start = *pos;
+
+	if (n == 0)
+		return false;
+	for (size_t i = 0; i < n; i++) {
+		unsigned char c = (unsigned char)str_ascii_lower(p[i]);
+		if (c == '/' || c == '%' || c < 0x20 || c == 0x7f || (i == 0 && c == '.')) {
+			char e[3] = {'%', hex[c >> 4], hex[c & 15]};
+			if (!put(out, outlen, pos, e, sizeof e))
+				return false;
+		} else if (!put(out, outlen, pos, (const char *)&c, 1)) {
+			return false;
+		}
+	}
+	return *pos - start <= MAILDIR_NAME_MAX;
+}
+
+bool store_mailbox_path(const struct store *st, const char *addr, char *out, size_t outlen)
+{
+	const char *local, *domain;
+	size_t llen, dlen, pos = 0;
+
+	if (!st || !addr || !out || outlen == 0)
+		return false;
+	out[0] = '\0';
+	const char *at = strrchr(addr, '@');
+	if (at) {
+		local = addr;
+		llen = (size_t)(at - addr);
+		domain = at + 1;
+		dlen = strlen(domain);
+	} else if (str_ieq(addr, strlen(addr), "postmaster")) {
+		local = "postmaster";
+		llen = strlen(local);
+		domain = "localhost";
+		dlen = strlen(domain);
+	} else {
+		return false;
+	}
+	if (!put(out, outlen, &pos, st->root, strlen(st->root)) ||
+	    !put(out, outlen, &pos, st->sep, strlen(st->sep)) ||
+	    !put_component(out, outlen, &pos, domain, dlen) || !put(out, outlen, &pos, "/", 1) ||
+	    !put_component(out, outlen, &pos, local, llen)) {
+		out[0] = '\0';
+		return false;
+	}
+	return true;
+}
+
+/* ---- small path helpers ---- */
+
+/* a + b + c in a new string; NULL if out of memory or longer than PATH_MAX. */
+static char *path_join(const char *a, const char *b, const char *c)
+{
+	size_t na = strlen(a), nb = strlen(b), nc = strlen(c);
+	if (na + nb + nc >= MAILDIR_PATH_MAX)
+		return NULL;
+	char *p = malloc(na + nb + nc + 1);
+	if (!p)
+		return NULL;
+	memcpy(p, a, na);
+	memcpy(p + na, b, nb);
+	memcpy(p + na + nb, c, nc);
+	p[na + nb + nc] = '\0';
+	return p;
+}
+
+/* Maildir escapes for a file-name part: '/' and ':' (the flag separator) as
+ * "\057" and "\072"; control octets the same way. */
+static bool put_escaped(char *out, size_t outlen, size_t *pos, const char *s)
+{
+	for (; *s; s++) {
+		unsigned char c = (unsigned char)*s;
+		if (c == '/' || c == ':' || c < 0x20 || c == 0x7f) {
+			char e[5];
+			int r = snprintf(e, sizeof e, "\\%03o", c);
+			if (r != 4 || !put(out, outlen, pos, e, 4))
+				return false;
+		} else if (!put(out, outlen, pos, s, 1)) {
+			return false;
+		}
+	}
+	return true;
+}
+
+/* mkdir -p. On success *created is how many directories were made along the
+ * chain ending at path (0: it existed). path is modified and restored. */
+static int mkdir_p(const struct store *st, char *path, int mode, unsigned *created)
+{
+	unsigned up = 0;
+
+	*created = 0;
+	errno = 0;
+	if (st->ops.mkdir(path, mode) == 0) {
+		*created = 1;
+		return 0;
+	}
+	int e = last_err();
+	if (e == EEXIST)
+		return 0;
+	if (e != ENOENT)
+		return e;
+	char *slash = strrchr(path, '/');
+	if (!slash || slash == path)
+		return ENOENT;
+	*slash = '\0';
+	e = mkdir_p(st, path, mode, &up);
+	*slash = '/';
+	if (e)
+		return e;
+	errno = 0;
+	if (st->ops.mkdir(path, mode) == 0) {
+		*created = up + 1;
+		return 0;
+	}
+	e = last_err();
+	if (e == EEXIST) { /* a concurrent begin made it */
+		*created = up;
+		return 0;
+	}
+	return e;
+}
+
+/* ---- grouped directory fsync ---- */
+
+static int fsync_dir(const struct store *st, const char *path)
+{
+	errno = 0;
+	int fd = st->ops.open(path, O_RDONLY | O_DIRECTORY | O_CLOEXEC, 0);
+	if (fd < 0)
+		return last_err();
+	int e = 0;
+	errno = 0;
+	if (st->ops.fsync(fd) < 0)
+		e = last_err();
+	close(fd);
+	return e;
+}
+
+static size_t dirsync_bucket(const char *path)
+{
+	uint32_t h = 2166136261u; /* FNV-1a */
+	for (const unsigned char *p = (const unsigned char *)path; *p; p++)
+		h = (h ^ *p) * 16777619u;
+	return h % DIRSYNC_BUCKETS;
+}
+
+/* fsync the directory path so that every entry changed before this call is
+ * durable; concurrent callers for the same directory share fsyncs.
+ *
+ * Why it is correct: the caller's rename finished before it took the lock and
+ * read `started`. It waits for generation target = started + 1, which is
+ * numbered under the lock only after that read, and whose fsync is issued
+ * after the lock is dropped, hence after the rename: an fsync of a directory
+ * makes every entry change that preceded it durable, so it covers the rename.
+ * Fsyncs of one directory run one at a time and take consecutive numbers, so
+ * completed >= target means generation target has finished. A caller that
+ * arrives while an fsync is in flight cannot rely on it (it may have started
+ * before the rename) and waits for the next one, which then covers every
+ * caller that queued meanwhile: N concurrent commits cost about 2 fsyncs, not N.
+ *
+ * Errors: a failure of any generation >= target is reported (conservative: a
+ * later failure may be reported to a caller the earlier success already
+ * covered, which costs a retry, never a lost message). Entries live only while
+ * some thread uses them, so the table holds at most one per waiting thread.
+ * Returns 0 or an errno. */
+static int dir_sync(struct store *st, const char *path)
+{
+	size_t b = dirsync_bucket(path);
+	struct dirsync *d;
+
+	pthread_mutex_lock(&st->mu);
+	for (d = st->sync[b]; d; d = d->next)
+		if (strcmp(d->path, path) == 0)
+			break;
+	if (!d) {
+		d = calloc(1, sizeof *d);
+		if (d && !(d->path = strdup(path))) {
+			free(d);
+			d = NULL;
+		}
+		if (!d) { /* no memory for sharing: still be durable */
+			pthread_mutex_unlock(&st->mu);
+			return fsync_dir(st, path);
+		}
+		pthread_cond_init(&d->done, NULL);
+		d->next = st->sync[b];
+		st->sync[b] = d;
+	}
+	d->refs++;
+
+	uint64_t target = d->started + 1;
+	while (d->completed < target) {
+		if (d->running) {
+			pthread_cond_wait(&d->done, &st->mu);
+			continue;
+		}
+		d->running = true;
+		uint64_t gen = ++d->started;
+		pthread_mutex_unlock(&st->mu);
+		int e = fsync_dir(st, path);
+		pthread_mutex_lock(&st->mu);
+		d->completed = gen;
+		if (e) {
+			d->err_gen = gen;
+			d->err = e;
+		}
+		d->running = false;
+		pthread_cond_broadcast(&d->done);
+	}
+	int e = d->err_gen >= target ? d->err : 0;
+
+	if (--d->refs == 0) { /* idle: nobody waits, nothing runs */
+		struct dirsync **pp = &st->sync[b];
+		while (*pp != d)
+			pp = &(*pp)->next;
+		*pp = d->next;
+		pthread_cond_destroy(&d->done);
+		free(d->path);
+		free(d);
+	}
+	pthread_mutex_unlock(&st->mu);
+	return e;
+}
+
+/* path -> its parent directory, in place ("a" -> ".", "/a" -> "/"). */
+static void parent_of(char *p, size_t plen)
+{
+	char *slash = strrchr(p, '/');
+	if (!slash)
+		(void)str_copy(p, plen, ".", 1);
+	else if (slash == p)
+		p[1] = '\0';
+	else
+		*slash = '\0';
+}
+
+/* Directories we created must survive a crash like the message does: fsync
+ * dir and its first count - 1 ancestors, which hold the new entries. */
+static int sync_chain(struct store *st, const char *dir, unsigned count)
+{
+	char p[PATH_MAX];
+
+	(void)str_copy(p, sizeof p, dir, strlen(dir));
+	for (unsigned j = 0; j < count; j++) {
+		int e = dir_sync(st, p);
+		if (e)
+			return e;
+		parent_of(p, sizeof p);
+	}
+	return 0;
+}
+
+/* ---- mailboxes created but not yet durable ----
+ *
+ * begin creates a missing mailbox, but the fsyncs that make its directory
+ * entries durable belong on a worker, in commit. If that first message never
+ * commits (aborted, too big, failed), later deliveries find the directories
+ * present and would never sync them; and a concurrent first delivery that saw
+ * EEXIST must not say 250 before they are durable either. So the store
+ * remembers each mailbox it created until a commit into it synced the chain.
+ * (A concurrent begin sees EEXIST only after the creator's mkdir, which the
+ * creator follows at once with fresh_add; its commit comes a message later.) */
+
+static bool fresh_add(struct store *st, const char *dir, unsigned levels)
+{
+	struct fresh_dir *f;
+	bool ok = true;
+
+	pthread_mutex_lock(&st->mu);
+	for (f = st->fresh; f; f = f->next)
+		if (strcmp(f->dir, dir) == 0)
+			break;
+	if (f) {
+		if (levels > f->levels)
+			f->levels = levels;
+	} else if (st->nfresh < FRESH_MAX && (f = calloc(1, sizeof *f)) != NULL &&
+		   (f->dir = strdup(dir)) != NULL) {
+		f->levels = levels;
+		f->next = st->fresh;
+		st->fresh = f;
+		st->nfresh++;
+	} else {
+		free(f);
+		ok = false;
+	}
+	pthread_mutex_unlock(&st->mu);
+	return ok;
+}
+
+static unsigned fresh_levels(struct store *st, const char *dir)
+{
+	unsigned levels = 0;
+
+	pthread_mutex_lock(&st->mu);
+	for (const struct fresh_dir *f = st->fresh; f; f = f->next)
+		if (strcmp(f->dir, dir) == 0) {
+			levels = f->levels;
+			break;
+		}
+	pthread_mutex_unlock(&st->mu);
+	return levels;
+}
+
+/* The chain of dir was synced up to levels: forget it unless it grew meanwhile. */
+static void fresh_done(struct store *st, const char *dir, unsigned levels)
+{
+	pthread_mutex_lock(&st->mu);
+	for (struct fresh_dir **pp = &st->fresh; *pp; pp = &(*pp)->next) {
+		struct fresh_dir *f = *pp;
+		if (strcmp(f->dir, dir) != 0)
+			continue;
+		if (f->levels <= levels) {
+			*pp = f->next;
+			st->nfresh--;
+			free(f->dir);
+			free(f);
+		}
+		break;
+	}
+	pthread_mutex_unlock(&st->mu);
+}
+
+/* ---- store ---- */
+
+struct store *store_new(enum store_kind kind, const char *root, const struct store_fs_ops *ops,
+			char *err, size_t errlen)
+{
+	if (err && errlen > 0)
+		err[0] = '\0';
+	if (kind != STORE_MAILDIR && kind != STORE_DISCARD) {
+		set_err(err, errlen, "unknown store kind");
+		return NULL;
+	}
+	struct store *st = calloc(1, sizeof *st);
+	if (!st) {
+		set_err(err, errlen, "out of memory");
+		return NULL;
+	}
+	st->kind = kind;
+	st->sep = "";
+	st->ops = (struct store_fs_ops){fs_open, fs_write, fs_fsync, fs_rename, fs_link, fs_mkdir};
+	if (ops) { /* a NULL field keeps the libc call */
+		if (ops->open)
+			st->ops.open = ops->open;
+		if (ops->write)
+			st->ops.write = ops->write;
+		if (ops->fsync)
+			st->ops.fsync = ops->fsync;
+		if (ops->rename)
+			st->ops.rename = ops->rename;
+		if (ops->link)
+			st->ops.link = ops->link;
+		if (ops->mkdir)
+			st->ops.mkdir = ops->mkdir;
+	}
+	pthread_mutex_init(&st->mu, NULL);
+
+	char host[256];
+	if (gethostname(host, sizeof host) != 0 || host[0] == '\0')
+		(void)str_copy(host, sizeof host, "localhost", 9);
+	host[sizeof host - 1] = '\0';
+	size_t hpos = 0;
+	if (!put_escaped(st->host, sizeof st->host, &hpos, host))
+		(void)str_copy(st->host, sizeof st->host, "localhost", 9);
+
+	if (kind == STORE_DISCARD) {
+		if (!(st->root = strdup("")))
+			goto nomem;
+		return st;
+	}
+
+	if (!root || root[0] == '\0') {
+		set_err(err, errlen, "maildir root is empty");
+		goto fail;
+	}
+	size_t len = strlen(root);
+	while (len > 1 && root[len - 1] == '/')
+		len--;
+	if (len >= MAILDIR_PATH_MAX) {
+		set_err(err, errlen, "maildir root is too long");
+		goto fail;
+	}
+	if (!(st->root = strndup(root, len)))
+		goto nomem;
+	st->sep = strcmp(st->root, "/") == 0 ? "" : "/";
+
+	unsigned created = 0;
+	int e = mkdir_p(st, st->root, 0700, &created);
+	struct stat sb;
+	if (e) {
+		set_err(err, errlen, "maildir root %s: cannot create: %s", st->root, strerror(e));
+		goto fail;
+	}
+	if (stat(st->root, &sb) != 0 || !S_ISDIR(sb.st_mode)) {
+		set_err(err, errlen, "maildir root %s: %s", st->root, "not a directory");
+		goto fail;
+	}
+	if (access(st->root, W_OK | X_OK) != 0) {
+		set_err(err, errlen, "maildir root %s: not writable: %s", st->root, strerror(errno));
+		goto fail;
+	}
+	/* A root we just made: its entry lives in its parent, and so on up. */
+	if (created > 0) {
+		char parent[PATH_MAX];
+		(void)str_copy(parent, sizeof parent, st->root, strlen(st->root));
+		parent_of(parent, sizeof parent);
+		if ((e = sync_chain(st, parent, created)) != 0) {
+			set_err(err, errlen, "maildir root %s: fsync: %s", st->root, strerror(e));
+			goto fail;
+		}
+	}
+	return st;
+
+nomem:
+	set_err(err, errlen, "out of memory");
+fail:
+	store_free(st);
+	return NULL;
+}
+
+void store_free(struct store *st)
+{
+	if (!st)
+		return;
+	for (size_t b = 0; b < DIRSYNC_BUCKETS; b++) { /* empty unless a commit still runs */
+		struct dirsync *d = st->sync[b];
+		while (d) {
+			struct dirsync *next = d->next;
+			pthread_cond_destroy(&d->done);
+			free(d->path);
+			free(d);
+			d = next;
+		}
+	}
+	while (st->fresh) {
+		struct fresh_dir *f = st->fresh;
+		st->fresh = f->next;
+		free(f->dir);
+		free(f);
+	}
+	pthread_mutex_destroy(&st->mu);
+	free(st->root);
+	free(st);
+}
+
+/* ---- messages ---- */
+
+static int write_all(const struct store *st, int fd, const char *p, size_t n)
+{
+	while (n > 0) {
+		errno = 0;
+		long r = st->ops.write(fd, p, n);
+		if (r < 0) {
+			if (errno == EINTR)
+				continue;
+			return last_err();
+		}
+		if (r == 0 || (size_t)r > n)
+			return EIO;
+		p += r;
+		n -= (size_t)r;
+	}
+	return 0;
+}
+
+static int flush(struct store_msg *m)
+{
+	int e = write_all(m->st, m->fd, m->buf, m->buflen);
+	if (!e)
+		m->buflen = 0;
+	return e;
+}
+
+/* Remove every entry of the message and close its file. */
+static void cleanup(struct store_msg *m)
+{
+	if (m->fd >= 0) {
+		close(m->fd);
+		m->fd = -1;
+	}
+	for (size_t k = 0; k < m->nmb; k++) {
+		struct mbox *mb = &m->mb[k];
+		if (mb->in_tmp)
+			(void)unlink(mb->tmp);
+		if (mb->in_new)
+			(void)unlink(mb->new);
+		mb->in_tmp = mb->in_new = false;
+	}
+}
+
+struct store_msg *store_msg_begin(struct store *st, const char *queue_id,
+				  const char *const *rcpts, size_t n, enum store_status *status)
+{
+	enum store_status dummy;
+	char path[PATH_MAX];
+	char name[NAME_MAX + 1];
+	size_t pos = 0;
+
+	if (!status)
+		status = &dummy;
+	*status = STORE_IOERR;
+	if (!st || !rcpts || n == 0)
+		return NULL;
+	struct store_msg *m = calloc(1, sizeof *m);
+	if (!m)
+		return NULL;
+	m->st = st;
+	m->fd = -1;
+	if (st->kind == STORE_DISCARD) {
+		*status = STORE_OK;
+		return m;
+	}
+
+	int r = snprintf(name, sizeof name, "%lld.", (long long)time(NULL));
+	if (!queue_id || !*queue_id || r < 0 || (size_t)r >= sizeof name)
+		goto fail;
+	pos = (size_t)r;
+	if (!put_escaped(name, sizeof name, &pos, queue_id) || !put(name, sizeof name, &pos, ".", 1) ||
+	    !put_escaped(name, sizeof name, &pos, st->host))
+		goto fail;
+
+	if (!(m->mb = calloc(n, sizeof *m->mb)))
+		goto fail;
+	for (size_t i = 0; i < n; i++) {
+		if (!rcpts[i] || !store_mailbox_path(st, rcpts[i], path, sizeof path))
+			goto fail;
+		bool dup = false;
+		for (size_t k = 0; k < m->nmb && !dup; k++)
+			dup = strcmp(m->mb[k].dir, path) == 0;
+		if (dup)
+			continue;
+		struct mbox *mb = &m->mb[m->nmb++];
+		if (!(mb->dir = strdup(path)) || !(mb->newdir = path_join(path, "/new", "")) ||
+		    !(mb->tmp = path_join(path, "/tmp/", name)) ||
+		    !(mb->new = path_join(path, "/new/", name)))
+			goto fail;
+	}
+
+	for (size_t k = 0; k < m->nmb; k++) {
+		static const char *const sub[] = {"/tmp", "/new", "/cur"};
+		struct mbox *mb = &m->mb[k];
+		unsigned fresh = 0;
+		for (size_t s = 0; s < sizeof sub / sizeof sub[0]; s++) {
+			unsigned created;
+			size_t dl = strlen(mb->dir);
+			if (str_copy(path, sizeof path, mb->dir, dl) != dl ||
+			    !put(path, sizeof path, &dl, sub[s], strlen(sub[s])))
+				goto fail;
+			int e = mkdir_p(st, path, 0700, &created);
+			if (e) {
+				*status = status_of(e);
+				goto fail_status;
+			}
+			if (created > fresh)
+				fresh = created;
+		}
+		/* dir/{tmp,new,cur} and fresh - 1 levels above were made here */
+		if (fresh > 0 && !fresh_add(st, mb->dir, fresh)) {
+			int e = sync_chain(st, mb->dir, fresh);
+			if (e) {
+				*status = status_of(e);
+				goto fail_status;
+			}
+		}
+	}
+
+	if (!(m->buf = malloc(MAILDIR_BUF_SIZE)))
+		goto fail;
+	errno = 0;
+	m->fd = st->ops.open(m->mb[0].tmp, O_CREAT | O_EXCL | O_WRONLY | O_CLOEXEC, 0600);
+	if (m->fd < 0) {
+		*status = status_of(last_err());
+		m->fd = -1;
+		goto fail_status;
+	}
+	m->mb[0].in_tmp = true;
+	*status = STORE_OK;
+	return m;
+
+fail:
+	*status = STORE_IOERR;
+fail_status:
+	store_msg_free(m);
+	return NULL;
+}
+
+enum store_status store_msg_write(struct store_msg *m, const void *p, size_t n)
+{
+	const char *s = p;
+
+	if (!m)
+		return STORE_IOERR;
+	if (m->st->kind == STORE_DISCARD) {
+		m->size += n;
+		return STORE_OK;
+	}
+	if (m->werr != STORE_OK)
+		return m->werr;
+	if (m->done) /* writing after commit is a caller bug; keep the file as committed */
+		return STORE_IOERR;
+	m->size += n;
+	while (n > 0) {
+		size_t chunk = MAILDIR_BUF_SIZE - m->buflen;
+		if (chunk > n)
+			chunk = n;
+		memcpy(m->buf + m->buflen, s, chunk);
+		m->buflen += chunk;
+		s += chunk;
+		n -= chunk;
+		if (m->buflen == MAILDIR_BUF_SIZE) {
+			int e = flush(m);
+			if (e) {
+				m->werr = status_of(e);
+				return m->werr;
+			}
+		}
+	}
+	return STORE_OK;
+}
+
+/* EXDEV: the mailboxes are on different filesystems, so copy the spool file. */
+static int copy_file(struct store_msg *m, const char *from, struct mbox *to)
+{
+	const struct store *st = m->st;
+	int e = 0;
+
+	errno = 0;
+	int in = st->ops.open(from, O_RDONLY | O_CLOEXEC, 0);
+	if (in < 0)
+		return last_err();
+	errno = 0;
+	int out = st->ops.open(to->tmp, O_CREAT | O_EXCL | O_WRONLY | O_CLOEXEC, 0600);
+	if (out < 0) {
+		e = last_err();
+		close(in);
+		return e;
+	}
+	to->in_tmp = true;
+	for (;;) {
+		ssize_t r = read(in, m->buf, MAILDIR_BUF_SIZE);
+		if (r < 0 && errno == EINTR)
+			continue;
+		if (r < 0) {
+			e = last_err();
+			break;
+		}
+		if (r == 0)
+			break;
+		if ((e = write_all(st, out, m->buf, (size_t)r)) != 0)
+			break;
+	}
+	errno = 0;
+	if (!e && st->ops.fsync(out) < 0)
+		e = last_err();
+	close(in);
+	if (close(out) < 0 && !e && errno != EINTR)
+		e = errno;
+	return e;
+}
+
+enum store_status store_msg_commit(struct store_msg *m)
+{
+	if (!m)
+		return STORE_IOERR;
+	if (m->done)
+		return m->result;
+	m->done = true;
+	if (m->st->kind == STORE_DISCARD) {
+		m->result = STORE_OK;
+		return STORE_OK;
+	}
+
+	struct store *st = m->st;
+	struct mbox *first = &m->mb[0];
+	int e = 0;
+
+	if (m->werr != STORE_OK) {
+		m->result = m->werr;
+		cleanup(m);
+		return m->result;
+	}
+	if ((e = flush(m)) != 0)
+		goto fail;
+	errno = 0;
+	if (st->ops.fsync(m->fd) < 0) {
+		e = last_err();
+		goto fail;
+	}
+	int fd = m->fd;
+	m->fd = -1;
+	if (close(fd) < 0 && errno != EINTR) { /* NFS may report write errors only here */
+		e = last_err();
+		goto fail;
+	}
+
+	for (size_t k = 1; k < m->nmb; k++) {
+		errno = 0;
+		if (st->ops.link(first->tmp, m->mb[k].tmp) == 0) {
+			m->mb[k].in_tmp = true;
+			continue;
+		}
+		e = last_err();
+		if (e != EXDEV || (e = copy_file(m, first->tmp, &m->mb[k])) != 0)
+			goto fail;
+	}
+
+	/* The first mailbox last, as the spec of the sequence asks; all links are
+	 * made by now, so the order only decides what a failure must undo. */
+	for (size_t i = 0; i < m->nmb; i++) {
+		struct mbox *mb = &m->mb[(i + 1) % m->nmb];
+		errno = 0;
+		if (st->ops.rename(mb->tmp, mb->new) != 0) {
+			e = last_err();
+			goto fail;
+		}
+		mb->in_tmp = false;
+		mb->in_new = true;
+	}
+
+	/* Only the new/ entries need to be durable: an unsynced tmp/ entry that
+	 * survives a crash is stale spool, which Maildir readers clean up. */
+	for (size_t k = 0; k < m->nmb; k++)
+		if ((e = dir_sync(st, m->mb[k].newdir)) != 0)
+			goto fail;
+	/* A mailbox created by some begin and not yet synced: its tmp/new/cur
+	 * and the chain of parents must be durable too. */
+	for (size_t k = 0; k < m->nmb; k++) {
+		unsigned levels = fresh_levels(st, m->mb[k].dir);
+		if (levels == 0)
+			continue;
+		if ((e = sync_chain(st, m->mb[k].dir, levels)) != 0)
+			goto fail;
+		fresh_done(st, m->mb[k].dir, levels);
+	}
+
+	m->result = STORE_OK;
+	return STORE_OK;
+
+fail:
+	/* The unlinks are not fsynced: a removed entry that comes back after a
+	 * crash is a duplicate delivery (the client got 4xx and retries), which
+	 * SMTP tolerates; a lost message it does not. */
+	m->result = status_of(e);
+	cleanup(m);
+	return m->result;
+}
+
+void store_msg_free(struct store_msg *m)
+{
+	if (!m)
+		return;
+	if (!(m->done && m->result == STORE_OK))
+		cleanup(m);
+	else if (m->fd >= 0)
+		close(m->fd);
+	for (size_t k = 0; k < m->nmb; k++) {
+		free(m->mb[k].dir);
+		free(m->mb[k].newdir);
+		free(m->mb[k].tmp);
+		free(m->mb[k].new);
+	}
+	free(m->mb);
+	free(m->buf);
+	free(m);
+}
