@@ -684,8 +684,9 @@ bool smtp_cmd_valid_helo(const char *arg, size_t len)
 	struct cur c = { (const unsigned char *)arg, len, 0 };
 	if (len == 0)
 		return false;
+	/* RFC 5321 §4.5.3.1.2: 255 octets, for a name or a literal alike. */
 	if (arg[0] == '[')
-		return parse_address_literal(&c) && cur_end(&c);
+		return len <= SMTP_DOMAIN_MAX && parse_address_literal(&c) && cur_end(&c);
 	/* A fully-qualified name written with its root dot ("mx.example.").
 	 * Only one dot, and not a lone ".". */
 	if (len > 1 && arg[len - 1] == '.')

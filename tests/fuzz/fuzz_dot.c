@@ -3,7 +3,8 @@
  * Byte 0 picks the knobs: bit 0 the bare-newline policy, bit 1 a small line
  * limit, bits 2-4 the output buffer (4..11 octets), bits 5-7 with the length
  * the seed of the split pattern. The rest is the content. Checks:
- * - a one-shot decode equals a naive whole-buffer reference decoder;
+ * - a one-shot decode equals a naive whole-buffer reference decoder, flags
+ *   included;
  * - the split decode with a tiny output buffer equals the one-shot decode,
  *   status, consumption, size and flags included;
  * - used <= offered, produced <= out_cap, progress whenever out_cap >= 4;
@@ -36,30 +37,51 @@ static size_t next_chunk(uint32_t *s)
 	return (*s >> 16) % 18; /* 0..17: empty pieces too */
 }
 
-static void put_nl(enum smtp_bare_newline bare, char c, char *out, size_t *n)
+/* The reference decoders: the rules written the obvious way, with the whole
+ * input in view, sharing no code with dot.c. */
+struct ref {
+	enum smtp_bare_newline bare;
+	size_t limit;
+	char *out;
+	size_t n;
+	size_t line_len; /* stored octets of the current line, newline included */
+	bool saw_bare, long_line;
+};
+
+static void ref_put(struct ref *f, char c)
 {
-	if (bare == SMTP_BARE_NORMALIZE) {
-		out[(*n)++] = '\r';
-		out[(*n)++] = '\n';
-	} else {
-		out[(*n)++] = c;
-	}
+	f->out[f->n++] = c;
+	if (f->limit != 0 && ++f->line_len > f->limit)
+		f->long_line = true;
 }
 
-/* The RFC 5321 rules written the obvious way, with the whole input in view.
- * Octets whose meaning depends on input not yet seen produce nothing. */
-static enum smtp_dot_status ref_dot(enum smtp_bare_newline bare, const char *in, size_t len,
-				    char *out, size_t *out_len, size_t *used, bool *saw_bare)
+static void ref_crlf(struct ref *f)
 {
-	size_t i = 0, n = 0;
+	ref_put(f, '\r');
+	ref_put(f, '\n');
+	f->line_len = 0;
+}
+
+static void ref_bare(struct ref *f, char c)
+{
+	f->saw_bare = true;
+	if (f->bare == SMTP_BARE_NORMALIZE)
+		ref_crlf(f);
+	else
+		ref_put(f, c);
+	f->line_len = 0;
+}
+
+/* Octets whose meaning depends on input not yet seen produce nothing. */
+static enum smtp_dot_status ref_dot(struct ref *f, const char *in, size_t len, size_t *used)
+{
+	size_t i = 0;
 	bool bol = true;
-	*saw_bare = false;
 	while (i < len) {
 		if (bol && in[i] == '.') {
 			if (i + 1 >= len || (in[i + 1] == '\r' && i + 2 >= len))
 				break;
 			if (in[i + 1] == '\r' && in[i + 2] == '\n') {
-				*out_len = n;
 				*used = i + 3;
 				return SMTP_DOT_END;
 			}
@@ -70,47 +92,37 @@ static enum smtp_dot_status ref_dot(enum smtp_bare_newline bare, const char *in,
 			if (i + 1 >= len)
 				break;
 			if (in[i + 1] == '\n') {
-				out[n++] = '\r';
-				out[n++] = '\n';
+				ref_crlf(f);
 				i += 2;
 				bol = true;
 				continue;
 			}
-			*saw_bare = true;
-			put_nl(bare, c, out, &n);
+			ref_bare(f, c);
 		} else if (c == '\n') {
-			*saw_bare = true;
-			put_nl(bare, c, out, &n);
+			ref_bare(f, c);
 		} else {
-			out[n++] = c;
+			ref_put(f, c);
 		}
 		i++;
 		bol = false;
 	}
-	*out_len = n;
 	*used = len;
 	return SMTP_DOT_MORE;
 }
 
-static void ref_bdat(enum smtp_bare_newline bare, const char *in, size_t len, char *out,
-		     size_t *out_len, bool *saw_bare)
+static void ref_bdat(struct ref *f, const char *in, size_t len)
 {
-	size_t n = 0;
-	*saw_bare = false;
 	for (size_t i = 0; i < len; i++) {
 		char c = in[i];
 		if (c == '\r' && i + 1 < len && in[i + 1] == '\n') {
-			out[n++] = '\r';
-			out[n++] = '\n';
+			ref_crlf(f);
 			i++;
 		} else if (c == '\r' || c == '\n') {
-			*saw_bare = true;
-			put_nl(bare, c, out, &n);
+			ref_bare(f, c);
 		} else {
-			out[n++] = c;
+			ref_put(f, c);
 		}
 	}
-	*out_len = n;
 }
 
 static bool no_bare_newline(const char *p, size_t n)
@@ -256,12 +268,12 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 
 	/* DATA */
 	run_dot(&k, false, in, len, one, out_max, &a);
-	size_t ref_len, ref_used;
-	bool ref_bare;
-	enum smtp_dot_status ref_st = ref_dot(k.bare, in, len, ref, &ref_len, &ref_used, &ref_bare);
-	CHECK(a.st == ref_st && a.used == ref_used && a.out_len == ref_len);
-	CHECK(memcmp(one, ref, ref_len) == 0);
-	CHECK(a.saw_bare == ref_bare);
+	struct ref f = { .bare = k.bare, .limit = k.limit, .out = ref };
+	size_t ref_used;
+	enum smtp_dot_status ref_st = ref_dot(&f, in, len, &ref_used);
+	CHECK(a.st == ref_st && a.used == ref_used && a.out_len == f.n);
+	CHECK(memcmp(one, ref, f.n) == 0);
+	CHECK(a.saw_bare == f.saw_bare && a.long_line == f.long_line);
 	if (a.st == SMTP_DOT_END) {
 		CHECK(a.used >= 3 && memcmp(in + a.used - 3, ".\r\n", 3) == 0);
 		CHECK(a.used == 3 || memcmp(in + a.used - 5, "\r\n", 2) == 0);
@@ -290,8 +302,10 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 
 	/* BDAT, text then binary */
 	run_bdat(&k, false, false, in, len, one, out_max, &a);
-	ref_bdat(k.bare, in, len, ref, &ref_len, &ref_bare);
-	CHECK(a.out_len == ref_len && memcmp(one, ref, ref_len) == 0 && a.saw_bare == ref_bare);
+	f = (struct ref){ .bare = k.bare, .limit = k.limit, .out = ref };
+	ref_bdat(&f, in, len);
+	CHECK(a.out_len == f.n && memcmp(one, ref, f.n) == 0);
+	CHECK(a.saw_bare == f.saw_bare && a.long_line == f.long_line);
 	if (k.bare == SMTP_BARE_REJECT)
 		CHECK(a.out_len == len && memcmp(one, in, len) == 0);
 	else

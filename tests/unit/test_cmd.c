@@ -847,6 +847,16 @@ static void test_helo(void **state)
 	assert_true(helo(dom));
 	make_domain(dom, SMTP_DOMAIN_MAX + 1);
 	assert_false(helo(dom));
+	/* the same limit for a literal */
+	dom[0] = '[';
+	memcpy(dom + 1, "tag:", 4);
+	fill(dom + 5, SMTP_DOMAIN_MAX - 6, 'x');
+	strcat(dom, "]");
+	assert_int_equal(strlen(dom), SMTP_DOMAIN_MAX);
+	assert_true(helo(dom));
+	dom[SMTP_DOMAIN_MAX - 1] = 'x';
+	strcat(dom, "]");
+	assert_false(helo(dom));
 }
 
 /* ---- BDAT ---- */

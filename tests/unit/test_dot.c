@@ -520,7 +520,10 @@ static void test_bdat_long_line(void **state)
 	in = build('x', 0, 'x', 999, S("\r\n"), &in_len);
 	check_bdat(SMTP_BARE_NORMALIZE, 1000, false, in, in_len, in, in_len, false, true);
 	test_free(in);
-	/* a last line without CRLF still counts */
+	/* a last line without CRLF still counts: 1000 is the limit, 1001 over */
+	in = build('x', 0, 'x', 1000, S(""), &in_len);
+	check_bdat(SMTP_BARE_NORMALIZE, 1000, false, in, in_len, in, in_len, false, false);
+	test_free(in);
 	in = build('x', 0, 'x', 1001, S(""), &in_len);
 	check_bdat(SMTP_BARE_NORMALIZE, 1000, false, in, in_len, in, in_len, false, true);
 	test_free(in);
