@@ -7,6 +7,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "common/base64.h"
 #include "common/str.h"
 #include "smtp/reply.h"
 
@@ -18,6 +19,8 @@ enum smtp_state {
 	SMTP_S_BDAT,      /* reading the octets of one BDAT chunk */
 	SMTP_S_COMMIT,    /* waiting for the owner's durable commit */
 	SMTP_S_TLS,       /* waiting for the TLS handshake */
+	SMTP_S_AUTH,      /* 334 said: waiting for the client's response line */
+	SMTP_S_AUTH_WAIT, /* the SASL backend is working on a response */
 	SMTP_S_CLOSED,    /* 221 or 421 said: no more input */
 };
 
@@ -41,6 +44,10 @@ struct smtp_session {
 	bool authenticated;
 	bool shutting_down;
 	unsigned errors;
+	unsigned auth_failures;
+	bool auth_active;   /* auth_start succeeded and auth_end is still owed */
+	bool line_is_auth;  /* the command line being read began with "AUTH " */
+	char auth_user[256];
 
 	/* the transaction */
 	struct smtp_envelope env;
@@ -83,6 +90,7 @@ void smtp_config_defaults(struct smtp_config *cfg)
 	cfg->max_message_size = SMTP_DEFAULT_MAX_MESSAGE_SIZE;
 	cfg->max_recipients = SMTP_DEFAULT_MAX_RECIPIENTS;
 	cfg->max_errors = SMTP_DEFAULT_MAX_ERRORS;
+	cfg->max_auth_failures = SMTP_DEFAULT_MAX_AUTH_FAILURES;
 	cfg->bare_newline = SMTP_BARE_NORMALIZE;
 }
 
@@ -296,6 +304,9 @@ static struct smtp_reply h_ehlo_helo(struct smtp_session *s, const struct smtp_c
 	buf_append_str(&b, "8BITMIME\nENHANCEDSTATUSCODES\nSMTPUTF8\nCHUNKING\nBINARYMIME");
 	if (s->cfg->tls_available && !s->tls)
 		buf_append_str(&b, "\nSTARTTLS");
+	const char *mechs = s->hooks->auth_mechs ? s->hooks->auth_mechs(s->hooks->ctx, s->tls) : "";
+	if (mechs && *mechs)
+		buf_printf(&b, "\nAUTH %s", mechs);
 	str_copy(s->text, sizeof(s->text), b.data, b.len);
 	buf_fini(&b);
 	return mk(250, ESC_NONE, s->text);
@@ -312,6 +323,8 @@ static struct smtp_reply h_mail(struct smtp_session *s, const struct smtp_cmd *c
 		return mk(503, ESC_PROTO_INVALID_COMMAND, "Error: send HELO/EHLO first");
 	if (s->state != SMTP_S_READY)
 		return mk(503, ESC_PROTO_INVALID_COMMAND, "Error: nested MAIL command");
+	if (s->cfg->require_auth && !s->authenticated)
+		return mk(530, ESC_SEC_OTHER, "Error: authentication required");
 	struct smtp_path from;
 	struct smtp_mail_params params;
 	switch (smtp_cmd_parse_mail(cmd->arg, cmd->arg_len, &from, &params)) {
@@ -512,12 +525,137 @@ static struct smtp_reply h_starttls(struct smtp_session *s, const struct smtp_cm
 	return mk(220, ESC_OTHER_UNDEFINED, "Ready to start TLS");
 }
 
+static void auth_finish(struct smtp_session *s)
+{
+	if (s->auth_active && s->hooks->auth_end)
+		s->hooks->auth_end(s->hooks->ctx);
+	s->auth_active = false;
+	if (s->state == SMTP_S_AUTH || s->state == SMTP_S_AUTH_WAIT)
+		set_state(s, SMTP_S_READY);
+}
+
+/* Decode one response (RFC 4954 §4: "=" is an empty initial response) and
+ * hand it to the backend; the session waits for smtp_session_auth_reply. */
+static struct smtp_reply auth_respond(struct smtp_session *s, const char *b64, size_t len)
+{
+	static const unsigned char empty[1];
+	unsigned char raw[SMTP_AUTH_LINE_MAX / 4 * 3 + 3];
+	size_t raw_len = 0;
+	if (!(len == 1 && b64[0] == '=') && !base64_decode(b64, len, raw, &raw_len)) {
+		auth_finish(s);
+		return mk(501, ESC_PROTO_SYNTAX_ERROR, "Error: invalid base64 data");
+	}
+	set_state(s, SMTP_S_AUTH_WAIT);
+	s->hooks->auth_step(s->hooks->ctx, raw_len ? raw : empty, raw_len);
+	return REPLY_NONE;
+}
+
 static struct smtp_reply h_auth(struct smtp_session *s, const struct smtp_cmd *cmd)
 {
-	if (s->state == SMTP_S_CONNECTED)
+	const char *mechs = s->hooks->auth_mechs ? s->hooks->auth_mechs(s->hooks->ctx, s->tls) : NULL;
+	if (!mechs || !s->hooks->auth_start || !s->hooks->auth_step)
+		return mk(502, ESC_PROTO_INVALID_COMMAND, "Error: authentication not enabled");
+	if (s->state == SMTP_S_CONNECTED || !s->esmtp)
 		return mk(503, ESC_PROTO_INVALID_COMMAND, "Error: send EHLO first");
-	/* No SASL backend is configured: AUTH is not advertised. */
-	return mk(502, ESC_PROTO_INVALID_COMMAND, "Error: authentication not enabled");
+	if (s->authenticated)
+		return mk(503, ESC_PROTO_INVALID_COMMAND, "Error: already authenticated");
+	if (s->state != SMTP_S_READY)
+		return mk(503, ESC_PROTO_INVALID_COMMAND, "Error: AUTH not allowed in a mail transaction");
+	/* "AUTH mechanism [initial-response]"; mechanism names are at most 20
+	 * characters of A-Z 0-9 - _ (RFC 4422 §3.1) */
+	char mech[21];
+	size_t n = 0;
+	while (n < cmd->arg_len && cmd->arg[n] != ' ') {
+		char c = str_ascii_upper(cmd->arg[n]);
+		if (n >= 20 || !((c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') || c == '-' || c == '_'))
+			return mk(501, ESC_PROTO_INVALID_ARGUMENTS, "Syntax: AUTH mechanism [initial-response]");
+		mech[n++] = c;
+	}
+	mech[n] = '\0';
+	if (n == 0)
+		return mk(501, ESC_PROTO_INVALID_ARGUMENTS, "Syntax: AUTH mechanism [initial-response]");
+	const char *ir = n < cmd->arg_len ? cmd->arg + n + 1 : NULL;
+	size_t ir_len = ir ? cmd->arg_len - n - 1 : 0;
+	if (ir && (ir_len == 0 || memchr(ir, ' ', ir_len)))
+		return mk(501, ESC_PROTO_INVALID_ARGUMENTS, "Syntax: AUTH mechanism [initial-response]");
+	switch (s->hooks->auth_start(s->hooks->ctx, mech, s->tls)) {
+	case SMTP_AUTH_START_OK:
+		break;
+	case SMTP_AUTH_START_NEEDS_TLS:
+		return mk(538, ESC_SEC_ENCRYPTION_REQUIRED,
+			  "Error: encryption required for requested authentication mechanism");
+	case SMTP_AUTH_START_TOO_WEAK:
+		return mk(534, ESC_SEC_AUTH_MECH_TOO_WEAK, "Error: authentication mechanism is too weak");
+	case SMTP_AUTH_START_TEMPFAIL:
+		return mk(454, ESC_SEC_OTHER, "Error: temporary authentication failure");
+	default:
+		return mk(504, ESC_PROTO_INVALID_ARGUMENTS, "Error: unrecognized authentication type");
+	}
+	s->auth_active = true;
+	if (ir && ir_len == 1 && ir[0] == '*') {
+		auth_finish(s);
+		return mk(501, ESC_SEC_OTHER, "Error: authentication cancelled");
+	}
+	if (!ir) {
+		set_state(s, SMTP_S_AUTH_WAIT);
+		s->hooks->auth_step(s->hooks->ctx, NULL, 0);
+		return REPLY_NONE;
+	}
+	return auth_respond(s, ir, ir_len);
+}
+
+void smtp_session_auth_reply(struct smtp_session *s, enum smtp_auth_reply r, const void *data,
+			     size_t len, const char *user)
+{
+	if (s->state != SMTP_S_AUTH_WAIT)
+		return;
+	s->verb = SMTP_VERB_AUTH;
+	switch (r) {
+	case SMTP_AUTH_CHALLENGE: {
+		/* "334 " always carries its space, even for an empty challenge */
+		size_t need = base64_encoded_len(len) + 1;
+		char stackbuf[1024];
+		char *b64 = need <= sizeof(stackbuf) ? stackbuf : malloc(need);
+		if (!b64) {
+			auth_finish(s);
+			reply(s, 454, ESC_SEC_OTHER, "Error: temporary authentication failure");
+			return;
+		}
+		base64_encode(data, len, b64);
+		reply(s, 334, ESC_NONE, b64);
+		if (b64 != stackbuf)
+			free(b64);
+		set_state(s, SMTP_S_AUTH);
+		return;
+	}
+	case SMTP_AUTH_SUCCESS:
+		auth_finish(s);
+		s->authenticated = true;
+		str_copy(s->auth_user, sizeof(s->auth_user), user ? user : "", user ? strlen(user) : 0);
+		reply(s, 235, ESC_SEC_OTHER, "Authentication successful");
+		return;
+	case SMTP_AUTH_TEMPFAIL:
+		auth_finish(s);
+		reply(s, 454, ESC_SEC_OTHER, "Error: temporary authentication failure");
+		return;
+	default:
+		auth_finish(s);
+		reply(s, 535, ESC_SEC_AUTH_CREDENTIALS_INVALID, "Error: authentication failed");
+		if (++s->auth_failures >= s->cfg->max_auth_failures && s->state != SMTP_S_CLOSED)
+			replyf(s, 421, ESC_SEC_OTHER, "%s Error: too many failed authentications",
+			       s->cfg->hostname);
+		return;
+	}
+}
+
+bool smtp_session_authenticated(const struct smtp_session *s)
+{
+	return s->authenticated;
+}
+
+const char *smtp_session_auth_user(const struct smtp_session *s)
+{
+	return s->auth_user;
 }
 
 static struct smtp_reply h_not_implemented(struct smtp_session *s, const struct smtp_cmd *cmd)
@@ -580,6 +718,8 @@ static void dispatch(struct smtp_session *s, const char *line, size_t len)
 	size_t limit = s->cfg->line_limit;
 	if (cmd.verb == SMTP_VERB_MAIL && s->esmtp)
 		limit += SMTP_MAIL_LINE_EXTRA;
+	if (cmd.verb == SMTP_VERB_AUTH && limit < SMTP_AUTH_LINE_MAX)
+		limit = SMTP_AUTH_LINE_MAX;
 	if (len + 2 > limit) {
 		protocol_error(s, 500, ESC_PROTO_SYNTAX_ERROR, "Error: line too long");
 		return;
@@ -671,11 +811,38 @@ static size_t input_bdat(struct smtp_session *s, const char *in, size_t len)
 	return off;
 }
 
+/* One response line of the 334 exchange. */
+static void auth_line(struct smtp_session *s, const char *line, size_t len)
+{
+	s->verb = SMTP_VERB_AUTH;
+	if (len + 2 > SMTP_AUTH_LINE_MAX) {
+		auth_finish(s);
+		protocol_error(s, 500, ESC_PROTO_AUTH_LINE_TOO_LONG,
+			       "Error: authentication exchange line too long");
+		return;
+	}
+	if (len == 1 && line[0] == '*') {
+		auth_finish(s);
+		reply(s, 501, ESC_SEC_OTHER, "Error: authentication cancelled");
+		return;
+	}
+	answer(s, auth_respond(s, line, len));
+}
+
 static size_t input_line(struct smtp_session *s, const char *in, size_t len)
 {
 	const char *line;
 	size_t line_len, used;
+	bool in_auth = s->state == SMTP_S_AUTH;
+	if (!s->lines.discarding)
+		s->line_is_auth = in_auth || (len >= 5 && str_iprefix(in, len, "AUTH "));
 	enum smtp_line_status st = smtp_line_next(&s->lines, in, len, &line, &line_len, &used);
+	if (in_auth && st == SMTP_LINE_OK) {
+		auth_line(s, line, line_len);
+		return used;
+	}
+	if (in_auth && st != SMTP_LINE_NEED_MORE)
+		auth_finish(s); /* a bad line ends the exchange; the reply says why */
 	switch (st) {
 	case SMTP_LINE_NEED_MORE:
 		break;
@@ -683,8 +850,12 @@ static size_t input_line(struct smtp_session *s, const char *in, size_t len)
 		dispatch(s, line, line_len);
 		break;
 	case SMTP_LINE_TOO_LONG:
-		s->verb = SMTP_VERB_UNKNOWN;
-		protocol_error(s, 500, ESC_PROTO_SYNTAX_ERROR, "Error: line too long");
+		s->verb = s->line_is_auth ? SMTP_VERB_AUTH : SMTP_VERB_UNKNOWN;
+		if (s->line_is_auth)
+			protocol_error(s, 500, ESC_PROTO_AUTH_LINE_TOO_LONG,
+				       "Error: authentication exchange line too long");
+		else
+			protocol_error(s, 500, ESC_PROTO_SYNTAX_ERROR, "Error: line too long");
 		break;
 	case SMTP_LINE_BAD_ENDING:
 		s->verb = SMTP_VERB_UNKNOWN;
@@ -716,6 +887,7 @@ size_t smtp_session_input(struct smtp_session *s, const char *in, size_t len)
 			 * may be taken as a command after it. */
 			return len;
 		case SMTP_S_COMMIT:
+		case SMTP_S_AUTH_WAIT:
 		case SMTP_S_CLOSED:
 			return off;
 		default:
@@ -743,7 +915,10 @@ struct smtp_session *smtp_session_new(const struct smtp_config *cfg, const struc
 	s->state = SMTP_S_CONNECTED;
 	buf_init(&s->out, SMTP_OUT_MAX);
 	size_t limit = cfg->line_limit < SMTP_LINE_MIN ? SMTP_LINE_MIN : cfg->line_limit;
-	smtp_line_reader_init(&s->lines, limit + SMTP_MAIL_LINE_EXTRA, cfg->lenient_line_endings);
+	limit += SMTP_MAIL_LINE_EXTRA;
+	if (limit < SMTP_AUTH_LINE_MAX)
+		limit = SMTP_AUTH_LINE_MAX; /* AUTH lines; every other verb is checked in dispatch */
+	smtp_line_reader_init(&s->lines, limit, cfg->lenient_line_endings);
 	return s;
 }
 
@@ -753,6 +928,8 @@ void smtp_session_free(struct smtp_session *s)
 		return;
 	if (s->state != SMTP_S_COMMIT)
 		msg_end(s);
+	if (s->auth_active && s->hooks->auth_end)
+		s->hooks->auth_end(s->hooks->ctx);
 	free(s->env.rcpts);
 	buf_fini(&s->out);
 	free(s);
@@ -782,7 +959,7 @@ bool smtp_session_closing(const struct smtp_session *s)
 bool smtp_session_wants_input(const struct smtp_session *s)
 {
 	return s->state != SMTP_S_COMMIT && s->state != SMTP_S_CLOSED &&
-	       s->state != SMTP_S_TLS && s->out.len < SMTP_OUT_HIGH;
+	       s->state != SMTP_S_TLS && s->state != SMTP_S_AUTH_WAIT && s->out.len < SMTP_OUT_HIGH;
 }
 
 bool smtp_session_idle(const struct smtp_session *s)
@@ -803,6 +980,8 @@ void smtp_session_tls_done(struct smtp_session *s, bool ok)
 	txn_reset(s);
 	s->tls = true;
 	s->esmtp = false;
+	s->authenticated = false;
+	s->auth_user[0] = '\0';
 	s->env.helo[0] = '\0';
 	smtp_line_reader_init(&s->lines, s->lines.limit, s->lines.lenient);
 	set_state(s, SMTP_S_CONNECTED);
@@ -813,6 +992,7 @@ void smtp_session_timeout(struct smtp_session *s)
 	if (s->state == SMTP_S_CLOSED)
 		return;
 	s->verb = SMTP_VERB_UNKNOWN;
+	auth_finish(s);
 	replyf(s, 421, ESC_NET_BAD_CONNECTION, "%s Error: timeout exceeded", s->cfg->hostname);
 	txn_reset(s);
 	set_state(s, SMTP_S_CLOSED);

@@ -26,6 +26,9 @@
 #define SMTP_DEFAULT_MAX_ERRORS 10
 /* Octets RFC 1870, 6531, 6152 and 4954 let MAIL add to the 512-octet line. */
 #define SMTP_MAIL_LINE_EXTRA (26 + 10 + 14 + 500)
+/* RFC 4954 §4: an AUTH command or a response line may be 12288 octets. */
+#define SMTP_AUTH_LINE_MAX 12288
+#define SMTP_DEFAULT_MAX_AUTH_FAILURES 3
 
 struct smtp_config {
 	const char *hostname;    /* greeting, EHLO, Received */
@@ -38,6 +41,8 @@ struct smtp_config {
 	size_t text_line_limit;  /* 0: none; else refuse messages with longer lines (554 5.6.0) */
 	enum smtp_bare_newline bare_newline;
 	bool tls_available;      /* a certificate is configured: STARTTLS is offered */
+	bool require_auth;       /* submission: MAIL needs AUTH first (530 5.7.0) */
+	unsigned max_auth_failures; /* failed AUTH per session before 421 4.7.0 */
 };
 
 void smtp_config_defaults(struct smtp_config *cfg);
@@ -68,6 +73,23 @@ struct smtp_envelope {
 	uint64_t size;     /* octets of content received */
 };
 
+/* What the SASL backend says when an exchange starts. */
+enum smtp_auth_start {
+	SMTP_AUTH_START_OK,
+	SMTP_AUTH_START_UNKNOWN,   /* 504 5.5.4: not a mechanism we offer */
+	SMTP_AUTH_START_NEEDS_TLS, /* 538 5.7.11: PLAIN/LOGIN before TLS */
+	SMTP_AUTH_START_TOO_WEAK,  /* 534 5.7.9 */
+	SMTP_AUTH_START_TEMPFAIL,  /* 454 4.7.0 */
+};
+
+/* What the SASL backend says after a step (smtp_session_auth_reply). */
+enum smtp_auth_reply {
+	SMTP_AUTH_CHALLENGE, /* 334 <base64 of data> */
+	SMTP_AUTH_SUCCESS,   /* 235 2.7.0 */
+	SMTP_AUTH_FAILED,    /* 535 5.7.8: also malformed credentials, same reply for every cause */
+	SMTP_AUTH_TEMPFAIL,  /* 454 4.7.0: the credential store is unreachable */
+};
+
 struct smtp_hooks {
 	void *ctx;
 	enum smtp_rcpt_verdict (*rcpt_check)(void *ctx, const struct smtp_path *rcpt,
@@ -85,6 +107,18 @@ struct smtp_hooks {
 	/* STARTTLS accepted: "220 2.0.0" is in the output; after it is flushed,
 	 * run the handshake and call smtp_session_tls_done(). Optional. */
 	void (*starttls)(void *ctx);
+	/* AUTH (RFC 4954). The session owns the 334 framing, base64, the
+	 * 12288-octet limit, "*" and the failure count; the backend owns the
+	 * mechanisms. NULL auth_mechs: AUTH is not offered (502). */
+	/* Mechanisms to advertise, space-separated in preference order, or "". */
+	const char *(*auth_mechs)(void *ctx, bool tls);
+	enum smtp_auth_start (*auth_start)(void *ctx, const char *mech, bool tls);
+	/* One client response, decoded (resp == NULL: AUTH had no initial
+	 * response). Valid only during the call. Answer, now or later, with
+	 * smtp_session_auth_reply(); the session reads nothing meanwhile. */
+	void (*auth_step)(void *ctx, const unsigned char *resp, size_t len);
+	/* The exchange is over (success, failure, cancel, or the session ends). */
+	void (*auth_end)(void *ctx);
 	/* Every reply, for the log. Optional. */
 	void (*on_reply)(void *ctx, enum smtp_verb verb, int code, const char *text);
 };
@@ -115,6 +149,12 @@ bool smtp_session_idle(const struct smtp_session *s);
 /* The owner's answers and events. */
 void smtp_session_msg_done(struct smtp_session *s, enum smtp_msg_status st);
 void smtp_session_tls_done(struct smtp_session *s, bool ok);
+/* The SASL backend's answer to auth_step. data is the raw challenge for
+ * SMTP_AUTH_CHALLENGE; user names the authenticated identity on success. */
+void smtp_session_auth_reply(struct smtp_session *s, enum smtp_auth_reply r,
+			     const void *data, size_t len, const char *user);
+bool smtp_session_authenticated(const struct smtp_session *s);
+const char *smtp_session_auth_user(const struct smtp_session *s);
 void smtp_session_timeout(struct smtp_session *s);
 /* Graceful shutdown: 421 4.3.2 now if idle, else at the next command. */
 void smtp_session_shutdown(struct smtp_session *s);

@@ -25,7 +25,7 @@ struct fake {
 	enum smtp_msg_status begin_status, write_status;
 	bool tls_started;
 	char out[1 << 16];
-	char held[4096]; /* input the session has not consumed yet, as the server holds it */
+	char held[16384]; /* input the session has not consumed yet, as the server holds it */
 	size_t held_len;
 };
 
@@ -87,6 +87,67 @@ static void fk_starttls(void *ctx)
 {
 	struct fake *f = ctx;
 	f->tls_started = true;
+}
+
+/* A toy SASL backend: PLAIN accepts "\0user\0pass"; LOGIN asks twice. */
+static const char *fk_mechs(void *ctx, bool tls)
+{
+	(void)ctx;
+	return tls ? "PLAIN LOGIN" : "LOGIN";
+}
+
+static int auth_mech; /* 1 PLAIN, 2 LOGIN */
+static int auth_step_no;
+static int auth_ends;
+static bool auth_defer;
+static bool login_had_ir;
+
+static enum smtp_auth_start fk_auth_start(void *ctx, const char *mech, bool tls)
+{
+	(void)ctx;
+	auth_step_no = 0;
+	if (!strcmp(mech, "PLAIN")) {
+		auth_mech = 1;
+		return tls ? SMTP_AUTH_START_OK : SMTP_AUTH_START_NEEDS_TLS;
+	}
+	if (!strcmp(mech, "LOGIN")) {
+		auth_mech = 2;
+		return SMTP_AUTH_START_OK;
+	}
+	return SMTP_AUTH_START_UNKNOWN;
+}
+
+static void fk_auth_step(void *ctx, const unsigned char *resp, size_t len)
+{
+	struct fake *f = ctx;
+	auth_step_no++;
+	if (auth_step_no == 1)
+		login_had_ir = resp != NULL;
+	if (auth_defer)
+		return;
+	if (auth_mech == 1) {
+		if (!resp)
+			smtp_session_auth_reply(f->s, SMTP_AUTH_CHALLENGE, "", 0, NULL);
+		else if (len == 10 && !memcmp(resp, "\0user\0pass", 10))
+			smtp_session_auth_reply(f->s, SMTP_AUTH_SUCCESS, NULL, 0, "user");
+		else
+			smtp_session_auth_reply(f->s, SMTP_AUTH_FAILED, NULL, 0, NULL);
+		return;
+	}
+	if (auth_step_no == 1 && !resp)
+		smtp_session_auth_reply(f->s, SMTP_AUTH_CHALLENGE, "Username:", 9, NULL);
+	else if (auth_step_no == 1 || (auth_step_no == 2 && !login_had_ir))
+		smtp_session_auth_reply(f->s, SMTP_AUTH_CHALLENGE, "Password:", 9, NULL);
+	else if (len == 4 && !memcmp(resp, "pass", 4))
+		smtp_session_auth_reply(f->s, SMTP_AUTH_SUCCESS, NULL, 0, "user");
+	else
+		smtp_session_auth_reply(f->s, SMTP_AUTH_FAILED, NULL, 0, NULL);
+}
+
+static void fk_auth_end(void *ctx)
+{
+	(void)ctx;
+	auth_ends++;
 }
 
 static struct fake *fake_new(void (*tune)(struct smtp_config *))
@@ -556,6 +617,130 @@ static void bdat(void **st)
 	fake_free(f);
 }
 
+static struct fake *auth_fake(void (*tune)(struct smtp_config *))
+{
+	struct fake *f = fake_new(tune);
+	f->hooks.auth_mechs = fk_mechs;
+	f->hooks.auth_start = fk_auth_start;
+	f->hooks.auth_step = fk_auth_step;
+	f->hooks.auth_end = fk_auth_end;
+	auth_defer = false;
+	auth_ends = 0;
+	return f;
+}
+
+static void auth_exchange(void **st)
+{
+	struct fake *f = fake_new(NULL);
+	ehlo(f);
+	assert_string_equal(talk(f, "AUTH PLAIN\r\n"), "502 5.5.1 Error: authentication not enabled\r\n");
+	fake_free(f);
+
+	f = auth_fake(NULL);
+	assert_string_equal(talk(f, "AUTH LOGIN\r\n"), "503 5.5.1 Error: send EHLO first\r\n");
+	talk(f, "EHLO c.test\r\n");
+	assert_non_null(strstr(f->out, "250 AUTH LOGIN\r\n"));
+	assert_string_equal(talk(f, "AUTH CRAM-MD5\r\n"),
+			    "504 5.5.4 Error: unrecognized authentication type\r\n");
+	assert_string_equal(talk(f, "AUTH PLAIN AHVzZXIAcGFzcw==\r\n"),
+			    "538 5.7.11 Error: encryption required for requested authentication mechanism\r\n");
+	/* LOGIN: "Username:" then "Password:" (RFC 4954 leaves LOGIN to its draft) */
+	assert_string_equal(talk(f, "AUTH LOGIN\r\n"), "334 VXNlcm5hbWU6\r\n");
+	assert_string_equal(talk(f, "dXNlcg==\r\n"), "334 UGFzc3dvcmQ6\r\n");
+	assert_string_equal(talk(f, "d3Jvbmc=\r\n"), "535 5.7.8 Error: authentication failed\r\n");
+	/* the session stays usable: cancel, bad base64, then success */
+	assert_string_equal(talk(f, "AUTH LOGIN\r\n*\r\n"),
+			    "334 VXNlcm5hbWU6\r\n501 5.7.0 Error: authentication cancelled\r\n");
+	assert_string_equal(talk(f, "AUTH LOGIN\r\n!!!!\r\n"),
+			    "334 VXNlcm5hbWU6\r\n501 5.5.2 Error: invalid base64 data\r\n");
+	assert_string_equal(talk(f, "AUTH LOGIN dXNlcg==\r\n"), "334 UGFzc3dvcmQ6\r\n");
+	assert_string_equal(talk(f, "cGFzcw==\r\n"), "235 2.7.0 Authentication successful\r\n");
+	assert_string_equal(talk(f, "AUTH LOGIN\r\n"), "503 5.5.1 Error: already authenticated\r\n");
+	assert_true(smtp_session_authenticated(f->s));
+	assert_string_equal(smtp_session_auth_user(f->s), "user");
+	assert_int_equal(auth_ends, 4);
+	/* ESMTPA in Received */
+	talk(f, "MAIL FROM:<a@b.test>\r\nRCPT TO:<u@localhost>\r\nDATA\r\n");
+	assert_string_equal(smtp_session_envelope(f->s)->protocol, "ESMTPA");
+	fake_free(f);
+}
+
+static void auth_plain_after_tls(void **st)
+{
+	struct fake *f = auth_fake(tune_tls);
+	talk(f, "EHLO c.test\r\nSTARTTLS\r\n");
+	smtp_session_tls_done(f->s, true);
+	talk(f, "EHLO c.test\r\n");
+	assert_non_null(strstr(f->out, "250 AUTH PLAIN LOGIN\r\n"));
+	/* empty challenge keeps its space; "=" is an empty initial response */
+	assert_string_equal(talk(f, "AUTH PLAIN\r\n"), "334 \r\n");
+	assert_string_equal(talk(f, "AHVzZXIAcGFzcw==\r\n"), "235 2.7.0 Authentication successful\r\n");
+	talk(f, "MAIL FROM:<a@b.test>\r\nRCPT TO:<u@localhost>\r\nDATA\r\n");
+	assert_string_equal(smtp_session_envelope(f->s)->protocol, "ESMTPSA");
+	fake_free(f);
+
+	f = auth_fake(tune_tls);
+	talk(f, "EHLO c.test\r\nSTARTTLS\r\n");
+	smtp_session_tls_done(f->s, true);
+	talk(f, "EHLO c.test\r\n");
+	assert_string_equal(talk(f, "AUTH PLAIN =\r\n"), "535 5.7.8 Error: authentication failed\r\n");
+	assert_string_equal(talk(f, "MAIL FROM:<a@b.test>\r\nAUTH PLAIN\r\n"),
+			    "250 2.1.0 Ok\r\n503 5.5.1 Error: AUTH not allowed in a mail transaction\r\n");
+	fake_free(f);
+}
+
+static void tune_submission(struct smtp_config *c)
+{
+	c->require_auth = true;
+}
+
+static void auth_limits(void **st)
+{
+	struct fake *f = auth_fake(tune_submission);
+	ehlo(f);
+	assert_string_equal(talk(f, "MAIL FROM:<a@b.test>\r\n"),
+			    "530 5.7.0 Error: authentication required\r\n");
+	/* a response over 12288 octets: 500 5.5.6, the exchange ends, the session goes on */
+	static char big[13000];
+	assert_string_equal(talk(f, "AUTH LOGIN\r\n"), "334 VXNlcm5hbWU6\r\n");
+	memset(big, 'Q', sizeof(big));
+	memcpy(big + 12400, "\r\n", 2);
+	assert_string_equal(talk_n(f, big, 12402),
+			    "500 5.5.6 Error: authentication exchange line too long\r\n");
+	assert_string_equal(talk(f, "NOOP\r\n"), "250 2.0.0 Ok\r\n");
+	/* the same for an initial response on the AUTH line itself */
+	memcpy(big, "AUTH LOGIN ", 11);
+	assert_string_equal(talk_n(f, big, 12402),
+			    "500 5.5.6 Error: authentication exchange line too long\r\n");
+	/* a 12000-octet response is within the limit (not valid here: 535) */
+	memcpy(big, "AUTH LOGIN ", 11);
+	memset(big + 11, 'Q', 11988);
+	memcpy(big + 11999, "\r\n", 2);
+	assert_string_equal(talk_n(f, big, 12001), "334 UGFzc3dvcmQ6\r\n");
+	assert_string_equal(talk(f, "eA==\r\n"), "535 5.7.8 Error: authentication failed\r\n");
+	/* the third failure closes the session */
+	talk(f, "AUTH LOGIN dXNlcg==\r\n");
+	assert_string_equal(talk(f, "eA==\r\n"), "535 5.7.8 Error: authentication failed\r\n");
+	talk(f, "AUTH LOGIN dXNlcg==\r\n");
+	assert_string_equal(talk(f, "eA==\r\n"),
+			    "535 5.7.8 Error: authentication failed\r\n"
+			    "421 4.7.0 mx.test Error: too many failed authentications\r\n");
+	assert_true(smtp_session_closing(f->s));
+	fake_free(f);
+
+	/* while the backend works, nothing more is read */
+	f = auth_fake(NULL);
+	ehlo(f);
+	auth_defer = true;
+	const char *in = "AUTH LOGIN dXNlcg==\r\nNOOP\r\n";
+	assert_int_equal(smtp_session_input(f->s, in, strlen(in)), strlen("AUTH LOGIN dXNlcg==\r\n"));
+	assert_false(smtp_session_wants_input(f->s));
+	smtp_session_auth_reply(f->s, SMTP_AUTH_TEMPFAIL, NULL, 0, NULL);
+	assert_string_equal(talk(f, "NOOP\r\n"),
+			    "454 4.7.0 Error: temporary authentication failure\r\n250 2.0.0 Ok\r\n");
+	fake_free(f);
+}
+
 static void timeout_and_shutdown(void **st)
 {
 	struct fake *f = fake_new(NULL);
@@ -662,6 +847,9 @@ int main(void)
 		cmocka_unit_test(rset_keeps_helo),
 		cmocka_unit_test(protocol_names),
 		cmocka_unit_test(byte_at_a_time),
+		cmocka_unit_test(auth_exchange),
+		cmocka_unit_test(auth_plain_after_tls),
+		cmocka_unit_test(auth_limits),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
