@@ -101,6 +101,7 @@ void srv_recipients_free(struct srv_shared *sh);
 
 /* listener.c */
 int srv_listen_fd(const char *spec, char *err, size_t errlen);
+int srv_listen_parse(const char *spec, struct sockaddr_storage *ss, socklen_t *len);
 
 /* limits.c */
 int srv_ip_table_init(struct srv_ip_table *t, unsigned max_connections);

@@ -13,7 +13,7 @@
 #include "server/internal.h"
 
 /* "127.0.0.1:2525", "[::1]:2525", ":2525" (all IPv4 addresses). */
-static int parse_spec(const char *spec, struct sockaddr_storage *ss, socklen_t *len)
+int srv_listen_parse(const char *spec, struct sockaddr_storage *ss, socklen_t *len)
 {
 	char host[128];
 	const char *colon, *port;
@@ -62,7 +62,7 @@ int srv_listen_fd(const char *spec, char *err, size_t errlen)
 {
 	struct sockaddr_storage ss;
 	socklen_t len;
-	if (parse_spec(spec, &ss, &len)) {
+	if (srv_listen_parse(spec, &ss, &len)) {
 		snprintf(err, errlen, "listen = \"%s\": expected ADDRESS:PORT", spec);
 		return -1;
 	}

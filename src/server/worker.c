@@ -90,6 +90,13 @@ static int worker_init(struct srv_worker *w, unsigned id, struct srv_shared *sh,
 	return 0;
 }
 
+static void close_any(uv_handle_t *h, void *arg)
+{
+	(void)arg;
+	if (!uv_is_closing(h))
+		uv_close(h, close_cb_noop);
+}
+
 struct srv_main {
 	struct srv_worker *workers;
 	unsigned nworkers;
@@ -134,6 +141,15 @@ int srv_run(struct srv_config *cfg)
 	/* deliveries block a pool thread in fsync: give the pool room */
 	setenv("UV_THREADPOOL_SIZE", "16", 0);
 
+	for (size_t i = 0; i < cfg->nlisten; i++) {
+		struct sockaddr_storage ss;
+		socklen_t len;
+		if (srv_listen_parse(cfg->listen[i], &ss, &len)) {
+			log_msg(LOG_ERROR, "event=start_failed reason=\"listen = %s: expected ADDRESS:PORT\"",
+				cfg->listen[i]);
+			return 2;
+		}
+	}
 	sh.store = store_new(cfg->store, cfg->maildir, NULL, err, sizeof(err));
 	if (!sh.store) {
 		log_msg(LOG_ERROR, "event=start_failed reason=\"store: %s\"", err);
@@ -151,14 +167,26 @@ int srv_run(struct srv_config *cfg)
 	struct srv_main m;
 	memset(&m, 0, sizeof(m));
 	m.workers = calloc(cfg->workers, sizeof(*m.workers));
-	if (!m.workers)
-		return 1;
-	for (unsigned i = 0; i < cfg->workers; i++) {
+	int rc = m.workers ? 0 : 1;
+	for (unsigned i = 0; i < cfg->workers && rc == 0; i++) {
+		m.nworkers++;
 		if (worker_init(&m.workers[i], i, &sh, err, sizeof(err))) {
 			log_msg(LOG_ERROR, "event=start_failed reason=\"%s\"", err);
-			return 1;
+			rc = 1;
 		}
-		m.nworkers++;
+	}
+	if (rc) {
+		/* close what was opened so far; nothing has run yet */
+		for (unsigned i = 0; i < m.nworkers; i++) {
+			uv_walk(&m.workers[i].loop, close_any, NULL);
+			uv_run(&m.workers[i].loop, UV_RUN_DEFAULT);
+			uv_loop_close(&m.workers[i].loop);
+		}
+		free(m.workers);
+		srv_ip_table_fini(&sh.ips);
+		srv_recipients_free(&sh);
+		store_free(sh.store);
+		return rc;
 	}
 	uv_loop_t *main_loop = uv_default_loop();
 	uv_signal_init(main_loop, &m.sigint);

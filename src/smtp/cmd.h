@@ -110,7 +110,10 @@ enum smtp_parse_status smtp_cmd_parse_rcpt(const char *arg, size_t len, struct s
  * only for HELO compatibility when `helo` is true.
  * Reading: there is no `helo` parameter, so all of arg[0..len) must be the
  * domain or literal; a caller wanting old-HELO leniency passes the first word
- * only. One trailing root dot ("mx.example.") is tolerated; empty is false. */
+ * only. One trailing root dot ("mx.example.") is tolerated; empty is false;
+ * longer than 255 octets (a literal too) is false. Address literals follow
+ * RFC 5321 §4.1.3 here and in paths: "::" stands for at least two groups, so
+ * at most 6 groups (4 before an IPv4 tail) may sit beside it. */
 bool smtp_cmd_valid_helo(const char *arg, size_t len);
 /* BDAT argument: "<size> [LAST]".
  * Reading: RFC 3030 §2 exactly: 1*DIGIT [SP "LAST"] (LAST in any case, one SP);
