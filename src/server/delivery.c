@@ -58,6 +58,9 @@ static enum smtp_rcpt_verdict rcpt_check(void *ctx, const struct smtp_path *rcpt
 		local = str_ieq(domain, dlen, cfg->domains[i]);
 	if (!local)
 		return SMTP_RCPT_RELAY_DENIED;
+	/* RFC 5321 §4.5.1: postmaster at every domain we host */
+	if (str_ieq(rcpt->addr, rcpt->at, "postmaster"))
+		return SMTP_RCPT_OK;
 	if (sh->recipients) {
 		char key[SMTP_ADDR_MAX + 1];
 		str_copy(key, sizeof(key), rcpt->addr, rcpt->len);

@@ -552,11 +552,12 @@ static struct smtp_reply auth_respond(struct smtp_session *s, const char *b64, s
 
 static struct smtp_reply h_auth(struct smtp_session *s, const struct smtp_cmd *cmd)
 {
+	/* AUTH is advertised only in the reply to EHLO (RFC 4954 §4) */
+	if (s->state == SMTP_S_CONNECTED || !s->esmtp)
+		return mk(503, ESC_PROTO_INVALID_COMMAND, "Error: send EHLO first");
 	const char *mechs = s->hooks->auth_mechs ? s->hooks->auth_mechs(s->hooks->ctx, s->tls) : NULL;
 	if (!mechs || !s->hooks->auth_start || !s->hooks->auth_step)
 		return mk(502, ESC_PROTO_INVALID_COMMAND, "Error: authentication not enabled");
-	if (s->state == SMTP_S_CONNECTED || !s->esmtp)
-		return mk(503, ESC_PROTO_INVALID_COMMAND, "Error: send EHLO first");
 	if (s->authenticated)
 		return mk(503, ESC_PROTO_INVALID_COMMAND, "Error: already authenticated");
 	if (s->state != SMTP_S_READY)
