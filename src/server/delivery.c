@@ -143,12 +143,11 @@ static void commit_work(uv_work_t *w)
 	d->status = store_msg_commit(d->msg);
 }
 
-static void commit_done(uv_work_t *w, int status)
+/* The commit is over: tell the session. pump is false when we are still
+ * inside the session's own input processing (the inline discard path). */
+static void delivery_finish(struct srv_delivery *d, bool pump)
 {
-	struct srv_delivery *d = w->data;
 	struct srv_conn *c = d->conn;
-	if (status == UV_ECANCELED)
-		d->status = STORE_IOERR;
 	store_msg_free(d->msg);
 	c->delivery = NULL;
 	const struct smtp_envelope *env = smtp_session_envelope(c->session);
@@ -166,7 +165,16 @@ static void commit_done(uv_work_t *w, int status)
 	if (st == STORE_OK)
 		c->messages++;
 	smtp_session_msg_done(c->session, msg_status(st));
-	srv_conn_pump(c);
+	if (pump)
+		srv_conn_pump(c);
+}
+
+static void commit_done(uv_work_t *w, int status)
+{
+	struct srv_delivery *d = w->data;
+	if (status == UV_ECANCELED)
+		d->status = STORE_IOERR;
+	delivery_finish(d, true);
 }
 
 static void msg_commit(void *ctx, struct smtp_envelope *env)
@@ -180,6 +188,12 @@ static void msg_commit(void *ctx, struct smtp_envelope *env)
 	}
 	d->committing = true;
 	d->work.data = d;
+	if (!store_commit_blocks(c->worker->shared->store)) {
+		/* nothing to wait for: skip the round trip through the pool */
+		commit_work(&d->work);
+		delivery_finish(d, false);
+		return;
+	}
 	if (uv_queue_work(&c->worker->loop, &d->work, commit_work, commit_done) != 0) {
 		d->committing = false;
 		smtp_session_msg_done(c->session, SMTP_MSG_IOERR);

@@ -575,6 +575,11 @@ fail:
 	return NULL;
 }
 
+bool store_commit_blocks(const struct store *st)
+{
+	return st->kind != STORE_DISCARD;
+}
+
 void store_free(struct store *st)
 {
 	if (!st)

@@ -41,6 +41,8 @@ struct store_msg;
 struct store *store_new(enum store_kind kind, const char *root, const struct store_fs_ops *ops,
 			char *err, size_t errlen);
 void store_free(struct store *st);
+/* False for the discard backend: its commit does no I/O and may run inline. */
+bool store_commit_blocks(const struct store *st);
 
 /* The mailbox directory of a recipient address "local@domain" (see README:
  * <root>/<domain>/<local>/ with both parts lower-cased and unsafe octets
