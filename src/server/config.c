@@ -9,6 +9,7 @@
 #include <unistd.h>
 
 #include "common/str.h"
+#include "sasl/sasl.h"
 
 void srv_config_defaults(struct srv_config *c)
 {
@@ -23,6 +24,7 @@ void srv_config_defaults(struct srv_config *c)
 	c->max_connections_per_ip = 50;
 	c->command_timeout = 300;
 	c->shutdown_timeout = 30;
+	c->auth_delay_max = SRV_DEFAULT_AUTH_DELAY_MAX;
 }
 
 static void free_list(char **v, size_t *n)
@@ -39,7 +41,10 @@ void srv_config_free(struct srv_config *c)
 	free(c->maildir);
 	free(c->recipients_file);
 	free(c->config_file);
+	free(c->users_file);
+	free(c->auth_mechanisms);
 	c->maildir = c->recipients_file = c->config_file = NULL;
+	c->users_file = c->auth_mechanisms = NULL;
 }
 
 static int fail(char *err, size_t errlen, const char *key, const char *value, const char *why)
@@ -131,7 +136,32 @@ int srv_config_set(struct srv_config *c, const char *key, const char *value, cha
 	UINT_KEY("command_timeout", 1, 86400, c->command_timeout)
 	UINT_KEY("shutdown_timeout", 0, 86400, c->shutdown_timeout)
 	UINT_KEY("workers", 0, 256, c->workers)
+	UINT_KEY("max_auth_failures", 1, 100, c->smtp.max_auth_failures)
+	UINT_KEY("auth_delay_max", 0, 60000, c->auth_delay_max)
 #undef UINT_KEY
+#define BOOL_KEY(name, field)                                                             \
+	if (!strcmp(key, name)) {                                                          \
+		if (parse_bool(value, &b))                                                 \
+			return fail(err, errlen, key, value, "expected yes or no");        \
+		field = b;                                                                 \
+		return 0;                                                                  \
+	}
+	BOOL_KEY("cram_md5", c->cram_md5)
+	BOOL_KEY("auth_plaintext", c->auth_plaintext)
+	BOOL_KEY("require_auth", c->smtp.require_auth)
+#undef BOOL_KEY
+	if (!strcmp(key, "users")) {
+		if (!*value)
+			return fail(err, errlen, key, value, "empty path");
+		return set_str(&c->users_file, value);
+	}
+	if (!strcmp(key, "auth_mechanisms")) {
+		char why[300];
+		/* CRAM-MD5 against cram_md5 is checked once every key is read */
+		if (sasl_check_mechanisms(value, true, why, sizeof(why)))
+			return fail(err, errlen, key, value, why);
+		return set_str(&c->auth_mechanisms, value);
+	}
 	if (!strcmp(key, "hostname")) {
 		if (!*value || !smtp_cmd_valid_helo(value, strlen(value)) ||
 		    strlen(value) >= sizeof(c->hostname))
@@ -272,6 +302,8 @@ void srv_config_usage(const char *prog)
 	       "      --command-timeout S      idle seconds before 421 4.4.2\n"
 	       "  -w, --workers N              event loops (default: one per core)\n"
 	       "      --line-endings strict|lenient\n"
+	       "      --users FILE             users for SMTP AUTH (AUTH is off without it)\n"
+	       "      --auth-plaintext         allow PLAIN and LOGIN without TLS\n"
 	       "      --debug                  log at debug level\n"
 	       "  -h, --help, -V, --version\n",
 	       prog);
@@ -293,6 +325,8 @@ int srv_config_load(struct srv_config *c, int argc, char **argv, char *err, size
 		{ "workers", required_argument, NULL, 'w' },
 		{ "line-endings", required_argument, NULL, 6 },
 		{ "debug", no_argument, NULL, 7 },
+		{ "users", required_argument, NULL, 8 },
+		{ "auth-plaintext", no_argument, NULL, 9 },
 		{ "help", no_argument, NULL, 'h' },
 		{ "version", no_argument, NULL, 'V' },
 		{ NULL, 0, NULL, 0 },
@@ -352,6 +386,8 @@ int srv_config_load(struct srv_config *c, int argc, char **argv, char *err, size
 		case 'w': key = "workers"; break;
 		case 6: key = "line_endings"; break;
 		case 7: c->log_debug = true; break;
+		case 8: key = "users"; break;
+		case 9: c->auth_plaintext = true; break;
 		default: break;
 		}
 		if (key && srv_config_set(c, key, optarg, why, sizeof(why))) {
@@ -379,7 +415,16 @@ int srv_config_finish(struct srv_config *c, char *err, size_t errlen)
 	}
 	c->smtp.hostname = c->hostname;
 	c->smtp.banner = c->banner;
-	(void)err;
-	(void)errlen;
+	if (c->auth_mechanisms) {
+		char why[300];
+		if (sasl_check_mechanisms(c->auth_mechanisms, c->cram_md5, why, sizeof(why))) {
+			snprintf(err, errlen, "auth_mechanisms = \"%s\": %s", c->auth_mechanisms, why);
+			return -1;
+		}
+	}
+	if (c->smtp.require_auth && !c->users_file) {
+		snprintf(err, errlen, "require_auth = yes needs a users file (users = FILE or --users FILE)");
+		return -1;
+	}
 	return 0;
 }

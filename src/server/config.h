@@ -32,7 +32,15 @@ struct srv_config {
 	unsigned workers;         /* event loops; 0: one per core */
 	char *config_file;
 	bool log_debug;
+	/* AUTH (RFC 4954); smtp.require_auth and smtp.max_auth_failures too */
+	char *users_file;         /* NULL: AUTH is not offered */
+	char *auth_mechanisms;    /* advertised order; NULL: SASL_DEFAULT_MECHANISMS */
+	bool cram_md5;
+	bool auth_plaintext;      /* PLAIN and LOGIN without TLS */
+	unsigned auth_delay_max;  /* ms: cap of the delay before a 535 */
 };
+
+#define SRV_DEFAULT_AUTH_DELAY_MAX 8000
 
 /* Fill defaults (hostname from gethostname). */
 void srv_config_defaults(struct srv_config *c);

@@ -65,6 +65,7 @@ void srv_conn_close(struct srv_conn *c)
 	log_msg(LOG_INFO, "event=disconnect sid=%s client=%s messages=%u duration_ms=%llu", c->sid,
 		c->peer_addr, c->messages, (unsigned long long)(srv_now_ms() - c->started_ms));
 	srv_delivery_conn_gone(c);
+	srv_auth_conn_gone(c);
 	if (c->counted_ip)
 		srv_ip_release(&sh->ips, &c->peer);
 	atomic_fetch_sub(&sh->connections, 1);
@@ -269,6 +270,7 @@ void srv_conn_accept(struct srv_worker *w, uv_stream_t *listener)
 
 	c->hooks.ctx = c;
 	srv_delivery_hooks(&c->hooks);
+	srv_auth_hooks(c, &c->hooks);
 	c->hooks.on_reply = conn_log_reply;
 	c->session = smtp_session_new(&sh->cfg->smtp, &c->hooks);
 	/* link in before anything can close it */

@@ -36,6 +36,7 @@ struct srv_shared {
 	struct srv_ip_table ips;
 	atomic_uint queue_seq;
 	int utc_offset_min;
+	struct srv_auth_shared *auth; /* auth.c; NULL when no users file: AUTH is not offered */
 };
 
 struct srv_conn;
@@ -59,6 +60,7 @@ struct srv_worker {
 };
 
 struct srv_delivery; /* delivery.c */
+struct srv_auth;     /* auth.c */
 
 struct srv_conn {
 	struct srv_conn *prev, *next;
@@ -82,6 +84,7 @@ struct srv_conn {
 	uint64_t started_ms;
 	unsigned messages;
 	struct srv_delivery *delivery; /* the message being received or committed */
+	struct srv_auth *auth; /* the AUTH exchange; allocated at the first AUTH */
 };
 
 /* conn.c */
@@ -98,6 +101,19 @@ void srv_delivery_conn_gone(struct srv_conn *c);
 bool srv_delivery_busy(const struct srv_conn *c);
 int srv_recipients_load(struct srv_shared *sh, const char *path, char *err, size_t errlen);
 void srv_recipients_free(struct srv_shared *sh);
+
+/* auth.c: SMTP AUTH over the sasl/ backend, password checks on the pool */
+int srv_auth_init(struct srv_shared *sh, char *err, size_t errlen);
+/* SIGHUP: read the users file again; on error the old one stays in force. */
+int srv_auth_reload(struct srv_shared *sh, char *err, size_t errlen);
+void srv_auth_fini(struct srv_shared *sh);
+void srv_auth_hooks(struct srv_conn *c, struct smtp_hooks *h);
+/* the connection goes away: an exchange in flight finishes on its own */
+void srv_auth_conn_gone(struct srv_conn *c);
+/* For the TLS layer after its handshake: channel binding data (kind
+ * "tls-exporter" or "tls-unique") that enables SCRAM-*-PLUS. 0 or -1. */
+int srv_auth_channel_binding(struct srv_conn *c, const char *kind, const unsigned char *data,
+			     size_t len);
 
 /* listener.c */
 int srv_listen_fd(const char *spec, char *err, size_t errlen);

@@ -98,6 +98,7 @@ static void close_any(uv_handle_t *h, void *arg)
 }
 
 struct srv_main {
+	struct srv_shared *sh;
 	struct srv_worker *workers;
 	unsigned nworkers;
 	uv_signal_t sigint, sigterm, sighup;
@@ -108,7 +109,15 @@ static void on_signal(uv_signal_t *s, int signum)
 {
 	struct srv_main *m = s->data;
 	if (signum == SIGHUP) {
-		log_msg(LOG_INFO, "event=sighup note=\"nothing to reload yet\"");
+		char err[700], q[760];
+		if (!m->sh->auth) {
+			log_msg(LOG_INFO, "event=sighup note=\"nothing to reload\"");
+			return;
+		}
+		/* sessions go on; a bad file leaves the old one in force */
+		if (srv_auth_reload(m->sh, err, sizeof(err)))
+			log_msg(LOG_ERROR, "event=reload_failed what=users reason=%s note=\"the previous users file stays in force\"",
+				log_quote(q, sizeof(q), err));
 		return;
 	}
 	log_msg(LOG_INFO, "event=shutdown signal=%d", signum);
@@ -160,12 +169,22 @@ int srv_run(struct srv_config *cfg)
 		store_free(sh.store);
 		return 2;
 	}
+	if (srv_auth_init(&sh, err, sizeof(err))) {
+		char q[700];
+		log_msg(LOG_ERROR, "event=start_failed reason=%s", log_quote(q, sizeof(q), err));
+		srv_recipients_free(&sh);
+		store_free(sh.store);
+		return 2;
+	}
 	if (srv_ip_table_init(&sh.ips, cfg->max_connections)) {
+		srv_auth_fini(&sh);
+		srv_recipients_free(&sh);
 		store_free(sh.store);
 		return 1;
 	}
 	struct srv_main m;
 	memset(&m, 0, sizeof(m));
+	m.sh = &sh;
 	m.workers = calloc(cfg->workers, sizeof(*m.workers));
 	int rc = m.workers ? 0 : 1;
 	for (unsigned i = 0; i < cfg->workers && rc == 0; i++) {
@@ -184,6 +203,7 @@ int srv_run(struct srv_config *cfg)
 		}
 		free(m.workers);
 		srv_ip_table_fini(&sh.ips);
+		srv_auth_fini(&sh);
 		srv_recipients_free(&sh);
 		store_free(sh.store);
 		return rc;
@@ -208,6 +228,7 @@ int srv_run(struct srv_config *cfg)
 	uv_loop_close(main_loop);
 	free(m.workers);
 	srv_ip_table_fini(&sh.ips);
+	srv_auth_fini(&sh);
 	srv_recipients_free(&sh);
 	store_free(sh.store);
 	log_msg(LOG_INFO, "event=stopped");

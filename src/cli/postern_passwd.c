@@ -1,0 +1,322 @@
+/* postern passwd: manage the users file of posternd's SMTP AUTH.
+ *
+ *   postern passwd add|set NAME [--file F] [--stdin] [--cram-md5]
+ *                               [--scheme yescrypt|sha512-crypt|bcrypt]
+ *                               [--iterations N]
+ *   postern passwd del NAME [--file F]
+ *   postern passwd list [NAME] [--file F]
+ *
+ * The password is read from the terminal without echo (twice), or from one
+ * line of standard input with --stdin. Every hash form is written (crypt,
+ * SCRAM-SHA-256, SCRAM-SHA-1, and the CRAM-MD5 secret with --cram-md5); the
+ * file is replaced atomically, mode 0600 (creds_file_edit). */
+#include <errno.h>
+#include <fcntl.h>
+#include <getopt.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <termios.h>
+#include <unistd.h>
+
+#include "cli/postern_cmds.h"
+#include "creds/creds.h"
+
+#define PASSWD_DEFAULT_FILE "/etc/postern/users"
+
+/* The terminal's settings while echo is off, to restore on a signal. */
+static int tty_fd = -1;
+static struct termios tty_saved;
+static volatile sig_atomic_t tty_changed;
+
+static void tty_restore(void)
+{
+	if (tty_changed) {
+		tcsetattr(tty_fd, TCSAFLUSH, &tty_saved);
+		tty_changed = 0;
+	}
+}
+
+static void on_signal(int sig)
+{
+	tty_restore();
+	signal(sig, SIG_DFL);
+	raise(sig);
+}
+
+static void usage(FILE *f)
+{
+	fputs("usage: postern passwd add|set NAME [--file FILE] [--stdin] [--cram-md5]\n"
+	      "                       [--scheme yescrypt|sha512-crypt|bcrypt] [--iterations N]\n"
+	      "       postern passwd del NAME [--file FILE]\n"
+	      "       postern passwd list [NAME] [--file FILE]\n"
+	      "  --file FILE     the users file (default " PASSWD_DEFAULT_FILE ", or $POSTERN_USERS)\n"
+	      "  --stdin         read the password from one line of standard input\n"
+	      "  --cram-md5      also store the secret CRAM-MD5 needs (the password itself)\n"
+	      "  --scheme S      the crypt(3) hash: yescrypt (default), sha512-crypt, bcrypt\n"
+	      "  --iterations N  SCRAM iteration count (default 4096)\n",
+	      f);
+}
+
+/* One line from fd into buf (without its line end). 0, or -1 (EOF before
+ * any octet, too long, read error). */
+static int read_line(int fd, char *buf, size_t cap)
+{
+	size_t n = 0;
+	for (;;) {
+		char ch;
+		ssize_t r = read(fd, &ch, 1);
+		if (r < 0 && errno == EINTR)
+			continue;
+		if (r <= 0) {
+			if (n == 0)
+				return -1;
+			break;
+		}
+		if (ch == '\n')
+			break;
+		if (n + 1 >= cap) {
+			creds_wipe(buf, cap);
+			return -1;
+		}
+		buf[n++] = ch;
+	}
+	if (n && buf[n - 1] == '\r')
+		n--;
+	buf[n] = '\0';
+	return 0;
+}
+
+static int prompt(int fd, const char *text, char *buf, size_t cap)
+{
+	if (write(fd, text, strlen(text)) < 0)
+		return -1;
+	int rc = read_line(fd, buf, cap);
+	return rc;
+}
+
+/* Read the password twice from the terminal, without echo. */
+static int read_tty_password(const char *name, char *pw, size_t cap)
+{
+	tty_fd = open("/dev/tty", O_RDWR | O_NOCTTY | O_CLOEXEC);
+	if (tty_fd < 0) {
+		fprintf(stderr, "postern passwd: no terminal to read the password from (use --stdin)\n");
+		return -1;
+	}
+	if (tcgetattr(tty_fd, &tty_saved) != 0) {
+		fprintf(stderr, "postern passwd: /dev/tty: %s (use --stdin)\n", strerror(errno));
+		close(tty_fd);
+		return -1;
+	}
+	struct termios quiet = tty_saved;
+	quiet.c_lflag &= (tcflag_t) ~(ECHO | ECHOE | ECHOK);
+	quiet.c_lflag |= ECHONL;
+	signal(SIGINT, on_signal);
+	signal(SIGTERM, on_signal);
+	signal(SIGHUP, on_signal);
+	signal(SIGQUIT, on_signal);
+	tty_changed = 1;
+	if (tcsetattr(tty_fd, TCSAFLUSH, &quiet) != 0) {
+		tty_changed = 0;
+		fprintf(stderr, "postern passwd: /dev/tty: %s\n", strerror(errno));
+		close(tty_fd);
+		return -1;
+	}
+	char text[CREDS_NAME_MAX + 32];
+	snprintf(text, sizeof(text), "Password for %s: ", name);
+	char again[CREDS_PASSWORD_MAX + 2];
+	int rc = -1;
+	if (prompt(tty_fd, text, pw, cap) == 0 && prompt(tty_fd, "Retype password: ", again, sizeof(again)) == 0) {
+		if (strcmp(pw, again) == 0)
+			rc = 0;
+		else
+			fprintf(stderr, "postern passwd: the passwords differ\n");
+	} else {
+		fprintf(stderr, "postern passwd: no password read\n");
+	}
+	creds_wipe(again, sizeof(again));
+	tty_restore();
+	close(tty_fd);
+	tty_fd = -1;
+	return rc;
+}
+
+static const char *scheme_of(const char *hash)
+{
+	if (!hash[0])
+		return "no-hash";
+	if (hash[0] == '!' || hash[0] == '*')
+		return "locked";
+	if (!strncmp(hash, "$y$", 3))
+		return "yescrypt";
+	if (!strncmp(hash, "$gy$", 4))
+		return "gost-yescrypt";
+	if (!strncmp(hash, "$6$", 3))
+		return "sha512-crypt";
+	if (!strncmp(hash, "$5$", 3))
+		return "sha256-crypt";
+	if (!strncmp(hash, "$2", 2))
+		return "bcrypt";
+	return "crypt";
+}
+
+static void print_user(const struct creds_user *u)
+{
+	printf("%s\t%s%s%s%s\n", u->name, scheme_of(u->hash),
+	       u->scram[CREDS_SCRAM_SHA256].iter ? " scram-sha-256" : "",
+	       u->scram[CREDS_SCRAM_SHA1].iter ? " scram-sha-1" : "", u->cram_md5 ? " cram-md5" : "");
+}
+
+static int do_list(const char *file, const char *name)
+{
+	char err[1024];
+	struct creds_db *db = creds_db_load(file, err, sizeof(err));
+	if (!db) {
+		fprintf(stderr, "postern passwd: %s\n", err);
+		return 1;
+	}
+	int rc = 0;
+	if (name) {
+		const struct creds_user *u = creds_db_find(db, name);
+		if (u)
+			print_user(u);
+		else {
+			fprintf(stderr, "postern passwd: %s: no user \"%s\"\n", file, name);
+			rc = 1;
+		}
+	} else {
+		for (size_t i = 0; i < creds_db_count(db); i++)
+			print_user(creds_db_user(db, i));
+	}
+	creds_db_unref(db);
+	return rc;
+}
+
+int postern_passwd_main(int argc, char **argv)
+{
+	static const struct option opts[] = {
+		{ "file", required_argument, NULL, 'f' },
+		{ "stdin", no_argument, NULL, 's' },
+		{ "cram-md5", no_argument, NULL, 'c' },
+		{ "scheme", required_argument, NULL, 'S' },
+		{ "iterations", required_argument, NULL, 'i' },
+		{ "help", no_argument, NULL, 'h' },
+		{ NULL, 0, NULL, 0 },
+	};
+	const char *file = getenv("POSTERN_USERS");
+	if (!file || !*file)
+		file = PASSWD_DEFAULT_FILE;
+	bool from_stdin = false;
+	struct creds_entry_opts eo = { .scheme = CREDS_YESCRYPT, .iter = 0, .cram_md5 = false };
+	optind = 1;
+	opterr = 0;
+	int o;
+	while ((o = getopt_long(argc, argv, "f:h", opts, NULL)) != -1) {
+		switch (o) {
+		case 'f':
+			file = optarg;
+			break;
+		case 's':
+			from_stdin = true;
+			break;
+		case 'c':
+			eo.cram_md5 = true;
+			break;
+		case 'S':
+			if (!strcmp(optarg, "yescrypt"))
+				eo.scheme = CREDS_YESCRYPT;
+			else if (!strcmp(optarg, "sha512-crypt"))
+				eo.scheme = CREDS_SHA512CRYPT;
+			else if (!strcmp(optarg, "bcrypt"))
+				eo.scheme = CREDS_BCRYPT;
+			else {
+				fprintf(stderr, "postern passwd: --scheme \"%s\": expected yescrypt, sha512-crypt or bcrypt\n",
+					optarg);
+				return 2;
+			}
+			break;
+		case 'i': {
+			char *end;
+			errno = 0;
+			unsigned long n = strtoul(optarg, &end, 10);
+			if (errno || *end || n < 4096 || n > CREDS_SCRAM_ITER_MAX) {
+				fprintf(stderr, "postern passwd: --iterations \"%s\": expected 4096 to %d (RFC 7677 §4)\n",
+					optarg, CREDS_SCRAM_ITER_MAX);
+				return 2;
+			}
+			eo.iter = (unsigned)n;
+			break;
+		}
+		case 'h':
+			usage(stdout);
+			return 0;
+		default:
+			fprintf(stderr, "postern passwd: unknown or incomplete option \"%s\"\n", argv[optind - 1]);
+			usage(stderr);
+			return 2;
+		}
+	}
+	int nargs = argc - optind;
+	const char *cmd = nargs > 0 ? argv[optind] : NULL;
+	const char *name = nargs > 1 ? argv[optind + 1] : NULL;
+	if (!cmd || nargs > 2) {
+		usage(stderr);
+		return 2;
+	}
+	if (!strcmp(cmd, "list"))
+		return do_list(file, name);
+	enum creds_edit op;
+	if (!strcmp(cmd, "add"))
+		op = CREDS_EDIT_ADD;
+	else if (!strcmp(cmd, "set"))
+		op = CREDS_EDIT_SET;
+	else if (!strcmp(cmd, "del"))
+		op = CREDS_EDIT_DEL;
+	else {
+		fprintf(stderr, "postern passwd: unknown command \"%s\"\n", cmd);
+		usage(stderr);
+		return 2;
+	}
+	if (!name) {
+		fprintf(stderr, "postern passwd: %s needs a user NAME\n", cmd);
+		return 2;
+	}
+	if (!creds_valid_name(name, strlen(name))) {
+		fprintf(stderr, "postern passwd: bad user name (1 to %d octets, no control characters, no ':')\n",
+			CREDS_NAME_MAX);
+		return 2;
+	}
+	char err[1024];
+	char *line = NULL;
+	if (op != CREDS_EDIT_DEL) {
+		char pw[CREDS_PASSWORD_MAX + 2];
+		int rc = from_stdin ? read_line(STDIN_FILENO, pw, sizeof(pw))
+				    : read_tty_password(name, pw, sizeof(pw));
+		if (rc != 0) {
+			if (from_stdin)
+				fprintf(stderr, "postern passwd: no password on standard input (or longer than %d octets)\n",
+					CREDS_PASSWORD_MAX);
+			creds_wipe(pw, sizeof(pw));
+			return 1;
+		}
+		rc = creds_entry_make(name, pw, &eo, &line, err, sizeof(err));
+		creds_wipe(pw, sizeof(pw));
+		if (rc != 0) {
+			fprintf(stderr, "postern passwd: %s\n", err);
+			return 1;
+		}
+	}
+	int rc = creds_file_edit(file, op, name, line, err, sizeof(err));
+	if (line) {
+		creds_wipe(line, strlen(line));
+		free(line);
+	}
+	if (rc != 0) {
+		fprintf(stderr, "postern passwd: %s\n", err);
+		return 1;
+	}
+	fprintf(stderr, "postern passwd: %s: user \"%s\" %s\n", file, name,
+		op == CREDS_EDIT_ADD ? "added" : op == CREDS_EDIT_SET ? "updated" : "deleted");
+	return 0;
+}

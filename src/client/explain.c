@@ -1,0 +1,1324 @@
+/* `postern explain`: every fact comes from smtp/codes; this file only adds
+ * the generic meaning of each digit (RFC 5321 4.2.1, RFC 3463 2) and the way
+ * two codes are compared, which is derived from their digits, never written
+ * per pair. All output text goes through the translation function. */
+#include "client/explain.h"
+
+#include <stdarg.h>
+#include <stdbool.h>
+#include <stdio.h>
+#include <string.h>
+
+#include "smtp/codes.h"
+
+/* Marks a msgid for xgettext (po/update-pot.sh runs it with --keyword=N_). */
+#define N_(s) s
+
+enum msg {
+	/* field labels */
+	M_CLASS, M_CATEGORY, M_SUBJECT, M_DETAIL, M_DESCRIPTION, M_WHEN, M_FIX,
+	M_ENHANCED_CODES, M_ENHANCED_CODE, M_BASIC_CODES, M_RELATED_CODES, M_NOTE,
+	/* section headings */
+	M_SIDE_BY_SIDE, M_KEY_DIFFERENCE, M_WHICH_WHEN,
+	/* titles and short values */
+	M_BASIC_UNDEFINED, M_ENH_UNDEFINED, M_NOT_DEFINED, M_NONE, M_NONE_3XX,
+	M_NONE_USUAL, M_CATEGORY_UNDEFINED, M_SUBJECT_UNDEFINED, M_DETAIL_UNDEFINED,
+	M_USUALLY_WITH, M_NO_BASIC_OF_CLASS, M_UNDEFINED_MEANING, M_UNDEFINED_WHEN,
+	/* the basic class digits (RFC 5321 4.2.1) */
+	M_CLASS2, M_CLASS3, M_CLASS4, M_CLASS5,
+	/* the category digits (RFC 5321 4.2.1) */
+	M_CAT0, M_CAT1, M_CAT2, M_CAT3, M_CAT4, M_CAT5,
+	/* the enhanced class digits (RFC 3463 2) */
+	M_ENH2, M_ENH4, M_ENH5,
+	/* what to do, by class digit: a phrase and a sentence */
+	M_ACT2, M_ACT3, M_ACT4, M_ACT5,
+	M_FIX2, M_FIX3, M_FIX4, M_FIX5,
+	/* a basic and an enhanced code given as one reply */
+	M_PAIR_USUAL, M_PAIR_UNUSUAL, M_PAIR_CLASS, M_PAIR_3XX,
+	/* comparison */
+	M_CMP_BOTH_POS, M_CMP_BOTH_NEG, M_CMP_POS_NEG, M_CMP_INTERMEDIATE,
+	M_CMP_BOTH_INTERMEDIATE, M_CMP_TRANSIENT_PERMANENT, M_CMP_BOTH_TRANSIENT,
+	M_CMP_BOTH_PERMANENT, M_CMP_TRANSIENT, M_CMP_PERMANENT,
+	M_CMP_SAME_CATEGORY, M_CMP_CATEGORY, M_CMP_SAME_SUBJECT, M_CMP_SUBJECT,
+	M_MEANS,
+	/* argument errors */
+	M_ERR_SYNTAX, M_ERR_BASIC_DIGITS, M_ERR_BASIC_CLASS, M_ERR_ENH_PARTS,
+	M_ERR_ENH_CLASS, M_ERR_ENH_DIGITS, M_ERR_ENH_ZERO, M_ERR_TOO_MANY,
+	M_COUNT
+};
+
+static const char *const msgs[M_COUNT] = {
+	[M_CLASS] = N_("Class"),
+	[M_CATEGORY] = N_("Category"),
+	[M_SUBJECT] = N_("Subject"),
+	[M_DETAIL] = N_("Detail"),
+	[M_DESCRIPTION] = N_("Description"),
+	[M_WHEN] = N_("When you see it"),
+	[M_FIX] = N_("How to fix"),
+	[M_ENHANCED_CODES] = N_("Enhanced codes"),
+	[M_ENHANCED_CODE] = N_("Enhanced code"),
+	[M_BASIC_CODES] = N_("Basic codes"),
+	[M_RELATED_CODES] = N_("Defined codes like it"),
+	[M_NOTE] = N_("Note"),
+
+	[M_SIDE_BY_SIDE] = N_("Side by side"),
+	[M_KEY_DIFFERENCE] = N_("Key difference"),
+	[M_WHICH_WHEN] = N_("Which applies when"),
+
+	[M_BASIC_UNDEFINED] = N_("%s is not a defined SMTP reply code"),
+	[M_ENH_UNDEFINED] = N_("%s is not a defined enhanced status code"),
+	[M_NOT_DEFINED] = N_("not defined"),
+	[M_NONE] = N_("none"),
+	[M_NONE_3XX] = N_("none (3xx replies carry none)"),
+	[M_NONE_USUAL] = N_("none usual"),
+	[M_CATEGORY_UNDEFINED] = N_("not a category RFC 5321 defines: the second digit runs from 0 to 5"),
+	[M_SUBJECT_UNDEFINED] = N_("not a subject RFC 3463 defines: subjects run from 0 to 7"),
+	[M_DETAIL_UNDEFINED] = N_("not defined for this subject"),
+	[M_USUALLY_WITH] = N_("Usually sent with the basic codes: %s."),
+	[M_NO_BASIC_OF_CLASS] = N_("No %s reply usually carries it."),
+	[M_UNDEFINED_MEANING] = N_("Not a defined code: only its digits say what it means."),
+	[M_UNDEFINED_WHEN] = N_("Not a defined code, so nothing is known about when it is sent."),
+
+	[M_CLASS2] = N_("the requested action was completed"),
+	[M_CLASS3] = N_("the command was accepted, but the server needs more from the client to complete it"),
+	[M_CLASS4] = N_("the action was not taken, but the problem is temporary: the same command may succeed later"),
+	[M_CLASS5] = N_("the action was not taken, and repeating the command unchanged will fail again"),
+
+	[M_CAT0] = N_("syntax errors, and commands that are unrecognised, out of place or not implemented"),
+	[M_CAT1] = N_("replies to requests for information, such as status or help"),
+	[M_CAT2] = N_("replies about the connection (the transmission channel)"),
+	[M_CAT3] = N_("left open by RFC 5321; SMTP AUTH (RFC 4954) uses it for authentication replies"),
+	[M_CAT4] = N_("left open by RFC 5321"),
+	[M_CAT5] = N_("the state of the receiving mail system with respect to the requested action"),
+
+	[M_ENH2] = N_("the action succeeded"),
+	[M_ENH4] = N_("the message is valid, but a temporary condition stopped it; a later attempt may succeed"),
+	[M_ENH5] = N_("resending the message as it is will not help; the message, the address or the destination must change"),
+
+	[M_ACT2] = N_("done, go on with the next command"),
+	[M_ACT3] = N_("carry on with the exchange"),
+	[M_ACT4] = N_("wait and try again later"),
+	[M_ACT5] = N_("fix the cause before trying again"),
+	[M_FIX2] = N_("Nothing to fix."),
+	[M_FIX3] = N_("Nothing to fix: send what the server asks for next."),
+	[M_FIX4] = N_("Wait and try again later; if the problem persists, read the reply text for the cause."),
+	[M_FIX5] = N_("Do not send it again unchanged: first correct what the reply text points to."),
+
+	[M_PAIR_USUAL] = N_("%s is one of the enhanced codes usually sent with %s."),
+	[M_PAIR_UNUSUAL] = N_("%s is not among the enhanced codes usually sent with %s."),
+	[M_PAIR_CLASS] = N_("The class of %s does not match %s: an enhanced code starts with the first digit of its basic code."),
+	[M_PAIR_3XX] = N_("%s replies carry no enhanced code."),
+
+	[M_CMP_BOTH_POS] = N_("Both %s and %s are positive replies: the server goes along with the command."),
+	[M_CMP_BOTH_NEG] = N_("Both %s and %s are negative replies: the server refuses the command."),
+	[M_CMP_POS_NEG] = N_("%s is a positive reply (the server goes along with the command); %s is a negative one (the server refuses it)."),
+	[M_CMP_INTERMEDIATE] = N_("%s is intermediate: the exchange is not over and the server waits for the client; %s is final: the command is over, one way or the other."),
+	[M_CMP_BOTH_INTERMEDIATE] = N_("Both %s and %s are intermediate: the server waits for more from the client."),
+	[M_CMP_TRANSIENT_PERMANENT] = N_("%s is transient: the same command may succeed if tried again later; %s is permanent: repeating it unchanged will fail again."),
+	[M_CMP_BOTH_TRANSIENT] = N_("Both %s and %s are transient: the same command may succeed if tried again later."),
+	[M_CMP_BOTH_PERMANENT] = N_("Both %s and %s are permanent: repeating the command unchanged will fail again."),
+	[M_CMP_TRANSIENT] = N_("%s is transient: the same command may succeed if tried again later."),
+	[M_CMP_PERMANENT] = N_("%s is permanent: repeating the command unchanged will fail again."),
+	[M_CMP_SAME_CATEGORY] = N_("Both are in category %s."),
+	[M_CMP_CATEGORY] = N_("They differ in category: %s is in %s, %s is in %s."),
+	[M_CMP_SAME_SUBJECT] = N_("Both are in subject %s."),
+	[M_CMP_SUBJECT] = N_("They differ in subject: %s is in %s, %s is in %s."),
+	[M_MEANS] = N_("%s means: %s."),
+
+	[M_ERR_SYNTAX] = N_("\"%s\": not a reply code: give three digits such as 550, an enhanced code such as 5.1.1, or both such as \"550 5.1.1\""),
+	[M_ERR_BASIC_DIGITS] = N_("\"%s\": a basic reply code has exactly three digits, such as 550"),
+	[M_ERR_BASIC_CLASS] = N_("\"%s\": the first digit of a reply code is 2, 3, 4 or 5"),
+	[M_ERR_ENH_PARTS] = N_("\"%s\": an enhanced status code has three parts, class.subject.detail, such as 5.1.1"),
+	[M_ERR_ENH_CLASS] = N_("\"%s\": the class of an enhanced status code is 2, 4 or 5"),
+	[M_ERR_ENH_DIGITS] = N_("\"%s\": the subject and detail of an enhanced status code have one to three digits"),
+	[M_ERR_ENH_ZERO] = N_("\"%s\": the numbers of an enhanced status code have no leading zeros"),
+	[M_ERR_TOO_MANY] = N_("\"%s\": too many codes at once (at most 16)"),
+};
+
+const char *client_explain_msgid_at(size_t i)
+{
+	return i < M_COUNT ? msgs[i] : NULL;
+}
+
+const char *client_explain_strerror(int err)
+{
+	switch (err) {
+	case EXPLAIN_ERR_BASIC_DIGITS: return msgs[M_ERR_BASIC_DIGITS];
+	case EXPLAIN_ERR_BASIC_CLASS: return msgs[M_ERR_BASIC_CLASS];
+	case EXPLAIN_ERR_ENH_PARTS: return msgs[M_ERR_ENH_PARTS];
+	case EXPLAIN_ERR_ENH_CLASS: return msgs[M_ERR_ENH_CLASS];
+	case EXPLAIN_ERR_ENH_DIGITS: return msgs[M_ERR_ENH_DIGITS];
+	case EXPLAIN_ERR_ENH_ZERO: return msgs[M_ERR_ENH_ZERO];
+	case EXPLAIN_ERR_TOO_MANY: return msgs[M_ERR_TOO_MANY];
+	default: return msgs[M_ERR_SYNTAX];
+	}
+}
+
+/* ---- parsing ---- */
+
+static bool is_digit(char ch)
+{
+	return ch >= '0' && ch <= '9';
+}
+
+/* A basic code: RFC 5321 4.2 allows 2..5 as first digit. The second digit is
+ * left unchecked so that 299 is explained as undefined rather than refused. */
+static int parse_basic(const char *s, size_t n, int *code)
+{
+	for (size_t i = 0; i < n; i++)
+		if (!is_digit(s[i]))
+			return EXPLAIN_ERR_SYNTAX;
+	if (n != 3)
+		return n == 0 ? EXPLAIN_ERR_SYNTAX : EXPLAIN_ERR_BASIC_DIGITS;
+	if (s[0] < '2' || s[0] > '5')
+		return EXPLAIN_ERR_BASIC_CLASS;
+	*code = (s[0] - '0') * 100 + (s[1] - '0') * 10 + (s[2] - '0');
+	return EXPLAIN_OK;
+}
+
+/* RFC 3463 2: class "." subject "." detail; class 2, 4 or 5; subject and
+ * detail 1*3digit without leading zeros. */
+static int parse_enh(const char *s, size_t n, int *cls, int *subject, int *detail)
+{
+	size_t start[3], len[3], parts = 0;
+	size_t i = 0;
+
+	if (n == 0)
+		return EXPLAIN_ERR_SYNTAX;
+	for (size_t j = 0; j < n; j++)
+		if (!is_digit(s[j]) && s[j] != '.')
+			return EXPLAIN_ERR_SYNTAX;
+	while (i <= n) {
+		size_t b = i;
+
+		while (i < n && s[i] != '.')
+			i++;
+		if (parts == 3)
+			return EXPLAIN_ERR_ENH_PARTS;
+		start[parts] = b;
+		len[parts] = i - b;
+		parts++;
+		i++; /* past the dot, or past the end */
+	}
+	if (parts != 3 || len[0] == 0)
+		return EXPLAIN_ERR_ENH_PARTS;
+	if (len[0] != 1 || (s[0] != '2' && s[0] != '4' && s[0] != '5'))
+		return EXPLAIN_ERR_ENH_CLASS;
+	for (int k = 1; k < 3; k++) {
+		if (len[k] == 0)
+			return EXPLAIN_ERR_ENH_PARTS;
+		if (len[k] > 3)
+			return EXPLAIN_ERR_ENH_DIGITS;
+		if (len[k] > 1 && s[start[k]] == '0')
+			return EXPLAIN_ERR_ENH_ZERO;
+	}
+	*cls = s[0] - '0';
+	int v[3] = { 0, 0, 0 };
+	for (int k = 1; k < 3; k++)
+		for (size_t j = 0; j < len[k]; j++)
+			v[k] = v[k] * 10 + (s[start[k] + j] - '0');
+	*subject = v[1];
+	*detail = v[2];
+	return EXPLAIN_OK;
+}
+
+int client_explain_parse(const char *arg, struct client_explain_code *out)
+{
+	size_t n = strlen(arg);
+	size_t sep = 0;
+	int rc;
+
+	memset(out, 0, sizeof(*out));
+	while (sep < n && arg[sep] != ' ' && arg[sep] != '-')
+		sep++;
+	if (sep > 0 && sep < n) {
+		/* "535 5.7.8" as in a reply line, "535-5.7.8" as in a continuation line */
+		size_t e = sep + 1;
+
+		while (e < n && arg[e] == ' ')
+			e++;
+		rc = parse_basic(arg, sep, &out->basic);
+		if (rc != EXPLAIN_OK)
+			return rc;
+		return parse_enh(arg + e, n - e, &out->cls, &out->subject, &out->detail);
+	}
+	if (memchr(arg, '.', n))
+		return parse_enh(arg, n, &out->cls, &out->subject, &out->detail);
+	return parse_basic(arg, n, &out->basic);
+}
+
+int client_explain_parse_args(char *const *args, size_t nargs,
+	struct client_explain_code *out, size_t *nout, size_t *bad)
+{
+	size_t k = 0;
+	bool lone_basic = false; /* the previous argument was a basic code alone */
+
+	*nout = 0;
+	for (size_t i = 0; i < nargs; i++) {
+		struct client_explain_code c;
+		int rc = client_explain_parse(args[i], &c);
+
+		if (rc != EXPLAIN_OK) {
+			*bad = i;
+			return rc;
+		}
+		/* "550" "5.1.1" typed without quotes is still one reply */
+		if (lone_basic && c.basic == 0 && out[k - 1].basic / 100 == c.cls) {
+			out[k - 1].cls = c.cls;
+			out[k - 1].subject = c.subject;
+			out[k - 1].detail = c.detail;
+			lone_basic = false;
+			continue;
+		}
+		if (k == CLIENT_EXPLAIN_MAX_CODES) {
+			*bad = i;
+			return EXPLAIN_ERR_TOO_MANY;
+		}
+		out[k++] = c;
+		lone_basic = c.cls == 0;
+	}
+	*nout = k;
+	return EXPLAIN_OK;
+}
+
+/* ---- output helpers ---- */
+
+struct ctx {
+	struct buf *b;
+	client_explain_tr tr;
+	bool json;
+	bool comma; /* JSON: a value was written at this level */
+	int err;    /* first buf error; output stops there */
+};
+
+/* One code prepared for output. */
+struct view {
+	int basic, cls, subject, detail;
+	int digit;                    /* the class digit that governs it */
+	char code[64];                /* as printed: "535 5.7.8" */
+	char bstr[12];                /* "535" */
+	char estr[40];                /* "5.7.8" */
+	const struct smtp_basic_code *bc;
+	const struct smtp_enh_code *ec;
+};
+
+static const char *tr(const struct ctx *c, const char *s)
+{
+	/* dgettext("") would return the catalogue header */
+	return (c->tr && s && s[0]) ? c->tr(s) : s;
+}
+
+static const char *M(const struct ctx *c, enum msg m)
+{
+	return tr(c, msgs[m]);
+}
+
+static void check(struct ctx *c, int rc)
+{
+	if (rc != BUF_OK && c->err == BUF_OK)
+		c->err = rc;
+}
+
+static void put(struct ctx *c, const char *s)
+{
+	if (c->err == BUF_OK)
+		check(c, buf_append_str(c->b, s));
+}
+
+static void putf(struct ctx *c, const char *fmt, ...)
+	__attribute__((format(printf, 2, 3)));
+
+static void putf(struct ctx *c, const char *fmt, ...)
+{
+	va_list ap;
+
+	if (c->err != BUF_OK)
+		return;
+	va_start(ap, fmt);
+	check(c, buf_vprintf(c->b, fmt, ap));
+	va_end(ap);
+}
+
+static void spaces(struct ctx *c, size_t n)
+{
+	while (n-- > 0)
+		put(c, " ");
+}
+
+/* Names in the table are capitalised titles; inside a line they read better
+ * in lower case ("3xx positive intermediate"). Acronyms stay as they are. */
+static void put_lc(struct ctx *c, const char *s)
+{
+	if (s[0] >= 'A' && s[0] <= 'Z' && s[1] >= 'a' && s[1] <= 'z') {
+		char first[2] = { (char)(s[0] + 32), '\0' };
+
+		put(c, first);
+		s++;
+	}
+	put(c, s);
+}
+
+/* Columns on a terminal: Thai vowel and tone marks above and below the
+ * line (U+0E31, U+0E34..U+0E3A, U+0E47..U+0E4E) take none; everything else
+ * printed here takes one. */
+static size_t display_width(const char *s, size_t n)
+{
+	const unsigned char *p = (const unsigned char *)s;
+	size_t w = 0;
+
+	for (size_t i = 0; i < n;) {
+		unsigned cp = p[i];
+		size_t len = 1;
+
+		if (cp >= 0xf0)
+			len = 4;
+		else if (cp >= 0xe0)
+			len = 3;
+		else if (cp >= 0xc0)
+			len = 2;
+		if (len == 3 && i + 2 < n)
+			cp = ((cp & 0x0fu) << 12) | ((p[i + 1] & 0x3fu) << 6) | (p[i + 2] & 0x3fu);
+		i += len;
+		if (cp == 0x0e31 || (cp >= 0x0e34 && cp <= 0x0e3a) ||
+		    (cp >= 0x0e47 && cp <= 0x0e4e))
+			continue;
+		w++;
+	}
+	return w;
+}
+
+/* "  Label:" padded so that short labels line up their values. */
+#define LABEL_WIDTH 13
+
+static void label(struct ctx *c, size_t indent, enum msg m)
+{
+	const char *s = M(c, m);
+	size_t w = display_width(s, strlen(s)) + 1;
+
+	spaces(c, indent);
+	put(c, s);
+	put(c, ":");
+	spaces(c, w < LABEL_WIDTH - 1 ? LABEL_WIDTH - w : 1);
+}
+
+/* "  Label:" on a line of its own, a list below it. */
+static void list_label(struct ctx *c, size_t indent, enum msg m)
+{
+	spaces(c, indent);
+	put(c, M(c, m));
+	put(c, ":\n");
+}
+
+/* NUL-terminate a scratch buffer and return its text. */
+static const char *cstr(struct ctx *c, struct buf *b)
+{
+	if (buf_append(b, "", 1) != BUF_OK) {
+		check(c, BUF_NOMEM);
+		return "";
+	}
+	b->len--;
+	return b->data;
+}
+
+/* ---- JSON ---- */
+
+static void j_string(struct ctx *c, const char *s)
+{
+	put(c, "\"");
+	for (const char *p = s; *p; p++) {
+		unsigned char ch = (unsigned char)*p;
+
+		if (ch == '"')
+			put(c, "\\\"");
+		else if (ch == '\\')
+			put(c, "\\\\");
+		else if (ch == '\n')
+			put(c, "\\n");
+		else if (ch < 0x20)
+			putf(c, "\\u%04x", ch);
+		else {
+			char one[2] = { (char)ch, '\0' };
+
+			put(c, one);
+		}
+	}
+	put(c, "\"");
+}
+
+static void j_key(struct ctx *c, const char *key)
+{
+	if (c->comma)
+		put(c, ",");
+	if (key) {
+		j_string(c, key);
+		put(c, ":");
+	}
+	c->comma = false;
+}
+
+static void j_str(struct ctx *c, const char *key, const char *val)
+{
+	j_key(c, key);
+	if (val)
+		j_string(c, val);
+	else
+		put(c, "null");
+	c->comma = true;
+}
+
+static void j_int(struct ctx *c, const char *key, int v)
+{
+	j_key(c, key);
+	putf(c, "%d", v);
+	c->comma = true;
+}
+
+static void j_bool(struct ctx *c, const char *key, bool v)
+{
+	j_key(c, key);
+	put(c, v ? "true" : "false");
+	c->comma = true;
+}
+
+static void j_open(struct ctx *c, const char *key, const char *bracket)
+{
+	j_key(c, key);
+	put(c, bracket);
+	c->comma = false;
+}
+
+static void j_close(struct ctx *c, const char *bracket)
+{
+	put(c, bracket);
+	c->comma = true;
+}
+
+/* ---- facts by digit ---- */
+
+static const char *class_desc(const struct ctx *c, int d)
+{
+	static const enum msg m[] = { M_CLASS2, M_CLASS3, M_CLASS4, M_CLASS5 };
+
+	return (d >= 2 && d <= 5) ? M(c, m[d - 2]) : "";
+}
+
+static const char *category_desc(const struct ctx *c, int d)
+{
+	static const enum msg m[] = { M_CAT0, M_CAT1, M_CAT2, M_CAT3, M_CAT4, M_CAT5 };
+
+	return (d >= 0 && d <= 5) ? M(c, m[d]) : M(c, M_CATEGORY_UNDEFINED);
+}
+
+static const char *enh_class_desc(const struct ctx *c, int d)
+{
+	return M(c, d == 2 ? M_ENH2 : d == 4 ? M_ENH4 : M_ENH5);
+}
+
+static const char *action(const struct ctx *c, int d)
+{
+	static const enum msg m[] = { M_ACT2, M_ACT3, M_ACT4, M_ACT5 };
+
+	return (d >= 2 && d <= 5) ? M(c, m[d - 2]) : "";
+}
+
+static const char *class_fix(const struct ctx *c, int d)
+{
+	static const enum msg m[] = { M_FIX2, M_FIX3, M_FIX4, M_FIX5 };
+
+	return (d >= 2 && d <= 5) ? M(c, m[d - 2]) : "";
+}
+
+/* ---- views ---- */
+
+static void view_init(struct view *v, const struct client_explain_code *in)
+{
+	memset(v, 0, sizeof(*v));
+	v->basic = in->basic;
+	v->cls = in->cls;
+	v->subject = in->subject;
+	v->detail = in->detail;
+	v->digit = in->basic ? in->basic / 100 : in->cls;
+	if (in->basic) {
+		snprintf(v->bstr, sizeof(v->bstr), "%d", in->basic);
+		v->bc = smtp_code_basic(in->basic);
+	}
+	if (in->cls) {
+		snprintf(v->estr, sizeof(v->estr), "%d.%d.%d", in->cls, in->subject, in->detail);
+		v->ec = smtp_code_enhanced(in->subject, in->detail);
+	}
+	snprintf(v->code, sizeof(v->code), "%s%s%s", v->bstr,
+		in->basic && in->cls ? " " : "", v->estr);
+}
+
+/* Walk a space-separated list of codes ("5.5.2 5.5.6", "500 501"). Returns
+ * false at the end; tok gets the next one. */
+static bool next_token(const char **p, char *tok, size_t toklen)
+{
+	const char *s = *p;
+	size_t n = 0;
+
+	while (*s == ' ' || *s == ',')
+		s++;
+	if (!*s)
+		return false;
+	while (s[n] && s[n] != ' ' && s[n] != ',')
+		n++;
+	snprintf(tok, toklen, "%.*s", (int)n, s);
+	*p = s + n;
+	return true;
+}
+
+/* The basic codes of the enhanced code's table entry whose class matches. */
+static size_t usual_basic(const struct view *v, const struct smtp_basic_code **out, size_t max)
+{
+	const char *p = v->ec ? v->ec->basic : "";
+	char tok[16];
+	size_t n = 0;
+
+	while (next_token(&p, tok, sizeof(tok))) {
+		struct client_explain_code b;
+
+		if (client_explain_parse(tok, &b) != EXPLAIN_OK || b.basic / 100 != v->cls)
+			continue;
+		if (n < max)
+			out[n++] = smtp_code_basic(b.basic);
+	}
+	return n;
+}
+
+/* Whether the enhanced code is in the basic code's list of usual ones. */
+static bool is_usual_pair(const struct view *v)
+{
+	const char *p = v->bc ? v->bc->esc : "";
+	char tok[16];
+
+	while (next_token(&p, tok, sizeof(tok)))
+		if (strcmp(tok, v->estr) == 0)
+			return true;
+	return false;
+}
+
+/* The "what to do" sentence of an enhanced code on its own: the fix of its
+ * one usual basic code if there is exactly one, else the class's advice. */
+static const char *enh_fix(const struct ctx *c, const struct view *v)
+{
+	const struct smtp_basic_code *bcs[8];
+	size_t n = usual_basic(v, bcs, 8);
+
+	if (n == 1 && bcs[0])
+		return tr(c, bcs[0]->fix);
+	return class_fix(c, v->cls);
+}
+
+static const char *view_name(const struct ctx *c, const struct view *v)
+{
+	if (v->bc)
+		return tr(c, v->bc->name);
+	if (!v->basic && v->ec)
+		return tr(c, v->ec->name);
+	return M(c, M_NOT_DEFINED);
+}
+
+static const char *view_meaning(const struct ctx *c, const struct view *v)
+{
+	if (v->bc)
+		return tr(c, v->bc->meaning);
+	if (!v->basic && v->ec)
+		return tr(c, v->ec->meaning);
+	return M(c, M_UNDEFINED_MEANING);
+}
+
+static const char *view_fix(const struct ctx *c, const struct view *v)
+{
+	if (v->bc)
+		return tr(c, v->bc->fix);
+	if (!v->basic && v->ec)
+		return enh_fix(c, v);
+	return class_fix(c, v->digit);
+}
+
+/* The enhanced code's "when": the usual basic codes of its class. */
+static void enh_when(struct ctx *c, const struct view *v, struct buf *out)
+{
+	const struct smtp_basic_code *bcs[16];
+	size_t n = usual_basic(v, bcs, 16);
+	struct buf list;
+
+	buf_init(&list, 256);
+	for (size_t i = 0; i < n; i++)
+		if (bcs[i])
+			check(c, buf_printf(&list, "%s%d", list.len ? ", " : "", bcs[i]->code));
+	if (list.len) {
+		check(c, buf_printf(out, M(c, M_USUALLY_WITH), cstr(c, &list)));
+	} else {
+		char pat[16];
+
+		snprintf(pat, sizeof(pat), "%dxx", v->cls);
+		check(c, buf_printf(out, M(c, M_NO_BASIC_OF_CLASS), pat));
+	}
+	buf_fini(&list);
+}
+
+static void view_when(struct ctx *c, const struct view *v, struct buf *out)
+{
+	if (v->bc)
+		check(c, buf_append_str(out, tr(c, v->bc->when)));
+	else if (!v->basic && v->ec)
+		enh_when(c, v, out);
+	else
+		check(c, buf_append_str(out, M(c, M_UNDEFINED_WHEN)));
+}
+
+/* "3xx positive intermediate" or "5.x.x permanent failure" */
+static void class_short(struct ctx *c, const struct view *v)
+{
+	if (v->basic) {
+		putf(c, "%dxx ", v->digit);
+		put_lc(c, tr(c, smtp_code_class_name(v->digit)));
+	} else {
+		putf(c, "%d.x.x ", v->cls);
+		put_lc(c, tr(c, smtp_enh_class_name(v->cls)));
+	}
+}
+
+/* "x3x unspecified" */
+static void category_short(struct ctx *c, int d)
+{
+	const char *name = smtp_code_category_name(d);
+
+	putf(c, "x%dx ", d);
+	put_lc(c, name ? tr(c, name) : M(c, M_NOT_DEFINED));
+}
+
+/* "x.7.x security or policy status" */
+static void subject_short(struct ctx *c, int subject)
+{
+	const char *name = smtp_enh_subject_name(subject);
+
+	putf(c, "x.%d.x ", subject);
+	put_lc(c, name ? tr(c, name) : M(c, M_NOT_DEFINED));
+}
+
+/* Run a writer into a scratch buffer and return its text (owned by tmp). */
+static const char *render(struct ctx *c, struct buf *tmp,
+	void (*fn)(struct ctx *, const void *, int), const void *arg, int n)
+{
+	struct buf *saved = c->b;
+
+	buf_init(tmp, 4096);
+	c->b = tmp;
+	fn(c, arg, n);
+	c->b = saved;
+	return cstr(c, tmp);
+}
+
+static void fn_class_short(struct ctx *c, const void *v, int n)
+{
+	(void)n;
+	class_short(c, v);
+}
+
+static void fn_category_short(struct ctx *c, const void *v, int n)
+{
+	(void)v;
+	category_short(c, n);
+}
+
+static void fn_subject_short(struct ctx *c, const void *v, int n)
+{
+	(void)v;
+	subject_short(c, n);
+}
+
+/* ---- text: one code ---- */
+
+static void text_basic(struct ctx *c, const struct view *v, size_t ind)
+{
+	int d1 = v->basic / 100, d2 = v->basic / 10 % 10;
+
+	label(c, ind, M_CLASS);
+	putf(c, "%dxx ", d1);
+	put_lc(c, tr(c, smtp_code_class_name(d1)));
+	put(c, ": ");
+	put(c, class_desc(c, d1));
+	put(c, "\n");
+
+	label(c, ind, M_CATEGORY);
+	putf(c, "x%dx ", d2);
+	if (smtp_code_category_name(d2)) {
+		put_lc(c, tr(c, smtp_code_category_name(d2)));
+		put(c, ": ");
+	}
+	put(c, category_desc(c, d2));
+	put(c, "\n");
+
+	if (!v->bc) {
+		label(c, ind, M_FIX);
+		put(c, class_fix(c, d1));
+		put(c, "\n");
+		size_t found = 0;
+		for (size_t i = 0; i < smtp_code_basic_count(); i++) {
+			const struct smtp_basic_code *b = smtp_code_basic_at(i);
+
+			if (b->code / 10 != v->basic / 10)
+				continue;
+			if (found++ == 0)
+				list_label(c, ind, M_RELATED_CODES);
+			spaces(c, ind + 2);
+			putf(c, "%d ", b->code);
+			put(c, tr(c, b->name));
+			put(c, "\n");
+		}
+		if (found == 0) {
+			label(c, ind, M_RELATED_CODES);
+			put(c, M(c, M_NONE));
+			put(c, "\n");
+		}
+		return;
+	}
+
+	label(c, ind, M_DESCRIPTION);
+	put(c, tr(c, v->bc->meaning));
+	put(c, "\n");
+	label(c, ind, M_WHEN);
+	put(c, tr(c, v->bc->when));
+	put(c, "\n");
+	label(c, ind, M_FIX);
+	put(c, tr(c, v->bc->fix));
+	put(c, "\n");
+
+	if (d1 == 3) {
+		label(c, ind, M_ENHANCED_CODES);
+		put(c, M(c, M_NONE_3XX));
+		put(c, "\n");
+	} else if (!v->bc->esc[0]) {
+		label(c, ind, M_ENHANCED_CODES);
+		put(c, M(c, M_NONE_USUAL));
+		put(c, "\n");
+	} else {
+		const char *p = v->bc->esc;
+		char tok[16];
+
+		list_label(c, ind, M_ENHANCED_CODES);
+		while (next_token(&p, tok, sizeof(tok))) {
+			struct client_explain_code e;
+			const struct smtp_enh_code *ec = NULL;
+
+			if (client_explain_parse(tok, &e) == EXPLAIN_OK)
+				ec = smtp_code_enhanced(e.subject, e.detail);
+			spaces(c, ind + 2);
+			putf(c, "%s ", tok);
+			put(c, ec ? tr(c, ec->name) : M(c, M_NOT_DEFINED));
+			put(c, "\n");
+		}
+	}
+}
+
+static void text_pair_note(struct ctx *c, const struct view *v, struct buf *out)
+{
+	char pat[16];
+
+	if (v->basic / 100 == 3) {
+		snprintf(pat, sizeof(pat), "%dxx", v->basic / 100);
+		check(c, buf_printf(out, M(c, M_PAIR_3XX), pat));
+	} else if (v->basic / 100 != v->cls) {
+		check(c, buf_printf(out, M(c, M_PAIR_CLASS), v->estr, v->bstr));
+	} else if (is_usual_pair(v)) {
+		check(c, buf_printf(out, M(c, M_PAIR_USUAL), v->estr, v->bstr));
+	} else {
+		check(c, buf_printf(out, M(c, M_PAIR_UNUSUAL), v->estr, v->bstr));
+	}
+}
+
+/* The enhanced part; alone is false when it came with a basic code. */
+static void text_enh(struct ctx *c, const struct view *v, size_t ind, bool alone)
+{
+	const char *sname = smtp_enh_subject_name(v->subject);
+
+	label(c, ind, M_CLASS);
+	putf(c, "%d.x.x ", v->cls);
+	put_lc(c, tr(c, smtp_enh_class_name(v->cls)));
+	put(c, ": ");
+	put(c, enh_class_desc(c, v->cls));
+	put(c, "\n");
+
+	label(c, ind, M_SUBJECT);
+	putf(c, "x.%d.x ", v->subject);
+	put_lc(c, sname ? tr(c, sname) : M(c, M_SUBJECT_UNDEFINED));
+	put(c, "\n");
+
+	label(c, ind, M_DETAIL);
+	putf(c, "x.x.%d ", v->detail);
+	put(c, v->ec ? tr(c, v->ec->name) : M(c, M_DETAIL_UNDEFINED));
+	put(c, "\n");
+
+	if (v->ec) {
+		label(c, ind, M_DESCRIPTION);
+		put(c, tr(c, v->ec->meaning));
+		put(c, "\n");
+	}
+	if (!alone) {
+		struct buf note;
+
+		buf_init(&note, 1024);
+		text_pair_note(c, v, &note);
+		label(c, ind, M_NOTE);
+		put(c, cstr(c, &note));
+		put(c, "\n");
+		buf_fini(&note);
+		return;
+	}
+	if (v->ec) {
+		struct buf when;
+
+		buf_init(&when, 1024);
+		enh_when(c, v, &when);
+		label(c, ind, M_WHEN);
+		put(c, cstr(c, &when));
+		put(c, "\n");
+		buf_fini(&when);
+	}
+	label(c, ind, M_FIX);
+	put(c, v->ec ? enh_fix(c, v) : class_fix(c, v->cls));
+	put(c, "\n");
+
+	if (v->ec) {
+		const struct smtp_basic_code *bcs[16];
+		size_t n = usual_basic(v, bcs, 16);
+
+		if (n == 0) {
+			label(c, ind, M_BASIC_CODES);
+			put(c, M(c, M_NONE));
+			put(c, "\n");
+		} else {
+			list_label(c, ind, M_BASIC_CODES);
+			for (size_t i = 0; i < n; i++) {
+				if (!bcs[i])
+					continue;
+				spaces(c, ind + 2);
+				putf(c, "%d ", bcs[i]->code);
+				put(c, tr(c, bcs[i]->name));
+				put(c, "\n");
+			}
+		}
+	}
+}
+
+static void text_title(struct ctx *c, const struct view *v)
+{
+	if (v->basic && !v->bc) {
+		putf(c, M(c, M_BASIC_UNDEFINED), v->bstr);
+		put(c, "\n");
+	} else if (v->bc) {
+		putf(c, "%s %s (%s)\n", v->code, tr(c, v->bc->name), v->bc->rfc);
+	} else if (v->ec) {
+		putf(c, "%s %s (%s)\n", v->code, tr(c, v->ec->name), v->ec->rfc);
+	} else {
+		putf(c, M(c, M_ENH_UNDEFINED), v->code);
+		put(c, "\n");
+	}
+}
+
+static void text_one(struct ctx *c, const struct view *v)
+{
+	text_title(c, v);
+	if (v->basic)
+		text_basic(c, v, 2);
+	if (v->cls && !v->basic) {
+		text_enh(c, v, 2, true);
+	} else if (v->cls) {
+		label(c, 2, M_ENHANCED_CODE);
+		if (v->ec)
+			putf(c, "%s %s (%s)\n", v->estr, tr(c, v->ec->name), v->ec->rfc);
+		else {
+			putf(c, M(c, M_ENH_UNDEFINED), v->estr);
+			put(c, "\n");
+		}
+		text_enh(c, v, 4, false);
+	}
+}
+
+/* ---- comparison ---- */
+
+static bool positive(int d)
+{
+	return d == 2 || d == 3;
+}
+
+/* Emit one finished sentence: a text line, or a JSON string. */
+static void emit(struct ctx *c, size_t ind, struct buf *line)
+{
+	const char *s = cstr(c, line);
+
+	if (c->json) {
+		j_str(c, NULL, s);
+	} else {
+		spaces(c, ind);
+		put(c, s);
+		put(c, "\n");
+	}
+	buf_clear(line);
+}
+
+static void emitf(struct ctx *c, size_t ind, struct buf *line, const char *fmt, ...)
+	__attribute__((format(printf, 4, 5)));
+
+static void emitf(struct ctx *c, size_t ind, struct buf *line, const char *fmt, ...)
+{
+	va_list ap;
+
+	va_start(ap, fmt);
+	check(c, buf_vprintf(line, fmt, ap));
+	va_end(ap);
+	emit(c, ind, line);
+}
+
+/* The key difference of two codes, from their digits and the table. */
+static void compare(struct ctx *c, const struct view *a, const struct view *b, size_t ind)
+{
+	struct buf line, t1, t2;
+	int da = a->digit, db = b->digit;
+
+	buf_init(&line, 8192);
+
+	/* positive or negative (RFC 5321 4.2.1: 2yz and 3yz go on, 4yz and 5yz refuse) */
+	if (positive(da) && positive(db))
+		emitf(c, ind, &line, M(c, M_CMP_BOTH_POS), a->code, b->code);
+	else if (!positive(da) && !positive(db))
+		emitf(c, ind, &line, M(c, M_CMP_BOTH_NEG), a->code, b->code);
+	else if (positive(da))
+		emitf(c, ind, &line, M(c, M_CMP_POS_NEG), a->code, b->code);
+	else
+		emitf(c, ind, &line, M(c, M_CMP_POS_NEG), b->code, a->code);
+
+	/* intermediate or final: only 3yz leaves the command open */
+	if (da == 3 && db == 3)
+		emitf(c, ind, &line, M(c, M_CMP_BOTH_INTERMEDIATE), a->code, b->code);
+	else if (da == 3)
+		emitf(c, ind, &line, M(c, M_CMP_INTERMEDIATE), a->code, b->code);
+	else if (db == 3)
+		emitf(c, ind, &line, M(c, M_CMP_INTERMEDIATE), b->code, a->code);
+
+	/* transient or permanent */
+	if (da == 4 && db == 4)
+		emitf(c, ind, &line, M(c, M_CMP_BOTH_TRANSIENT), a->code, b->code);
+	else if (da == 5 && db == 5)
+		emitf(c, ind, &line, M(c, M_CMP_BOTH_PERMANENT), a->code, b->code);
+	else if (da == 4 && db == 5)
+		emitf(c, ind, &line, M(c, M_CMP_TRANSIENT_PERMANENT), a->code, b->code);
+	else if (da == 5 && db == 4)
+		emitf(c, ind, &line, M(c, M_CMP_TRANSIENT_PERMANENT), b->code, a->code);
+	else if (da == 4 || db == 4)
+		emitf(c, ind, &line, M(c, M_CMP_TRANSIENT), da == 4 ? a->code : b->code);
+	else if (da == 5 || db == 5)
+		emitf(c, ind, &line, M(c, M_CMP_PERMANENT), da == 5 ? a->code : b->code);
+
+	/* the second digit, or the enhanced subject */
+	if (a->basic && b->basic) {
+		int ca = a->basic / 10 % 10, cb = b->basic / 10 % 10;
+		const char *sa = render(c, &t1, fn_category_short, NULL, ca);
+		const char *sb = render(c, &t2, fn_category_short, NULL, cb);
+
+		if (ca == cb)
+			emitf(c, ind, &line, M(c, M_CMP_SAME_CATEGORY), sa);
+		else
+			emitf(c, ind, &line, M(c, M_CMP_CATEGORY), a->code, sa, b->code, sb);
+		buf_fini(&t1);
+		buf_fini(&t2);
+	}
+	if (a->cls && b->cls) {
+		const char *sa = render(c, &t1, fn_subject_short, NULL, a->subject);
+		const char *sb = render(c, &t2, fn_subject_short, NULL, b->subject);
+
+		if (a->subject == b->subject)
+			emitf(c, ind, &line, M(c, M_CMP_SAME_SUBJECT), sa);
+		else
+			emitf(c, ind, &line, M(c, M_CMP_SUBJECT), a->code, sa, b->code, sb);
+		buf_fini(&t1);
+		buf_fini(&t2);
+	}
+
+	/* and what each one says */
+	emitf(c, ind, &line, "%s: %s", a->code, view_meaning(c, a));
+	emitf(c, ind, &line, "%s: %s", b->code, view_meaning(c, b));
+	buf_fini(&line);
+}
+
+static void text_side_by_side(struct ctx *c, const struct view *v, size_t n)
+{
+	struct buf cells[CLIENT_EXPLAIN_MAX_CODES][2];
+	const char *s[CLIENT_EXPLAIN_MAX_CODES][4];
+	size_t w[4] = { 0, 0, 0, 0 };
+
+	for (size_t i = 0; i < n; i++) {
+		s[i][0] = v[i].code;
+		s[i][1] = render(c, &cells[i][0], fn_class_short, &v[i], 0);
+		if (v[i].basic)
+			s[i][2] = render(c, &cells[i][1], fn_category_short, NULL, v[i].basic / 10 % 10);
+		else
+			s[i][2] = render(c, &cells[i][1], fn_subject_short, NULL, v[i].subject);
+		s[i][3] = view_name(c, &v[i]);
+		for (int k = 0; k < 3; k++) {
+			size_t cw = display_width(s[i][k], strlen(s[i][k]));
+
+			if (cw > w[k])
+				w[k] = cw;
+		}
+	}
+	put(c, M(c, M_SIDE_BY_SIDE));
+	put(c, ":\n");
+	for (size_t i = 0; i < n; i++) {
+		spaces(c, 2);
+		for (int k = 0; k < 3; k++) {
+			put(c, s[i][k]);
+			spaces(c, w[k] - display_width(s[i][k], strlen(s[i][k])) + 2);
+		}
+		put(c, s[i][3]);
+		put(c, "\n");
+	}
+	for (size_t i = 0; i < n; i++)
+		for (int k = 0; k < 2; k++)
+			buf_fini(&cells[i][k]);
+}
+
+static void which_when(struct ctx *c, const struct view *v, size_t ind)
+{
+	struct buf when;
+
+	buf_init(&when, 8192);
+	view_when(c, v, &when);
+	if (c->json) {
+		j_open(c, NULL, "{");
+		j_str(c, "code", v->code);
+		j_str(c, "when", cstr(c, &when));
+		j_str(c, "action", action(c, v->digit));
+		j_str(c, "fix", view_fix(c, v));
+		j_close(c, "}");
+	} else {
+		spaces(c, ind);
+		putf(c, "%s: %s\n", v->code, cstr(c, &when));
+		spaces(c, ind + 2);
+		putf(c, M(c, M_MEANS), v->code, action(c, v->digit));
+		putf(c, " %s\n", view_fix(c, v));
+	}
+	buf_fini(&when);
+}
+
+int client_explain_text(struct buf *out, const struct client_explain_code *codes,
+	size_t n, client_explain_tr trfn)
+{
+	struct ctx c = { .b = out, .tr = trfn };
+	struct view v[CLIENT_EXPLAIN_MAX_CODES];
+
+	if (n == 0 || n > CLIENT_EXPLAIN_MAX_CODES)
+		return BUF_TOO_BIG;
+	for (size_t i = 0; i < n; i++)
+		view_init(&v[i], &codes[i]);
+	if (n >= 2) {
+		text_side_by_side(&c, v, n);
+		put(&c, "\n");
+	}
+	for (size_t i = 0; i < n; i++) {
+		text_one(&c, &v[i]);
+		put(&c, "\n");
+	}
+	if (n < 2) {
+		/* no trailing blank line after a single code */
+		if (c.err == BUF_OK)
+			out->len--;
+		return c.err;
+	}
+	put(&c, M(&c, M_KEY_DIFFERENCE));
+	put(&c, ":\n");
+	for (size_t i = 0; i < n; i++)
+		for (size_t j = i + 1; j < n; j++) {
+			if (n > 2)
+				putf(&c, "  %s / %s:\n", v[i].code, v[j].code);
+			compare(&c, &v[i], &v[j], n > 2 ? 4 : 2);
+		}
+	put(&c, "\n");
+	put(&c, M(&c, M_WHICH_WHEN));
+	put(&c, ":\n");
+	for (size_t i = 0; i < n; i++)
+		which_when(&c, &v[i], 2);
+	return c.err;
+}
+
+/* ---- JSON ---- */
+
+static void json_basic(struct ctx *c, const struct view *v)
+{
+	int d1 = v->basic / 100, d2 = v->basic / 10 % 10;
+	const char *catname = smtp_code_category_name(d2);
+
+	j_open(c, "basic", "{");
+	j_str(c, "code", v->bstr);
+	j_bool(c, "defined", v->bc != NULL);
+	j_str(c, "name", v->bc ? tr(c, v->bc->name) : NULL);
+	j_str(c, "rfc", v->bc ? v->bc->rfc : NULL);
+	j_open(c, "class", "{");
+	j_int(c, "digit", d1);
+	j_str(c, "name", tr(c, smtp_code_class_name(d1)));
+	j_str(c, "description", class_desc(c, d1));
+	j_close(c, "}");
+	j_open(c, "category", "{");
+	j_int(c, "digit", d2);
+	j_str(c, "name", catname ? tr(c, catname) : NULL);
+	j_str(c, "description", category_desc(c, d2));
+	j_close(c, "}");
+	j_str(c, "meaning", v->bc ? tr(c, v->bc->meaning) : NULL);
+	j_str(c, "when", v->bc ? tr(c, v->bc->when) : NULL);
+	j_str(c, "fix", v->bc ? tr(c, v->bc->fix) : class_fix(c, d1));
+	j_str(c, "action", action(c, d1));
+	if (v->bc) {
+		const char *p = v->bc->esc;
+		char tok[16];
+
+		j_open(c, "enhanced_codes", "[");
+		while (next_token(&p, tok, sizeof(tok))) {
+			struct client_explain_code e;
+			const struct smtp_enh_code *ec = NULL;
+
+			if (client_explain_parse(tok, &e) == EXPLAIN_OK)
+				ec = smtp_code_enhanced(e.subject, e.detail);
+			j_open(c, NULL, "{");
+			j_str(c, "code", tok);
+			j_str(c, "name", ec ? tr(c, ec->name) : NULL);
+			j_close(c, "}");
+		}
+		j_close(c, "]");
+	} else {
+		j_open(c, "related_codes", "[");
+		for (size_t i = 0; i < smtp_code_basic_count(); i++) {
+			const struct smtp_basic_code *b = smtp_code_basic_at(i);
+
+			if (b->code / 10 != v->basic / 10)
+				continue;
+			char code[16];
+
+			snprintf(code, sizeof(code), "%d", b->code);
+			j_open(c, NULL, "{");
+			j_str(c, "code", code);
+			j_str(c, "name", tr(c, b->name));
+			j_close(c, "}");
+		}
+		j_close(c, "]");
+	}
+	j_close(c, "}");
+}
+
+static void json_enh(struct ctx *c, const struct view *v)
+{
+	const char *sname = smtp_enh_subject_name(v->subject);
+
+	j_open(c, "enhanced", "{");
+	j_str(c, "code", v->estr);
+	j_bool(c, "defined", v->ec != NULL);
+	j_str(c, "name", v->ec ? tr(c, v->ec->name) : NULL);
+	j_str(c, "rfc", v->ec ? v->ec->rfc : NULL);
+	j_open(c, "class", "{");
+	j_int(c, "digit", v->cls);
+	j_str(c, "name", tr(c, smtp_enh_class_name(v->cls)));
+	j_str(c, "description", enh_class_desc(c, v->cls));
+	j_close(c, "}");
+	j_open(c, "subject", "{");
+	j_int(c, "number", v->subject);
+	j_str(c, "name", sname ? tr(c, sname) : NULL);
+	j_close(c, "}");
+	j_open(c, "detail", "{");
+	j_int(c, "number", v->detail);
+	j_str(c, "name", v->ec ? tr(c, v->ec->name) : NULL);
+	j_close(c, "}");
+	j_str(c, "meaning", v->ec ? tr(c, v->ec->meaning) : NULL);
+	if (v->basic) {
+		struct buf note;
+
+		buf_init(&note, 1024);
+		text_pair_note(c, v, &note);
+		j_bool(c, "class_matches_basic", v->basic / 100 == v->cls);
+		j_bool(c, "usual_with_basic", is_usual_pair(v));
+		j_str(c, "note", cstr(c, &note));
+		buf_fini(&note);
+	} else {
+		struct buf when;
+
+		buf_init(&when, 1024);
+		if (v->ec)
+			enh_when(c, v, &when);
+		j_str(c, "when", v->ec ? cstr(c, &when) : NULL);
+		j_str(c, "fix", v->ec ? enh_fix(c, v) : class_fix(c, v->cls));
+		j_str(c, "action", action(c, v->cls));
+		buf_fini(&when);
+	}
+	if (v->ec) {
+		const struct smtp_basic_code *bcs[16];
+		size_t n = usual_basic(v, bcs, 16);
+
+		j_open(c, "basic_codes", "[");
+		for (size_t i = 0; i < n; i++) {
+			char code[16];
+
+			if (!bcs[i])
+				continue;
+			snprintf(code, sizeof(code), "%d", bcs[i]->code);
+			j_open(c, NULL, "{");
+			j_str(c, "code", code);
+			j_str(c, "name", tr(c, bcs[i]->name));
+			j_close(c, "}");
+		}
+		j_close(c, "]");
+	}
+	j_close(c, "}");
+}
+
+int client_explain_json(struct buf *out, const struct client_explain_code *codes,
+	size_t n, client_explain_tr trfn, const char *lang)
+{
+	struct ctx c = { .b = out, .tr = trfn, .json = true };
+	struct view v[CLIENT_EXPLAIN_MAX_CODES];
+
+	if (n == 0 || n > CLIENT_EXPLAIN_MAX_CODES)
+		return BUF_TOO_BIG;
+	for (size_t i = 0; i < n; i++)
+		view_init(&v[i], &codes[i]);
+	j_open(&c, NULL, "{");
+	j_str(&c, "lang", lang);
+	j_open(&c, "codes", "[");
+	for (size_t i = 0; i < n; i++) {
+		j_open(&c, NULL, "{");
+		j_str(&c, "code", v[i].code);
+		j_bool(&c, "defined", (!v[i].basic || v[i].bc) && (!v[i].cls || v[i].ec));
+		j_str(&c, "name", view_name(&c, &v[i]));
+		if (v[i].basic)
+			json_basic(&c, &v[i]);
+		if (v[i].cls)
+			json_enh(&c, &v[i]);
+		j_close(&c, "}");
+	}
+	j_close(&c, "]");
+	if (n >= 2) {
+		j_open(&c, "comparison", "{");
+		j_open(&c, "pairs", "[");
+		for (size_t i = 0; i < n; i++)
+			for (size_t j = i + 1; j < n; j++) {
+				j_open(&c, NULL, "{");
+				j_open(&c, "codes", "[");
+				j_str(&c, NULL, v[i].code);
+				j_str(&c, NULL, v[j].code);
+				j_close(&c, "]");
+				j_open(&c, "key_difference", "[");
+				compare(&c, &v[i], &v[j], 0);
+				j_close(&c, "]");
+				j_close(&c, "}");
+			}
+		j_close(&c, "]");
+		j_open(&c, "which_when", "[");
+		for (size_t i = 0; i < n; i++)
+			which_when(&c, &v[i], 0);
+		j_close(&c, "]");
+		j_close(&c, "}");
+	}
+	j_close(&c, "}");
+	put(&c, "\n");
+	return c.err;
+}

@@ -1,0 +1,564 @@
+/* The GNU SASL backend of sasl.h. libgsasl runs the mechanisms; this file
+ * decides which may start, answers its callbacks from the creds database
+ * and maps its results onto the four answers the SMTP session knows. */
+#include <gsasl.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "common/base64.h"
+#include "common/str.h"
+#include "sasl/sasl.h"
+
+enum mech {
+	M_SCRAM256_PLUS,
+	M_SCRAM1_PLUS,
+	M_SCRAM256,
+	M_SCRAM1,
+	M_PLAIN,
+	M_LOGIN,
+	M_CRAM,
+	M_COUNT,
+};
+
+/* The allow-list: nothing else is ever given to gsasl_server_start. */
+static const struct mech_info {
+	const char *name;
+	bool plaintext;    /* the password crosses the wire: TLS first */
+	bool client_first; /* an empty initial response is malformed */
+	int scram;         /* enum creds_scram_hash, or -1 */
+	enum mech base;    /* the non-PLUS variant */
+} mech_info[M_COUNT] = {
+	[M_SCRAM256_PLUS] = { "SCRAM-SHA-256-PLUS", false, true, CREDS_SCRAM_SHA256, M_SCRAM256 },
+	[M_SCRAM1_PLUS] = { "SCRAM-SHA-1-PLUS", false, true, CREDS_SCRAM_SHA1, M_SCRAM1 },
+	[M_SCRAM256] = { "SCRAM-SHA-256", false, true, CREDS_SCRAM_SHA256, M_SCRAM256 },
+	[M_SCRAM1] = { "SCRAM-SHA-1", false, true, CREDS_SCRAM_SHA1, M_SCRAM1 },
+	[M_PLAIN] = { "PLAIN", true, true, -1, M_PLAIN },
+	[M_LOGIN] = { "LOGIN", true, false, -1, M_LOGIN },
+	[M_CRAM] = { "CRAM-MD5", false, false, -1, M_CRAM },
+};
+
+#define ADV_MAX 160
+
+struct sasl_server {
+	Gsasl *ctx;
+	bool cram_md5, plaintext, allow_authzid;
+	enum mech order[M_COUNT]; /* configured base mechanisms, in order */
+	size_t norder;
+	char adv[2][2][ADV_MAX]; /* [tls][cb] */
+	unsigned char secret[32]; /* for the keys of users who have none */
+};
+
+struct sasl_sess {
+	struct sasl_server *srv;
+	struct creds_db *db;
+	Gsasl_session *gs;
+	enum mech mech;
+	unsigned steps;
+	int login_stage;  /* LOGIN: 1 after "Username:", 2 after "Password:" */
+	bool await_empty; /* SCRAM's server-final went out in a 334 */
+	bool finished;
+	struct sasl_cb cb;
+	/* SCRAM: the keys answered to gsasl, looked up once per exchange */
+	bool scram_ready, scram_known;
+	struct creds_scram keys;
+	bool tempfail;     /* set by a callback: the step is a 454 */
+	const char *reason;
+	char user[SASL_USER_MAX + 1];
+};
+
+static int find_mech(const char *name, size_t len)
+{
+	for (int i = 0; i < M_COUNT; i++)
+		if (str_ieq(name, len, mech_info[i].name))
+			return i;
+	return -1;
+}
+
+/* Calls fn for each name of a space- or comma-separated list. */
+static int each_token(const char *list, int (*fn)(void *arg, const char *p, size_t n), void *arg)
+{
+	const char *p = list;
+	while (*p) {
+		while (*p == ' ' || *p == ',' || *p == '\t')
+			p++;
+		size_t n = strcspn(p, " ,\t");
+		if (n && fn(arg, p, n))
+			return -1;
+		p += n;
+	}
+	return 0;
+}
+
+struct check_ctx {
+	bool cram_md5;
+	char *err;
+	size_t errlen;
+	unsigned count;
+};
+
+static int check_one(void *arg, const char *p, size_t n)
+{
+	struct check_ctx *x = arg;
+	int m = find_mech(p, n);
+	if (m < 0 || mech_info[m].base != (enum mech)m) {
+		snprintf(x->err, x->errlen,
+			 "unknown mechanism \"%.*s\" (expected SCRAM-SHA-256, SCRAM-SHA-1, PLAIN, LOGIN, "
+			 "CRAM-MD5; -PLUS variants are offered by themselves over TLS)",
+			 (int)(n > 40 ? 40 : n), p);
+		return -1;
+	}
+	if (m == M_CRAM && !x->cram_md5) {
+		snprintf(x->err, x->errlen, "CRAM-MD5 is listed but cram_md5 = no");
+		return -1;
+	}
+	x->count++;
+	return 0;
+}
+
+int sasl_check_mechanisms(const char *list, bool cram_md5, char *err, size_t errlen)
+{
+	struct check_ctx x = { cram_md5, err, errlen, 0 };
+	if (each_token(list, check_one, &x))
+		return -1;
+	if (!x.count) {
+		snprintf(err, errlen, "no mechanism listed");
+		return -1;
+	}
+	return 0;
+}
+
+static int add_one(void *arg, const char *p, size_t n)
+{
+	struct sasl_server *srv = arg;
+	int m = find_mech(p, n);
+	for (size_t i = 0; i < srv->norder; i++)
+		if (srv->order[i] == (enum mech)m)
+			return 0; /* listed twice: the first place counts */
+	srv->order[srv->norder++] = (enum mech)m;
+	return 0;
+}
+
+static bool offered(const struct sasl_server *srv, enum mech m)
+{
+	for (size_t i = 0; i < srv->norder; i++)
+		if (srv->order[i] == m)
+			return true;
+	return false;
+}
+
+static int gs_callback(Gsasl *ctx, Gsasl_session *gs, Gsasl_property prop);
+
+struct sasl_server *sasl_server_new(const struct sasl_config *cfg, char *err, size_t errlen)
+{
+	const char *list = cfg->mechanisms ? cfg->mechanisms : SASL_DEFAULT_MECHANISMS;
+	if (sasl_check_mechanisms(list, cfg->cram_md5, err, errlen))
+		return NULL;
+	struct sasl_server *srv = calloc(1, sizeof(*srv));
+	if (!srv) {
+		snprintf(err, errlen, "out of memory");
+		return NULL;
+	}
+	srv->cram_md5 = cfg->cram_md5;
+	srv->plaintext = cfg->plaintext;
+	srv->allow_authzid = cfg->allow_authzid;
+	each_token(list, add_one, srv);
+	if (srv->cram_md5 && !offered(srv, M_CRAM))
+		srv->order[srv->norder++] = M_CRAM;
+	int rc = gsasl_init(&srv->ctx);
+	if (rc != GSASL_OK) {
+		snprintf(err, errlen, "GNU SASL: %s", gsasl_strerror(rc));
+		free(srv);
+		return NULL;
+	}
+	/* Every configured mechanism must exist in this libgsasl build. */
+	for (size_t i = 0; i < srv->norder; i++) {
+		if (!gsasl_server_support_p(srv->ctx, mech_info[srv->order[i]].name)) {
+			snprintf(err, errlen, "GNU SASL was built without %s", mech_info[srv->order[i]].name);
+			sasl_server_free(srv);
+			return NULL;
+		}
+	}
+	if (creds_random(srv->secret, sizeof(srv->secret))) {
+		snprintf(err, errlen, "no random numbers");
+		sasl_server_free(srv);
+		return NULL;
+	}
+	gsasl_callback_set(srv->ctx, gs_callback);
+	for (int tls = 0; tls < 2; tls++) {
+		for (int cb = 0; cb < 2; cb++) {
+			char *a = srv->adv[tls][cb];
+			size_t o = 0;
+			a[0] = '\0';
+			for (size_t i = 0; i < srv->norder; i++) {
+				enum mech m = srv->order[i];
+				if (mech_info[m].plaintext && !tls && !srv->plaintext)
+					continue;
+				if (cb && tls && m == M_SCRAM256)
+					o += (size_t)snprintf(a + o, ADV_MAX - o, "%s%s", o ? " " : "",
+							      mech_info[M_SCRAM256_PLUS].name);
+				if (cb && tls && m == M_SCRAM1)
+					o += (size_t)snprintf(a + o, ADV_MAX - o, "%s%s", o ? " " : "",
+							      mech_info[M_SCRAM1_PLUS].name);
+				o += (size_t)snprintf(a + o, ADV_MAX - o, "%s%s", o ? " " : "",
+						      mech_info[m].name);
+			}
+		}
+	}
+	return srv;
+}
+
+void sasl_server_free(struct sasl_server *srv)
+{
+	if (!srv)
+		return;
+	if (srv->ctx)
+		gsasl_done(srv->ctx);
+	creds_wipe(srv->secret, sizeof(srv->secret));
+	free(srv);
+}
+
+const char *sasl_server_mechs(const struct sasl_server *srv, bool tls, bool cb)
+{
+	return srv->adv[tls ? 1 : 0][cb ? 1 : 0];
+}
+
+/* ---- callbacks: run on whichever thread called gsasl_step ---- */
+
+static void note_user(struct sasl_sess *s, const char *name, size_t len)
+{
+	if (name)
+		str_copy(s->user, sizeof(s->user), name, len);
+}
+
+static bool usable_name(const char *name)
+{
+	return name && creds_valid_name(name, strlen(name));
+}
+
+static int set_b64(Gsasl_session *gs, Gsasl_property prop, const void *p, size_t n)
+{
+	char b64[(SASL_CB_MAX > CREDS_SALT_MAX ? SASL_CB_MAX : CREDS_SALT_MAX) / 3 * 4 + 8];
+	if (base64_encoded_len(n) + 1 > sizeof(b64))
+		return GSASL_MALLOC_ERROR;
+	base64_encode(p, n, b64);
+	return gsasl_property_set(gs, prop, b64);
+}
+
+/* PLAIN and LOGIN: check the password against the crypt hash. */
+static int validate_simple(struct sasl_sess *s, Gsasl_session *gs)
+{
+	const char *authid = gsasl_property_fast(gs, GSASL_AUTHID);
+	const char *pw = gsasl_property_fast(gs, GSASL_PASSWORD);
+	if (authid)
+		note_user(s, authid, strlen(authid));
+	bool name_ok = usable_name(authid);
+	/* PLAIN hands over SASLprep(password), LOGIN the octets as sent:
+	 * prepare both alike (idempotent), as the stored hash was made. */
+	char *prep = NULL;
+	if (pw && gsasl_saslprep(pw, GSASL_ALLOW_UNASSIGNED, &prep, NULL) != GSASL_OK)
+		prep = NULL;
+	/* An unusable name still costs one hash computation: same time. */
+	enum creds_verdict v = creds_verify_password(s->db, name_ok ? authid : NULL, prep ? prep : "");
+	if (prep) {
+		creds_wipe(prep, strlen(prep));
+		gsasl_free(prep);
+	}
+	/* PLAIN and LOGIN keep their own copies; the property is not needed
+	 * any more and libgsasl would free it without wiping it */
+	if (pw) {
+		creds_wipe((char *)pw, strlen(pw));
+		gsasl_property_set(gs, GSASL_PASSWORD, NULL);
+	}
+	if (v == CREDS_OK)
+		return GSASL_OK;
+	if (v == CREDS_ERROR) {
+		s->tempfail = true;
+		s->reason = "password check failed (bad hash in the users file?)";
+	} else if (!name_ok) {
+		s->reason = "bad user name";
+	} else {
+		const struct creds_user *u = creds_db_find(s->db, authid);
+		s->reason = !u ? "unknown user" : u->hash[0] != '$' ? "no password hash for this user"
+								     : "wrong password";
+	}
+	return GSASL_AUTHENTICATION_ERROR;
+}
+
+/* SCRAM: iteration count, salt, StoredKey, ServerKey. Users without keys
+ * get plausible ones, so the exchange only fails at the proof. */
+static int scram_prop(struct sasl_sess *s, Gsasl_session *gs, Gsasl_property prop)
+{
+	enum creds_scram_hash h = (enum creds_scram_hash)mech_info[s->mech].scram;
+	if (!s->scram_ready) {
+		const char *authid = gsasl_property_fast(gs, GSASL_AUTHID);
+		if (authid)
+			note_user(s, authid, strlen(authid));
+		const struct creds_user *u = usable_name(authid) ? creds_db_find(s->db, authid) : NULL;
+		if (u && u->scram[h].iter) {
+			s->keys = u->scram[h];
+			s->scram_known = true;
+		} else {
+			creds_scram_dummy(h, s->srv->secret, authid ? authid : "", &s->keys);
+			s->scram_known = false;
+			s->reason = !u ? "unknown user" : "no SCRAM keys for this user";
+		}
+		s->scram_ready = true;
+	}
+	size_t kl = creds_scram_key_len(h);
+	switch (prop) {
+	case GSASL_SCRAM_ITER: {
+		char it[16];
+		snprintf(it, sizeof(it), "%u", s->keys.iter);
+		return gsasl_property_set(gs, prop, it);
+	}
+	case GSASL_SCRAM_SALT:
+		return set_b64(gs, prop, s->keys.salt, s->keys.salt_len);
+	case GSASL_SCRAM_STOREDKEY:
+		return set_b64(gs, prop, s->keys.stored_key, kl);
+	default:
+		return set_b64(gs, prop, s->keys.server_key, kl);
+	}
+}
+
+/* CRAM-MD5: gsasl computes HMAC-MD5 from the password itself. */
+static int cram_password(struct sasl_sess *s, Gsasl_session *gs)
+{
+	const char *authid = gsasl_property_fast(gs, GSASL_AUTHID);
+	if (authid)
+		note_user(s, authid, strlen(authid));
+	const struct creds_user *u = usable_name(authid) ? creds_db_find(s->db, authid) : NULL;
+	if (u && u->cram_md5)
+		return gsasl_property_set(gs, GSASL_PASSWORD, u->cram_md5);
+	s->reason = !u ? "unknown user" : "no CRAM-MD5 secret for this user";
+	/* a random password: the digest is computed and fails as for a wrong one */
+	unsigned char r[16];
+	char hex[33];
+	if (creds_random(r, sizeof(r)))
+		memset(r, 0x5a, sizeof(r));
+	for (size_t i = 0; i < sizeof(r); i++)
+		snprintf(hex + 2 * i, 3, "%02x", r[i]);
+	return gsasl_property_set(gs, GSASL_PASSWORD, hex);
+}
+
+static int gs_callback(Gsasl *ctx, Gsasl_session *gs, Gsasl_property prop)
+{
+	(void)ctx;
+	struct sasl_sess *s = gs ? gsasl_session_hook_get(gs) : NULL;
+	if (!s)
+		return GSASL_NO_CALLBACK;
+	switch (prop) {
+	case GSASL_VALIDATE_SIMPLE:
+		if (s->mech != M_PLAIN && s->mech != M_LOGIN)
+			return GSASL_NO_CALLBACK;
+		return validate_simple(s, gs);
+	case GSASL_SCRAM_ITER:
+	case GSASL_SCRAM_SALT:
+	case GSASL_SCRAM_STOREDKEY:
+	case GSASL_SCRAM_SERVERKEY:
+		if (mech_info[s->mech].scram < 0)
+			return GSASL_NO_CALLBACK;
+		return scram_prop(s, gs, prop);
+	case GSASL_PASSWORD:
+		/* only CRAM-MD5 may ever learn a password from us */
+		return s->mech == M_CRAM ? cram_password(s, gs) : GSASL_NO_CALLBACK;
+	case GSASL_CB_TLS_EXPORTER:
+		if (s->cb.type != SASL_CB_TLS_EXPORTER)
+			return GSASL_NO_CALLBACK;
+		return set_b64(gs, prop, s->cb.data, s->cb.len);
+	case GSASL_CB_TLS_UNIQUE:
+		if (s->cb.type != SASL_CB_TLS_UNIQUE)
+			return GSASL_NO_CALLBACK;
+		return set_b64(gs, prop, s->cb.data, s->cb.len);
+	default:
+		return GSASL_NO_CALLBACK;
+	}
+}
+
+/* ---- sessions ---- */
+
+enum sasl_start_status sasl_sess_start(struct sasl_server *srv, struct creds_db *db,
+				       const char *mech, bool tls, const struct sasl_cb *cb,
+				       struct sasl_sess **out)
+{
+	*out = NULL;
+	int m = find_mech(mech, strlen(mech));
+	if (m < 0)
+		return SASL_START_UNKNOWN;
+	enum mech base = mech_info[m].base;
+	if (!offered(srv, base))
+		return base == M_CRAM ? SASL_START_TOO_WEAK : SASL_START_UNKNOWN;
+	bool have_cb = tls && cb && cb->type != SASL_CB_NONE && cb->len && cb->len <= SASL_CB_MAX;
+	if (base != (enum mech)m && !have_cb)
+		return SASL_START_UNKNOWN; /* -PLUS is offered only with channel binding */
+	if (mech_info[m].plaintext && !tls && !srv->plaintext)
+		return SASL_START_NEEDS_TLS;
+	if (!db)
+		return SASL_START_TEMPFAIL;
+	struct sasl_sess *s = calloc(1, sizeof(*s));
+	if (!s)
+		return SASL_START_TEMPFAIL;
+	s->srv = srv;
+	s->mech = (enum mech)m;
+	if (have_cb)
+		s->cb = *cb;
+	if (gsasl_server_start(srv->ctx, mech_info[m].name, &s->gs) != GSASL_OK) {
+		free(s);
+		return SASL_START_TEMPFAIL;
+	}
+	gsasl_session_hook_set(s->gs, s);
+	s->db = creds_db_ref(db);
+	*out = s;
+	return SASL_START_OK;
+}
+
+/* RFC 4422 §3.4.1: no identity other than the user's own, unless allowed. */
+static bool authzid_ok(struct sasl_sess *s)
+{
+	const char *authid = gsasl_property_fast(s->gs, GSASL_AUTHID);
+	const char *authzid = gsasl_property_fast(s->gs, GSASL_AUTHZID);
+	if (!authid)
+		return false;
+	note_user(s, authid, strlen(authid));
+	if (s->srv->allow_authzid || !authzid || !*authzid || !strcmp(authzid, authid))
+		return true;
+	s->reason = "authorization identity differs from the user";
+	return false;
+}
+
+static enum sasl_step_status fail(struct sasl_sess *s, const char *why)
+{
+	if (!s->reason)
+		s->reason = why;
+	s->finished = true;
+	return s->tempfail ? SASL_STEP_TEMPFAIL : SASL_STEP_FAILED;
+}
+
+/* gsasl's LOGIN asks "User Name" and "Password"; SMTP servers (and SPEC §3)
+ * say "Username:" and "Password:". */
+static void login_prompt(struct sasl_sess *s, char **o, size_t *ol)
+{
+	const char *p = NULL;
+	if (*ol == 9 && !memcmp(*o, "User Name", 9)) {
+		p = "Username:";
+		s->login_stage = 1;
+	} else if (*ol == 8 && !memcmp(*o, "Password", 8)) {
+		p = "Password:";
+		s->login_stage = 2;
+	}
+	if (!p)
+		return;
+	char *n = strdup(p);
+	if (!n)
+		return;
+	free(*o);
+	*o = n;
+	*ol = strlen(n);
+}
+
+enum sasl_step_status sasl_sess_step(struct sasl_sess *s, const unsigned char *in, size_t len,
+				     unsigned char **out, size_t *outlen)
+{
+	*out = NULL;
+	*outlen = 0;
+	s->reason = NULL;
+	s->tempfail = false;
+	if (s->finished)
+		return fail(s, "exchange already finished");
+	if (s->await_empty) {
+		/* RFC 4422 §5: additional data with success went out as a
+		 * challenge; the client acknowledges it with an empty response */
+		if (!in || len)
+			return fail(s, "malformed");
+		s->finished = true;
+		return SASL_STEP_SUCCESS;
+	}
+	bool first = s->steps++ == 0;
+	/* PLAIN and SCRAM begin with the client: an empty response ("=" as
+	 * the initial response, or an empty line) is malformed, not a request
+	 * for another empty challenge */
+	if (in && len == 0 && mech_info[s->mech].client_first)
+		return fail(s, "empty response");
+	if (first && in && s->mech == M_CRAM)
+		return fail(s, "initial response to a server-first mechanism");
+	/* RFC 5802 §6: "p" (the client binds) with a mechanism that is not
+	 * -PLUS must fail; libgsasl only checks "y" */
+	if (first && in && len && in[0] == 'p' && mech_info[s->mech].scram >= 0 &&
+	    mech_info[s->mech].base == s->mech)
+		return fail(s, "channel binding requested without -PLUS");
+	char *o = NULL;
+	size_t ol = 0;
+	int rc;
+	if (s->mech == M_LOGIN && first && in) {
+		/* the initial response is the user name: skip the first prompt */
+		rc = gsasl_step(s->gs, NULL, 0, &o, &ol);
+		free(o);
+		o = NULL;
+		ol = 0;
+		if (rc != GSASL_NEEDS_MORE)
+			return fail(s, "LOGIN did not start");
+		s->login_stage = 1;
+	}
+	if (s->mech == M_LOGIN && s->login_stage == 1 && in && len && !memchr(in, 0, len))
+		note_user(s, (const char *)in, len);
+	rc = gsasl_step(s->gs, (const char *)in, in ? len : 0, &o, &ol);
+	if (rc == GSASL_NEEDS_MORE) {
+		if (s->mech == M_LOGIN)
+			login_prompt(s, &o, &ol);
+		*out = (unsigned char *)o;
+		*outlen = ol;
+		return SASL_STEP_CHALLENGE;
+	}
+	if (rc == GSASL_OK) {
+		if (!authzid_ok(s)) {
+			free(o);
+			return fail(s, "authzid refused");
+		}
+		if (ol) {
+			*out = (unsigned char *)o;
+			*outlen = ol;
+			s->await_empty = true;
+			return SASL_STEP_CHALLENGE;
+		}
+		free(o);
+		s->finished = true;
+		return SASL_STEP_SUCCESS;
+	}
+	free(o);
+	if (rc == GSASL_MALLOC_ERROR || rc == GSASL_CRYPTO_ERROR)
+		s->tempfail = true;
+	if (rc == GSASL_AUTHENTICATION_ERROR && mech_info[s->mech].scram >= 0 && !s->reason)
+		s->reason = s->scram_known ? "wrong password" : "unknown user";
+	if (rc == GSASL_AUTHENTICATION_ERROR && s->mech == M_CRAM && !s->reason)
+		s->reason = "wrong password";
+	return fail(s, rc == GSASL_AUTHENTICATION_ERROR ? "authentication failed"
+		       : rc == GSASL_MALLOC_ERROR	     ? "out of memory"
+							     : "malformed");
+}
+
+const char *sasl_sess_mech(const struct sasl_sess *s)
+{
+	return mech_info[s->mech].name;
+}
+
+const char *sasl_sess_user(const struct sasl_sess *s)
+{
+	return s->user;
+}
+
+const char *sasl_sess_reason(const struct sasl_sess *s)
+{
+	return s->reason ? s->reason : "";
+}
+
+void sasl_sess_free(struct sasl_sess *s)
+{
+	if (!s)
+		return;
+	if (s->gs)
+		gsasl_finish(s->gs);
+	creds_db_unref(s->db);
+	creds_wipe(&s->keys, sizeof(s->keys));
+	creds_wipe(&s->cb, sizeof(s->cb));
+	free(s);
+}

@@ -1,0 +1,477 @@
+/* SMTP AUTH (RFC 4954) for a connection: the session hooks over the sasl/
+ * backend. Every step of an exchange (GNU SASL's gsasl_step, and with it
+ * the yescrypt check of a password) runs on libuv's thread pool; the
+ * session reads nothing until the answer comes back to the loop. A failed
+ * exchange is answered after a delay that grows with the recent failures
+ * of the client's address (a uv_timer: the loop never sleeps). */
+#include <arpa/inet.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/resource.h>
+#include <sys/syscall.h>
+#include <unistd.h>
+
+#include "common/log.h"
+#include "creds/creds.h"
+#include "sasl/sasl.h"
+#include "server/internal.h"
+
+/* Failures per client address: a bounded table (8-way sets, the least
+ * recently failed entry is evicted), so memory does not grow with the
+ * number of attackers. IPv6 addresses count per /64. */
+#define AUTH_IP_SETS 512
+#define AUTH_IP_WAYS 8
+/* A failure is forgotten after this long without another one. */
+#define AUTH_FORGET_MS (15 * 60 * 1000)
+/* The first failure waits this long, each further one twice as long,
+ * up to auth_delay_max. */
+#define AUTH_DELAY_BASE_MS 250
+/* Pool threads that check passwords run at this nice value (Linux sets it
+ * per thread), so that when yescrypt saturates the cores the event loops
+ * still get the CPU first: a NOOP is answered while 20 sessions
+ * authenticate. It stays on the thread; the other work of the pool
+ * (fsync, rename) waits on the disk, not the CPU. */
+#define AUTH_POOL_NICE 10
+
+struct ip_slot {
+	unsigned char key[17]; /* family, then the address (/64 for IPv6) */
+	unsigned failures;
+	uint64_t last_ms;
+};
+
+struct srv_auth_shared {
+	struct sasl_server *sasl;
+	char *path;
+	unsigned delay_max;
+	pthread_mutex_t lock; /* db and slots */
+	struct creds_db *db;
+	struct ip_slot *slots;
+	uint64_t seed;
+};
+
+/* One connection's exchange. It outlives the connection while a step is on
+ * the pool (the pool's callback frees it then). */
+struct srv_auth {
+	struct srv_conn *conn; /* NULL once the connection has gone */
+	struct srv_auth_shared *sh;
+	struct sasl_sess *sess;
+	struct sasl_cb cb;
+	uv_work_t work;
+	uv_timer_t delay;
+	bool working;       /* a step is on the pool */
+	bool timer_closing;
+	bool timer_closed;
+	bool logged;        /* this exchange's outcome is in the log */
+	/* the step: a copy of the response (the session's is valid only
+	 * during auth_step), wiped after use */
+	unsigned char *in;
+	size_t in_len;
+	bool in_absent;
+	enum sasl_step_status st;
+	unsigned char *out;
+	size_t out_len;
+	uint64_t started_ms;
+	unsigned delay_ms;
+};
+
+/* ---- the shared part ---- */
+
+static uint64_t hash_key(uint64_t seed, const unsigned char *k, size_t n)
+{
+	uint64_t h = 1469598103934665603ULL ^ seed; /* FNV-1a, seeded */
+	for (size_t i = 0; i < n; i++) {
+		h ^= k[i];
+		h *= 1099511628211ULL;
+	}
+	return h ^ (h >> 29);
+}
+
+static void ip_key(const struct sockaddr_storage *ss, unsigned char key[17])
+{
+	memset(key, 0, 17);
+	if (ss->ss_family == AF_INET) {
+		key[0] = 4;
+		memcpy(key + 1, &((const struct sockaddr_in *)ss)->sin_addr, 4);
+	} else if (ss->ss_family == AF_INET6) {
+		const unsigned char *a = ((const struct sockaddr_in6 *)ss)->sin6_addr.s6_addr;
+		if (IN6_IS_ADDR_V4MAPPED((const struct in6_addr *)a)) {
+			key[0] = 4;
+			memcpy(key + 1, a + 12, 4);
+		} else {
+			key[0] = 6;
+			memcpy(key + 1, a, 8); /* one /64 is one client */
+		}
+	}
+}
+
+/* Count one failure from addr; returns the delay before its 535. */
+static unsigned ip_failure(struct srv_auth_shared *sh, const struct sockaddr_storage *addr)
+{
+	unsigned char key[17];
+	ip_key(addr, key);
+	uint64_t now = srv_now_ms();
+	pthread_mutex_lock(&sh->lock);
+	struct ip_slot *set = &sh->slots[(hash_key(sh->seed, key, sizeof(key)) % AUTH_IP_SETS) * AUTH_IP_WAYS];
+	struct ip_slot *hit = NULL, *victim = &set[0];
+	for (size_t i = 0; i < AUTH_IP_WAYS; i++) {
+		if (set[i].failures && !memcmp(set[i].key, key, sizeof(key))) {
+			hit = &set[i];
+			break;
+		}
+		/* an empty slot, else the one whose last failure is oldest */
+		if (!victim->failures)
+			continue;
+		if (!set[i].failures || set[i].last_ms < victim->last_ms)
+			victim = &set[i];
+	}
+	if (hit && now - hit->last_ms > AUTH_FORGET_MS)
+		hit->failures = 0;
+	if (!hit) {
+		hit = victim;
+		memcpy(hit->key, key, sizeof(key));
+		hit->failures = 0;
+	}
+	hit->failures++;
+	hit->last_ms = now;
+	unsigned n = hit->failures;
+	pthread_mutex_unlock(&sh->lock);
+	uint64_t d = (uint64_t)AUTH_DELAY_BASE_MS << (n - 1 < 16 ? n - 1 : 16);
+	return d > sh->delay_max ? sh->delay_max : (unsigned)d;
+}
+
+static struct creds_db *db_get(struct srv_auth_shared *sh)
+{
+	pthread_mutex_lock(&sh->lock);
+	struct creds_db *db = creds_db_ref(sh->db);
+	pthread_mutex_unlock(&sh->lock);
+	return db;
+}
+
+int srv_auth_init(struct srv_shared *shared, char *err, size_t errlen)
+{
+	const struct srv_config *cfg = shared->cfg;
+	shared->auth = NULL;
+	if (!cfg->users_file)
+		return 0;
+	struct srv_auth_shared *sh = calloc(1, sizeof(*sh));
+	if (!sh) {
+		snprintf(err, errlen, "out of memory");
+		return -1;
+	}
+	pthread_mutex_init(&sh->lock, NULL);
+	sh->delay_max = cfg->auth_delay_max;
+	sh->path = strdup(cfg->users_file);
+	sh->slots = calloc((size_t)AUTH_IP_SETS * AUTH_IP_WAYS, sizeof(*sh->slots));
+	char why[600];
+	if (!sh->path || !sh->slots || creds_random(&sh->seed, sizeof(sh->seed))) {
+		snprintf(err, errlen, "out of memory");
+		goto fail;
+	}
+	sh->db = creds_db_load(sh->path, why, sizeof(why));
+	if (!sh->db) {
+		snprintf(err, errlen, "users = \"%s\": %s", sh->path, why);
+		goto fail;
+	}
+	struct sasl_config sc = {
+		.mechanisms = cfg->auth_mechanisms,
+		.cram_md5 = cfg->cram_md5,
+		.plaintext = cfg->auth_plaintext,
+	};
+	sh->sasl = sasl_server_new(&sc, why, sizeof(why));
+	if (!sh->sasl) {
+		snprintf(err, errlen, "auth_mechanisms: %s", why);
+		goto fail;
+	}
+	shared->auth = sh;
+	log_msg(LOG_INFO, "event=users_loaded path=%s users=%zu mechanisms=\"%s\"", sh->path,
+		creds_db_count(sh->db), sasl_server_mechs(sh->sasl, true, false));
+	return 0;
+fail:
+	shared->auth = sh;
+	srv_auth_fini(shared);
+	return -1;
+}
+
+int srv_auth_reload(struct srv_shared *shared, char *err, size_t errlen)
+{
+	struct srv_auth_shared *sh = shared->auth;
+	if (!sh)
+		return 0;
+	struct creds_db *db = creds_db_load(sh->path, err, errlen);
+	if (!db)
+		return -1;
+	size_t n = creds_db_count(db);
+	pthread_mutex_lock(&sh->lock);
+	struct creds_db *old = sh->db;
+	sh->db = db;
+	pthread_mutex_unlock(&sh->lock);
+	creds_db_unref(old); /* exchanges in progress keep their own reference */
+	log_msg(LOG_INFO, "event=users_reloaded path=%s users=%zu", sh->path, n);
+	return 0;
+}
+
+void srv_auth_fini(struct srv_shared *shared)
+{
+	struct srv_auth_shared *sh = shared->auth;
+	if (!sh)
+		return;
+	sasl_server_free(sh->sasl);
+	creds_db_unref(sh->db);
+	pthread_mutex_destroy(&sh->lock);
+	free(sh->slots);
+	free(sh->path);
+	free(sh);
+	shared->auth = NULL;
+}
+
+/* ---- one connection ---- */
+
+static void auth_free_if_done(struct srv_auth *a)
+{
+	if (a->conn || a->working || !a->timer_closed)
+		return;
+	sasl_sess_free(a->sess);
+	free(a->out);
+	free(a);
+}
+
+static void timer_closed(uv_handle_t *h)
+{
+	struct srv_auth *a = h->data;
+	a->timer_closed = true;
+	auth_free_if_done(a);
+}
+
+static struct srv_auth *auth_get(struct srv_conn *c)
+{
+	if (c->auth)
+		return c->auth;
+	struct srv_auth *a = calloc(1, sizeof(*a));
+	if (!a)
+		return NULL;
+	a->conn = c;
+	a->sh = c->worker->shared->auth;
+	uv_timer_init(&c->worker->loop, &a->delay);
+	a->delay.data = a;
+	c->auth = a;
+	return a;
+}
+
+static void auth_log(struct srv_auth *a, const char *result, const char *reason)
+{
+	struct srv_conn *c = a->conn;
+	char user[600], why[200];
+	log_quote(user, sizeof(user), a->sess ? sasl_sess_user(a->sess) : "");
+	log_quote(why, sizeof(why), reason ? reason : "");
+	/* the mechanism, the user and the result; never a password, a
+	 * challenge or a response */
+	log_msg(LOG_INFO, "event=auth sid=%s client=%s mech=%s user=%s result=%s%s%s ms=%llu delay_ms=%u",
+		c->sid, c->peer_addr, a->sess ? sasl_sess_mech(a->sess) : "-", user, result,
+		reason && *reason ? " reason=" : "", reason && *reason ? why : "",
+		(unsigned long long)(srv_now_ms() - a->started_ms), a->delay_ms);
+	a->logged = true;
+}
+
+static const char *auth_mechs(void *ctx, bool tls)
+{
+	struct srv_conn *c = ctx;
+	struct srv_auth_shared *sh = c->worker->shared->auth;
+	bool cb = c->auth && c->auth->cb.type != SASL_CB_NONE;
+	return sasl_server_mechs(sh->sasl, tls, cb);
+}
+
+static enum smtp_auth_start auth_start(void *ctx, const char *mech, bool tls)
+{
+	struct srv_conn *c = ctx;
+	struct srv_auth *a = auth_get(c);
+	if (!a || a->working)
+		return SMTP_AUTH_START_TEMPFAIL;
+	sasl_sess_free(a->sess); /* the session ended the last one; be sure */
+	a->sess = NULL;
+	struct creds_db *db = db_get(a->sh);
+	enum sasl_start_status st = sasl_sess_start(a->sh->sasl, db, mech, tls,
+						    a->cb.type != SASL_CB_NONE ? &a->cb : NULL, &a->sess);
+	creds_db_unref(db); /* the session holds its own reference */
+	a->started_ms = srv_now_ms();
+	a->logged = false;
+	a->delay_ms = 0;
+	switch (st) {
+	case SASL_START_OK:
+		return SMTP_AUTH_START_OK;
+	case SASL_START_NEEDS_TLS:
+		return SMTP_AUTH_START_NEEDS_TLS;
+	case SASL_START_TOO_WEAK:
+		return SMTP_AUTH_START_TOO_WEAK;
+	case SASL_START_TEMPFAIL:
+		return SMTP_AUTH_START_TEMPFAIL;
+	default:
+		return SMTP_AUTH_START_UNKNOWN;
+	}
+}
+
+static void step_work(uv_work_t *w)
+{
+	struct srv_auth *a = w->data;
+	/* failing (no such syscall, a seccomp filter) costs only latency */
+	(void)setpriority(PRIO_PROCESS, (id_t)syscall(SYS_gettid), AUTH_POOL_NICE);
+	/* NULL means "no initial response"; an empty response is not that */
+	static const unsigned char empty[1];
+	const unsigned char *in = a->in_absent ? NULL : a->in ? a->in : empty;
+	a->st = sasl_sess_step(a->sess, in, a->in_len, &a->out, &a->out_len);
+	if (a->in) {
+		creds_wipe(a->in, a->in_len);
+		free(a->in);
+		a->in = NULL;
+	}
+}
+
+static void delay_done(uv_timer_t *t)
+{
+	struct srv_auth *a = t->data;
+	struct srv_conn *c = a->conn;
+	if (!c)
+		return;
+	smtp_session_auth_reply(c->session, SMTP_AUTH_FAILED, NULL, 0, NULL);
+	srv_conn_pump(c);
+}
+
+static void step_done(uv_work_t *w, int status)
+{
+	struct srv_auth *a = w->data;
+	a->working = false;
+	if (a->in) { /* cancelled before it ran */
+		creds_wipe(a->in, a->in_len);
+		free(a->in);
+		a->in = NULL;
+	}
+	struct srv_conn *c = a->conn;
+	if (!c) {
+		auth_free_if_done(a);
+		return;
+	}
+	if (status == UV_ECANCELED)
+		a->st = SASL_STEP_TEMPFAIL;
+	unsigned char *out = a->out;
+	size_t out_len = a->out_len;
+	a->out = NULL;
+	a->out_len = 0;
+	switch (a->st) {
+	case SASL_STEP_CHALLENGE:
+		smtp_session_auth_reply(c->session, SMTP_AUTH_CHALLENGE, out ? out : (const unsigned char *)"",
+					out_len, NULL);
+		break;
+	case SASL_STEP_SUCCESS: {
+		char user[SASL_USER_MAX + 1];
+		snprintf(user, sizeof(user), "%s", sasl_sess_user(a->sess));
+		auth_log(a, "ok", NULL);
+		smtp_session_auth_reply(c->session, SMTP_AUTH_SUCCESS, NULL, 0, user);
+		break;
+	}
+	case SASL_STEP_TEMPFAIL:
+		auth_log(a, "tempfail", sasl_sess_reason(a->sess));
+		smtp_session_auth_reply(c->session, SMTP_AUTH_TEMPFAIL, NULL, 0, NULL);
+		break;
+	default:
+		/* the same reply after the same delay for every cause */
+		a->delay_ms = a->sh->delay_max ? ip_failure(a->sh, &c->peer) : 0;
+		auth_log(a, "failed", sasl_sess_reason(a->sess));
+		if (a->delay_ms) {
+			uv_timer_start(&a->delay, delay_done, a->delay_ms, 0);
+			free(out);
+			return;
+		}
+		smtp_session_auth_reply(c->session, SMTP_AUTH_FAILED, NULL, 0, NULL);
+		break;
+	}
+	free(out);
+	srv_conn_pump(c);
+}
+
+static void auth_step(void *ctx, const unsigned char *resp, size_t len)
+{
+	struct srv_conn *c = ctx;
+	struct srv_auth *a = c->auth;
+	if (!a || !a->sess) {
+		smtp_session_auth_reply(c->session, SMTP_AUTH_TEMPFAIL, NULL, 0, NULL);
+		return;
+	}
+	a->in_absent = resp == NULL;
+	a->in_len = resp ? len : 0;
+	a->in = NULL;
+	if (resp && len) {
+		a->in = malloc(len);
+		if (!a->in) {
+			auth_log(a, "tempfail", "out of memory");
+			smtp_session_auth_reply(c->session, SMTP_AUTH_TEMPFAIL, NULL, 0, NULL);
+			return;
+		}
+		memcpy(a->in, resp, len);
+	}
+	a->work.data = a;
+	a->working = true;
+	if (uv_queue_work(&c->worker->loop, &a->work, step_work, step_done) != 0) {
+		a->working = false;
+		creds_wipe(a->in, a->in_len);
+		free(a->in);
+		a->in = NULL;
+		auth_log(a, "tempfail", "thread pool");
+		smtp_session_auth_reply(c->session, SMTP_AUTH_TEMPFAIL, NULL, 0, NULL);
+	}
+}
+
+/* The exchange is over: success, failure, "*", a bad line, or the end of
+ * the session. */
+static void auth_end(void *ctx)
+{
+	struct srv_conn *c = ctx;
+	struct srv_auth *a = c->auth;
+	if (!a || !a->sess)
+		return;
+	if (!a->logged)
+		auth_log(a, "aborted", NULL); /* cancelled, bad base64, line too long, timeout */
+	if (a->working)
+		return; /* the step finishes on the pool; the session is freed after it */
+	sasl_sess_free(a->sess);
+	a->sess = NULL;
+}
+
+void srv_auth_hooks(struct srv_conn *c, struct smtp_hooks *h)
+{
+	if (!c->worker->shared->auth)
+		return; /* no users file: AUTH is neither advertised nor accepted (502) */
+	h->auth_mechs = auth_mechs;
+	h->auth_start = auth_start;
+	h->auth_step = auth_step;
+	h->auth_end = auth_end;
+}
+
+void srv_auth_conn_gone(struct srv_conn *c)
+{
+	struct srv_auth *a = c->auth;
+	if (!a)
+		return;
+	c->auth = NULL;
+	if (a->sess && !a->logged)
+		auth_log(a, "aborted", "connection closed");
+	a->conn = NULL;
+	uv_timer_stop(&a->delay);
+	uv_close((uv_handle_t *)&a->delay, timer_closed);
+}
+
+int srv_auth_channel_binding(struct srv_conn *c, const char *kind, const unsigned char *data,
+			     size_t len)
+{
+	if (!c->worker->shared->auth || len == 0 || len > SASL_CB_MAX)
+		return -1;
+	enum sasl_cb_type t = !strcmp(kind, "tls-exporter") ? SASL_CB_TLS_EXPORTER
+			      : !strcmp(kind, "tls-unique") ? SASL_CB_TLS_UNIQUE
+							    : SASL_CB_NONE;
+	struct srv_auth *a = t != SASL_CB_NONE ? auth_get(c) : NULL;
+	if (!a)
+		return -1;
+	a->cb.type = t;
+	memcpy(a->cb.data, data, len);
+	a->cb.len = len;
+	return 0;
+}

@@ -1,0 +1,747 @@
+"""SMTP AUTH (RFC 4954, SPEC §3) against a real posternd: the 334 exchange
+byte for byte, the failure and recovery rules, the per-address delay, the
+users file (written here, by `gsasl --mkpasswd`, `openssl passwd` and by
+`postern passwd`), SIGHUP reloads, and clients nobody here wrote: swaks,
+curl, msmtp, Python's smtplib and GNU SASL's own `gsasl`.
+
+TLS does not exist yet, so the servers run with --auth-plaintext where PLAIN
+and LOGIN are used."""
+
+import base64
+import hashlib
+import hmac
+import os
+import shutil
+import signal
+import smtplib
+import stat
+import subprocess
+import threading
+import time
+
+import pytest
+
+from conftest import HOSTNAME, TIMEOUT, ConnectionClosed, check, free_port
+
+POSTERN = os.environ.get(
+    "POSTERN",
+    os.path.join(os.path.dirname(__file__), "..", "..", "build", "test", "postern"),
+)
+CLIENT_TIMEOUT = 30
+
+USER = "alice"
+PASSWORD = "correct horse battery"
+OTHER = "bob@example.org"          # a user name with @, as submission clients send
+OTHER_PASSWORD = "Tr0ub4dor&3"
+
+MESSAGE = (b"From: Alice <alice@example.org>\r\n"
+           b"To: a@localhost\r\n"
+           b"Subject: authenticated\r\n"
+           b"\r\n"
+           b"hello\r\n")
+
+
+# ---------------------------------------------------------------- users file
+
+def need(tool):
+    path = shutil.which(tool)
+    if not path:
+        pytest.skip("%s is not installed" % tool)
+    return path
+
+
+def b64(data):
+    if isinstance(data, str):
+        data = data.encode()
+    return base64.b64encode(data).decode()
+
+
+def scram_keys(hname, password, salt, iterations):
+    """RFC 5802 §3, written from the RFC (independently of the server)."""
+    salted = hashlib.pbkdf2_hmac(hname, password.encode(), salt, iterations)
+    client_key = hmac.new(salted, b"Client Key", hname).digest()
+    stored = hashlib.new(hname, client_key).digest()
+    server = hmac.new(salted, b"Server Key", hname).digest()
+    return salted, stored, server
+
+
+def scram_field(hname, password, salt, iterations=4096):
+    _, stored, server = scram_keys(hname, password, salt, iterations)
+    return "%d,%s,%s,%s" % (iterations, b64(salt), b64(stored), b64(server))
+
+
+def openssl_sha512_crypt(password):
+    out = subprocess.run([need("openssl"), "passwd", "-6", "-stdin"], input=password.encode(),
+                         stdout=subprocess.PIPE, check=True).stdout.decode().strip()
+    assert out.startswith("$6$"), out
+    return out
+
+
+def gsasl_mkpasswd(mech, password):
+    """`gsasl --mkpasswd` prints "{MECH}iter,salt,stored,server": the users
+    file takes it as is."""
+    out = subprocess.run([need("gsasl"), "--mkpasswd", "--mechanism", mech, "--password", password,
+                          "--iteration-count", "4096"],
+                         stdout=subprocess.PIPE, check=True).stdout.decode().strip()
+    assert out.startswith("{%s}" % mech), out
+    return out
+
+
+def write_users(path, cram=True):
+    """alice: every form (sha512-crypt from openssl, SCRAM keys computed
+    here, the CRAM-MD5 secret); bob@example.org: SCRAM from gsasl --mkpasswd."""
+    alice = "%s:%s:%s:%s%s" % (
+        USER, openssl_sha512_crypt(PASSWORD),
+        scram_field("sha256", PASSWORD, os.urandom(16)),
+        scram_field("sha1", PASSWORD, os.urandom(16)),
+        (":" + b64(PASSWORD)) if cram else "")
+    bob = "%s:%s:%s:%s" % (OTHER, openssl_sha512_crypt(OTHER_PASSWORD),
+                           gsasl_mkpasswd("SCRAM-SHA-256", OTHER_PASSWORD),
+                           gsasl_mkpasswd("SCRAM-SHA-1", OTHER_PASSWORD))
+    with open(path, "w") as f:
+        f.write("# postern users: name:crypt:scram-sha-256:scram-sha-1[:cram-md5]\n\n")
+        f.write(alice + "\n" + bob + "\n")
+    os.chmod(path, 0o600)
+    return path
+
+
+@pytest.fixture
+def auth_server(start_server, tmp_path):
+    """Factory: a posternd with a users file. plaintext adds --auth-plaintext;
+    the delay before a 535 is capped low unless a test wants it."""
+    def start(config=None, plaintext=True, cram=False, users=None, args=(), **kw):
+        path = users or write_users(str(tmp_path / ("users%d" % len(os.listdir(tmp_path)))))
+        cfg = {"users": path, "auth_delay_max": "0"}
+        if cram:
+            cfg["cram_md5"] = "yes"
+        cfg.update(config or {})
+        argv = list(args) + (["--auth-plaintext"] if plaintext else [])
+        srv = start_server(config=cfg, args=argv, **kw)
+        srv.users = path
+        return srv
+    return start
+
+
+def plain_ir(user=USER, password=PASSWORD, authzid=""):
+    return b64("%s\0%s\0%s" % (authzid, user, password))
+
+
+def auth_plain(c, user=USER, password=PASSWORD):
+    return c.cmd("AUTH PLAIN " + plain_ir(user, password))
+
+
+def log_auth_lines(srv):
+    return [l for l in srv.log().splitlines() if "event=auth " in l]
+
+
+# ---------------------------------------------------------------- the Python SCRAM client
+
+class Scram:
+    """The client side of RFC 5802 (enough for the tests)."""
+
+    def __init__(self, hname, user, password, cnonce="rOprNGfwEbeRWgbNEkqOtest"):
+        self.hname, self.user, self.password = hname, user, password
+        self.cnonce = cnonce
+        self.first_bare = "n=%s,r=%s" % (user.replace("=", "=3D").replace(",", "=2C"), cnonce)
+
+    def client_first(self):
+        return "n,," + self.first_bare
+
+    def client_final(self, server_first):
+        attrs = dict(kv.split("=", 1) for kv in server_first.split(","))
+        assert attrs["r"].startswith(self.cnonce)
+        salted = hashlib.pbkdf2_hmac(self.hname, self.password.encode(), base64.b64decode(attrs["s"]),
+                                     int(attrs["i"]))
+        without_proof = "c=biws,r=" + attrs["r"]
+        auth_message = ",".join([self.first_bare, server_first, without_proof]).encode()
+        client_key = hmac.new(salted, b"Client Key", self.hname).digest()
+        stored = hashlib.new(self.hname, client_key).digest()
+        sig = hmac.new(stored, auth_message, self.hname).digest()
+        proof = bytes(a ^ b for a, b in zip(client_key, sig))
+        server_key = hmac.new(salted, b"Server Key", self.hname).digest()
+        self.verifier = "v=" + b64(hmac.new(server_key, auth_message, self.hname).digest())
+        self.final = without_proof + ",p=" + b64(proof)
+        return self.final
+
+
+def scram_exchange(c, mech, user=USER, password=PASSWORD):
+    """Returns the final reply (235 on success)."""
+    hname = "sha256" if mech == "SCRAM-SHA-256" else "sha1"
+    s = Scram(hname, user, password)
+    r = c.cmd("AUTH %s %s" % (mech, b64(s.client_first())))
+    check(r, 334)
+    server_first = base64.b64decode(r.text).decode()
+    r = c.cmd(b64(s.client_final(server_first)))
+    if r.code != 334:
+        return r
+    assert base64.b64decode(r.text).decode() == s.verifier  # the server proved itself
+    return c.cmd("")
+
+
+# ---------------------------------------------------------------- policy and advertisement
+
+def ehlo_auth_line(c):
+    r = c.ehlo()
+    lines = [t.decode() for _, t in r.lines if t.startswith(b"AUTH")]
+    return lines[0] if lines else None
+
+
+def test_no_users_file_means_no_auth(server):
+    with server.connect() as c:
+        assert ehlo_auth_line(c) is None
+        check(c.cmd("AUTH PLAIN " + plain_ir()), 502, "5.5.1")
+
+
+def test_advertised_in_configured_order(auth_server):
+    srv = auth_server(plaintext=False)
+    with srv.connect() as c:
+        # before TLS only what never exposes the password
+        assert ehlo_auth_line(c) == "AUTH SCRAM-SHA-256 SCRAM-SHA-1"
+    srv = auth_server()
+    with srv.connect() as c:
+        assert ehlo_auth_line(c) == "AUTH SCRAM-SHA-256 SCRAM-SHA-1 PLAIN LOGIN"
+    srv = auth_server(cram=True, config={"auth_mechanisms": "login, PLAIN CRAM-MD5 scram-sha-1"})
+    with srv.connect() as c:
+        assert ehlo_auth_line(c) == "AUTH LOGIN PLAIN CRAM-MD5 SCRAM-SHA-1"
+        # configured away: not offered
+        check(c.cmd("AUTH SCRAM-SHA-256"), 504, "5.5.4")
+
+
+def test_policy_refusals(auth_server):
+    srv = auth_server(plaintext=False)
+    with srv.connect() as c:
+        c.greeting()
+        check(c.cmd("AUTH PLAIN " + plain_ir()), 503, "5.5.1")  # before EHLO
+        c.cmd("EHLO client.example")
+        check(c.cmd("AUTH PLAIN " + plain_ir()), 538, "5.7.11", "encryption required")
+        check(c.cmd("AUTH LOGIN"), 538, "5.7.11")
+        check(c.cmd("AUTH CRAM-MD5"), 534, "5.7.9")  # known, too weak for this policy
+        for mech in ("DIGEST-MD5", "NTLM", "GSSAPI", "XOAUTH2", "SCRAM-SHA-256-PLUS", "BOGUS"):
+            check(c.cmd("AUTH " + mech), 504, "5.5.4")
+        check(c.cmd("NOOP"), 250)
+
+
+def test_bad_users_file_exits_2(posternd_bin, tmp_path):
+    bad = tmp_path / "users"
+    bad.write_text("# users\nalice:%s\nthis line has no colon\n" % openssl_sha512_crypt("x"))
+    p = subprocess.run([posternd_bin, "--listen", "127.0.0.1:%d" % free_port(), "--maildir",
+                        str(tmp_path / "md"), "--users", str(bad)],
+                       stdout=subprocess.PIPE, stderr=subprocess.PIPE, timeout=CLIENT_TIMEOUT)
+    assert p.returncode == 2
+    err = p.stderr.decode()
+    assert "line 3" in err and str(bad) in err, err
+    p = subprocess.run([posternd_bin, "--listen", "127.0.0.1:%d" % free_port(), "--maildir",
+                        str(tmp_path / "md"), "--users", str(tmp_path / "missing")],
+                       stdout=subprocess.PIPE, stderr=subprocess.PIPE, timeout=CLIENT_TIMEOUT)
+    assert p.returncode == 2
+    assert "No such file" in p.stderr.decode()
+    # require_auth without users, and CRAM-MD5 listed while disabled
+    conf = tmp_path / "c.conf"
+    for text, want in (("require_auth = yes\n", "require_auth"),
+                       ("users = %s\nauth_mechanisms = CRAM-MD5\n" % bad, "cram_md5"),
+                       ("auth_mechanisms = DIGEST-MD5\n", "DIGEST-MD5")):
+        conf.write_text(text)
+        p = subprocess.run([posternd_bin, "--config", str(conf)], stdout=subprocess.PIPE,
+                           stderr=subprocess.PIPE, timeout=CLIENT_TIMEOUT)
+        assert p.returncode == 2, text
+        assert want in p.stderr.decode(), p.stderr
+
+
+# ---------------------------------------------------------------- the 334 exchange, byte for byte
+
+def test_plain_exchange_bytes(auth_server):
+    srv = auth_server()
+    with srv.connect() as c:
+        c.ehlo()
+        r = c.cmd("AUTH PLAIN")
+        assert r.raw == b"334 \r\n"  # the empty challenge keeps its space
+        r = c.cmd(plain_ir())
+        assert r.raw == b"235 2.7.0 Authentication successful\r\n"
+        check(c.cmd("AUTH PLAIN " + plain_ir()), 503, "5.5.1")  # AUTH after success
+    with srv.connect() as c:
+        c.ehlo()
+        check(c.cmd("AUTH PLAIN ="), 535, "5.7.8")  # "=": an empty initial response
+        check(auth_plain(c), 235, "2.7.0")
+    with srv.connect() as c:
+        c.ehlo()
+        # PLAIN's authzid: the user itself is fine, anyone else is refused
+        check(c.cmd("AUTH PLAIN " + plain_ir(authzid="postmaster")), 535, "5.7.8")
+        check(c.cmd("AUTH PLAIN " + plain_ir(authzid=USER)), 235)
+    with srv.connect() as c:
+        c.ehlo()
+        check(c.cmd("AUTH PLAIN " + b64("\0al\x01ice\0" + PASSWORD)), 535, "5.7.8")
+        check(c.cmd("MAIL FROM:<a@example.org>"), 250)
+        check(c.cmd("AUTH PLAIN " + plain_ir()), 503, "5.5.1")  # in a transaction
+
+
+def test_login_exchange_bytes(auth_server):
+    srv = auth_server()
+    with srv.connect() as c:
+        c.ehlo()
+        assert c.cmd("AUTH LOGIN").raw == b"334 VXNlcm5hbWU6\r\n"  # "Username:"
+        assert c.cmd(b64(USER)).raw == b"334 UGFzc3dvcmQ6\r\n"  # "Password:"
+        check(c.cmd(b64(PASSWORD)), 235, "2.7.0")
+    with srv.connect() as c:
+        c.ehlo()
+        assert c.cmd("AUTH LOGIN " + b64(OTHER)).raw == b"334 UGFzc3dvcmQ6\r\n"
+        check(c.cmd(b64(OTHER_PASSWORD)), 235)
+
+
+def test_cram_md5_exchange(auth_server):
+    srv = auth_server(cram=True)
+    with srv.connect() as c:
+        c.ehlo()
+        r = check(c.cmd("AUTH CRAM-MD5"), 334)
+        challenge = base64.b64decode(r.text)
+        assert challenge.startswith(b"<") and challenge.endswith(b">") and b"@" in challenge
+        digest = hmac.new(PASSWORD.encode(), challenge, "md5").hexdigest()
+        check(c.cmd(b64("%s %s" % (USER, digest))), 235, "2.7.0")
+    with srv.connect() as c:
+        c.ehlo()
+        # bob has no CRAM-MD5 secret: refused like a wrong password
+        r = check(c.cmd("AUTH CRAM-MD5"), 334)
+        digest = hmac.new(OTHER_PASSWORD.encode(), base64.b64decode(r.text), "md5").hexdigest()
+        check(c.cmd(b64("%s %s" % (OTHER, digest))), 535, "5.7.8")
+
+
+@pytest.mark.parametrize("mech", ["SCRAM-SHA-256", "SCRAM-SHA-1"])
+def test_scram_exchange(auth_server, mech):
+    srv = auth_server(plaintext=False)  # SCRAM needs no TLS: the password never crosses
+    for user, password in ((USER, PASSWORD), (OTHER, OTHER_PASSWORD)):
+        with srv.connect() as c:
+            c.ehlo()
+            check(scram_exchange(c, mech, user, password), 235, "2.7.0")
+    with srv.connect() as c:
+        c.ehlo()
+        check(scram_exchange(c, mech, USER, "wrong"), 535, "5.7.8")
+        check(scram_exchange(c, mech, "nobody", "wrong"), 535, "5.7.8")
+        # without an initial response: an empty challenge first
+        s = Scram("sha256" if mech == "SCRAM-SHA-256" else "sha1", USER, PASSWORD)
+        assert c.cmd("AUTH " + mech).raw == b"334 \r\n"
+        r = check(c.cmd(b64(s.client_first())), 334)
+        r = check(c.cmd(b64(s.client_final(base64.b64decode(r.text).decode()))), 334)
+        assert base64.b64decode(r.text).decode() == s.verifier
+        check(c.cmd(""), 235)
+
+
+# ---------------------------------------------------------------- failures, recovery, limits
+
+def test_every_failure_leaves_the_session_usable(auth_server):
+    srv = auth_server()
+    with srv.connect() as c:
+        c.ehlo()
+        check(auth_plain(c, password="wrong"), 535, "5.7.8", "authentication failed")
+        check(c.cmd("AUTH LOGIN"), 334)
+        check(c.cmd("*"), 501, "5.7.0", "cancelled")
+        check(c.cmd("AUTH PLAIN !!!!"), 501, "5.5.2")
+        check(c.cmd("AUTH LOGIN"), 334)
+        check(c.cmd("not base64 at all"), 501, "5.5.2")
+        check(c.cmd("AUTH PLAIN *"), 501, "5.7.0")
+        # a response over 12288 octets (RFC 4954 §4)
+        check(c.cmd("AUTH LOGIN"), 334)
+        check(c.cmd("A" * 12400), 500, "5.5.6")
+        check(c.cmd("AUTH PLAIN " + "A" * 12400), 500, "5.5.6")
+        check(c.cmd("NOOP"), 250)
+        # a second wrong password is the second failure: the session goes on
+        check(auth_plain(c, user="nobody"), 535, "5.7.8")
+        check(auth_plain(c), 235, "2.7.0")
+        check(c.cmd("MAIL FROM:<alice@example.org>"), 250)
+
+
+def test_three_failures_close_with_421(auth_server):
+    srv = auth_server()
+    with srv.connect() as c:
+        c.ehlo()
+        check(auth_plain(c, password="x1"), 535)
+        check(scram_exchange(c, "SCRAM-SHA-1", USER, "x2"), 535)
+        c.send(("AUTH PLAIN %s\r\n" % plain_ir(password="x3")).encode())
+        check(c.reply(), 535, "5.7.8")
+        check(c.reply(), 421, "4.7.0")
+        c.expect_closed()
+    # configurable
+    srv = auth_server(config={"max_auth_failures": "1"})
+    with srv.connect() as c:
+        c.ehlo()
+        c.send(("AUTH PLAIN %s\r\n" % plain_ir(password="x")).encode())
+        check(c.reply(), 535)
+        check(c.reply(), 421, "4.7.0")
+        c.expect_closed()
+
+
+def test_require_auth_530_then_esmtpa(auth_server):
+    srv = auth_server(config={"require_auth": "yes"})
+    with srv.connect() as c:
+        c.ehlo()
+        check(c.cmd("MAIL FROM:<alice@example.org>"), 530, "5.7.0", "authentication required")
+        check(auth_plain(c), 235)
+        check(c.cmd("MAIL FROM:<alice@example.org> AUTH=<>"), 250, "2.1.0")  # RFC 4954 §5
+        check(c.cmd("RCPT TO:<a@localhost>"), 250)
+        # authenticated, but relaying is not built: other domains are refused
+        check(c.cmd("RCPT TO:<someone@elsewhere.example>"), 554, "5.7.1")
+        check(c.cmd("DATA"), 354)
+        c.send(MESSAGE + b".\r\n")
+        check(c.reply(), 250, "2.0.0")
+    st = srv.only_message("a@localhost")
+    assert st.with_ == "ESMTPA"
+    assert st.body == MESSAGE
+
+
+def test_unknown_user_and_wrong_password_look_alike(auth_server, tmp_path):
+    """Same reply; and the same time, since an unknown user costs a real
+    hash check too (yescrypt, tens of milliseconds, written by postern passwd)."""
+    postern = postern_bin()
+    users = str(tmp_path / "yusers")
+    run_passwd(postern, ["add", USER, "--file", users, "--stdin"], PASSWORD)
+    srv = auth_server(users=users)
+
+    def timed(user, password):
+        with srv.connect() as c:
+            c.ehlo()
+            t = time.monotonic()
+            r = auth_plain(c, user, password)
+            return r, time.monotonic() - t
+
+    wrong, unknown = [], []
+    for _ in range(3):
+        r1, t1 = timed(USER, "wrong")
+        r2, t2 = timed("nobody", "wrong")
+        assert r1.raw == r2.raw == b"535 5.7.8 Error: authentication failed\r\n"
+        wrong.append(t1)
+        unknown.append(t2)
+    wrong.sort()
+    unknown.sort()
+    # medians within a factor of two of each other (the check itself is ~60 ms)
+    assert unknown[1] > wrong[1] / 2, (wrong, unknown)
+    assert wrong[1] > unknown[1] / 2, (wrong, unknown)
+
+
+def test_failures_from_one_address_are_delayed_more_and_more(auth_server):
+    srv = auth_server(config={"auth_delay_max": "1200"})
+    times = []
+    with srv.connect() as c, srv.connect() as other:
+        c.ehlo()
+        other.ehlo()
+        for _ in range(2):
+            t = time.monotonic()
+            check(auth_plain(c, password="wrong"), 535)
+            times.append(time.monotonic() - t)
+        # the third: while its 535 waits, the loop serves another connection
+        t = time.monotonic()
+        c.send(("AUTH PLAIN %s\r\n" % plain_ir(password="wrong")).encode())
+        time.sleep(0.1)
+        t_noop = time.monotonic()
+        check(other.cmd("NOOP"), 250)
+        noop = time.monotonic() - t_noop
+        check(c.reply(), 535)
+        times.append(time.monotonic() - t)
+        check(c.reply(), 421)
+    # 250 ms, 500 ms, then 1000 ms (capped at auth_delay_max)
+    assert 0.2 < times[0] < 1.0, times
+    assert 0.45 < times[1] < 1.5, times
+    assert 0.9 < times[2] < 2.5, times
+    assert noop < 0.5, noop
+    # a new connection from the same address: the cap holds
+    with srv.connect() as c:
+        c.ehlo()
+        t = time.monotonic()
+        check(auth_plain(c, password="wrong"), 535)
+        assert 1.1 < time.monotonic() - t < 2.5
+        # success is not delayed
+        t = time.monotonic()
+        check(auth_plain(c), 235)
+        assert time.monotonic() - t < 1.0
+
+
+def test_noop_answered_while_20_sessions_authenticate(auth_server, tmp_path):
+    """Password checks run on the pool: the loop keeps answering."""
+    postern = postern_bin()
+    users = str(tmp_path / "yusers")
+    run_passwd(postern, ["add", USER, "--file", users, "--stdin"], PASSWORD)
+    srv = auth_server(users=users)
+    conns = []
+    for _ in range(20):
+        c = srv.connect()
+        c.ehlo()
+        conns.append(c)
+    with srv.connect() as probe:
+        probe.ehlo()
+        line = ("AUTH PLAIN %s\r\n" % plain_ir()).encode()
+        for c in conns:
+            c.send(line)
+        worst = 0
+        for _ in range(5):
+            t = time.monotonic()
+            check(probe.cmd("NOOP"), 250)
+            worst = max(worst, time.monotonic() - t)
+        for c in conns:
+            check(c.reply(), 235)
+            c.close()
+    assert worst < 1.0, worst
+
+
+def test_logs_name_mechanism_user_result_and_never_secrets(auth_server):
+    srv = auth_server(cram=True)
+    secrets = set()
+    with srv.connect() as c:
+        c.ehlo()
+        check(auth_plain(c), 235)
+        secrets |= {plain_ir(), PASSWORD}
+    with srv.connect() as c:
+        c.ehlo()
+        check(c.cmd("AUTH LOGIN " + b64(USER)), 334)
+        check(c.cmd(b64("Wr0ng-Secret-9")), 535)
+        secrets |= {b64("Wr0ng-Secret-9"), "Wr0ng-Secret-9"}
+        s = Scram("sha256", USER, PASSWORD)
+        r = c.cmd("AUTH SCRAM-SHA-256 " + b64(s.client_first()))
+        final = s.client_final(base64.b64decode(r.text).decode())
+        r = c.cmd(b64(final))
+        secrets |= {b64(final), final.split(",p=")[1], r.text, base64.b64decode(r.text).decode()}
+        check(c.cmd(""), 235)
+    with srv.connect() as c:
+        c.ehlo()
+        r = c.cmd("AUTH CRAM-MD5")
+        secrets |= {r.text, base64.b64decode(r.text).decode()}
+        check(c.cmd("*"), 501)
+    srv.stop()
+    log = srv.log()
+    for s in secrets:
+        assert s not in log, "secret %r in the log" % s
+    lines = log_auth_lines(srv)
+    assert any("mech=PLAIN user=\"alice\" result=ok" in l for l in lines), lines
+    assert any("mech=LOGIN user=\"alice\" result=failed" in l and "reason=\"wrong password\"" in l
+               for l in lines), lines
+    assert any("mech=SCRAM-SHA-256 user=\"alice\" result=ok" in l for l in lines), lines
+    assert any("mech=CRAM-MD5" in l and "result=aborted" in l for l in lines), lines
+
+
+# ---------------------------------------------------------------- SIGHUP
+
+def test_sighup_reloads_users_without_dropping_sessions(auth_server, tmp_path):
+    srv = auth_server()
+    with srv.connect() as old:
+        old.ehlo()
+        check(auth_plain(old), 235)
+        # a new user appears; the file is replaced as an editor would
+        tmp = srv.users + ".new"
+        with open(srv.users) as f:
+            text = f.read()
+        with open(tmp, "w") as f:
+            f.write(text + "carol:%s\n" % openssl_sha512_crypt("carol-pw"))
+        os.rename(tmp, srv.users)
+        srv.signal(signal.SIGHUP)
+        deadline = time.monotonic() + 5
+        while "event=users_reloaded" not in srv.log() and time.monotonic() < deadline:
+            time.sleep(0.02)
+        assert "event=users_reloaded" in srv.log()
+        with srv.connect() as c:
+            c.ehlo()
+            check(auth_plain(c, "carol", "carol-pw"), 235)
+        # a broken file: logged, the previous one stays in force
+        with open(srv.users, "a") as f:
+            f.write("broken line\n")
+        srv.signal(signal.SIGHUP)
+        deadline = time.monotonic() + 5
+        while "event=reload_failed" not in srv.log() and time.monotonic() < deadline:
+            time.sleep(0.02)
+        log = srv.log()
+        assert "event=reload_failed" in log and "line 6" in log, log[-2000:]
+        with srv.connect() as c:
+            c.ehlo()
+            check(auth_plain(c, "carol", "carol-pw"), 235)
+        # the session opened before both reloads carries on
+        check(old.cmd("MAIL FROM:<alice@example.org>"), 250)
+        check(old.cmd("RCPT TO:<a@localhost>"), 250)
+        check(old.cmd("DATA"), 354)
+        old.send(MESSAGE + b".\r\n")
+        check(old.reply(), 250)
+    assert srv.only_message("a@localhost").with_ == "ESMTPA"
+
+
+# ---------------------------------------------------------------- clients nobody here wrote
+
+def run(argv, input=None, ok=True):
+    p = subprocess.run(argv, input=input, stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
+                       timeout=CLIENT_TIMEOUT)
+    out = p.stdout.decode("utf-8", "replace")
+    if ok:
+        assert p.returncode == 0, "%s exited %d:\n%s" % (argv[0], p.returncode, out)
+    return p.returncode, out
+
+
+@pytest.mark.parametrize("mech", ["PLAIN", "LOGIN", "CRAM-MD5"])
+def test_swaks(auth_server, mech):
+    swaks = need("swaks")
+    srv = auth_server(cram=True)
+    _, out = run([swaks, "--server", "%s:%d" % (srv.host, srv.port), "--helo", "client.example",
+                  "--auth", mech, "--auth-user", USER, "--auth-password", PASSWORD,
+                  "--from", "alice@example.org", "--to", "a@localhost", "--timeout", "10"])
+    assert "235 2.7.0" in out
+    assert srv.only_message("a@localhost").with_ == "ESMTPA"
+    rc, out = run([swaks, "--server", "%s:%d" % (srv.host, srv.port), "--auth", mech,
+                   "--auth-user", USER, "--auth-password", "wrong", "--from", "alice@example.org",
+                   "--to", "a@localhost", "--timeout", "10"], ok=False)
+    assert rc != 0 and "535 5.7.8" in out
+
+
+@pytest.mark.parametrize("mech", ["PLAIN", "LOGIN", "CRAM-MD5", "*"])
+def test_curl(auth_server, tmp_path, mech):
+    """curl 7.88 (Debian's, without GNU SASL) speaks PLAIN, LOGIN and
+    CRAM-MD5 of ours; "*" lets it pick from what EHLO offers."""
+    curl = need("curl")
+    srv = auth_server(cram=True)
+    msg = tmp_path / "msg"
+    msg.write_bytes(MESSAGE)
+    run([curl, "-sS", "--url", "smtp://%s:%d" % (srv.host, srv.port), "--mail-from",
+         "alice@example.org", "--mail-rcpt", "a@localhost", "--user", "%s:%s" % (USER, PASSWORD),
+         "--login-options", "AUTH=" + mech, "-T", str(msg)])
+    st = srv.only_message("a@localhost")
+    assert st.with_ == "ESMTPA" and st.body == MESSAGE
+    rc, _ = run([curl, "-sS", "--url", "smtp://%s:%d" % (srv.host, srv.port), "--mail-from",
+                 "alice@example.org", "--mail-rcpt", "a@localhost", "--user", USER + ":wrong",
+                 "--login-options", "AUTH=" + mech, "-T", str(msg)], ok=False)
+    assert rc == 67  # CURLE_LOGIN_DENIED
+
+
+@pytest.mark.parametrize("mech", ["plain", "login", "cram-md5", "scram-sha-1", "scram-sha-256"])
+def test_msmtp(auth_server, tmp_path, mech):
+    msmtp = need("msmtp")
+    srv = auth_server(cram=True)
+    argv = [msmtp, "--host=" + srv.host, "--port=%d" % srv.port, "--tls=off", "--auth=" + mech,
+            "--user=" + OTHER if mech.startswith("scram") else "--user=" + USER,
+            "--passwordeval=cat " + str(tmp_path / "pw"), "--from=alice@example.org",
+            "--domain=client.example", "a@localhost"]
+    (tmp_path / "pw").write_text(OTHER_PASSWORD if mech.startswith("scram") else PASSWORD)
+    run(argv, input=MESSAGE)
+    st = srv.only_message("a@localhost")
+    assert st.with_ == "ESMTPA"
+    (tmp_path / "pw").write_text("wrong")
+    rc, out = run(argv, input=MESSAGE, ok=False)
+    assert rc != 0, out
+    assert len(srv.messages("a@localhost")) == 1
+
+
+@pytest.mark.parametrize("mech", ["PLAIN", "LOGIN", "CRAM-MD5"])
+def test_smtplib(auth_server, mech):
+    srv = auth_server(cram=True)
+    with smtplib.SMTP(srv.host, srv.port, local_hostname="client.example", timeout=TIMEOUT) as s:
+        s.ehlo()
+        assert mech in s.esmtp_features["auth"].split()
+        s.user, s.password = USER, PASSWORD
+        obj = {"PLAIN": s.auth_plain, "LOGIN": s.auth_login, "CRAM-MD5": s.auth_cram_md5}[mech]
+        code, resp = s.auth(mech, obj, initial_response_ok=(mech != "CRAM-MD5"))
+        assert code == 235, resp
+        assert s.sendmail("alice@example.org", ["a@localhost"], MESSAGE) == {}
+    assert srv.only_message("a@localhost").with_ == "ESMTPA"
+    with smtplib.SMTP(srv.host, srv.port, timeout=TIMEOUT) as s:
+        s.ehlo()
+        s.user, s.password = USER, "wrong"
+        obj = {"PLAIN": s.auth_plain, "LOGIN": s.auth_login, "CRAM-MD5": s.auth_cram_md5}[mech]
+        with pytest.raises(smtplib.SMTPAuthenticationError) as e:
+            s.auth(mech, obj)
+        assert e.value.smtp_code == 535
+
+
+@pytest.mark.parametrize("mech", ["SCRAM-SHA-1", "SCRAM-SHA-256"])
+def test_gsasl_client_scram(auth_server, mech):
+    gsasl = need("gsasl")
+    srv = auth_server(plaintext=False)
+    for user, password in ((USER, PASSWORD), (OTHER, OTHER_PASSWORD)):
+        rc, out = run([gsasl, "--smtp", "--client", "--no-starttls", "--mechanism", mech,
+                       "--authentication-id", user, "--password", password, "--quiet",
+                       "--connect", "%s:%d" % (srv.host, srv.port)], input=b"")
+        assert "235 2.7.0" in out, out
+    rc, out = run([gsasl, "--smtp", "--client", "--no-starttls", "--mechanism", mech,
+                   "--authentication-id", USER, "--password", "wrong", "--quiet",
+                   "--connect", "%s:%d" % (srv.host, srv.port)], input=b"", ok=False)
+    assert rc != 0 and "535 5.7.8" in out, out
+    lines = log_auth_lines(srv)
+    assert sum("mech=%s" % mech in l and "result=ok" in l for l in lines) == 2, lines
+
+
+# ---------------------------------------------------------------- postern passwd
+
+def postern_bin():
+    path = os.path.abspath(POSTERN)
+    if not os.access(path, os.X_OK):
+        pytest.skip("postern is not built at %s (set POSTERN)" % path)
+    p = subprocess.run([path, "passwd", "--help"], stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+    if p.returncode != 0:
+        pytest.skip("postern was built without the passwd command")
+    return path
+
+
+def run_passwd(postern, args, password=None, ok=True):
+    p = subprocess.run([postern, "passwd"] + args, stdout=subprocess.PIPE,
+                       stderr=subprocess.PIPE, timeout=CLIENT_TIMEOUT,
+                       input=b"" if password is None else (password + "\n").encode())
+    if ok:
+        assert p.returncode == 0, (args, p.stderr.decode())
+    return p
+
+
+def test_postern_passwd_and_posternd(auth_server, tmp_path):
+    postern = postern_bin()
+    users = str(tmp_path / "etc" / "users")
+    os.mkdir(tmp_path / "etc")
+    run_passwd(postern, ["add", USER, "--file", users, "--stdin", "--cram-md5"], PASSWORD)
+    run_passwd(postern, ["add", OTHER, "--file", users, "--stdin", "--scheme", "bcrypt"],
+               OTHER_PASSWORD)
+    assert stat.S_IMODE(os.stat(users).st_mode) == 0o600
+    assert os.listdir(tmp_path / "etc") == ["users"]  # no temporary file left
+    text = open(users).read()
+    assert PASSWORD not in text and OTHER_PASSWORD not in text
+    fields = text.splitlines()[0].split(":")
+    assert fields[0] == USER and fields[1].startswith("$y$") and len(fields) == 5
+    out = run_passwd(postern, ["list", "--file", users]).stdout.decode()
+    assert out == ("%s\tyescrypt scram-sha-256 scram-sha-1 cram-md5\n"
+                   "%s\tbcrypt scram-sha-256 scram-sha-1\n" % (USER, OTHER))
+    # the file written is the one posternd reads: every mechanism works
+    srv = auth_server(users=users, cram=True)
+    with srv.connect() as c:
+        c.ehlo()
+        check(auth_plain(c), 235)
+    with srv.connect() as c:
+        c.ehlo()
+        check(scram_exchange(c, "SCRAM-SHA-256", OTHER, OTHER_PASSWORD), 235)
+    with srv.connect() as c:
+        c.ehlo()
+        check(scram_exchange(c, "SCRAM-SHA-1"), 235)
+    with srv.connect() as c:
+        c.ehlo()
+        r = check(c.cmd("AUTH CRAM-MD5"), 334)
+        digest = hmac.new(PASSWORD.encode(), base64.b64decode(r.text), "md5").hexdigest()
+        check(c.cmd(b64("%s %s" % (USER, digest))), 235)
+    # set: the old password stops working after a reload
+    run_passwd(postern, ["set", USER, "--file", users, "--stdin"], "new password")
+    assert stat.S_IMODE(os.stat(users).st_mode) == 0o600
+    srv.signal(signal.SIGHUP)
+    deadline = time.monotonic() + 5
+    while "event=users_reloaded" not in srv.log() and time.monotonic() < deadline:
+        time.sleep(0.02)
+    with srv.connect() as c:
+        c.ehlo()
+        check(auth_plain(c), 535)
+        check(auth_plain(c, USER, "new password"), 235)
+    # errors: exit 1 with a reason, the file untouched
+    before = open(users).read()
+    p = run_passwd(postern, ["add", USER, "--file", users, "--stdin"], "x", ok=False)
+    assert p.returncode == 1 and b"exists" in p.stderr
+    p = run_passwd(postern, ["set", "nobody", "--file", users, "--stdin"], "x", ok=False)
+    assert p.returncode == 1 and b"no user" in p.stderr
+    p = run_passwd(postern, ["add", "carol", "--file", users, "--stdin"], "", ok=False)
+    assert p.returncode == 1
+    p = run_passwd(postern, ["add", "bad:name", "--file", users, "--stdin"], "x", ok=False)
+    assert p.returncode == 2
+    p = run_passwd(postern, ["frobnicate", USER, "--file", users], ok=False)
+    assert p.returncode == 2
+    p = subprocess.run([postern, "passwd", "add", "carol", "--file", users], stdin=subprocess.DEVNULL,
+                       stdout=subprocess.PIPE, stderr=subprocess.PIPE, timeout=CLIENT_TIMEOUT,
+                       start_new_session=True)  # no controlling terminal
+    assert p.returncode == 1 and b"--stdin" in p.stderr
+    assert open(users).read() == before
+    # del
+    run_passwd(postern, ["del", OTHER, "--file", users])
+    out = run_passwd(postern, ["list", "--file", users]).stdout.decode()
+    assert out.splitlines() == ["%s\tyescrypt scram-sha-256 scram-sha-1" % USER]
+    p = run_passwd(postern, ["list", OTHER, "--file", users], ok=False)
+    assert p.returncode == 1

@@ -1,0 +1,175 @@
+"""Flags and the key = value file: mistakes exit 2 with a message naming the
+flag or the key and its line; every documented key is accepted."""
+
+import subprocess
+
+import pytest
+
+from conftest import HOSTNAME, check, free_port, queue_id, sanitizer_env, sanitizer_report
+
+
+def run_posternd(posternd_bin, args, tmp_path):
+    argv = [posternd_bin, "--listen", "127.0.0.1:%d" % free_port(),
+            "--maildir", str(tmp_path / "Maildir"), "--workers", "1"] + list(args)
+    try:
+        p = subprocess.run(argv, stdout=subprocess.PIPE, stderr=subprocess.PIPE, timeout=10,
+                           env=sanitizer_env())
+    except subprocess.TimeoutExpired:
+        pytest.fail("posternd started instead of refusing %r" % (args,))
+    err = p.stderr.decode("utf-8", "replace")
+    report = sanitizer_report(err)
+    # report the exit status too, so one run shows both faults
+    assert report is None, "exit status %d, sanitizer report:\n%s" % (p.returncode, report)
+    return p.returncode, p.stdout.decode("utf-8", "replace"), err
+
+
+def conf_file(tmp_path, text):
+    f = tmp_path / "posternd.conf"
+    f.write_text(text)
+    return str(f)
+
+
+@pytest.mark.parametrize("args,names", [
+    (["--no-such-flag"], ["--no-such-flag"]),
+    (["--bogus=1"], ["--bogus"]),
+    (["-Z"], ["-Z"]),
+    (["--workers"], ["--workers"]),
+    (["--workers", "lots"], ["workers"]),
+    (["--line-endings", "sloppy"], ["line"]),
+    (["--store", "mbox"], ["store"]),
+    (["--max-message-size", "-1"], ["max"]),
+    (["--command-timeout", "0"], ["timeout"]),
+    (["--hostname", "bad host"], ["hostname"]),
+    (["--listen", "nonsense"], ["listen"]),
+    (["stray-argument"], ["stray-argument"]),
+])
+def test_bad_flag(posternd_bin, tmp_path, args, names):
+    rc, _, err = run_posternd(posternd_bin, args, tmp_path)
+    assert rc == 2, (rc, err)
+    for n in names:
+        assert n in err, "expected %r named in %r" % (n, err)
+
+
+def test_help_exits_zero(posternd_bin, tmp_path):
+    rc, out, err = run_posternd(posternd_bin, ["--help"], tmp_path)
+    assert rc == 0, err
+    for flag in ("--listen", "--maildir", "--config"):
+        assert flag in out
+
+
+def test_unknown_config_key_names_key_and_line(posternd_bin, tmp_path):
+    f = conf_file(tmp_path, "# a comment\nworkers = 1\n\nbogus_key = 1\nstore = maildir\n")
+    rc, _, err = run_posternd(posternd_bin, ["--config", f], tmp_path)
+    assert rc == 2, err
+    assert "bogus_key" in err
+    assert "line 4" in err, err
+
+
+@pytest.mark.parametrize("key,value", [
+    ("max_message_size", "lots"),
+    ("max_recipients", "99"),       # never below 100 (SPEC §2)
+    ("max_errors", "0"),
+    ("line_limit", "511"),          # never below 512 (SPEC §1)
+    ("text_line_limit", "x"),
+    ("max_connections", "0"),
+    ("max_connections_per_ip", "-1"),
+    ("limit_loopback", "maybe"),
+    ("command_timeout", "0"),
+    ("workers", "-2"),
+    ("line_endings", "crlf"),
+    ("bare_newline", "keep"),
+    ("store", "mbox"),
+    ("hostname", "not a host"),
+    ("log_level", "chatty"),
+])
+def test_bad_config_value_names_key_and_line(posternd_bin, tmp_path, key, value):
+    f = conf_file(tmp_path, "# settings\nbanner = ESMTP test\n%s = %s\n" % (key, value))
+    rc, _, err = run_posternd(posternd_bin, ["--config", f], tmp_path)
+    assert rc == 2, err
+    assert key in err, err
+    assert "line 3" in err, err
+
+
+def test_config_line_without_equals(posternd_bin, tmp_path):
+    f = conf_file(tmp_path, "workers = 1\njust some words\n")
+    rc, _, err = run_posternd(posternd_bin, ["--config", f], tmp_path)
+    assert rc == 2, err
+    assert "line 2" in err, err
+
+
+def test_missing_config_file(posternd_bin, tmp_path):
+    missing = str(tmp_path / "nope.conf")
+    rc, _, err = run_posternd(posternd_bin, ["--config", missing], tmp_path)
+    assert rc == 2, err
+    assert missing in err
+
+
+def test_every_documented_key(start_server, tmp_path):
+    """A file with every key starts; some of them visibly take effect."""
+    rcpts = tmp_path / "rcpts"
+    rcpts.write_text("a@example.net\nb@localhost\n")
+    srv = start_server(config={
+        "listen": "127.0.0.1:%d" % free_port(),  # replaced by the --listen flag
+        "maildir": str(tmp_path / "unused"),      # replaced by the --maildir flag
+        "store": "maildir",
+        "hostname": "ignored.example",            # replaced by the --hostname flag
+        "domains": "localhost, example.net",
+        "recipients": str(rcpts),
+        "max_message_size": 100000,
+        "max_recipients": 150,
+        "max_errors": 3,
+        "line_limit": 600,
+        "text_line_limit": 2000,
+        "max_connections": 50,
+        "max_connections_per_ip": 10,
+        "limit_loopback": "no",
+        "command_timeout": 30,
+        "shutdown_timeout": 5,
+        "workers": 1,
+        "line_endings": "strict",
+        "bare_newline": "normalize",
+        "banner": "ESMTP configured",
+        "log_level": "debug",
+    })
+    with srv.connect() as c:
+        assert c.reply().raw == b"220 " + HOSTNAME.encode() + b" ESMTP configured\r\n"
+        r = check(c.cmd("EHLO client.example"), 250)
+        assert "SIZE 100000" in r.text.split("\n")
+        # line_limit = 600: a 600-octet command fits, 601 does not
+        check(c.cmd(b"NOOP " + b"x" * (600 - 7)), 250, "2.0.0")
+        check(c.cmd(b"NOOP " + b"x" * (601 - 7)), 500, "5.5.2")  # error 1 of 3
+        check(c.cmd("MAIL FROM:<s@example.org>"), 250, "2.1.0")
+        check(c.cmd("RCPT TO:<a@example.net>"), 250, "2.1.5")
+        check(c.cmd("RCPT TO:<c@example.net>"), 550, "5.1.1")
+        check(c.cmd("DATA"), 354)
+        c.send(b"Subject: configured\r\n\r\nhi\r\n.\r\n")
+        queue_id(c.reply())
+        # max_errors = 3: the third error ends the session
+        check(c.cmd("BAD2"), 500, "5.5.2")
+        check(c.cmd("BAD3"), 500, "5.5.2")
+        check(c.reply(), 421, "4.7.0")
+        c.expect_closed()
+    assert srv.only_message("a@example.net").body == b"Subject: configured\r\n\r\nhi\r\n"
+
+
+def test_store_discard(start_server):
+    srv = start_server(args=["--store", "discard"])
+    with srv.connect() as c:
+        queue_id(c.send_message("s@example.org", ["u@localhost"], b"Subject: x\r\n\r\ny\r\n.\r\n"))
+    assert srv.all_files("new") == []
+    assert srv.all_files("tmp") == []
+
+
+def test_domain_flags_replace_defaults(start_server):
+    srv = start_server(args=["--domain", "example.net", "--domain", "Example.ORG"])
+    with srv.connect() as c:
+        c.ehlo()
+        check(c.cmd("MAIL FROM:<s@example.org>"), 250, "2.1.0")
+        check(c.cmd("RCPT TO:<u@EXAMPLE.org>"), 250, "2.1.5")
+        check(c.cmd("RCPT TO:<v@example.net>"), 250, "2.1.5")
+        check(c.cmd("RCPT TO:<w@localhost>"), 554, "5.7.1")
+        check(c.cmd("DATA"), 354)
+        c.send(b"Subject: d\r\n\r\nd\r\n.\r\n")
+        queue_id(c.reply())
+    assert srv.only_message("u@example.org").body == b"Subject: d\r\n\r\nd\r\n"
+    assert srv.only_message("v@example.net").body == b"Subject: d\r\n\r\nd\r\n"

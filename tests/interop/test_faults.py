@@ -1,0 +1,192 @@
+"""Storage faults and crashes: a broken Maildir root, a full filesystem,
+kill -9 in the middle of DATA and right after acknowledged deliveries.
+SPEC §2 (storage failed) and §5 (250 only once the message is durable)."""
+
+import os
+import subprocess
+import threading
+import time
+
+import pytest
+
+from conftest import (HOSTNAME, ConnectionClosed, Stored, check, queue_id,
+                      sanitizer_env, sanitizer_report, free_port)
+
+
+def ready(c):
+    c.ehlo()
+    return c
+
+
+# ---------------------------------------------------------------- start-up
+
+def test_maildir_root_under_a_regular_file(posternd_bin, tmp_path):
+    f = tmp_path / "file"
+    f.write_text("I am not a directory\n")
+    root = f / "sub"
+    argv = [posternd_bin, "--listen", "127.0.0.1:%d" % free_port(), "--maildir", str(root),
+            "--workers", "2", "--hostname", HOSTNAME]
+    try:
+        p = subprocess.run(argv, stdout=subprocess.PIPE, stderr=subprocess.PIPE, timeout=10,
+                           env=sanitizer_env())
+    except subprocess.TimeoutExpired:
+        pytest.fail("posternd kept running with an unusable Maildir root %s" % root)
+    err = p.stderr.decode("utf-8", "replace")
+    assert p.returncode != 0, err
+    assert sanitizer_report(err) is None, err
+    # a clear error: names the path and says what is wrong
+    assert str(root) in err or "file/sub" in err, err
+    assert "not a directory" in err.lower(), err
+    assert not root.exists()
+
+
+# ---------------------------------------------------------------- full filesystem
+
+@pytest.fixture
+def small_fs(tmp_path):
+    """A 256 KiB tmpfs (needs CAP_SYS_ADMIN); unmounted at teardown."""
+    mnt = tmp_path / "small"
+    mnt.mkdir()
+    r = subprocess.run(["mount", "-t", "tmpfs", "-o", "size=256k", "tmpfs", str(mnt)],
+                       stdout=subprocess.PIPE, stderr=subprocess.STDOUT)
+    if r.returncode != 0:
+        pytest.skip("cannot mount a 256 KiB tmpfs for the disk-full test: %s"
+                    % r.stdout.decode().strip())
+    yield mnt
+    if subprocess.run(["umount", str(mnt)]).returncode != 0:
+        subprocess.run(["umount", "-l", str(mnt)])
+
+
+def test_disk_full(start_server, small_fs):
+    srv = start_server(maildir=str(small_fs / "Maildir"))
+    rcpts = ["a@localhost", "b@localhost"]
+    acked = {}
+    failed = None
+    try:
+        with srv.connect() as c:
+            ready(c)
+            for i in range(64):
+                # ~24 KiB each: the 256 KiB filesystem fills after a few
+                body = b"Subject: fill %d\r\n\r\n" % i + (b"%05d " % i + b"f" * 72 + b"\r\n") * 300
+                r = c.send_message("s@example.org", rcpts, body + b".\r\n", ehlo=False)
+                if r.code != 250:
+                    failed = r
+                    break
+                acked[queue_id(r)] = body
+            assert failed is not None, "the 256 KiB filesystem never filled up"
+            check(failed, 452, "4.3.1")
+            # the session survives the failure
+            check(c.cmd("NOOP"), 250, "2.0.0")
+            check(c.cmd("QUIT"), 221, "2.0.0")
+        assert acked, "not even the first message fitted"
+        # no partial file anywhere
+        assert srv.all_files("tmp") == []
+        for rcpt in rcpts:
+            msgs = srv.messages(rcpt)
+            assert sorted(m.id for m in msgs) == sorted(acked), rcpt
+            for m in msgs:
+                assert m.body == acked[m.id]
+    finally:
+        srv.stop()
+
+
+# ---------------------------------------------------------------- crashes
+
+def wait_for(pred, what, timeout=5.0):
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        v = pred()
+        if v:
+            return v
+        time.sleep(0.01)
+    pytest.fail("timed out waiting for " + what)
+
+
+def test_kill9_mid_data(start_server):
+    srv = start_server()
+    with srv.connect() as c:
+        ready(c)
+        check(c.cmd("MAIL FROM:<s@example.org>"), 250, "2.1.0")
+        check(c.cmd("RCPT TO:<u@localhost>"), 250, "2.1.5")
+        check(c.cmd("DATA"), 354)
+        # more than the store's 64 KiB write buffer, so the spool file has content
+        c.send(b"Subject: never finished\r\n\r\n" + (b"p" * 78 + b"\r\n") * 3000)
+
+        def spooled():
+            files = srv.tmp_files("u@localhost")
+            return files and os.path.getsize(files[0]) > 0
+        wait_for(spooled, "the spool file in tmp/")
+        srv.kill9()
+    assert srv.all_files("new") == []
+    # a fresh server on the same Maildir delivers normally next to the stale spool
+    again = start_server(maildir=srv.maildir)
+    with again.connect() as c:
+        queue_id(c.send_message("s@example.org", ["u@localhost"], b"Subject: ok\r\n\r\nok\r\n.\r\n"))
+    assert again.only_message("u@localhost").body == b"Subject: ok\r\n\r\nok\r\n"
+
+
+def test_kill9_after_acks(start_server):
+    """Every message acknowledged with 250 before kill -9 is in new/, whole."""
+    srv = start_server()
+    lock = threading.Lock()
+    acked = {}   # queue id -> (mailbox, body)
+    sent = {}    # body -> mailbox, for every message offered
+    stop = threading.Event()
+    errors = []
+
+    def sender(n):
+        rcpt = "w%d@localhost" % n
+        try:
+            with srv.connect() as c:
+                ready(c)
+                i = 0
+                while not stop.is_set():
+                    body = (b"Subject: crash %d-%d\r\n\r\n" % (n, i)
+                            + (b"token %d-%d " % (n, i) + b"c" * 60 + b"\r\n") * 40)
+                    i += 1
+                    with lock:
+                        sent[body] = rcpt
+                    c.send(b"MAIL FROM:<s@example.org>\r\nRCPT TO:<%s>\r\nDATA\r\n" % rcpt.encode())
+                    check(c.reply(), 250, "2.1.0")
+                    check(c.reply(), 250, "2.1.5")
+                    check(c.reply(), 354)
+                    c.send(body + b".\r\n")
+                    qid = queue_id(c.reply())
+                    with lock:
+                        acked[qid] = (rcpt, body)
+        except (ConnectionClosed, OSError):
+            pass  # the server was killed
+        except AssertionError as e:
+            if not stop.is_set():
+                errors.append(e)
+
+    threads = [threading.Thread(target=sender, args=(n,)) for n in range(4)]
+    for t in threads:
+        t.start()
+    try:
+        deadline = time.monotonic() + 60
+        while time.monotonic() < deadline and not errors:
+            with lock:
+                if len(acked) >= 50:
+                    break
+            time.sleep(0.001)
+        srv.kill9()
+    finally:
+        stop.set()
+        for t in threads:
+            t.join(10)
+    assert not errors, errors[0]
+    assert len(acked) >= 50, "only %d messages acknowledged in 60 s" % len(acked)
+
+    found = {}
+    for path in srv.all_files("new"):
+        with open(path, "rb") as f:
+            st = Stored(path, f.read())
+        # nothing half-written ever reaches new/, acknowledged or not
+        assert st.body in sent, "partial or unknown message in %s" % path
+        assert st.id not in found
+        found[st.id] = (os.path.basename(os.path.dirname(os.path.dirname(path))), st.body)
+    missing = [q for q in acked if q not in found]
+    assert not missing, "acknowledged but not in new/: %r" % missing
+    for qid, (rcpt, body) in acked.items():
+        assert found[qid] == (rcpt.split("@")[0], body), qid

@@ -1,0 +1,452 @@
+/* creds: the users file (parse, errors with line numbers), password checks
+ * (yescrypt, sha512-crypt, bcrypt), SCRAM keys against RFC 5802 and RFC
+ * 7677, entries made from passwords, and the atomic rewrite. */
+#include <stdarg.h>
+#include <stddef.h>
+#include <setjmp.h>
+#include <stdint.h>
+#include <cmocka.h>
+
+#include <crypt.h>
+#include <dirent.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "common/base64.h"
+#include "creds/creds.h"
+
+static void b64(const void *p, size_t n, char *out)
+{
+	base64_encode(p, n, out);
+}
+
+static void hex(const unsigned char *p, size_t n, char *out)
+{
+	for (size_t i = 0; i < n; i++)
+		snprintf(out + 2 * i, 3, "%02x", p[i]);
+}
+
+static struct creds_db *parse(const char *text, char *err, size_t errlen)
+{
+	return creds_db_parse(text, strlen(text), "users", err, errlen);
+}
+
+/* RFC 5802 §5: user "user", password "pencil", salt QSXCR+Q6sek8bf92, i=4096.
+ * RFC 7677 §3: the same with SCRAM-SHA-256 and salt W22ZaJ0SNY7soEsUEjb6gQ==.
+ * The keys are those the RFC exchanges imply (test_sasl.c recomputes the
+ * proofs and signatures the RFCs print from them). */
+static void scram_rfc_vectors(void **st)
+{
+	struct creds_scram sc;
+	unsigned char salt[64], salted[32];
+	char out[128];
+	size_t n;
+
+	assert_true(base64_decode("QSXCR+Q6sek8bf92", 16, salt, &n));
+	assert_int_equal(creds_scram_derive(CREDS_SCRAM_SHA1, "pencil", 6, salt, n, 4096, &sc, salted), 0);
+	hex(salted, 20, out);
+	assert_string_equal(out, "1d96ee3a529b5a5f9e47c01f229a2cb8a6e15f7d");
+	b64(sc.stored_key, 20, out);
+	assert_string_equal(out, "6dlGYMOdZcOPutkcNY8U2g7vK9Y=");
+	b64(sc.server_key, 20, out);
+	assert_string_equal(out, "D+CSWLOshSulAsxiupA+qs2/fTE=");
+	char field[CREDS_SCRAM_FIELD_MAX];
+	creds_scram_format(CREDS_SCRAM_SHA1, &sc, field);
+	assert_string_equal(field, "4096,QSXCR+Q6sek8bf92,6dlGYMOdZcOPutkcNY8U2g7vK9Y=,D+CSWLOshSulAsxiupA+qs2/fTE=");
+
+	assert_true(base64_decode("W22ZaJ0SNY7soEsUEjb6gQ==", 24, salt, &n));
+	assert_int_equal(creds_scram_derive(CREDS_SCRAM_SHA256, "pencil", 6, salt, n, 4096, &sc, salted), 0);
+	hex(salted, 32, out);
+	assert_string_equal(out, "c4a49510323ab4f952cac1fa99441939e78ea74d6be81ddf7096e87513dc615d");
+	b64(sc.stored_key, 32, out);
+	assert_string_equal(out, "WG5d8oPm3OtcPnkdi4Uo7BkeZkBFzpcXkuLmtbsT4qY=");
+	b64(sc.server_key, 32, out);
+	assert_string_equal(out, "wfPLwcE6nTWhTAmQ7tl2KeoiWGPlZqQxSrmfPwDl2dU=");
+
+	/* gsasl --mkpasswd output is accepted with its prefix */
+	struct creds_scram p;
+	const char *mk = "{SCRAM-SHA-256}4096,W22ZaJ0SNY7soEsUEjb6gQ==,WG5d8oPm3OtcPnkdi4Uo7BkeZkBFzpcXkuLmtbsT4qY=,wfPLwcE6nTWhTAmQ7tl2KeoiWGPlZqQxSrmfPwDl2dU=";
+	assert_int_equal(creds_scram_parse(CREDS_SCRAM_SHA256, mk, strlen(mk), &p), 0);
+	assert_memory_equal(p.stored_key, sc.stored_key, 32);
+	assert_int_equal(p.iter, 4096);
+	/* ...but not with the other mechanism's prefix or key size */
+	assert_int_equal(creds_scram_parse(CREDS_SCRAM_SHA1, mk, strlen(mk), &p), -1);
+	assert_int_equal(creds_scram_parse(CREDS_SCRAM_SHA1, mk + 15, strlen(mk) - 15, &p), -1);
+	/* out-of-range inputs */
+	assert_int_equal(creds_scram_derive(CREDS_SCRAM_SHA1, "x", 1, salt, n, 0, &sc, NULL), -1);
+	assert_int_equal(creds_scram_derive(CREDS_SCRAM_SHA1, "x", 1, salt, 0, 4096, &sc, NULL), -1);
+}
+
+static void scram_dummy(void **st)
+{
+	unsigned char secret[32] = { 1, 2, 3 };
+	struct creds_scram a, b, c;
+	creds_scram_dummy(CREDS_SCRAM_SHA256, secret, "nobody", &a);
+	creds_scram_dummy(CREDS_SCRAM_SHA256, secret, "nobody", &b);
+	creds_scram_dummy(CREDS_SCRAM_SHA256, secret, "nobodz", &c);
+	assert_memory_equal(&a, &b, sizeof(a)); /* stable: the same salt every time */
+	assert_memory_not_equal(a.salt, c.salt, a.salt_len);
+	assert_int_equal(a.iter, CREDS_SCRAM_ITER_DEFAULT);
+	assert_int_equal(a.salt_len, CREDS_SCRAM_SALT_LEN);
+	secret[0] = 9;
+	creds_scram_dummy(CREDS_SCRAM_SHA256, secret, "nobody", &b);
+	assert_memory_not_equal(a.salt, b.salt, a.salt_len);
+}
+
+static char *make_hash(const char *prefix, unsigned long count, const char *pw)
+{
+	char setting[CRYPT_GENSALT_OUTPUT_SIZE];
+	assert_non_null(crypt_gensalt_rn(prefix, count, NULL, 0, setting, sizeof(setting)));
+	struct crypt_data *cd = calloc(1, sizeof(*cd));
+	char *h = strdup(crypt_r(pw, setting, cd));
+	free(cd);
+	return h;
+}
+
+static void verify_hash_kinds(void **st)
+{
+	char *y = make_hash("$y$", 0, "pencil");
+	char *s6 = make_hash("$6$", 0, "pencil");
+	char *bc = make_hash("$2b$", 5, "pencil");
+	assert_memory_equal(y, "$y$", 3);
+	char text[2048];
+	snprintf(text, sizeof(text),
+		 "# users\n\nyes:%s\nsha:%s::\nbf:%s\nlocked:!%s\nnohash:\n", y, s6, bc, y);
+	char err[256] = "";
+	struct creds_db *db = parse(text, err, sizeof(err));
+	assert_non_null(db);
+	assert_int_equal(creds_db_count(db), 5);
+	assert_int_equal(creds_verify_password(db, "yes", "pencil"), CREDS_OK);
+	assert_int_equal(creds_verify_password(db, "sha", "pencil"), CREDS_OK);
+	assert_int_equal(creds_verify_password(db, "bf", "pencil"), CREDS_OK);
+	assert_int_equal(creds_verify_password(db, "yes", "Pencil"), CREDS_BAD);
+	assert_int_equal(creds_verify_password(db, "sha", "pencil "), CREDS_BAD);
+	assert_int_equal(creds_verify_password(db, "bf", ""), CREDS_BAD);
+	assert_int_equal(creds_verify_password(db, "locked", "pencil"), CREDS_BAD);
+	assert_int_equal(creds_verify_password(db, "nohash", "pencil"), CREDS_BAD);
+	assert_int_equal(creds_verify_password(db, "nohash", ""), CREDS_BAD);
+	assert_int_equal(creds_verify_password(db, "nobody", "pencil"), CREDS_BAD);
+	assert_int_equal(creds_verify_password(db, NULL, "pencil"), CREDS_BAD);
+	assert_int_equal(creds_verify_password(db, "YES", "pencil"), CREDS_BAD); /* case matters */
+	/* a password libxcrypt cannot take is wrong, not an error */
+	char *lng = malloc(CRYPT_MAX_PASSPHRASE_SIZE + 10);
+	memset(lng, 'a', CRYPT_MAX_PASSPHRASE_SIZE + 9);
+	lng[CRYPT_MAX_PASSPHRASE_SIZE + 9] = '\0';
+	assert_int_equal(creds_verify_password(db, "yes", lng), CREDS_BAD);
+	free(lng);
+	const struct creds_user *u = creds_db_find(db, "sha");
+	assert_non_null(u);
+	assert_int_equal(u->line, 4);
+	assert_int_equal(u->scram[CREDS_SCRAM_SHA256].iter, 0);
+	assert_null(u->cram_md5);
+	assert_string_equal(creds_db_user(db, 0)->name, "yes");
+	assert_null(creds_db_user(db, 5));
+	creds_db_unref(db);
+	free(y);
+	free(s6);
+	free(bc);
+}
+
+static void timing_unknown_user(void **st)
+{
+	/* an unknown user costs one real hash computation (the first user's
+	 * setting), not nothing: measure both and compare loosely */
+	char *y = make_hash("$y$", 0, "pencil");
+	char text[512];
+	snprintf(text, sizeof(text), "a:%s\n", y);
+	char err[256];
+	struct creds_db *db = parse(text, err, sizeof(err));
+	assert_non_null(db);
+	struct timespec t0, t1, t2;
+	clock_gettime(CLOCK_MONOTONIC, &t0);
+	assert_int_equal(creds_verify_password(db, "a", "wrong"), CREDS_BAD);
+	clock_gettime(CLOCK_MONOTONIC, &t1);
+	assert_int_equal(creds_verify_password(db, "zz", "wrong"), CREDS_BAD);
+	clock_gettime(CLOCK_MONOTONIC, &t2);
+	double known = (double)(t1.tv_sec - t0.tv_sec) * 1e3 + (double)(t1.tv_nsec - t0.tv_nsec) / 1e6;
+	double unknown = (double)(t2.tv_sec - t1.tv_sec) * 1e3 + (double)(t2.tv_nsec - t1.tv_nsec) / 1e6;
+	assert_true(unknown > known / 3);
+	assert_true(unknown < known * 3 + 5);
+	creds_db_unref(db);
+	free(y);
+}
+
+static void full_entries(void **st)
+{
+	const char *text =
+		"user:$6$abcdefgh$Vu2v3Oe0Hbu5Ko9X4Ckz5rV1iN2c6zB2Io3lC9q8hR0r5h9p.QwE8WcM5i3BSHp2CpLpT7W2O0QeU5t5K1V6y/:"
+		"4096,W22ZaJ0SNY7soEsUEjb6gQ==,WG5d8oPm3OtcPnkdi4Uo7BkeZkBFzpcXkuLmtbsT4qY=,wfPLwcE6nTWhTAmQ7tl2KeoiWGPlZqQxSrmfPwDl2dU=:"
+		"4096,QSXCR+Q6sek8bf92,6dlGYMOdZcOPutkcNY8U2g7vK9Y=,D+CSWLOshSulAsxiupA+qs2/fTE=:cGVuY2ls\r\n"
+		"  # indented comment\n"
+		"scramonly::4096,W22ZaJ0SNY7soEsUEjb6gQ==,WG5d8oPm3OtcPnkdi4Uo7BkeZkBFzpcXkuLmtbsT4qY=,wfPLwcE6nTWhTAmQ7tl2KeoiWGPlZqQxSrmfPwDl2dU=\n"
+		"\xe0\xb8\x97\xe0\xb8\x94 sp@ce.test:\n";
+	char err[256] = "";
+	struct creds_db *db = parse(text, err, sizeof(err));
+	assert_non_null(db);
+	assert_int_equal(creds_db_count(db), 3);
+	const struct creds_user *u = creds_db_find(db, "user");
+	assert_int_equal(u->scram[CREDS_SCRAM_SHA256].iter, 4096);
+	assert_int_equal(u->scram[CREDS_SCRAM_SHA1].salt_len, 12);
+	assert_string_equal(u->cram_md5, "pencil");
+	u = creds_db_find(db, "scramonly");
+	assert_string_equal(u->hash, "");
+	assert_int_equal(u->scram[CREDS_SCRAM_SHA1].iter, 0);
+	assert_non_null(creds_db_find(db, "\xe0\xb8\x97\xe0\xb8\x94 sp@ce.test"));
+	creds_db_unref(db);
+
+	/* an empty file is a valid file with nobody in it */
+	db = parse("", err, sizeof(err));
+	assert_non_null(db);
+	assert_int_equal(creds_db_count(db), 0);
+	assert_int_equal(creds_verify_password(db, "x", "y"), CREDS_BAD);
+	creds_db_unref(db);
+}
+
+static void expect_error(const char *text, const char *want)
+{
+	char err[256] = "";
+	struct creds_db *db = parse(text, err, sizeof(err));
+	if (db)
+		fail_msg("accepted: %s", text);
+	if (!strstr(err, want))
+		fail_msg("for %s expected \"%s\" in \"%s\"", text, want, err);
+}
+
+static void malformed_lines(void **st)
+{
+	expect_error("ok:\nbad\n", "users: line 2: expected name:hash");
+	expect_error("# c\n\n:$6$x$y\n", "users: line 3: bad user name");
+	expect_error("a\x01b:\n", "line 1: control character");
+	expect_error("a:\x7f\n", "line 1: control character");
+	expect_error("a::::::\n", "line 1: too many ':' fields");
+	expect_error("a:abcdefghijklm\n", "line 1: password hash: legacy DES");
+	expect_error("a:$1$abc$def\n", "line 1: password hash: legacy method");
+	expect_error("a:$zz$abc\n", "line 1: password hash");
+	expect_error("a::4096,QSXCR+Q6sek8bf92,6dlGYMOdZcOPutkcNY8U2g7vK9Y=,D+CSWLOshSulAsxiupA+qs2/fTE=\n",
+		     "line 1: SCRAM-SHA-256 field"); /* SHA-1 keys in the SHA-256 field */
+	expect_error("a:::0,QSXCR+Q6sek8bf92,6dlGYMOdZcOPutkcNY8U2g7vK9Y=,D+CSWLOshSulAsxiupA+qs2/fTE=\n",
+		     "line 1: SCRAM-SHA-1 field");
+	expect_error("a:::4096,QSXCR+Q6sek8bf9,6dlGYMOdZcOPutkcNY8U2g7vK9Y=,D+CSWLOshSulAsxiupA+qs2/fTE=\n",
+		     "line 1: SCRAM-SHA-1 field"); /* bad base64 */
+	expect_error("a:::4096,QSXCR+Q6sek8bf92,6dlGYMOdZcOPutkcNY8U2g7vK9Y=\n", "SCRAM-SHA-1 field");
+	expect_error("a::::!!!\n", "line 1: cram-md5 field");
+	expect_error("a::::AA==\n", "line 1: cram-md5 field"); /* a NUL in the password */
+	expect_error("x:\ny:\nx:\n", "users: line 3: user \"x\" already defined on line 1");
+	/* the line limit: 4096 octets including the LF */
+	char *big = malloc(CREDS_LINE_MAX + 2);
+	memset(big, 'x', CREDS_LINE_MAX + 1);
+	memcpy(big, "a:!", 3); /* a locked entry: the hash may be anything */
+	big[CREDS_LINE_MAX - 1] = '\n';
+	big[CREDS_LINE_MAX] = '\0';
+	char err[256];
+	struct creds_db *db = parse(big, err, sizeof(err));
+	assert_non_null(db); /* 4095 octets + LF: fits */
+	creds_db_unref(db);
+	big[CREDS_LINE_MAX - 1] = 'x';
+	big[CREDS_LINE_MAX] = '\n';
+	big[CREDS_LINE_MAX + 1] = '\0';
+	expect_error(big, "line 1: line longer than 4096 octets");
+	free(big);
+	/* a name of 256 octets is one too many */
+	char name[300];
+	memset(name, 'n', 256);
+	memcpy(name + 256, ":\n", 3);
+	expect_error(name, "bad user name");
+	name[255] = ':';
+	name[256] = '\n';
+	name[257] = '\0';
+	db = parse(name, err, sizeof(err));
+	assert_non_null(db);
+	creds_db_unref(db);
+}
+
+static void names(void **st)
+{
+	assert_true(creds_valid_name("alice", 5));
+	assert_true(creds_valid_name("a@b.test", 8));
+	assert_false(creds_valid_name("", 0));
+	assert_false(creds_valid_name("a:b", 3));
+	assert_false(creds_valid_name("a\tb", 3));
+	assert_false(creds_valid_name("a\0b", 3));
+	assert_false(creds_valid_name("a\x7f", 2));
+}
+
+static void saslprep(void **st)
+{
+	char *out;
+	assert_int_equal(creds_password_prepare("I\xc2\xad" "X", &out), 0); /* RFC 4013 §3 */
+	assert_string_equal(out, "IX");
+	free(out);
+	assert_int_equal(creds_password_prepare("\xc2\xaa", &out), 0);
+	assert_string_equal(out, "a");
+	free(out);
+	assert_int_equal(creds_password_prepare("a\x07", &out), -1);
+	assert_null(out);
+	assert_int_equal(creds_password_prepare("", &out), -1);
+	assert_int_equal(creds_password_prepare("\xc2\xad", &out), -1); /* maps to nothing */
+}
+
+static void entry_make(void **st)
+{
+	struct creds_entry_opts o = { .scheme = CREDS_YESCRYPT, .iter = 4096, .cram_md5 = true };
+	char *line = NULL;
+	char err[256] = "";
+	assert_int_equal(creds_entry_make("alice", "s3cret pass", &o, &line, err, sizeof(err)), 0);
+	assert_memory_equal(line, "alice:$y$", 9);
+	struct creds_db *db = parse(line, err, sizeof(err));
+	assert_non_null(db);
+	const struct creds_user *u = creds_db_find(db, "alice");
+	assert_int_equal(creds_verify_password(db, "alice", "s3cret pass"), CREDS_OK);
+	assert_string_equal(u->cram_md5, "s3cret pass");
+	/* the SCRAM keys are those of the password with the stored salt */
+	for (int h = 0; h < CREDS_SCRAM_NHASH; h++) {
+		struct creds_scram k;
+		const struct creds_scram *sc = &u->scram[h];
+		assert_int_equal(sc->iter, 4096);
+		assert_int_equal(sc->salt_len, CREDS_SCRAM_SALT_LEN);
+		assert_int_equal(creds_scram_derive((enum creds_scram_hash)h, "s3cret pass", 11, sc->salt,
+						    sc->salt_len, sc->iter, &k, NULL), 0);
+		assert_memory_equal(k.stored_key, sc->stored_key, creds_scram_key_len((enum creds_scram_hash)h));
+		assert_memory_equal(k.server_key, sc->server_key, creds_scram_key_len((enum creds_scram_hash)h));
+	}
+	creds_db_unref(db);
+	free(line);
+
+	o.scheme = CREDS_SHA512CRYPT;
+	o.cram_md5 = false;
+	assert_int_equal(creds_entry_make("b", "\xe2\x85\xa8", &o, &line, err, sizeof(err)), 0); /* U+2168 -> "IX" */
+	assert_memory_equal(line, "b:$6$", 5);
+	assert_int_equal((int)(strchr(line, '\0') - strrchr(line, ':')) > 10, 1); /* 4 fields, no cram */
+	db = parse(line, err, sizeof(err));
+	assert_int_equal(creds_verify_password(db, "b", "IX"), CREDS_OK);
+	assert_null(creds_db_find(db, "b")->cram_md5);
+	creds_db_unref(db);
+	free(line);
+
+	o.scheme = CREDS_BCRYPT;
+	assert_int_equal(creds_entry_make("c", "pw", &o, &line, err, sizeof(err)), 0);
+	assert_memory_equal(line, "c:$2b$10$", 9);
+	free(line);
+
+	assert_int_equal(creds_entry_make("bad:name", "pw", &o, &line, err, sizeof(err)), -1);
+	assert_non_null(strstr(err, "bad user name"));
+	assert_int_equal(creds_entry_make("n", "bell\x07", &o, &line, err, sizeof(err)), -1);
+	assert_non_null(strstr(err, "SASLprep"));
+	char *lng = malloc(CREDS_PASSWORD_MAX + 2);
+	memset(lng, 'p', CREDS_PASSWORD_MAX + 1);
+	lng[CREDS_PASSWORD_MAX + 1] = '\0';
+	assert_int_equal(creds_entry_make("n", lng, &o, &line, err, sizeof(err)), -1);
+	assert_non_null(strstr(err, "longer"));
+	free(lng);
+}
+
+static char *slurp(const char *path)
+{
+	FILE *f = fopen(path, "rb");
+	if (!f)
+		return NULL;
+	static char buf[65536];
+	size_t n = fread(buf, 1, sizeof(buf) - 1, f);
+	buf[n] = '\0';
+	fclose(f);
+	return buf;
+}
+
+static int count_entries(const char *dir)
+{
+	DIR *d = opendir(dir);
+	int n = 0;
+	for (struct dirent *e; (e = readdir(d));)
+		n += e->d_name[0] != '.';
+	closedir(d);
+	return n;
+}
+
+static void file_edit(void **st)
+{
+	char dir[] = "/tmp/postern-test-creds-XXXXXX";
+	assert_non_null(mkdtemp(dir));
+	char path[256];
+	snprintf(path, sizeof(path), "%s/users", dir);
+	char err[256] = "";
+	/* set/del on a missing file: no such user; add creates it */
+	assert_int_equal(creds_file_edit(path, CREDS_EDIT_SET, "a", "a:", err, sizeof(err)), -1);
+	assert_non_null(strstr(err, "no user \"a\""));
+	assert_int_equal(creds_file_edit(path, CREDS_EDIT_ADD, "a", "a:", err, sizeof(err)), 0);
+	struct stat sb;
+	assert_int_equal(stat(path, &sb), 0);
+	assert_int_equal(sb.st_mode & 07777, 0600);
+	assert_string_equal(slurp(path), "a:\n");
+	/* comments and other lines survive byte for byte; a file without a
+	 * final LF gets one before the new line */
+	FILE *f = fopen(path, "w");
+	fputs("# the users\r\nab:\n\n  # x\na:::\nb:", f);
+	fclose(f);
+	chmod(path, 0644);
+	assert_int_equal(creds_file_edit(path, CREDS_EDIT_ADD, "a", "a:", err, sizeof(err)), -1);
+	assert_non_null(strstr(err, "exists"));
+	assert_int_equal(creds_file_edit(path, CREDS_EDIT_ADD, "c", "c:!", err, sizeof(err)), 0);
+	assert_string_equal(slurp(path), "# the users\r\nab:\n\n  # x\na:::\nb:\nc:!\n");
+	assert_int_equal(stat(path, &sb), 0);
+	assert_int_equal(sb.st_mode & 07777, 0600);
+	assert_int_equal(creds_file_edit(path, CREDS_EDIT_SET, "a", "a:!new", err, sizeof(err)), 0);
+	assert_string_equal(slurp(path), "# the users\r\nab:\n\n  # x\na:!new\nb:\nc:!\n");
+	assert_int_equal(creds_file_edit(path, CREDS_EDIT_DEL, "b", NULL, err, sizeof(err)), 0);
+	assert_string_equal(slurp(path), "# the users\r\nab:\n\n  # x\na:!new\nc:!\n");
+	assert_int_equal(creds_file_edit(path, CREDS_EDIT_DEL, "b", NULL, err, sizeof(err)), -1);
+	/* no temporary file is left behind */
+	assert_int_equal(count_entries(dir), 1);
+	/* a malformed file is not edited */
+	f = fopen(path, "w");
+	fputs("a:\nbroken\n", f);
+	fclose(f);
+	assert_int_equal(creds_file_edit(path, CREDS_EDIT_ADD, "z", "z:", err, sizeof(err)), -1);
+	assert_non_null(strstr(err, "line 2"));
+	assert_string_equal(slurp(path), "a:\nbroken\n");
+	assert_int_equal(count_entries(dir), 1);
+	/* load errors name the file */
+	assert_null(creds_db_load(path, err, sizeof(err)));
+	assert_non_null(strstr(err, path));
+	assert_non_null(strstr(err, "line 2"));
+	unlink(path);
+	assert_null(creds_db_load(path, err, sizeof(err)));
+	assert_non_null(strstr(err, "No such file"));
+	/* a directory that does not exist */
+	char bad[300];
+	snprintf(bad, sizeof(bad), "%s/nope/users", dir);
+	assert_int_equal(creds_file_edit(bad, CREDS_EDIT_ADD, "z", "z:", err, sizeof(err)), -1);
+	rmdir(dir);
+}
+
+static void refcount(void **st)
+{
+	char err[64];
+	struct creds_db *db = parse("a:\n", err, sizeof(err));
+	assert_ptr_equal(creds_db_ref(db), db);
+	creds_db_unref(db);
+	assert_non_null(creds_db_find(db, "a"));
+	creds_db_unref(db);
+	creds_db_unref(NULL);
+}
+
+int main(void)
+{
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test(scram_rfc_vectors),
+		cmocka_unit_test(scram_dummy),
+		cmocka_unit_test(verify_hash_kinds),
+		cmocka_unit_test(timing_unknown_user),
+		cmocka_unit_test(full_entries),
+		cmocka_unit_test(malformed_lines),
+		cmocka_unit_test(names),
+		cmocka_unit_test(saslprep),
+		cmocka_unit_test(entry_make),
+		cmocka_unit_test(file_edit),
+		cmocka_unit_test(refcount),
+	};
+	return cmocka_run_group_tests(tests, NULL, NULL);
+}
