@@ -25,6 +25,7 @@ void srv_config_defaults(struct srv_config *c)
 	c->command_timeout = 300;
 	c->shutdown_timeout = 30;
 	c->auth_delay_max = SRV_DEFAULT_AUTH_DELAY_MAX;
+	c->tls_handshake_timeout = 10;
 }
 
 static void free_list(char **v, size_t *n)
@@ -37,6 +38,7 @@ static void free_list(char **v, size_t *n)
 void srv_config_free(struct srv_config *c)
 {
 	free_list(c->listen, &c->nlisten);
+	free_list(c->listen_tls, &c->nlisten_tls);
 	free_list(c->domains, &c->ndomains);
 	free(c->maildir);
 	free(c->recipients_file);
@@ -45,6 +47,10 @@ void srv_config_free(struct srv_config *c)
 	free(c->auth_mechanisms);
 	c->maildir = c->recipients_file = c->config_file = NULL;
 	c->users_file = c->auth_mechanisms = NULL;
+	free(c->tls_cert);
+	free(c->tls_key);
+	free(c->user);
+	c->tls_cert = c->tls_key = c->user = NULL;
 }
 
 static int fail(char *err, size_t errlen, const char *key, const char *value, const char *why)
@@ -138,6 +144,7 @@ int srv_config_set(struct srv_config *c, const char *key, const char *value, cha
 	UINT_KEY("workers", 0, 256, c->workers)
 	UINT_KEY("max_auth_failures", 1, 100, c->smtp.max_auth_failures)
 	UINT_KEY("auth_delay_max", 0, 60000, c->auth_delay_max)
+	UINT_KEY("tls_handshake_timeout", 1, 3600, c->tls_handshake_timeout)
 #undef UINT_KEY
 #define BOOL_KEY(name, field)                                                             \
 	if (!strcmp(key, name)) {                                                          \
@@ -149,11 +156,18 @@ int srv_config_set(struct srv_config *c, const char *key, const char *value, cha
 	BOOL_KEY("cram_md5", c->cram_md5)
 	BOOL_KEY("auth_plaintext", c->auth_plaintext)
 	BOOL_KEY("require_auth", c->smtp.require_auth)
+	BOOL_KEY("require_tls", c->smtp.require_tls)
 #undef BOOL_KEY
 	if (!strcmp(key, "users")) {
 		if (!*value)
 			return fail(err, errlen, key, value, "empty path");
 		return set_str(&c->users_file, value);
+	}
+	if (!strcmp(key, "tls_cert") || !strcmp(key, "tls_key") || !strcmp(key, "user")) {
+		if (!*value)
+			return fail(err, errlen, key, value, "empty value");
+		return set_str(!strcmp(key, "tls_cert") ? &c->tls_cert
+			       : !strcmp(key, "tls_key") ? &c->tls_key : &c->user, value);
 	}
 	if (!strcmp(key, "auth_mechanisms")) {
 		char why[300];
@@ -178,6 +192,11 @@ int srv_config_set(struct srv_config *c, const char *key, const char *value, cha
 	}
 	if (!strcmp(key, "listen")) {
 		if (add_list(c->listen, &c->nlisten, SRV_MAX_LISTEN, value, false))
+			return fail(err, errlen, key, value, "too many listeners");
+		return 0;
+	}
+	if (!strcmp(key, "listen_tls")) {
+		if (add_list(c->listen_tls, &c->nlisten_tls, SRV_MAX_LISTEN, value, false))
 			return fail(err, errlen, key, value, "too many listeners");
 		return 0;
 	}
@@ -304,6 +323,11 @@ void srv_config_usage(const char *prog)
 	       "      --line-endings strict|lenient\n"
 	       "      --users FILE             users for SMTP AUTH (AUTH is off without it)\n"
 	       "      --auth-plaintext         allow PLAIN and LOGIN without TLS\n"
+	       "      --listen-tls ADDR:PORT   implicit TLS listener (repeatable; RFC 8314)\n"
+	       "      --tls-cert FILE          certificate chain (PEM): enables STARTTLS\n"
+	       "      --tls-key FILE           its private key (PEM)\n"
+	       "      --require-tls            refuse mail commands before STARTTLS (530)\n"
+	       "  -u, --user NAME              drop privileges to NAME after binding\n"
 	       "      --debug                  log at debug level\n"
 	       "  -h, --help, -V, --version\n",
 	       prog);
@@ -327,6 +351,11 @@ int srv_config_load(struct srv_config *c, int argc, char **argv, char *err, size
 		{ "debug", no_argument, NULL, 7 },
 		{ "users", required_argument, NULL, 8 },
 		{ "auth-plaintext", no_argument, NULL, 9 },
+		{ "listen-tls", required_argument, NULL, 10 },
+		{ "tls-cert", required_argument, NULL, 11 },
+		{ "tls-key", required_argument, NULL, 12 },
+		{ "require-tls", no_argument, NULL, 13 },
+		{ "user", required_argument, NULL, 'u' },
 		{ "help", no_argument, NULL, 'h' },
 		{ "version", no_argument, NULL, 'V' },
 		{ NULL, 0, NULL, 0 },
@@ -335,7 +364,7 @@ int srv_config_load(struct srv_config *c, int argc, char **argv, char *err, size
 	optind = 1;
 	opterr = 0;
 	int o;
-	while ((o = getopt_long(argc, argv, "c:l:m:H:d:w:hV", opts, NULL)) != -1) {
+	while ((o = getopt_long(argc, argv, "c:l:m:H:d:w:u:hV", opts, NULL)) != -1) {
 		if (o == 'c' && set_str(&c->config_file, optarg))
 			return -1;
 		if (o == 'h') {
@@ -358,15 +387,16 @@ int srv_config_load(struct srv_config *c, int argc, char **argv, char *err, size
 	if (c->config_file && load_file(c, c->config_file, err, errlen))
 		return -1;
 	/* Flags that repeat replace what the file gave. */
-	bool listen_flag = false, domain_flag = false;
+	bool listen_flag = false, listen_tls_flag = false, domain_flag = false;
 	optind = 1;
-	while ((o = getopt_long(argc, argv, "c:l:m:H:d:w:hV", opts, NULL)) != -1) {
+	while ((o = getopt_long(argc, argv, "c:l:m:H:d:w:u:hV", opts, NULL)) != -1) {
 		const char *key = NULL;
 		char why[512];
 		switch (o) {
 		case 'l':
 			if (!listen_flag)
 				free_list(c->listen, &c->nlisten);
+	free_list(c->listen_tls, &c->nlisten_tls);
 			listen_flag = true;
 			key = "listen";
 			break;
@@ -388,6 +418,16 @@ int srv_config_load(struct srv_config *c, int argc, char **argv, char *err, size
 		case 7: c->log_debug = true; break;
 		case 8: key = "users"; break;
 		case 9: c->auth_plaintext = true; break;
+		case 10:
+			if (!listen_tls_flag)
+				free_list(c->listen_tls, &c->nlisten_tls);
+			listen_tls_flag = true;
+			key = "listen_tls";
+			break;
+		case 11: key = "tls_cert"; break;
+		case 12: key = "tls_key"; break;
+		case 13: c->smtp.require_tls = true; break;
+		case 'u': key = "user"; break;
 		default: break;
 		}
 		if (key && srv_config_set(c, key, optarg, why, sizeof(why))) {
@@ -400,7 +440,26 @@ int srv_config_load(struct srv_config *c, int argc, char **argv, char *err, size
 
 int srv_config_finish(struct srv_config *c, char *err, size_t errlen)
 {
-	if (c->nlisten == 0 && add_list(c->listen, &c->nlisten, SRV_MAX_LISTEN, "127.0.0.1:2525",
+	if (!c->tls_cert != !c->tls_key) {
+		snprintf(err, errlen, "tls_cert and tls_key go together: give both or neither");
+		return -1;
+	}
+	c->smtp.tls_available = c->tls_cert != NULL;
+	if (c->nlisten_tls && !c->tls_cert) {
+		snprintf(err, errlen, "listen_tls = \"%s\" needs a certificate (tls_cert and tls_key)",
+			 c->listen_tls[0]);
+		return -1;
+	}
+	if (c->smtp.require_tls && !c->tls_cert) {
+		snprintf(err, errlen, "require_tls = yes needs a certificate (tls_cert and tls_key)");
+		return -1;
+	}
+	if (c->nlisten + c->nlisten_tls > SRV_MAX_LISTEN) {
+		snprintf(err, errlen, "listen and listen_tls: more than %d listeners", SRV_MAX_LISTEN);
+		return -1;
+	}
+	/* only implicit TLS listeners given: no default plain one */
+	if (c->nlisten == 0 && c->nlisten_tls == 0 && add_list(c->listen, &c->nlisten, SRV_MAX_LISTEN, "127.0.0.1:2525",
 					false))
 		return -1;
 	if (c->ndomains == 0) {

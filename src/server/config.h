@@ -17,8 +17,10 @@ struct srv_config {
 	struct smtp_config smtp;  /* what the protocol core needs */
 	char hostname[256];
 	char banner[256];
-	char *listen[SRV_MAX_LISTEN];
+	char *listen[SRV_MAX_LISTEN];      /* plain SMTP; STARTTLS once a certificate is set */
 	size_t nlisten;
+	char *listen_tls[SRV_MAX_LISTEN];  /* implicit TLS (RFC 8314) */
+	size_t nlisten_tls;
 	char *domains[SRV_MAX_DOMAINS]; /* lower-cased */
 	size_t ndomains;
 	enum store_kind store;
@@ -38,6 +40,11 @@ struct srv_config {
 	bool cram_md5;
 	bool auth_plaintext;      /* PLAIN and LOGIN without TLS */
 	unsigned auth_delay_max;  /* ms: cap of the delay before a 535 */
+	/* TLS (RFC 3207, RFC 8314); smtp.require_tls and smtp.tls_available too */
+	char *tls_cert;           /* PEM chain; NULL: no STARTTLS, no implicit TLS */
+	char *tls_key;
+	unsigned tls_handshake_timeout; /* seconds */
+	char *user;               /* drop to this user after binding; NULL: stay */
 };
 
 #define SRV_DEFAULT_AUTH_DELAY_MAX 8000

@@ -9,11 +9,12 @@
 
 #include "common/log.h"
 #include "server/internal.h"
+#include "server/tls.h"
 
 /* Unconsumed input held per connection: a partial command line (at most the
  * MAIL line limit) or one read's worth held while a commit is pending. */
 #define CONN_IN_MAX (SRV_READ_BUF + 70000)
-/* Replies the peer did not take yet (it pipelines without reading). */
+/* Output the peer did not take yet (it pipelines without reading). */
 #define CONN_PENDING_MAX (512 * 1024)
 
 uint64_t srv_now_ms(void)
@@ -44,8 +45,10 @@ void srv_conn_free_if_done(struct srv_conn *c)
 	if (c->handles_open > 0 || srv_delivery_busy(c))
 		return;
 	smtp_session_free(c->session);
+	srv_tls_free(c->tls);
 	buf_fini(&c->in);
 	buf_fini(&c->pending);
+	buf_fini(&c->inflight);
 	free(c);
 }
 
@@ -81,64 +84,128 @@ void srv_conn_close(struct srv_conn *c)
 	uv_close((uv_handle_t *)&c->tcp, conn_handle_closed);
 }
 
+static void conn_start_write(struct srv_conn *c);
+
 static void conn_write_done(uv_write_t *req, int status)
 {
 	struct srv_conn *c = req->data;
 	c->writing = false;
-	buf_clear(&c->pending);
+	buf_clear(&c->inflight);
+	if (c->inflight.cap > 4096)
+		buf_fini(&c->inflight);
 	if (status < 0) {
 		srv_conn_close(c);
 		return;
 	}
+	conn_start_write(c);
 	srv_conn_pump(c);
 }
 
-/* Write what the session said: try the socket at once (one syscall for a
- * whole pipelined batch), queue the rest. */
-static void conn_flush(struct srv_conn *c)
+/* Hand what is pending to uv_write; new output goes on queueing behind it. */
+static void conn_start_write(struct srv_conn *c)
 {
-	struct buf *out = smtp_session_output(c->session);
-	if (out->len == 0 || c->closing)
+	if (c->writing || c->pending.len == 0 || c->closing)
 		return;
-	if (c->writing || c->pending.len) {
-		if (buf_append(&c->pending, out->data, out->len) != BUF_OK) {
+	struct buf t = c->inflight;
+	c->inflight = c->pending;
+	c->pending = t;
+	c->writing = true;
+	c->wreq.data = c;
+	uv_buf_t b = uv_buf_init(c->inflight.data, (unsigned)c->inflight.len);
+	if (uv_write(&c->wreq, (uv_stream_t *)&c->tcp, &b, 1, conn_write_done) < 0) {
+		c->writing = false;
+		srv_conn_close(c);
+	}
+}
+
+/* Bytes for the socket, in order: try it at once (one syscall for a whole
+ * pipelined batch), queue what it did not take. */
+static void conn_send(struct srv_conn *c, const char *p, size_t n)
+{
+	if (n == 0 || c->closing)
+		return;
+	if (!c->writing && c->pending.len == 0) {
+		uv_buf_t b = uv_buf_init((char *)p, (unsigned)n);
+		int w = uv_try_write((uv_stream_t *)&c->tcp, &b, 1);
+		if (w == UV_EAGAIN)
+			w = 0;
+		if (w < 0) {
 			srv_conn_close(c);
 			return;
 		}
-		buf_clear(out);
-		return;
+		p += w;
+		n -= (size_t)w;
+		if (n == 0)
+			return;
 	}
-	uv_buf_t b = uv_buf_init(out->data, (unsigned)out->len);
-	int n = uv_try_write((uv_stream_t *)&c->tcp, &b, 1);
-	if (n == UV_EAGAIN)
-		n = 0;
-	if (n < 0) {
-		buf_clear(out);
+	if (buf_append(&c->pending, p, n) != BUF_OK) {
 		srv_conn_close(c);
 		return;
 	}
-	if ((size_t)n < out->len) {
-		if (buf_append(&c->pending, out->data + n, out->len - (size_t)n) != BUF_OK) {
-			srv_conn_close(c);
-			return;
-		}
-		c->writing = true;
-		c->wreq.data = c;
-		uv_buf_t rest = uv_buf_init(c->pending.data, (unsigned)c->pending.len);
-		if (uv_write(&c->wreq, (uv_stream_t *)&c->tcp, &rest, 1, conn_write_done) < 0) {
-			c->writing = false;
-			srv_conn_close(c);
-		}
+	conn_start_write(c);
+}
+
+static void conn_tls_failed(struct srv_conn *c, const char *why)
+{
+	char q[200];
+	log_msg(LOG_INFO, "event=tls_failed sid=%s client=%s stage=%s reason=%s", c->sid,
+		c->peer_addr, c->tls_ready ? "session" : "handshake",
+		log_quote(q, sizeof(q), why && *why ? why : "unknown"));
+	c->drop = true;
+}
+
+static void conn_timeout(uv_timer_t *t);
+
+/* STARTTLS: the 220 went out in plaintext; from here on the socket carries
+ * TLS records. Anything the client sent before its ClientHello is gone
+ * (CVE-2011-0411). The handshake has its own deadline, which progress does
+ * not extend. */
+static void conn_tls_switch(struct srv_conn *c)
+{
+	c->tls_on = true;
+	buf_fini(&c->in);
+	uv_timer_start(&c->timer, conn_timeout,
+		       (uint64_t)c->worker->shared->cfg->tls_handshake_timeout * 1000, 0);
+}
+
+/* Write what the session said: through TLS once it is on. */
+static void conn_flush(struct srv_conn *c)
+{
+	struct buf *out = smtp_session_output(c->session);
+	if (c->closing) {
+		buf_clear(out);
+		return;
 	}
-	buf_clear(out);
-	/* an emptied buffer is given back: idle connections hold no output memory */
-	if (out->cap > 4096)
-		buf_fini(out);
+	if (out->len) {
+		if (!c->tls_on)
+			conn_send(c, out->data, out->len);
+		else if (srv_tls_write(c->tls, out->data, out->len) != SRV_TLS_OK)
+			conn_tls_failed(c, srv_tls_error(c->tls));
+		buf_clear(out);
+		/* an emptied buffer is given back: idle connections hold no output memory */
+		if (out->cap > 4096)
+			buf_fini(out);
+	}
+	if (c->tls_on) {
+		const void *p;
+		size_t n;
+		srv_tls_pending_out(c->tls, &p, &n);
+		conn_send(c, p, n);
+		srv_tls_consume_out(c->tls, n);
+	} else if (c->tls) {
+		conn_tls_switch(c);
+	}
 }
 
 static void conn_timeout(uv_timer_t *t)
 {
 	struct srv_conn *c = t->data;
+	if (c->tls_on && !c->tls_ready) {
+		/* no plaintext channel to say 421 on */
+		conn_tls_failed(c, "handshake timeout");
+		srv_conn_close(c);
+		return;
+	}
 	log_msg(LOG_INFO, "event=timeout sid=%s client=%s", c->sid, c->peer_addr);
 	smtp_session_timeout(c->session);
 	srv_conn_pump(c);
@@ -157,30 +224,105 @@ static void conn_set_reading(struct srv_conn *c, bool on)
 		uv_read_stop((uv_stream_t *)&c->tcp);
 }
 
+/* The handshake finished: channel binding for SCRAM-*-PLUS, the Received
+ * comment, then the session starts over (STARTTLS) or is greeted (RFC 8314). */
+static void conn_tls_ready(struct srv_conn *c)
+{
+	c->tls_ready = true;
+	uv_timer_stop(&c->timer);
+	const char *version = srv_tls_version(c->tls);
+	const char *kind = version && !strcmp(version, "TLSv1.3") ? "tls-exporter" : "tls-unique";
+	unsigned char cb[SRV_TLS_CB_MAX];
+	size_t cblen;
+	bool plus = srv_tls_channel_binding(c->tls, kind, cb, sizeof(cb), &cblen) == 0 &&
+		    srv_auth_channel_binding(c, kind, cb, cblen) == 0;
+	if (srv_tls_format_received(c->tls, c->tls_info, sizeof(c->tls_info)) < 0)
+		c->tls_info[0] = '\0';
+	log_msg(LOG_INFO, "event=tls sid=%s client=%s version=%s cipher=%s resumed=%s binding=%s",
+		c->sid, c->peer_addr, version ? version : "?",
+		srv_tls_cipher(c->tls) ? srv_tls_cipher(c->tls) : "?",
+		srv_tls_session_reused(c->tls) ? "yes" : "no", plus ? kind : "none");
+	if (!c->tls_implicit)
+		smtp_session_tls_done(c->session, true);
+	else if (c->refused)
+		smtp_session_refuse(c->session);
+	else
+		smtp_session_greet(c->session);
+}
+
+/* One step of TLS input: advance the handshake, hand plaintext to the
+ * session. true when something happened that may let the session go on. */
+static bool conn_tls_pull(struct srv_conn *c)
+{
+	struct srv_worker *w = c->worker;
+	size_t n = 0;
+	int st = srv_tls_read(c->tls, w->tlsbuf, sizeof(w->tlsbuf), &n);
+	bool progress = false;
+	if (!c->tls_ready && srv_tls_handshake_done(c->tls)) {
+		conn_tls_ready(c);
+		progress = true;
+	}
+	if (st == SRV_TLS_OK && n > 0) {
+		size_t used = smtp_session_wants_input(c->session)
+				      ? smtp_session_input(c->session, w->tlsbuf, n) : 0;
+		if (used < n && buf_append(&c->in, w->tlsbuf + used, n - used) != BUF_OK) {
+			srv_conn_close(c);
+			return false;
+		}
+		return true;
+	}
+	if (st == SRV_TLS_CLOSED) {
+		c->drop = true; /* close_notify or EOF: nothing more will come */
+		return false;
+	}
+	if (st == SRV_TLS_ERROR)
+		conn_tls_failed(c, srv_tls_error(c->tls));
+	return progress;
+}
+
 /* Feed held input to the session, write its replies, decide whether to read. */
 void srv_conn_pump(struct srv_conn *c)
 {
-	if (c->closing)
-		return;
-	while (c->in.len && smtp_session_wants_input(c->session)) {
-		size_t used = smtp_session_input(c->session, c->in.data, c->in.len);
-		buf_consume(&c->in, used);
-		if (used == 0)
+	for (;;) {
+		if (c->closing)
+			return;
+		while (c->in.len && smtp_session_wants_input(c->session)) {
+			size_t used = smtp_session_input(c->session, c->in.data, c->in.len);
+			buf_consume(&c->in, used);
+			if (used == 0)
+				break;
+		}
+		/* TLS holds decrypted input of its own: take it only when the
+		 * session can (a commit pending leaves it there, bounded). */
+		if (!c->tls_on || c->in.len || c->drop ||
+		    (c->tls_ready && !smtp_session_wants_input(c->session)) ||
+		    !conn_tls_pull(c))
 			break;
 	}
+	if (c->closing)
+		return;
 	if (c->in.len == 0)
 		buf_fini(&c->in);
 	conn_flush(c);
 	if (c->closing)
 		return;
-	if (smtp_session_closing(c->session)) {
+	if (smtp_session_closing(c->session) || c->drop) {
 		conn_set_reading(c, false);
-		if (!c->writing && !c->pending.len)
+		if (c->tls_on && !c->drop) {
+			/* QUIT or 421: close_notify after the last reply */
+			c->drop = true;
+			srv_tls_shutdown(c->tls);
+			conn_flush(c);
+		}
+		if (!c->closing && !c->writing && !c->pending.len)
 			srv_conn_close(c);
 		return;
 	}
-	bool want = smtp_session_wants_input(c->session) && !c->writing;
+	bool handshaking = c->tls_on && !c->tls_ready;
+	bool want = (smtp_session_wants_input(c->session) || handshaking) && !c->writing;
 	conn_set_reading(c, want);
+	if (handshaking)
+		return; /* the handshake deadline runs on, set once */
 	if (want)
 		uv_timer_start(&c->timer, conn_timeout, (uint64_t)c->worker->shared->cfg->command_timeout * 1000, 0);
 	else if (!c->writing)
@@ -194,12 +336,25 @@ static void conn_read(uv_stream_t *s, ssize_t n, const uv_buf_t *buf)
 	if (n < 0) {
 		if (buf->base == w->rbuf)
 			w->rbuf_busy = false;
+		if (c->tls_on && !c->tls_ready)
+			conn_tls_failed(c, "peer closed connection during handshake");
 		srv_conn_close(c);
 		return;
 	}
 	if (n == 0 || buf->base == NULL) {
 		if (buf->base == w->rbuf)
 			w->rbuf_busy = false;
+		return;
+	}
+	if (c->tls_on) {
+		int rc = srv_tls_feed(c->tls, buf->base, (size_t)n);
+		w->rbuf_busy = false;
+		if (rc != SRV_TLS_OK) {
+			conn_tls_failed(c, srv_tls_error(c->tls));
+			srv_conn_close(c);
+			return;
+		}
+		srv_conn_pump(c);
 		return;
 	}
 	const char *p = buf->base;
@@ -210,7 +365,7 @@ static void conn_read(uv_stream_t *s, ssize_t n, const uv_buf_t *buf)
 		p += used;
 		len -= used;
 	}
-	if (len && buf_append(&c->in, p, len) != BUF_OK) {
+	if (len && !c->tls && buf_append(&c->in, p, len) != BUF_OK) {
 		w->rbuf_busy = false;
 		srv_conn_close(c);
 		return;
@@ -229,12 +384,32 @@ static void conn_log_reply(void *ctx, enum smtp_verb verb, int code, const char 
 		c->peer_addr, smtp_verb_name(verb), code, log_quote(q, sizeof(q), text));
 }
 
+/* A TLS layer on the current certificate (SIGHUP may swap it). */
+static struct srv_tls *conn_tls_new(struct srv_shared *sh)
+{
+	pthread_mutex_lock(&sh->tls_lock);
+	struct srv_tls *t = sh->tls_ctx ? srv_tls_new(sh->tls_ctx) : NULL;
+	pthread_mutex_unlock(&sh->tls_lock);
+	return t;
+}
+
+static bool conn_starttls(void *ctx)
+{
+	struct srv_conn *c = ctx;
+	if (!c->tls)
+		c->tls = conn_tls_new(c->worker->shared);
+	if (!c->tls)
+		log_msg(LOG_WARN, "event=tls_failed sid=%s client=%s stage=starttls reason=\"no TLS context\"",
+			c->sid, c->peer_addr);
+	return c->tls != NULL;
+}
+
 static void conn_free_unaccepted(uv_handle_t *h)
 {
 	free(h->data);
 }
 
-void srv_conn_accept(struct srv_worker *w, uv_stream_t *listener)
+void srv_conn_accept(struct srv_worker *w, uv_stream_t *listener, bool implicit_tls)
 {
 	struct srv_shared *sh = w->shared;
 	struct srv_conn *c = calloc(1, sizeof(*c));
@@ -267,11 +442,14 @@ void srv_conn_accept(struct srv_worker *w, uv_stream_t *listener)
 	snprintf(c->sid, sizeof(c->sid), "%x%04x", w->id, seq & 0xffffu);
 	buf_init(&c->in, CONN_IN_MAX);
 	buf_init(&c->pending, CONN_PENDING_MAX);
+	buf_init(&c->inflight, CONN_PENDING_MAX);
 
 	c->hooks.ctx = c;
 	srv_delivery_hooks(&c->hooks);
 	srv_auth_hooks(c, &c->hooks);
 	c->hooks.on_reply = conn_log_reply;
+	if (sh->cfg->tls_cert)
+		c->hooks.starttls = conn_starttls;
 	c->session = smtp_session_new(&sh->cfg->smtp, &c->hooks);
 	/* link in before anything can close it */
 	c->next = w->conns;
@@ -293,12 +471,25 @@ void srv_conn_accept(struct srv_worker *w, uv_stream_t *listener)
 		c->counted_ip = srv_ip_acquire(&sh->ips, &c->peer, per_ip);
 		over = !c->counted_ip;
 	}
-	log_msg(LOG_INFO, "event=connect sid=%s client=%s port=%u%s", c->sid, c->peer_addr,
-		c->peer_port, over ? " refused=limit" : "");
-	if (over)
+	log_msg(LOG_INFO, "event=connect sid=%s client=%s port=%u%s%s", c->sid, c->peer_addr,
+		c->peer_port, implicit_tls ? " tls=implicit" : "", over ? " refused=limit" : "");
+	c->refused = over;
+	if (implicit_tls) {
+		/* RFC 8314: the handshake first, the greeting (or 421) inside TLS */
+		c->tls = conn_tls_new(sh);
+		if (!c->tls) {
+			conn_tls_failed(c, "no TLS context");
+			srv_conn_close(c);
+			return;
+		}
+		c->tls_implicit = true;
+		smtp_session_set_tls(c->session);
+		conn_tls_switch(c);
+	} else if (over) {
 		smtp_session_refuse(c->session);
-	else
+	} else {
 		smtp_session_greet(c->session);
+	}
 	srv_conn_pump(c);
 }
 

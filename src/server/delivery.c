@@ -119,7 +119,7 @@ static enum smtp_msg_status msg_begin(void *ctx, struct smtp_envelope *env)
 		.protocol = env->protocol,
 		.queue_id = env->queue_id,
 		.for_addr = env->nrcpts == 1 ? env->rcpts[0].addr : NULL,
-		.tls = NULL,
+		.tls = c->tls_ready && c->tls_info[0] ? c->tls_info : NULL,
 		.when = time(NULL),
 		.utc_offset_min = sh->utc_offset_min,
 	};

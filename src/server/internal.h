@@ -15,6 +15,8 @@
 #include "store/store.h"
 
 #define SRV_READ_BUF (64 * 1024)
+/* Plaintext out of TLS per step: one TLS record's worth. */
+#define SRV_TLS_PLAIN_BUF (16 * 1024)
 
 /* Connections per client address, across all loops; bounded by max_connections. */
 struct srv_ip_table {
@@ -37,6 +39,10 @@ struct srv_shared {
 	atomic_uint queue_seq;
 	int utc_offset_min;
 	struct srv_auth_shared *auth; /* auth.c; NULL when no users file: AUTH is not offered */
+	/* TLS: NULL without a certificate. SIGHUP swaps it under tls_lock;
+	 * connections hold their own reference (srv_tls_new takes one). */
+	pthread_mutex_t tls_lock;
+	struct srv_tls_ctx *tls_ctx;
 };
 
 struct srv_conn;
@@ -48,6 +54,7 @@ struct srv_worker {
 	uv_async_t stop_async;
 	uv_timer_t grace_timer;
 	uv_tcp_t listeners[SRV_MAX_LISTEN];
+	bool listener_tls[SRV_MAX_LISTEN]; /* implicit TLS (RFC 8314) */
 	size_t nlisteners;
 	struct srv_shared *shared;
 	struct srv_conn *conns; /* doubly linked list of open connections */
@@ -57,10 +64,12 @@ struct srv_worker {
 	 * connection holds no read buffer (libuv reads into this one). */
 	char rbuf[SRV_READ_BUF];
 	bool rbuf_busy;
+	char tlsbuf[SRV_TLS_PLAIN_BUF]; /* decrypted input, handed to a session at once */
 };
 
 struct srv_delivery; /* delivery.c */
 struct srv_auth;     /* auth.c */
+struct srv_tls;      /* tls.c */
 
 struct srv_conn {
 	struct srv_conn *prev, *next;
@@ -71,9 +80,11 @@ struct srv_conn {
 	struct smtp_session *session;
 	struct smtp_hooks hooks;
 	struct buf in;       /* unconsumed input: a partial line, or input held while a request is pending */
-	struct buf pending;  /* reply bytes the socket did not take yet */
+	struct buf pending;  /* bytes the socket did not take yet */
+	struct buf inflight; /* bytes handed to uv_write, until it completes */
 	uv_write_t wreq;
 	bool writing;
+	bool drop;           /* close once the output is written (a TLS failure) */
 	bool reading;
 	bool closing;
 	bool counted_ip;
@@ -85,10 +96,16 @@ struct srv_conn {
 	unsigned messages;
 	struct srv_delivery *delivery; /* the message being received or committed */
 	struct srv_auth *auth; /* the AUTH exchange; allocated at the first AUTH */
+	struct srv_tls *tls;   /* NULL: plaintext */
+	bool tls_on;           /* socket bytes are TLS records */
+	bool tls_ready;        /* the handshake is done */
+	bool tls_implicit;     /* RFC 8314 listener: greet after the handshake */
+	bool refused;          /* over a limit: 421 instead of the greeting */
+	char tls_info[128];    /* the Received comment, after the handshake */
 };
 
 /* conn.c */
-void srv_conn_accept(struct srv_worker *w, uv_stream_t *listener);
+void srv_conn_accept(struct srv_worker *w, uv_stream_t *listener, bool implicit_tls);
 void srv_conn_shutdown(struct srv_conn *c);
 void srv_conn_pump(struct srv_conn *c);
 void srv_conn_close(struct srv_conn *c);
@@ -127,5 +144,9 @@ bool srv_ip_acquire(struct srv_ip_table *t, const struct sockaddr_storage *addr,
 void srv_ip_release(struct srv_ip_table *t, const struct sockaddr_storage *addr);
 
 uint64_t srv_now_ms(void);
+
+/* privs.c: setgid/initgroups/setuid to user for good; the Maildir root
+ * created as root is handed to it. 0, or -1 with a reason. */
+int srv_drop_privileges(const char *user, const char *maildir, char *err, size_t errlen);
 
 #endif

@@ -7,17 +7,20 @@
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
+#include <unistd.h>
 
 #include "common/log.h"
 #include "server/internal.h"
 #include "server/server.h"
+#include "server/tls.h"
 
 static void on_connection(uv_stream_t *listener, int status)
 {
 	struct srv_worker *w = listener->data;
 	if (status < 0 || w->stopping)
 		return;
-	srv_conn_accept(w, listener);
+	size_t i = (size_t)((uv_tcp_t *)listener - w->listeners);
+	srv_conn_accept(w, listener, i < w->nlisteners && w->listener_tls[i]);
 }
 
 static void close_cb_noop(uv_handle_t *h)
@@ -73,19 +76,25 @@ static int worker_init(struct srv_worker *w, unsigned id, struct srv_shared *sh,
 	w->stop_async.data = w;
 	uv_timer_init(&w->loop, &w->grace_timer);
 	w->grace_timer.data = w;
-	for (size_t i = 0; i < sh->cfg->nlisten; i++) {
-		int fd = srv_listen_fd(sh->cfg->listen[i], err, errlen);
+	const struct srv_config *cfg = sh->cfg;
+	for (size_t i = 0; i < cfg->nlisten + cfg->nlisten_tls; i++) {
+		bool implicit = i >= cfg->nlisten;
+		const char *spec = implicit ? cfg->listen_tls[i - cfg->nlisten] : cfg->listen[i];
+		int fd = srv_listen_fd(spec, err, errlen);
 		if (fd < 0)
 			return -1;
-		uv_tcp_init(&w->loop, &w->listeners[i]);
-		w->listeners[i].data = w;
-		uv_tcp_open(&w->listeners[i], fd);
-		int rc = uv_listen((uv_stream_t *)&w->listeners[i], 1024, on_connection);
+		size_t k = w->nlisteners;
+		uv_tcp_init(&w->loop, &w->listeners[k]);
+		w->listeners[k].data = w;
+		w->listener_tls[k] = implicit;
+		w->nlisteners++;
+		uv_tcp_open(&w->listeners[k], fd);
+		int rc = uv_listen((uv_stream_t *)&w->listeners[k], 1024, on_connection);
 		if (rc) {
-			snprintf(err, errlen, "listen = \"%s\": %s", sh->cfg->listen[i], uv_strerror(rc));
+			snprintf(err, errlen, "%s = \"%s\": %s", implicit ? "listen_tls" : "listen", spec,
+				 uv_strerror(rc));
 			return -1;
 		}
-		w->nlisteners++;
 	}
 	return 0;
 }
@@ -105,19 +114,38 @@ struct srv_main {
 	bool stopping;
 };
 
+/* SIGHUP: a new certificate for new connections; open ones keep theirs. */
+static void tls_reload(struct srv_shared *sh)
+{
+	char err[700], q[760];
+	struct srv_tls_ctx *fresh = srv_tls_ctx_new(sh->cfg->tls_cert, sh->cfg->tls_key, err, sizeof(err));
+	if (!fresh) {
+		log_msg(LOG_ERROR, "event=reload_failed what=tls reason=%s note=\"the previous certificate stays in force\"",
+			log_quote(q, sizeof(q), err));
+		return;
+	}
+	pthread_mutex_lock(&sh->tls_lock);
+	srv_tls_ctx_inherit_tickets(fresh, sh->tls_ctx); /* tickets issued before still resume */
+	struct srv_tls_ctx *old = sh->tls_ctx;
+	sh->tls_ctx = fresh;
+	pthread_mutex_unlock(&sh->tls_lock);
+	srv_tls_ctx_free(old);
+	log_msg(LOG_INFO, "event=reloaded what=tls cert=%s", log_quote(q, sizeof(q), sh->cfg->tls_cert));
+}
+
 static void on_signal(uv_signal_t *s, int signum)
 {
 	struct srv_main *m = s->data;
 	if (signum == SIGHUP) {
-		char err[700], q[760];
-		if (!m->sh->auth) {
-			log_msg(LOG_INFO, "event=sighup note=\"nothing to reload\"");
-			return;
-		}
 		/* sessions go on; a bad file leaves the old one in force */
-		if (srv_auth_reload(m->sh, err, sizeof(err)))
+		char err[700], q[760];
+		if (!m->sh->auth && !m->sh->tls_ctx)
+			log_msg(LOG_INFO, "event=sighup note=\"nothing to reload\"");
+		if (m->sh->auth && srv_auth_reload(m->sh, err, sizeof(err)))
 			log_msg(LOG_ERROR, "event=reload_failed what=users reason=%s note=\"the previous users file stays in force\"",
 				log_quote(q, sizeof(q), err));
+		if (m->sh->tls_ctx)
+			tls_reload(m->sh);
 		return;
 	}
 	log_msg(LOG_INFO, "event=shutdown signal=%d", signum);
@@ -139,6 +167,46 @@ static int local_utc_offset(void)
 	return (int)(lt.tm_gmtoff / 60);
 }
 
+/* What every loop shares: certificate, store, recipients, users, the
+ * per-IP table. 0, or the exit status after logging why. */
+static int start_shared(struct srv_shared *sh, char *err, size_t errlen)
+{
+	const struct srv_config *cfg = sh->cfg;
+	char q[700];
+	if (cfg->tls_cert) {
+		sh->tls_ctx = srv_tls_ctx_new(cfg->tls_cert, cfg->tls_key, err, errlen);
+		if (!sh->tls_ctx) {
+			log_msg(LOG_ERROR, "event=start_failed reason=%s", log_quote(q, sizeof(q), err));
+			return 2;
+		}
+	}
+	sh->store = store_new(cfg->store, cfg->maildir, NULL, err, errlen);
+	if (!sh->store) {
+		log_msg(LOG_ERROR, "event=start_failed reason=\"store: %s\"", err);
+		return 1;
+	}
+	if (cfg->recipients_file && srv_recipients_load(sh, cfg->recipients_file, err, errlen)) {
+		log_msg(LOG_ERROR, "event=start_failed reason=\"%s\"", err);
+		return 2;
+	}
+	if (srv_auth_init(sh, err, errlen)) {
+		log_msg(LOG_ERROR, "event=start_failed reason=%s", log_quote(q, sizeof(q), err));
+		return 2;
+	}
+	return srv_ip_table_init(&sh->ips, cfg->max_connections) ? 1 : 0;
+}
+
+static void stop_shared(struct srv_shared *sh)
+{
+	if (sh->ips.slots)
+		srv_ip_table_fini(&sh->ips);
+	srv_auth_fini(sh);
+	srv_recipients_free(sh);
+	store_free(sh->store);
+	srv_tls_ctx_free(sh->tls_ctx);
+	pthread_mutex_destroy(&sh->tls_lock);
+}
+
 int srv_run(struct srv_config *cfg)
 {
 	char err[600];
@@ -150,48 +218,43 @@ int srv_run(struct srv_config *cfg)
 	/* deliveries block a pool thread in fsync: give the pool room */
 	setenv("UV_THREADPOOL_SIZE", "16", 0);
 
-	for (size_t i = 0; i < cfg->nlisten; i++) {
+	for (size_t i = 0; i < cfg->nlisten + cfg->nlisten_tls; i++) {
+		bool implicit = i >= cfg->nlisten;
+		const char *spec = implicit ? cfg->listen_tls[i - cfg->nlisten] : cfg->listen[i];
 		struct sockaddr_storage ss;
 		socklen_t len;
-		if (srv_listen_parse(cfg->listen[i], &ss, &len)) {
-			log_msg(LOG_ERROR, "event=start_failed reason=\"listen = %s: expected ADDRESS:PORT\"",
-				cfg->listen[i]);
+		if (srv_listen_parse(spec, &ss, &len)) {
+			log_msg(LOG_ERROR, "event=start_failed reason=\"%s = %s: expected ADDRESS:PORT\"",
+				implicit ? "listen_tls" : "listen", spec);
 			return 2;
 		}
 	}
-	sh.store = store_new(cfg->store, cfg->maildir, NULL, err, sizeof(err));
-	if (!sh.store) {
-		log_msg(LOG_ERROR, "event=start_failed reason=\"store: %s\"", err);
-		return 1;
-	}
-	if (cfg->recipients_file && srv_recipients_load(&sh, cfg->recipients_file, err, sizeof(err))) {
-		log_msg(LOG_ERROR, "event=start_failed reason=\"%s\"", err);
-		store_free(sh.store);
-		return 2;
-	}
-	if (srv_auth_init(&sh, err, sizeof(err))) {
-		char q[700];
-		log_msg(LOG_ERROR, "event=start_failed reason=%s", log_quote(q, sizeof(q), err));
-		srv_recipients_free(&sh);
-		store_free(sh.store);
-		return 2;
-	}
-	if (srv_ip_table_init(&sh.ips, cfg->max_connections)) {
-		srv_auth_fini(&sh);
-		srv_recipients_free(&sh);
-		store_free(sh.store);
-		return 1;
-	}
+	pthread_mutex_init(&sh.tls_lock, NULL);
+	int rc = start_shared(&sh, err, sizeof(err));
 	struct srv_main m;
 	memset(&m, 0, sizeof(m));
 	m.sh = &sh;
-	m.workers = calloc(cfg->workers, sizeof(*m.workers));
-	int rc = m.workers ? 0 : 1;
+	if (rc == 0) {
+		m.workers = calloc(cfg->workers, sizeof(*m.workers));
+		rc = m.workers ? 0 : 1;
+	}
 	for (unsigned i = 0; i < cfg->workers && rc == 0; i++) {
 		m.nworkers++;
 		if (worker_init(&m.workers[i], i, &sh, err, sizeof(err))) {
 			log_msg(LOG_ERROR, "event=start_failed reason=\"%s\"", err);
 			rc = 1;
+		}
+	}
+	/* every listener is bound: root is no longer needed */
+	if (rc == 0 && cfg->user) {
+		char q[700];
+		if (srv_drop_privileges(cfg->user, cfg->store == STORE_MAILDIR ? cfg->maildir : NULL,
+					err, sizeof(err))) {
+			log_msg(LOG_ERROR, "event=start_failed reason=%s", log_quote(q, sizeof(q), err));
+			rc = 2;
+		} else {
+			log_msg(LOG_INFO, "event=privileges user=%s uid=%u gid=%u", cfg->user,
+				(unsigned)getuid(), (unsigned)getgid());
 		}
 	}
 	if (rc) {
@@ -202,10 +265,7 @@ int srv_run(struct srv_config *cfg)
 			uv_loop_close(&m.workers[i].loop);
 		}
 		free(m.workers);
-		srv_ip_table_fini(&sh.ips);
-		srv_auth_fini(&sh);
-		srv_recipients_free(&sh);
-		store_free(sh.store);
+		stop_shared(&sh);
 		return rc;
 	}
 	uv_loop_t *main_loop = uv_default_loop();
@@ -218,19 +278,19 @@ int srv_run(struct srv_config *cfg)
 	uv_signal_start(&m.sighup, on_signal, SIGHUP);
 	for (unsigned i = 0; i < m.nworkers; i++)
 		uv_thread_create(&m.workers[i].thread, worker_main, &m.workers[i]);
-	for (size_t i = 0; i < cfg->nlisten; i++)
-		log_msg(LOG_INFO, "event=listening address=%s workers=%u hostname=%s store=%s",
-			cfg->listen[i], cfg->workers, cfg->hostname,
-			cfg->store == STORE_MAILDIR ? "maildir" : "discard");
+	for (size_t i = 0; i < cfg->nlisten + cfg->nlisten_tls; i++) {
+		bool implicit = i >= cfg->nlisten;
+		log_msg(LOG_INFO, "event=listening address=%s tls=%s workers=%u hostname=%s store=%s",
+			implicit ? cfg->listen_tls[i - cfg->nlisten] : cfg->listen[i],
+			implicit ? "implicit" : cfg->tls_cert ? "starttls" : "no", cfg->workers,
+			cfg->hostname, cfg->store == STORE_MAILDIR ? "maildir" : "discard");
+	}
 	uv_run(main_loop, UV_RUN_DEFAULT);
 	for (unsigned i = 0; i < m.nworkers; i++)
 		uv_thread_join(&m.workers[i].thread);
 	uv_loop_close(main_loop);
 	free(m.workers);
-	srv_ip_table_fini(&sh.ips);
-	srv_auth_fini(&sh);
-	srv_recipients_free(&sh);
-	store_free(sh.store);
+	stop_shared(&sh);
 	log_msg(LOG_INFO, "event=stopped");
 	return 0;
 }

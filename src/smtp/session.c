@@ -516,12 +516,14 @@ static struct smtp_reply h_starttls(struct smtp_session *s, const struct smtp_cm
 		return mk(502, ESC_PROTO_INVALID_COMMAND, "Error: TLS not available");
 	if (cmd->arg_len)
 		return mk(501, ESC_PROTO_INVALID_ARGUMENTS, "Syntax: STARTTLS");
-	if (s->state == SMTP_S_CONNECTED)
-		return mk(503, ESC_PROTO_INVALID_COMMAND, "Error: send EHLO first");
 	if (s->tls)
 		return mk(503, ESC_PROTO_INVALID_COMMAND, "Error: TLS already active");
+	if (s->state == SMTP_S_CONNECTED)
+		return mk(503, ESC_PROTO_INVALID_COMMAND, "Error: send EHLO first");
 	if (s->state != SMTP_S_READY)
 		return mk(503, ESC_PROTO_INVALID_COMMAND, "Error: STARTTLS inside a mail transaction");
+	if (!s->hooks->starttls(s->hooks->ctx))
+		return mk(454, ESC_SEC_OTHER, "TLS not available due to temporary reason");
 	return mk(220, ESC_OTHER_UNDEFINED, "Ready to start TLS");
 }
 
@@ -705,6 +707,13 @@ static void shutdown_reply(struct smtp_session *s)
 	       s->cfg->hostname);
 }
 
+/* require_tls (RFC 3207 §4): what a client may say before STARTTLS. */
+static bool tls_exempt(enum smtp_verb v)
+{
+	return v == SMTP_VERB_EHLO || v == SMTP_VERB_HELO || v == SMTP_VERB_STARTTLS ||
+	       v == SMTP_VERB_NOOP || v == SMTP_VERB_RSET || v == SMTP_VERB_QUIT;
+}
+
 static void dispatch(struct smtp_session *s, const char *line, size_t len)
 {
 	struct smtp_cmd cmd;
@@ -730,14 +739,16 @@ static void dispatch(struct smtp_session *s, const char *line, size_t len)
 		protocol_error(s, 500, ESC_PROTO_SYNTAX_ERROR, "Error: command not recognized");
 		return;
 	}
+	if (s->cfg->require_tls && !s->tls && !tls_exempt(cmd.verb)) {
+		answer(s, mk(530, ESC_SEC_OTHER, "Must issue a STARTTLS command first"));
+		return;
+	}
 	struct smtp_reply r = e->handler(s, &cmd);
 	answer(s, r);
 	if (s->state == SMTP_S_BDAT && s->bdat_left == 0)
 		bdat_chunk_end(s); /* BDAT 0 [LAST]: no octets follow */
-	if (cmd.verb == SMTP_VERB_STARTTLS && r.code == 220) {
+	if (cmd.verb == SMTP_VERB_STARTTLS && r.code == 220)
 		set_state(s, SMTP_S_TLS);
-		s->hooks->starttls(s->hooks->ctx);
-	}
 }
 
 /* ---- input ---- */
@@ -986,6 +997,11 @@ void smtp_session_tls_done(struct smtp_session *s, bool ok)
 	s->env.helo[0] = '\0';
 	smtp_line_reader_init(&s->lines, s->lines.limit, s->lines.lenient);
 	set_state(s, SMTP_S_CONNECTED);
+}
+
+void smtp_session_set_tls(struct smtp_session *s)
+{
+	s->tls = true;
 }
 
 void smtp_session_timeout(struct smtp_session *s)

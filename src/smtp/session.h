@@ -42,6 +42,7 @@ struct smtp_config {
 	enum smtp_bare_newline bare_newline;
 	bool tls_available;      /* a certificate is configured: STARTTLS is offered */
 	bool require_auth;       /* submission: MAIL needs AUTH first (530 5.7.0) */
+	bool require_tls;        /* only EHLO HELO STARTTLS NOOP RSET QUIT before TLS (530 5.7.0) */
 	unsigned max_auth_failures; /* failed AUTH per session before 421 4.7.0 */
 };
 
@@ -104,9 +105,10 @@ struct smtp_hooks {
 	void (*msg_commit)(void *ctx, struct smtp_envelope *env);
 	/* Drop the message being received (refused, reset or connection gone). */
 	void (*msg_abort)(void *ctx);
-	/* STARTTLS accepted: "220 2.0.0" is in the output; after it is flushed,
-	 * run the handshake and call smtp_session_tls_done(). Optional. */
-	void (*starttls)(void *ctx);
+	/* STARTTLS is acceptable: prepare the TLS layer and return true, then
+	 * "220 2.0.0" goes into the output; after flushing it, run the handshake
+	 * and call smtp_session_tls_done(). false: 454 4.7.0 (temporary). */
+	bool (*starttls)(void *ctx);
 	/* AUTH (RFC 4954). The session owns the 334 framing, base64, the
 	 * 12288-octet limit, "*" and the failure count; the backend owns the
 	 * mechanisms. NULL auth_mechs: AUTH is not offered (502). */
@@ -149,6 +151,9 @@ bool smtp_session_idle(const struct smtp_session *s);
 /* The owner's answers and events. */
 void smtp_session_msg_done(struct smtp_session *s, enum smtp_msg_status st);
 void smtp_session_tls_done(struct smtp_session *s, bool ok);
+/* Implicit TLS (RFC 8314): the channel is TLS from the start; call before
+ * smtp_session_greet(). */
+void smtp_session_set_tls(struct smtp_session *s);
 /* The SASL backend's answer to auth_step. data is the raw challenge for
  * SMTP_AUTH_CHALLENGE; user names the authenticated identity on success. */
 void smtp_session_auth_reply(struct smtp_session *s, enum smtp_auth_reply r,

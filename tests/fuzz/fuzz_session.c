@@ -46,9 +46,10 @@ static void fz_commit(void *ctx, struct smtp_envelope *env)
 		smtp_session_msg_done(f->s, SMTP_MSG_OK);
 }
 
-static void fz_starttls(void *ctx)
+static bool fz_starttls(void *ctx)
 {
 	(void)ctx;
+	return true;
 }
 
 static void check_output(struct buf *o)

@@ -24,6 +24,7 @@ struct fake {
 	bool async_commit;     /* leave the commit pending */
 	enum smtp_msg_status begin_status, write_status;
 	bool tls_started;
+	bool tls_unavailable;
 	char out[1 << 16];
 	char held[16384]; /* input the session has not consumed yet, as the server holds it */
 	size_t held_len;
@@ -83,10 +84,13 @@ static void fk_abort(void *ctx)
 	f->aborted++;
 }
 
-static void fk_starttls(void *ctx)
+static bool fk_starttls(void *ctx)
 {
 	struct fake *f = ctx;
+	if (f->tls_unavailable)
+		return false;
 	f->tls_started = true;
+	return true;
 }
 
 /* A toy SASL backend: PLAIN accepts "\0user\0pass"; LOGIN asks twice. */
@@ -269,6 +273,16 @@ static void starttls(void **st)
 	assert_null(strstr(f->out, "STARTTLS"));
 	assert_string_equal(talk(f, "STARTTLS\r\n"), "503 5.5.1 Error: TLS already active\r\n");
 	fake_free(f);
+
+	/* a temporary failure to set TLS up: 454 4.7.0, the session goes on */
+	f = fake_new(tune_tls);
+	f->tls_unavailable = true;
+	talk(f, "EHLO c.test\r\n");
+	assert_string_equal(talk(f, "STARTTLS\r\nNOOP\r\n"),
+			    "454 4.7.0 TLS not available due to temporary reason\r\n"
+			    "250 2.0.0 Ok\r\n");
+	assert_false(f->tls_started);
+	fake_free(f);
 }
 
 static void sequence_errors(void **st)
@@ -407,6 +421,42 @@ static void pipelined_long_lines(void **st)
 	assert_string_equal(talk_n(f, batch, o),
 			    "500 5.5.2 Error: line too long\r\n500 5.5.2 Error: line too long\r\n"
 			    "500 5.5.2 Error: line too long\r\n250 2.0.0 Ok\r\n");
+	fake_free(f);
+}
+
+static void tune_require_tls(struct smtp_config *c)
+{
+	c->tls_available = true;
+	c->require_tls = true;
+}
+
+/* require_tls: only EHLO HELO STARTTLS NOOP RSET QUIT before TLS (RFC 3207 §4) */
+static void require_tls(void **st)
+{
+	struct fake *f = fake_new(tune_require_tls);
+	talk(f, "EHLO c.test\r\n");
+	const char *must = "530 5.7.0 Must issue a STARTTLS command first\r\n";
+	assert_string_equal(talk(f, "MAIL FROM:<a@b.test>\r\n"), must);
+	assert_string_equal(talk(f, "VRFY postmaster\r\n"), must);
+	assert_string_equal(talk(f, "HELP\r\n"), must);
+	assert_string_equal(talk(f, "NOOP\r\n"), "250 2.0.0 Ok\r\n");
+	assert_string_equal(talk(f, "RSET\r\n"), "250 2.0.0 Ok\r\n");
+	assert_string_equal(talk(f, "STARTTLS\r\n"), "220 2.0.0 Ready to start TLS\r\n");
+	smtp_session_tls_done(f->s, true);
+	talk(f, "EHLO c.test\r\n");
+	assert_string_equal(talk(f, "MAIL FROM:<a@b.test>\r\n"), "250 2.1.0 Ok\r\n");
+	fake_free(f);
+}
+
+/* implicit TLS (RFC 8314): no STARTTLS offered, the protocol is ESMTPS */
+static void implicit_tls(void **st)
+{
+	struct fake *f = fake_new(tune_require_tls);
+	smtp_session_set_tls(f->s); /* as conn.c does before the greeting */
+	talk(f, "EHLO c.test\r\n");
+	assert_null(strstr(f->out, "STARTTLS"));
+	assert_string_equal(talk(f, "MAIL FROM:<a@b.test>\r\n"), "250 2.1.0 Ok\r\n");
+	assert_string_equal(talk(f, "STARTTLS\r\n"), "503 5.5.1 Error: TLS already active\r\n");
 	fake_free(f);
 }
 
@@ -828,6 +878,8 @@ int main(void)
 		cmocka_unit_test(greeting),
 		cmocka_unit_test(ehlo_reply),
 		cmocka_unit_test(starttls),
+		cmocka_unit_test(require_tls),
+		cmocka_unit_test(implicit_tls),
 		cmocka_unit_test(sequence_errors),
 		cmocka_unit_test(syntax_errors),
 		cmocka_unit_test(utf8_addresses),

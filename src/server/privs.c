@@ -1,0 +1,50 @@
+/* Dropping root after the listeners are bound (Postfix's and OpenSMTPD's
+ * habit): the loops then run as an unprivileged user that owns the Maildir. */
+#include <errno.h>
+#include <grp.h>
+#include <pwd.h>
+#include <stdio.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "server/internal.h"
+
+int srv_drop_privileges(const char *user, const char *maildir, char *err, size_t errlen)
+{
+	errno = 0;
+	struct passwd *pw = getpwnam(user);
+	if (!pw) {
+		snprintf(err, errlen, "user = \"%s\": %s", user, errno ? strerror(errno) : "no such user");
+		return -1;
+	}
+	if (pw->pw_uid == 0) {
+		snprintf(err, errlen, "user = \"%s\": refusing to run as uid 0", user);
+		return -1;
+	}
+	if (geteuid() != 0) {
+		if (geteuid() == pw->pw_uid)
+			return 0; /* started as that user already */
+		snprintf(err, errlen, "user = \"%s\": only root can switch users", user);
+		return -1;
+	}
+	/* The Maildir root the store just created as root becomes the user's;
+	 * a root that someone else owns is left as the administrator set it. */
+	struct stat st;
+	if (maildir && stat(maildir, &st) == 0 && st.st_uid == 0 &&
+	    chown(maildir, pw->pw_uid, pw->pw_gid) != 0) {
+		snprintf(err, errlen, "maildir = \"%s\": chown to %s: %s", maildir, user, strerror(errno));
+		return -1;
+	}
+	if (initgroups(pw->pw_name, pw->pw_gid) != 0 || setgid(pw->pw_gid) != 0 ||
+	    setuid(pw->pw_uid) != 0) {
+		snprintf(err, errlen, "user = \"%s\": %s", user, strerror(errno));
+		return -1;
+	}
+	/* there is no way back */
+	if (setuid(0) == 0 || geteuid() == 0) {
+		snprintf(err, errlen, "user = \"%s\": root privileges could be regained", user);
+		return -1;
+	}
+	return 0;
+}
