@@ -173,3 +173,53 @@ def test_domain_flags_replace_defaults(start_server):
         queue_id(c.reply())
     assert srv.only_message("u@example.org").body == b"Subject: d\r\n\r\nd\r\n"
     assert srv.only_message("v@example.net").body == b"Subject: d\r\n\r\nd\r\n"
+
+
+def test_user_drops_privileges(start_server):
+    """--user: bind as root, then run as the user, who owns what it delivers."""
+    import os
+    import pwd
+    import shutil
+    import tempfile
+    if os.geteuid() != 0:
+        pytest.skip("needs root to switch users")
+    pw = pwd.getpwnam("nobody")
+    base = tempfile.mkdtemp(prefix="postern-user-")
+    os.chmod(base, 0o755)  # nobody must reach the Maildir root
+    try:
+        md = os.path.join(base, "Maildir")
+        srv = start_server(args=["--user", "nobody"], maildir=md)
+        with open("/proc/%d/status" % srv.proc.pid) as f:
+            ids = {l.split(":")[0]: l.split()[1:] for l in f if l.startswith(("Uid:", "Gid:"))}
+        assert ids["Uid"] == [str(pw.pw_uid)] * 4, ids
+        assert ids["Gid"] == [str(pw.pw_gid)] * 4, ids
+        assert "event=privileges user=nobody" in srv.log()
+        with srv.connect() as c:
+            queue_id(c.send_message("a@example.org", ["u@localhost"],
+                                    b"Subject: x\r\n\r\nbody\r\n.\r\n"))
+        [path] = srv.new_files("u@localhost")
+        assert os.stat(path).st_uid == pw.pw_uid
+        assert os.stat(md).st_uid == pw.pw_uid
+        srv.stop()
+    finally:
+        shutil.rmtree(base, ignore_errors=True)
+
+
+def test_user_unknown_exits_2(posternd_bin, tmp_path):
+    rc, _, err = run_posternd(posternd_bin, ["--user", "no-such-user-here"], tmp_path)
+    assert rc == 2, (rc, err)
+    assert "no-such-user-here" in err
+
+
+@pytest.mark.parametrize("args,names", [
+    (["--tls-cert", "/nonexistent/cert.pem"], ["tls_cert", "tls_key"]),
+    (["--listen-tls", "127.0.0.1:1"], ["listen_tls", "certificate"]),
+    (["--require-tls"], ["require_tls"]),
+    (["--tls-cert", "/nonexistent/cert.pem", "--tls-key", "/nonexistent/key.pem"],
+     ["/nonexistent/cert.pem"]),
+])
+def test_bad_tls_settings_exit_2(posternd_bin, tmp_path, args, names):
+    rc, _, err = run_posternd(posternd_bin, args, tmp_path)
+    assert rc == 2, (rc, err)
+    for n in names:
+        assert n in err, "expected %r named in %r" % (n, err)
