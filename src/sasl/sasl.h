@@ -31,6 +31,7 @@ struct sasl_config {
 	bool cram_md5;        /* CRAM-MD5 may be used (appended if not listed) */
 	bool plaintext;       /* PLAIN and LOGIN without TLS */
 	bool allow_authzid;   /* an authorization identity other than the user (no key sets it yet) */
+	unsigned verify_cache_ttl; /* seconds a good PLAIN/LOGIN password stays cached; 0: off */
 };
 
 /* Check a mechanism list as the config key gives it; 0, or -1 with err. */

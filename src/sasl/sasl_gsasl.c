@@ -5,9 +5,11 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 #include "common/base64.h"
 #include "common/str.h"
+#include "creds/verify_cache.h"
 #include "sasl/sasl.h"
 
 enum mech {
@@ -47,6 +49,7 @@ struct sasl_server {
 	size_t norder;
 	char adv[2][2][ADV_MAX]; /* [tls][cb] */
 	unsigned char secret[32]; /* for the keys of users who have none */
+	struct creds_cache *cache; /* good PLAIN/LOGIN checks; NULL: off */
 };
 
 struct sasl_sess {
@@ -179,7 +182,8 @@ struct sasl_server *sasl_server_new(const struct sasl_config *cfg, char *err, si
 			return NULL;
 		}
 	}
-	if (creds_random(srv->secret, sizeof(srv->secret))) {
+	if (creds_random(srv->secret, sizeof(srv->secret)) ||
+	    (cfg->verify_cache_ttl && !(srv->cache = creds_cache_new(cfg->verify_cache_ttl)))) {
 		snprintf(err, errlen, "no random numbers");
 		sasl_server_free(srv);
 		return NULL;
@@ -215,6 +219,7 @@ void sasl_server_free(struct sasl_server *srv)
 	if (srv->ctx)
 		gsasl_done(srv->ctx);
 	creds_wipe(srv->secret, sizeof(srv->secret));
+	creds_cache_free(srv->cache);
 	free(srv);
 }
 
@@ -245,6 +250,13 @@ static int set_b64(Gsasl_session *gs, Gsasl_property prop, const void *p, size_t
 	return gsasl_property_set(gs, prop, b64);
 }
 
+static unsigned long long monotonic_s(void)
+{
+	struct timespec ts;
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (unsigned long long)ts.tv_sec;
+}
+
 /* PLAIN and LOGIN: check the password against the crypt hash. */
 static int validate_simple(struct sasl_sess *s, Gsasl_session *gs)
 {
@@ -258,8 +270,19 @@ static int validate_simple(struct sasl_sess *s, Gsasl_session *gs)
 	char *prep = NULL;
 	if (pw && gsasl_saslprep(pw, GSASL_ALLOW_UNASSIGNED, &prep, NULL) != GSASL_OK)
 		prep = NULL;
-	/* An unusable name still costs one hash computation: same time. */
-	enum creds_verdict v = creds_verify_password(s->db, name_ok ? authid : NULL, prep ? prep : "");
+	/* An unusable name still costs one hash computation: same time. Only
+	 * a password already checked good skips it (verify_cache.h). */
+	const struct creds_user *u = name_ok ? creds_db_find(s->db, authid) : NULL;
+	unsigned long long now = monotonic_s();
+	enum creds_verdict v;
+	if (u && creds_cache_check(s->srv->cache, u, prep ? prep : "", now)) {
+		v = CREDS_OK;
+		s->reason = "password cache";
+	} else {
+		v = creds_verify_password(s->db, name_ok ? authid : NULL, prep ? prep : "");
+		if (v == CREDS_OK)
+			creds_cache_put(s->srv->cache, u, prep ? prep : "", now);
+	}
 	if (prep) {
 		creds_wipe(prep, strlen(prep));
 		gsasl_free(prep);
@@ -278,7 +301,6 @@ static int validate_simple(struct sasl_sess *s, Gsasl_session *gs)
 	} else if (!name_ok) {
 		s->reason = "bad user name";
 	} else {
-		const struct creds_user *u = creds_db_find(s->db, authid);
 		s->reason = !u ? "unknown user" : u->hash[0] != '$' ? "no password hash for this user"
 								     : "wrong password";
 	}

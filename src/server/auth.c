@@ -177,6 +177,7 @@ int srv_auth_init(struct srv_shared *shared, char *err, size_t errlen)
 		.mechanisms = cfg->auth_mechanisms,
 		.cram_md5 = cfg->cram_md5,
 		.plaintext = cfg->auth_plaintext,
+		.verify_cache_ttl = cfg->auth_cache_ttl,
 	};
 	sh->sasl = sasl_server_new(&sc, why, sizeof(why));
 	if (!sh->sasl) {
@@ -364,7 +365,7 @@ static void step_done(uv_work_t *w, int status)
 	case SASL_STEP_SUCCESS: {
 		char user[SASL_USER_MAX + 1];
 		snprintf(user, sizeof(user), "%s", sasl_sess_user(a->sess));
-		auth_log(a, "ok", NULL);
+		auth_log(a, "ok", sasl_sess_reason(a->sess)); /* "password cache" or none */
 		smtp_session_auth_reply(c->session, SMTP_AUTH_SUCCESS, NULL, 0, user);
 		break;
 	}

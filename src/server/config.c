@@ -26,6 +26,7 @@ void srv_config_defaults(struct srv_config *c)
 	c->shutdown_timeout = 30;
 	c->auth_delay_max = SRV_DEFAULT_AUTH_DELAY_MAX;
 	c->tls_handshake_timeout = 10;
+	c->auth_cache_ttl = 3600;
 }
 
 static void free_list(char **v, size_t *n)
@@ -145,6 +146,7 @@ int srv_config_set(struct srv_config *c, const char *key, const char *value, cha
 	UINT_KEY("max_auth_failures", 1, 100, c->smtp.max_auth_failures)
 	UINT_KEY("auth_delay_max", 0, 60000, c->auth_delay_max)
 	UINT_KEY("tls_handshake_timeout", 1, 3600, c->tls_handshake_timeout)
+	UINT_KEY("auth_cache_ttl", 0, 86400, c->auth_cache_ttl)
 #undef UINT_KEY
 #define BOOL_KEY(name, field)                                                             \
 	if (!strcmp(key, name)) {                                                          \

@@ -40,6 +40,7 @@ struct srv_config {
 	bool cram_md5;
 	bool auth_plaintext;      /* PLAIN and LOGIN without TLS */
 	unsigned auth_delay_max;  /* ms: cap of the delay before a 535 */
+	unsigned auth_cache_ttl;  /* s: a good PLAIN/LOGIN password is not hashed again; 0: off */
 	/* TLS (RFC 3207, RFC 8314); smtp.require_tls and smtp.tls_available too */
 	char *tls_cert;           /* PEM chain; NULL: no STARTTLS, no implicit TLS */
 	char *tls_key;

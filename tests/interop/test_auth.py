@@ -274,6 +274,29 @@ def test_plain_exchange_bytes(auth_server):
         check(c.cmd("AUTH PLAIN " + plain_ir()), 503, "5.5.1")  # in a transaction
 
 
+@pytest.mark.parametrize("ttl", ["3600", "0"])
+def test_password_cache(auth_server, ttl):
+    """A password checked good is not hashed again while cached; a wrong one
+    always is, and never enters the cache; ttl 0 turns it off."""
+    srv = auth_server(config={"auth_cache_ttl": ttl})
+    for password in (PASSWORD, PASSWORD, "wrong", PASSWORD):
+        with srv.connect() as c:
+            c.ehlo()
+            check(auth_plain(c, password=password), 235 if password == PASSWORD else 535)
+    with srv.connect() as c:  # LOGIN shares it
+        c.ehlo()
+        check(c.cmd("AUTH LOGIN " + b64(USER)), 334)
+        check(c.cmd(b64(PASSWORD)), 235)
+    lines = log_auth_lines(srv)
+    cached = [("reason=\"password cache\"" in l or "reason=password" in l) for l in lines]
+    assert len(lines) == 5, lines
+    if ttl == "0":
+        assert not any(cached), lines
+    else:
+        assert cached == [False, True, False, True, True], lines
+    assert "result=failed" in lines[2]
+
+
 def test_login_exchange_bytes(auth_server):
     srv = auth_server()
     with srv.connect() as c:

@@ -18,6 +18,7 @@
 
 #include "common/base64.h"
 #include "creds/creds.h"
+#include "creds/verify_cache.h"
 
 static void b64(const void *p, size_t n, char *out)
 {
@@ -149,6 +150,46 @@ static void verify_hash_kinds(void **st)
 	free(y);
 	free(s6);
 	free(bc);
+}
+
+/* verify_cache: a hit only for the same user, hash and password, in time */
+static void verify_cache(void **st)
+{
+	char *h1 = make_hash("$6$", 0, "pencil");
+	char *h2 = make_hash("$6$", 0, "pencil"); /* another salt: a new hash */
+	char text[1024], err[256] = "";
+	snprintf(text, sizeof(text), "alice:%s\nbob:%s\nnohash:\n", h1, h1);
+	struct creds_db *db = parse(text, err, sizeof(err));
+	snprintf(text, sizeof(text), "alice:%s\n", h2);
+	struct creds_db *db2 = parse(text, err, sizeof(err));
+	assert_non_null(db);
+	assert_non_null(db2);
+	const struct creds_user *alice = creds_db_find(db, "alice");
+	const struct creds_user *bob = creds_db_find(db, "bob");
+	const struct creds_user *nohash = creds_db_find(db, "nohash");
+	struct creds_cache *c = creds_cache_new(60);
+	assert_non_null(c);
+	assert_false(creds_cache_check(c, alice, "pencil", 100));
+	creds_cache_put(c, alice, "pencil", 100);
+	assert_true(creds_cache_check(c, alice, "pencil", 100));
+	assert_true(creds_cache_check(c, alice, "pencil", 159));
+	assert_false(creds_cache_check(c, alice, "pencil", 160)); /* expired */
+	assert_false(creds_cache_check(c, alice, "pencil2", 120));
+	assert_false(creds_cache_check(c, alice, "", 120));
+	assert_false(creds_cache_check(c, bob, "pencil", 120)); /* same hash, other user */
+	assert_false(creds_cache_check(c, creds_db_find(db2, "alice"), "pencil", 120)); /* new hash */
+	creds_cache_put(c, nohash, "", 100); /* never cached: no hash to check against */
+	assert_false(creds_cache_check(c, nohash, "", 100));
+	creds_cache_put(c, alice, "other", 130); /* one entry per user: replaced */
+	assert_false(creds_cache_check(c, alice, "pencil", 130));
+	assert_true(creds_cache_check(c, alice, "other", 130));
+	assert_null(creds_cache_new(0));
+	creds_cache_free(c);
+	creds_cache_free(NULL);
+	creds_db_unref(db);
+	creds_db_unref(db2);
+	free(h1);
+	free(h2);
 }
 
 static void timing_unknown_user(void **st)
@@ -439,6 +480,7 @@ int main(void)
 		cmocka_unit_test(scram_rfc_vectors),
 		cmocka_unit_test(scram_dummy),
 		cmocka_unit_test(verify_hash_kinds),
+		cmocka_unit_test(verify_cache),
 		cmocka_unit_test(timing_unknown_user),
 		cmocka_unit_test(full_entries),
 		cmocka_unit_test(malformed_lines),
