@@ -1,0 +1,463 @@
+/* `postern send`: argument parsing and wiring only; the conversation is
+ * client/session driven by client/send. Also the helpers probe shares:
+ * HOST[:PORT] splitting and the EHLO name. */
+#include <errno.h>
+#include <fcntl.h>
+#include <getopt.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/random.h>
+#include <termios.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "cli/postern_cmds.h"
+#include "client/message.h"
+#include "client/send.h"
+#include "smtp/cmd.h"
+
+#define MSG_MAX ((size_t)64 << 20) /* a message read from a file or stdin */
+#define PASSWORD_MAX 1024
+#define RCPT_MAX 1000
+
+static void usage(FILE *f)
+{
+	fputs(_("usage: postern send --server HOST[:PORT] --from ADDR --to ADDR [--to ADDR...]\n"
+		"                    [--starttls | --tls] [--user USER [--auth MECH] [--password-file F]]\n"
+		"                    [--subject S] [--body TEXT] [--bdat] [-v] [--timeout SEC] [FILE | -]\n"), f);
+	fputs(_("  --server HOST[:PORT]  the server (port 25; 465 with --tls; [IPv6]:PORT)\n"
+		"  --starttls            upgrade to TLS with STARTTLS before anything else\n"
+		"  --tls                 implicit TLS from the first octet (RFC 8314)\n"
+		"  --cafile F            trust the CA certificates in F instead of the system store\n"
+		"  --insecure            do not verify the certificate (also --tls-verify no)\n"), f);
+	fputs(_("  --user USER           authenticate as USER; the password comes from\n"
+		"                        --password-file F, else $POSTERN_PASSWORD, else a prompt\n"
+		"  --auth MECH           PLAIN, LOGIN, CRAM-MD5, SCRAM-SHA-1, SCRAM-SHA-256 or a -PLUS\n"
+		"                        form; without it the strongest offered one is chosen, and\n"
+		"                        PLAIN and LOGIN are used only under TLS\n"), f);
+	fputs(_("  --from ADDR, --to ADDR  the envelope (--to is repeatable)\n"
+		"  FILE | -              the message (RFC 5322) to send; without it, a short one is\n"
+		"                        built from --subject and --body with Date and Message-ID\n"
+		"  --bdat                send with BDAT when the server offers CHUNKING\n"
+		"  --helo NAME           the name to give in EHLO (default: this host's name)\n"
+		"  -v, --verbose         print the whole conversation, explained\n"
+		"  --timeout SEC         give up on a silent server after SEC seconds (default 30)\n"
+		"  --lang LANG           language of the messages: en or th\n"), f);
+	fputs(_("Exit status: 0 sent; 64 usage error; 65 refused (5xx) or not possible as asked;\n"
+		"66 a file cannot be read; 69 no connection, timeout or TLS failure; 70 internal\n"
+		"error; 75 temporary failure (4xx): try again later; 76 the server broke the protocol.\n"), f);
+}
+
+int postern_split_hostport(const char *arg, char *host, size_t hcap, char *port, size_t pcap,
+			   const char *dflt)
+{
+	const char *p;
+	size_t hl;
+
+	if (arg[0] == '[') {
+		const char *close = strchr(arg, ']');
+
+		if (!close)
+			return -1;
+		hl = (size_t)(close - arg - 1);
+		if (hl == 0 || hl >= hcap)
+			return -1;
+		memcpy(host, arg + 1, hl);
+		host[hl] = '\0';
+		p = close[1] == ':' ? close + 2 : NULL;
+		if (close[1] && close[1] != ':')
+			return -1;
+	} else {
+		const char *colon = strrchr(arg, ':');
+
+		if (colon && strchr(arg, ':') != colon)
+			colon = NULL; /* a bare IPv6 address */
+		hl = colon ? (size_t)(colon - arg) : strlen(arg);
+		if (hl == 0 || hl >= hcap)
+			return -1;
+		memcpy(host, arg, hl);
+		host[hl] = '\0';
+		p = colon ? colon + 1 : NULL;
+	}
+	if (!p) {
+		snprintf(port, pcap, "%s", dflt);
+		return 0;
+	}
+	size_t pl = strlen(p);
+
+	if (pl == 0 || pl > 5 || pl >= pcap || strspn(p, "0123456789") != pl || atoi(p) < 1 ||
+	    atoi(p) > 65535)
+		return -1;
+	memcpy(port, p, pl + 1);
+	return 0;
+}
+
+void postern_helo_name(char *out, size_t cap)
+{
+	char h[256];
+
+	if (gethostname(h, sizeof(h)) == 0 && (h[sizeof(h) - 1] = '\0', h[0]) &&
+	    smtp_cmd_valid_helo(h, strlen(h)) && strlen(h) < cap)
+		snprintf(out, cap, "%s", h);
+	else
+		snprintf(out, cap, "localhost");
+}
+
+/* ---- the password ---- */
+
+static int tty_fd = -1;
+static struct termios tty_saved;
+static volatile sig_atomic_t tty_changed;
+
+static void tty_restore(void)
+{
+	if (tty_changed) {
+		tcsetattr(tty_fd, TCSAFLUSH, &tty_saved);
+		tty_changed = 0;
+	}
+}
+
+static void on_signal(int sig)
+{
+	tty_restore();
+	signal(sig, SIG_DFL);
+	raise(sig);
+}
+
+static int read_line_fd(int fd, char *buf, size_t cap)
+{
+	size_t n = 0;
+
+	for (;;) {
+		char ch;
+		ssize_t r = read(fd, &ch, 1);
+
+		if (r < 0 && errno == EINTR)
+			continue;
+		if (r <= 0 || ch == '\n')
+			break;
+		if (n + 1 >= cap)
+			return -1;
+		buf[n++] = ch;
+	}
+	if (n > 0 && buf[n - 1] == '\r')
+		n--;
+	buf[n] = '\0';
+	return 0;
+}
+
+/* --password-file, else $POSTERN_PASSWORD, else the terminal without echo. */
+static int get_password(const char *file, const char *user, char *pw, size_t cap)
+{
+	const char *env = getenv("POSTERN_PASSWORD");
+
+	if (file) {
+		int fd = open(file, O_RDONLY | O_CLOEXEC);
+		int rc;
+
+		if (fd < 0) {
+			fprintf(stderr, "postern send: %s: %s\n", file, strerror(errno));
+			return CLIENT_EXIT_NOINPUT;
+		}
+		rc = read_line_fd(fd, pw, cap);
+		close(fd);
+		if (rc != 0) {
+			fprintf(stderr, "postern send: %s: %s\n", file, _("password line too long"));
+			return CLIENT_EXIT_NOINPUT;
+		}
+		return 0;
+	}
+	if (env) {
+		snprintf(pw, cap, "%s", env);
+		return 0;
+	}
+	tty_fd = open("/dev/tty", O_RDWR | O_CLOEXEC | O_NOCTTY);
+	if (tty_fd < 0 || tcgetattr(tty_fd, &tty_saved) != 0) {
+		fprintf(stderr, "postern send: %s\n",
+			_("no password: give --password-file or set POSTERN_PASSWORD (no terminal to ask on)"));
+		if (tty_fd >= 0)
+			close(tty_fd);
+		return CLIENT_EXIT_USAGE;
+	}
+	struct termios noecho = tty_saved;
+
+	noecho.c_lflag &= ~(tcflag_t)ECHO;
+	signal(SIGINT, on_signal);
+	signal(SIGTERM, on_signal);
+	dprintf(tty_fd, _("Password for %s: "), user);
+	tty_changed = 1;
+	tcsetattr(tty_fd, TCSAFLUSH, &noecho);
+	int rc = read_line_fd(tty_fd, pw, cap);
+
+	tty_restore();
+	dprintf(tty_fd, "\n");
+	close(tty_fd);
+	signal(SIGINT, SIG_DFL);
+	signal(SIGTERM, SIG_DFL);
+	return rc == 0 ? 0 : CLIENT_EXIT_USAGE;
+}
+
+/* ---- the message ---- */
+
+static int read_message(const char *path, struct buf *raw)
+{
+	int fd = strcmp(path, "-") == 0 ? 0 : open(path, O_RDONLY | O_CLOEXEC);
+	char chunk[65536];
+
+	if (fd < 0) {
+		fprintf(stderr, "postern send: %s: %s\n", path, strerror(errno));
+		return CLIENT_EXIT_NOINPUT;
+	}
+	for (;;) {
+		ssize_t n = read(fd, chunk, sizeof(chunk));
+
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n < 0) {
+			fprintf(stderr, "postern send: %s: %s\n", path, strerror(errno));
+			break;
+		}
+		if (n == 0) {
+			if (fd != 0)
+				close(fd);
+			return 0;
+		}
+		if (buf_append(raw, chunk, (size_t)n) != BUF_OK) {
+			fprintf(stderr, "postern send: %s: %s\n", path, _("message too large (over 64 MiB)"));
+			break;
+		}
+	}
+	if (fd != 0)
+		close(fd);
+	return CLIENT_EXIT_NOINPUT;
+}
+
+/* RFC 5322 §3.3 date in English whatever the locale. */
+static void rfc5322_date(char *out, size_t cap)
+{
+	static const char *const days[] = { "Sun", "Mon", "Tue", "Wed", "Thu", "Fri", "Sat" };
+	static const char *const months[] = { "Jan", "Feb", "Mar", "Apr", "May", "Jun",
+					      "Jul", "Aug", "Sep", "Oct", "Nov", "Dec" };
+	time_t now = time(NULL);
+	struct tm tm;
+
+	localtime_r(&now, &tm);
+	long off = tm.tm_gmtoff / 60;
+
+	snprintf(out, cap, "%s, %d %s %d %02d:%02d:%02d %c%02ld%02ld", days[tm.tm_wday], tm.tm_mday,
+		 months[tm.tm_mon], tm.tm_year + 1900, tm.tm_hour, tm.tm_min, tm.tm_sec,
+		 off < 0 ? '-' : '+', labs(off) / 60, labs(off) % 60);
+}
+
+static void message_id(char *out, size_t cap, const char *helo)
+{
+	unsigned char r[12] = { 0 };
+	char hex[25];
+
+	if (getrandom(r, sizeof(r), 0) != (ssize_t)sizeof(r)) {
+		struct timespec ts;
+
+		clock_gettime(CLOCK_REALTIME, &ts);
+		memcpy(r, &ts, sizeof(r) < sizeof(ts) ? sizeof(r) : sizeof(ts));
+	}
+	for (size_t i = 0; i < sizeof(r); i++)
+		snprintf(hex + 2 * i, 3, "%02x", r[i]);
+	snprintf(out, cap, "%s.postern@%s", hex, helo);
+}
+
+static bool valid_addr(const char *a, bool rcpt)
+{
+	/* the session writes "<a>": check it as the server will */
+	char line[600];
+	struct smtp_path path;
+	struct smtp_mail_params params;
+	int n = snprintf(line, sizeof(line), "%s:<%s>", rcpt ? "TO" : "FROM", a);
+
+	if (n < 0 || (size_t)n >= sizeof(line) || strpbrk(a, "\r\n<>"))
+		return false;
+	if (rcpt)
+		return smtp_cmd_parse_rcpt(line, (size_t)n, &path) == SMTP_PARSE_OK;
+	return smtp_cmd_parse_mail(line, (size_t)n, &path, &params) == SMTP_PARSE_OK;
+}
+
+int postern_send_main(int argc, char **argv)
+{
+	static const struct option opts[] = {
+		{ "server", required_argument, NULL, 's' },
+		{ "starttls", no_argument, NULL, 'S' },
+		{ "tls", no_argument, NULL, 'T' },
+		{ "auth", required_argument, NULL, 'a' },
+		{ "user", required_argument, NULL, 'u' },
+		{ "password-file", required_argument, NULL, 'p' },
+		{ "from", required_argument, NULL, 'f' },
+		{ "to", required_argument, NULL, 't' },
+		{ "subject", required_argument, NULL, 'j' },
+		{ "body", required_argument, NULL, 'b' },
+		{ "bdat", no_argument, NULL, 'B' },
+		{ "verbose", no_argument, NULL, 'v' },
+		{ "timeout", required_argument, NULL, 'o' },
+		{ "cafile", required_argument, NULL, 'c' },
+		{ "insecure", no_argument, NULL, 'k' },
+		{ "tls-verify", required_argument, NULL, 'V' },
+		{ "helo", required_argument, NULL, 'H' },
+		{ "lang", required_argument, NULL, 'l' },
+		{ "help", no_argument, NULL, 'h' },
+		{ NULL, 0, NULL, 0 },
+	};
+	const char *server = NULL, *auth = NULL, *user = NULL, *pwfile = NULL, *from = NULL;
+	const char *subject = NULL, *body = NULL, *cafile = NULL, *helo = NULL, *lang = NULL;
+	const char *bad = NULL, *chosen;
+	static const char *rcpts[RCPT_MAX];
+	size_t nrcpts = 0;
+	bool starttls = false, tls = false, bdat = false, verbose = false, verify = true, help = false;
+	long timeout = 30;
+	int ch;
+
+	opterr = 0;
+	optind = 1;
+	while ((ch = getopt_long(argc, argv, ":hv", opts, NULL)) != -1) {
+		switch (ch) {
+		case 's': server = optarg; break;
+		case 'S': starttls = true; break;
+		case 'T': tls = true; break;
+		case 'a': auth = optarg; break;
+		case 'u': user = optarg; break;
+		case 'p': pwfile = optarg; break;
+		case 'f': from = optarg; break;
+		case 't':
+			if (nrcpts == RCPT_MAX)
+				bad = bad ? bad : "--to";
+			else
+				rcpts[nrcpts++] = optarg;
+			break;
+		case 'j': subject = optarg; break;
+		case 'b': body = optarg; break;
+		case 'B': bdat = true; break;
+		case 'v': verbose = true; break;
+		case 'o': {
+			char *end;
+
+			errno = 0;
+			timeout = strtol(optarg, &end, 10);
+			if (errno || *end || timeout < 1 || timeout > 3600)
+				bad = bad ? bad : "--timeout";
+			break;
+		}
+		case 'c': cafile = optarg; break;
+		case 'k': verify = false; break;
+		case 'V':
+			if (strcmp(optarg, "no") == 0)
+				verify = false;
+			else if (strcmp(optarg, "yes") != 0)
+				bad = bad ? bad : "--tls-verify";
+			break;
+		case 'H': helo = optarg; break;
+		case 'l': lang = optarg; break;
+		case 'h': help = true; break;
+		default:
+			bad = bad ? bad : argv[optind - 1];
+			break;
+		}
+	}
+	if (postern_i18n_init(lang, &chosen) != 0) {
+		postern_i18n_init(NULL, &chosen);
+		fprintf(stderr, "postern send: ");
+		fprintf(stderr, _("no translation for language \"%s\"\n"), lang);
+		return CLIENT_EXIT_USAGE;
+	}
+	if (help) {
+		usage(stdout);
+		return 0;
+	}
+	if (bad) {
+		fprintf(stderr, "postern send: ");
+		fprintf(stderr, _("bad option \"%s\"\n"), bad);
+		usage(stderr);
+		return CLIENT_EXIT_USAGE;
+	}
+	const char *file = optind < argc ? argv[optind] : NULL;
+	const char *problem = NULL;
+	char host[256], port[8], helo_buf[256];
+	enum client_mech mech = CLIENT_MECH_NONE;
+
+	if (!server || !from || nrcpts == 0)
+		problem = _("--server, --from and at least one --to are required");
+	else if (starttls && tls)
+		problem = _("--starttls and --tls do not go together");
+	else if (optind + 1 < argc)
+		problem = _("give at most one message FILE");
+	else if (file && (subject || body))
+		problem = _("--subject and --body build a message; they do not go with FILE");
+	else if (postern_split_hostport(server, host, sizeof(host), port, sizeof(port),
+					tls ? "465" : "25") != 0)
+		problem = _("--server wants HOST or HOST:PORT (or [IPv6]:PORT)");
+	else if (auth && (mech = client_mech_by_name(auth)) == CLIENT_MECH_NONE)
+		problem = _("--auth: unknown mechanism (PLAIN, LOGIN, CRAM-MD5, SCRAM-SHA-1, SCRAM-SHA-256, SCRAM-SHA-1-PLUS, SCRAM-SHA-256-PLUS)");
+	else if (auth && !user)
+		problem = _("--auth needs --user");
+	else if (helo && !smtp_cmd_valid_helo(helo, strlen(helo)))
+		problem = _("--helo wants a domain name or an address literal");
+	if (!problem && !valid_addr(from, false))
+		problem = _("--from is not a valid address");
+	for (size_t i = 0; !problem && i < nrcpts; i++)
+		if (!valid_addr(rcpts[i], true))
+			problem = _("a --to is not a valid address");
+	if (problem) {
+		fprintf(stderr, "postern send: %s\n", problem);
+		if (!server || !from || nrcpts == 0)
+			usage(stderr);
+		return CLIENT_EXIT_USAGE;
+	}
+	if (!helo) {
+		postern_helo_name(helo_buf, sizeof(helo_buf));
+		helo = helo_buf;
+	}
+
+	struct buf raw, msg;
+	char password[PASSWORD_MAX] = "";
+	int rc = 0;
+
+	buf_init(&raw, MSG_MAX);
+	buf_init(&msg, MSG_MAX + MSG_MAX / 2);
+	if (file) {
+		rc = read_message(file, &raw);
+		if (rc == 0 && client_msg_normalize(&msg, raw.data, raw.len) != BUF_OK) {
+			fprintf(stderr, "postern send: %s\n", _("message too large (over 64 MiB)"));
+			rc = CLIENT_EXIT_NOINPUT;
+		}
+	} else {
+		char date[64], mid[400];
+		struct client_msg_fields f = { from, rcpts, nrcpts, subject, body, date, mid };
+
+		rfc5322_date(date, sizeof(date));
+		message_id(mid, sizeof(mid), helo);
+		if (client_msg_build(&msg, &f) != BUF_OK) {
+			fprintf(stderr, "postern send: %s\n", _("out of memory"));
+			rc = CLIENT_EXIT_SOFTWARE;
+		}
+	}
+	buf_fini(&raw);
+	if (rc == 0 && user)
+		rc = get_password(pwfile, user, password, sizeof(password));
+	if (rc == 0) {
+		struct client_send_opts o = {
+			.host = host, .port = port,
+			.tls = tls ? CLIENT_TLS_IMPLICIT : starttls ? CLIENT_TLS_STARTTLS : CLIENT_TLS_NONE,
+			.verify = verify, .cafile = cafile,
+			.user = user, .password = password, .mech = mech,
+			.helo = helo, .from = from, .rcpts = rcpts, .nrcpts = nrcpts,
+			.msg = msg.data ? msg.data : "", .msg_len = msg.len,
+			.bdat = bdat, .verbose = verbose, .timeout_ms = (int)timeout * 1000,
+			.tr = postern_translating() ? postern_tr : NULL,
+			.out = stdout, .err = stderr,
+		};
+
+		signal(SIGPIPE, SIG_IGN);
+		rc = client_send(&o);
+	}
+	explicit_bzero(password, sizeof(password));
+	buf_fini(&msg);
+	return rc;
+}

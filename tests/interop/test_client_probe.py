@@ -1,0 +1,181 @@
+"""`postern probe` against a real posternd and against Debian's
+python3-aiosmtpd (plain and with STARTTLS), a scripted server that fails
+the checks, and the bad-input cases.
+
+Run: POSTERND=build/client/posternd POSTERN=build/client/postern \\
+     /usr/bin/python3 -m pytest tests/interop/test_client_probe.py"""
+
+import json
+import os
+import socket
+import ssl
+import subprocess
+import threading
+
+import pytest
+
+from conftest import free_port
+from test_client_send import FakeServer, cert, out, postern  # noqa: F401 (fixture)
+
+
+def probe(*args, timeout=60):
+    return postern("probe", *args, timeout=timeout)
+
+
+def checks(report):
+    return {c["check"]: c for c in report["checks"]}
+
+
+def test_probe_posternd_text(server):
+    p = probe("127.0.0.1:%d" % server.port)
+    t = out(p)
+    assert p.returncode == 0, t
+    assert "banner: 220 mx.test ESMTP postern" in t
+    assert "PIPELINING" in t and "(RFC 2920)" in t
+    assert "PASS  500 to an unknown command" in t
+    assert "PASS  500 to a 513-octet command line" in t
+    assert "PASS  bare-LF end of data" in t
+    assert "SKIP  STARTTLS with a pipelined NOOP" in t
+    # the bare-LF check delivered one message to postmaster, whole
+    msgs = server.messages("postmaster")
+    assert len(msgs) == 1 and b"XPOSTERNPROBE" in msgs[0].body
+
+
+def test_probe_posternd_json(server):
+    p = probe("127.0.0.1:%d" % server.port, "--json")
+    assert p.returncode == 0, out(p)
+    r = json.loads(p.stdout)
+    assert r["banner"].startswith("220 ")
+    assert r["size"] > 0
+    c = checks(r)
+    assert c["PIPELINING honoured (three commands in one write, three replies)"]["result"] == "PASS"
+    assert c["500 to a 513-octet command line"]["seen"].startswith("500")
+
+
+def test_probe_posternd_tls(posternd_bin, start_server, cert):
+    h = subprocess.run([posternd_bin, "--help"], capture_output=True).stdout.decode()
+    if "--tls-cert" not in h:
+        pytest.skip("posternd has no --tls-cert yet")
+    srv = start_server(args=["--tls-cert", cert[0], "--tls-key", cert[1]])
+    p = probe("127.0.0.1:%d" % srv.port, "--cafile", cert[0], "--json")
+    assert p.returncode == 0, out(p)
+    r = json.loads(p.stdout)
+    assert r["tls"]["version"].startswith("TLSv1.")
+    assert checks(r)["STARTTLS with a pipelined NOOP: NOOP not answered after TLS"]["result"] == "PASS"
+
+
+aiosmtpd = pytest.importorskip("aiosmtpd.controller")
+
+
+class Sink:
+    async def handle_DATA(self, server, session, envelope):
+        return "250 OK"
+
+
+def test_probe_aiosmtpd_starttls(cert):
+    ctx = ssl.create_default_context(ssl.Purpose.CLIENT_AUTH)
+    ctx.load_cert_chain(*cert)
+    port = free_port()
+    c = aiosmtpd.Controller(Sink(), hostname="127.0.0.1", port=port, tls_context=ctx)
+    c.start()
+    try:
+        p = probe("127.0.0.1:%d" % port, "--cafile", cert[0], "--json")
+        r = json.loads(p.stdout)
+        assert r["starttls"] is True
+        assert r["tls"]["version"].startswith("TLSv1."), r
+        assert "CN" in r["tls"]["subject"] and r["tls"]["expires"]
+        assert r["tls"]["verify"] == "ok"
+        c_ = checks(r)
+        assert c_["500 to an unknown command"]["result"] == "PASS", r
+        assert c_["STARTTLS with a pipelined NOOP: NOOP not answered after TLS"]["result"] in ("PASS", "FAIL")
+        # without --cafile the self-signed certificate fails verification
+        p = probe("127.0.0.1:%d" % port)
+        assert p.returncode == 69, out(p)
+        p = probe("127.0.0.1:%d" % port, "--insecure")
+        assert "verification: self-signed certificate" in out(p), out(p)
+    finally:
+        c.stop()
+
+
+class Smuggler:
+    """A server that ends DATA at <LF>.<LF> and ignores length limits: the
+    probe must report FAIL for both."""
+
+    def __init__(self):
+        self.sock = socket.socket()
+        self.sock.bind(("127.0.0.1", 0))
+        self.sock.listen(4)
+        self.port = self.sock.getsockname()[1]
+        threading.Thread(target=self.run, daemon=True).start()
+
+    def run(self):
+        while True:
+            try:
+                c, _ = self.sock.accept()
+            except OSError:
+                return
+            threading.Thread(target=self.serve, args=(c,), daemon=True).start()
+
+    def serve(self, c):
+        f = c.makefile("rb")
+        c.sendall(b"220 smuggler\r\n")
+        data = False
+        try:
+            for line in f:
+                if data:
+                    if line in (b".\n", b".\r\n"):
+                        data = False
+                        c.sendall(b"250 queued\r\n")
+                    continue
+                v = line.strip().upper()
+                if v.startswith(b"EHLO"):
+                    c.sendall(b"250-smuggler\r\n250 PIPELINING\r\n")
+                elif v == b"DATA":
+                    data = True
+                    c.sendall(b"354 go\r\n")
+                elif v == b"QUIT":
+                    c.sendall(b"221 bye\r\n")
+                    break
+                else:
+                    c.sendall(b"250 ok\r\n")
+        finally:
+            c.close()
+
+    def close(self):
+        self.sock.close()
+
+
+def test_probe_reports_failures():
+    s = Smuggler()
+    try:
+        p = probe("127.0.0.1:%d" % s.port, "--json", "--timeout", "5")
+    finally:
+        s.close()
+    assert p.returncode == 1, out(p)
+    c = checks(json.loads(p.stdout))
+    assert c["500 to an unknown command"]["result"] == "FAIL"
+    assert c["500 to a 513-octet command line"]["result"] == "FAIL"
+    assert c["bare-LF end of data (<LF>.<LF>) not accepted"]["result"] == "FAIL"
+
+
+@pytest.mark.parametrize("script,code", [
+    (b"", 69),
+    (b"HTTP/1.1 400 Bad Request\r\n", 76),
+    (b"220 " + b"y" * 900 + b"\r\n", 76),
+])
+def test_probe_bad_servers(script, code):
+    s = FakeServer(script)
+    try:
+        p = probe("127.0.0.1:%d" % s.port, "--timeout", "2", timeout=20)
+    finally:
+        s.close()
+    assert p.returncode == code, out(p)
+    assert "postern probe: " in out(p)
+
+
+def test_probe_refused_and_usage():
+    p = probe("127.0.0.1:%d" % free_port())
+    assert p.returncode == 69 and "refused" in out(p), out(p)
+    assert probe().returncode == 64
+    assert probe("h:0").returncode == 64
+    assert probe("a", "b").returncode == 64

@@ -1,0 +1,358 @@
+"""`postern send` against a real posternd (every AUTH mechanism it has) and
+against Debian's python3-aiosmtpd (plain, STARTTLS with a self-signed
+certificate, implicit TLS), plus the bad-input cases: refused connection,
+a silent server, garbage and over-long replies, usage errors.
+
+Run: POSTERND=build/client/posternd POSTERN=build/client/postern \\
+     /usr/bin/python3 -m pytest tests/interop/test_client_send.py"""
+
+import os
+import socket
+import ssl
+import subprocess
+import threading
+
+import pytest
+
+from conftest import free_port
+
+POSTERN = os.environ.get(
+    "POSTERN",
+    os.path.join(os.path.dirname(__file__), "..", "..", "build", "test", "postern"),
+)
+TOP = os.path.join(os.path.dirname(__file__), "..", "..")
+USER = "alice"
+PASSWORD = "correct horse battery"
+EX_USAGE, EX_PERM, EX_UNAVAILABLE, EX_TEMPFAIL, EX_PROTOCOL = 64, 65, 69, 75, 76
+
+
+def postern(*args, password=None, stdin=None, timeout=60):
+    if not os.access(POSTERN, os.X_OK):
+        pytest.skip("postern is not built at %s (set POSTERN)" % POSTERN)
+    env = {k: v for k, v in os.environ.items() if not k.startswith(("LANG", "LC_"))}
+    env.pop("POSTERN_PASSWORD", None)
+    env["LC_ALL"] = "C"
+    if password is not None:
+        env["POSTERN_PASSWORD"] = password
+    return subprocess.run([POSTERN, *args], env=env, input=stdin, capture_output=True,
+                          timeout=timeout)
+
+
+def out(p):
+    return p.stdout.decode("utf-8", "replace") + p.stderr.decode("utf-8", "replace")
+
+
+# ---------------------------------------------------------------- posternd
+
+@pytest.fixture
+def users_file(tmp_path):
+    path = str(tmp_path / "users")
+    p = postern("passwd", "add", USER, "--file", path, "--stdin", "--cram-md5",
+                stdin=(PASSWORD + "\n").encode())
+    assert p.returncode == 0, out(p)
+    return path
+
+
+@pytest.fixture
+def auth_posternd(start_server, users_file):
+    return start_server(config={"users": users_file, "cram_md5": "yes", "auth_delay_max": "0",
+                                "auth_mechanisms": "SCRAM-SHA-256 SCRAM-SHA-1 CRAM-MD5 PLAIN LOGIN"},
+                        args=["--auth-plaintext"])
+
+
+def send_args(srv, *extra, to="b@localhost"):
+    return ["send", "--server", "127.0.0.1:%d" % srv.port, "--from", "a@example.org",
+            "--to", to, *extra]
+
+
+def test_send_plain_message_is_stored(server):
+    p = postern(*send_args(server, "--subject", "hello", "--body", "line one\n.dot line\n"))
+    assert p.returncode == 0, out(p)
+    assert "accepted by 127.0.0.1 for 1 of 1 recipients: 250 2.0.0" in out(p)
+    m = server.only_message("b@localhost")
+    assert b"Subject: hello\r\n" in m.body
+    assert b"\r\n.dot line\r\n" in m.body  # dot-stuffed on the wire, unstuffed on disk
+    assert b"Message-ID: <" in m.body and b"Date: " in m.body
+
+
+def test_send_file_bare_lf_becomes_crlf_and_bdat(server, tmp_path):
+    f = tmp_path / "msg"
+    f.write_bytes(b"Subject: file\n\nbare lf\n.\nend")
+    p = postern(*send_args(server, "--bdat", "-v", str(f)))
+    assert p.returncode == 0, out(p)
+    assert "C: BDAT" in out(p)
+    m = server.only_message("b@localhost")
+    assert m.body.endswith(b"Subject: file\r\n\r\nbare lf\r\n.\r\nend\r\n")
+
+
+def test_send_stdin_and_pipelining(server):
+    p = postern(*send_args(server, "-v", "-"), stdin=b"Subject: stdin\r\n\r\nbody\r\n")
+    assert p.returncode == 0, out(p)
+    t = out(p)
+    # MAIL, RCPT and DATA written before the first reply is read (RFC 2920)
+    i = t.index("C: MAIL FROM")
+    assert t[i:].split("\n")[1].startswith("C: RCPT TO:<b@localhost>")
+    assert t[i:].split("\n")[2] == "C: DATA"
+    server.only_message("b@localhost")
+
+
+@pytest.mark.parametrize("mech", ["SCRAM-SHA-256", "SCRAM-SHA-1", "CRAM-MD5", "PLAIN", "LOGIN", None])
+def test_send_auth_every_mechanism(auth_posternd, mech):
+    extra = ["--user", USER, "-v"] + (["--auth", mech] if mech else [])
+    p = postern(*send_args(auth_posternd, *extra), password=PASSWORD)
+    assert p.returncode == 0, out(p)
+    t = out(p)
+    assert "S: 235 2.7.0" in t
+    assert PASSWORD not in t
+    if mech is None:  # the strongest offered that needs no TLS
+        assert "C: AUTH SCRAM-SHA-256 " in t
+    assert auth_posternd.only_message("b@localhost").with_ == "ESMTPA"
+
+
+def test_login_transcript_decodes_prompts_and_masks(auth_posternd):
+    p = postern(*send_args(auth_posternd, "--user", USER, "--auth", "LOGIN", "-v"), password=PASSWORD)
+    t = out(p)
+    assert p.returncode == 0, t
+    assert 'S: 334 VXNlcm5hbWU6   \u2190 "Username:"' in t
+    assert 'S: 334 UGFzc3dvcmQ6   \u2190 "Password:"' in t
+    assert 'C: YWxpY2U=   \u2190 "alice"' in t
+    assert 'C: ********   \u2190 "********"' in t
+    import base64
+    assert base64.b64encode(PASSWORD.encode()).decode() not in t
+
+
+def test_wrong_password_explained(auth_posternd):
+    p = postern(*send_args(auth_posternd, "--user", USER, "--auth", "PLAIN"), password="nope")
+    assert p.returncode == EX_PERM, out(p)
+    assert "failed at AUTH: 535 5.7.8" in out(p)
+    assert "credentials rejected; check them, and use a mechanism the server offers " \
+           "(it offered: SCRAM-SHA-256 SCRAM-SHA-1 CRAM-MD5 PLAIN LOGIN)" in out(p)
+
+
+def test_plain_refused_in_clear_unless_forced(start_server, users_file):
+    srv = start_server(config={"users": users_file, "auth_delay_max": "0",
+                               "auth_mechanisms": "PLAIN LOGIN"}, args=["--auth-plaintext"])
+    p = postern(*send_args(srv, "--user", USER), password=PASSWORD)
+    assert p.returncode == EX_PERM, out(p)
+    assert "would send your password in the clear" in out(p)
+    p = postern(*send_args(srv, "--user", USER, "--auth", "PLAIN"), password=PASSWORD)
+    assert p.returncode == 0, out(p)
+
+
+def test_538_says_add_starttls(start_server, users_file):
+    srv = start_server(config={"users": users_file, "auth_delay_max": "0"})
+    p = postern(*send_args(srv, "--user", USER, "--auth", "PLAIN"), password=PASSWORD)
+    assert p.returncode == EX_PERM, out(p)
+    assert "the server wants TLS first: add --starttls" in out(p)
+
+
+def test_password_file(auth_posternd, tmp_path):
+    pw = tmp_path / "pw"
+    pw.write_text(PASSWORD + "\n")
+    p = postern(*send_args(auth_posternd, "--user", USER, "--password-file", str(pw)))
+    assert p.returncode == 0, out(p)
+    p = postern(*send_args(auth_posternd, "--user", USER, "--password-file", str(tmp_path / "none")))
+    assert p.returncode == 66, out(p)
+
+
+def test_relay_denied_is_5xx(server):
+    p = postern(*send_args(server, to="x@elsewhere.example"))
+    assert p.returncode == EX_PERM, out(p)
+    assert "relay access denied" in out(p)
+
+
+def test_starttls_not_offered(server):
+    p = postern(*send_args(server, "--starttls"))
+    assert p.returncode == EX_UNAVAILABLE, out(p)
+    assert "does not offer STARTTLS" in out(p)
+
+
+def posternd_has_tls(posternd_bin):
+    h = subprocess.run([posternd_bin, "--help"], capture_output=True).stdout.decode()
+    return "--tls-cert" in h
+
+
+@pytest.fixture
+def cert(tmp_path):
+    d = tmp_path / "tls"
+    subprocess.run([os.path.join(TOP, "scripts", "make-cert"), str(d)], check=True)
+    return str(d / "cert.pem"), str(d / "key.pem")
+
+
+def test_posternd_starttls_and_scram_plus(posternd_bin, start_server, users_file, cert):
+    if not posternd_has_tls(posternd_bin):
+        pytest.skip("posternd has no --tls-cert yet")
+    srv = start_server(config={"users": users_file, "auth_delay_max": "0"},
+                       args=["--tls-cert", cert[0], "--tls-key", cert[1]])
+    p = postern(*send_args(srv, "--starttls", "--cafile", cert[0], "--user", USER, "-v"),
+                password=PASSWORD)
+    assert p.returncode == 0, out(p)
+    assert "-- TLS: TLSv1." in out(p)
+    p = postern(*send_args(srv, "--starttls", "--user", USER), password=PASSWORD)
+    assert p.returncode == EX_UNAVAILABLE, out(p)  # self-signed, no --cafile
+    assert "certificate" in out(p)
+
+
+# ---------------------------------------------------------------- aiosmtpd
+
+aiosmtpd = pytest.importorskip("aiosmtpd.controller")
+
+
+class Sink:
+    def __init__(self):
+        self.messages = []
+
+    async def handle_DATA(self, server, session, envelope):
+        self.messages.append(envelope)
+        return "250 OK stored"
+
+
+@pytest.fixture
+def aio(cert):
+    started = []
+
+    def start(tls=None, **kw):
+        handler = Sink()
+        port = free_port()
+        ctx = None
+        if tls:
+            ctx = ssl.create_default_context(ssl.Purpose.CLIENT_AUTH)
+            ctx.load_cert_chain(*cert)
+        if tls == "implicit":
+            c = aiosmtpd.Controller(handler, hostname="127.0.0.1", port=port, ssl_context=ctx, **kw)
+        elif tls == "starttls":
+            c = aiosmtpd.Controller(handler, hostname="127.0.0.1", port=port, tls_context=ctx,
+                                    require_starttls=True, **kw)
+        else:
+            c = aiosmtpd.Controller(handler, hostname="127.0.0.1", port=port, **kw)
+        c.start()
+        started.append(c)
+        return c, handler, port
+
+    yield start
+    for c in started:
+        c.stop()
+
+
+def test_aiosmtpd_plain(aio):
+    _, h, port = aio()
+    p = postern("send", "--server", "127.0.0.1:%d" % port, "--from", "a@example.org",
+                "--to", "b@example.org", "--to", "c@example.org", "--subject", "aio")
+    assert p.returncode == 0, out(p)
+    assert h.messages[0].rcpt_tos == ["b@example.org", "c@example.org"]
+
+
+def test_aiosmtpd_starttls(aio, cert):
+    _, h, port = aio(tls="starttls")
+    p = postern("send", "--server", "127.0.0.1:%d" % port, "--starttls", "--cafile", cert[0],
+                "--from", "a@example.org", "--to", "b@example.org", "-v")
+    assert p.returncode == 0, out(p)
+    t = out(p)
+    assert "S: 220 Ready to start TLS" in t and t.count("C: EHLO") == 2
+    assert len(h.messages) == 1
+    # without trust in the self-signed certificate: a TLS failure, exit 69
+    p = postern("send", "--server", "127.0.0.1:%d" % port, "--starttls",
+                "--from", "a@example.org", "--to", "b@example.org")
+    assert p.returncode == EX_UNAVAILABLE, out(p)
+    assert "certificate does not verify" in out(p)
+    p = postern("send", "--server", "127.0.0.1:%d" % port, "--starttls", "--insecure",
+                "--from", "a@example.org", "--to", "b@example.org")
+    assert p.returncode == 0, out(p)
+
+
+def test_aiosmtpd_implicit_tls(aio, cert):
+    _, h, port = aio(tls="implicit")
+    p = postern("send", "--server", "127.0.0.1:%d" % port, "--tls", "--cafile", cert[0],
+                "--from", "a@example.org", "--to", "b@example.org")
+    assert p.returncode == 0, out(p)
+    assert len(h.messages) == 1
+
+
+# ---------------------------------------------------------------- bad input
+
+class FakeServer:
+    """A listener that answers each connection with fixed bytes, then
+    keeps the connection open (silent) until closed."""
+
+    def __init__(self, script):
+        self.sock = socket.socket()
+        self.sock.bind(("127.0.0.1", 0))
+        self.sock.listen(4)
+        self.port = self.sock.getsockname()[1]
+        self.script = script
+        self.conns = []
+        threading.Thread(target=self.run, daemon=True).start()
+
+    def run(self):
+        while True:
+            try:
+                c, _ = self.sock.accept()
+            except OSError:
+                return
+            self.conns.append(c)
+            try:
+                c.sendall(self.script)
+            except OSError:
+                pass
+
+    def close(self):
+        for c in self.conns:
+            c.close()
+        self.sock.close()
+
+
+@pytest.mark.parametrize("script,code,text", [
+    (b"", EX_UNAVAILABLE, "sent nothing for 2 s"),
+    (b"SSH-2.0-OpenSSH_9.2\r\n", EX_PROTOCOL, "not an SMTP reply"),
+    (b"220 " + b"x" * 2000 + b"\r\n", EX_PROTOCOL, "longer than 512 octets"),
+    (b"220-x\r\n" * 150, EX_PROTOCOL, "more than 100 lines"),
+    (b"421 4.3.2 go away\r\n", EX_TEMPFAIL, "421 4.3.2"),
+    (b"554 5.7.1 no\r\n", EX_PERM, "554 5.7.1"),
+])
+def test_bad_servers(script, code, text):
+    s = FakeServer(script)
+    try:
+        p = postern("send", "--server", "127.0.0.1:%d" % s.port, "--timeout", "2",
+                    "--from", "a@example.org", "--to", "b@example.org", timeout=20)
+    finally:
+        s.close()
+    assert p.returncode == code, out(p)
+    assert text in out(p)
+
+
+def test_refused_and_unresolvable():
+    p = postern("send", "--server", "127.0.0.1:%d" % free_port(), "--from", "a@example.org",
+                "--to", "b@example.org")
+    assert p.returncode == EX_UNAVAILABLE and "refused" in out(p), out(p)
+    p = postern("send", "--server", "no-such-host.invalid", "--from", "a@example.org",
+                "--to", "b@example.org")
+    assert p.returncode == EX_UNAVAILABLE and "cannot resolve" in out(p), out(p)
+
+
+@pytest.mark.parametrize("args", [
+    [],
+    ["--server", "h", "--from", "a@b.c"],
+    ["--server", "h:99999", "--from", "a@b.c", "--to", "d@e.f"],
+    ["--server", "h", "--from", "a@b.c", "--to", "d@e.f", "--starttls", "--tls"],
+    ["--server", "h", "--from", "a@b.c", "--to", "not an address"],
+    ["--server", "h", "--from", "a@b.c", "--to", "d@e.f", "--auth", "NTLM", "--user", "u"],
+    ["--server", "h", "--from", "a@b.c", "--to", "d@e.f", "--timeout", "0"],
+    ["--bogus"],
+])
+def test_usage_errors(args):
+    p = postern("send", *args)
+    assert p.returncode == EX_USAGE, out(p)
+
+
+def test_help_lists_exit_codes():
+    p = postern("send", "--help")
+    assert p.returncode == 0
+    for code in ("64", "65", "69", "75", "76"):
+        assert code in out(p)
+
+
+def test_thai_messages(server):
+    p = postern("send", "--lang", "th", "--server", "127.0.0.1:%d" % server.port,
+                "--from", "a@example.org", "--to", "x@elsewhere.example")
+    assert p.returncode == EX_PERM, out(p)
+    assert "ไม่อนุญาตให้ส่งต่อ" in out(p)

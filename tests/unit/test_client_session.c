@@ -1,0 +1,370 @@
+/* Unit tests for client/session.c: the client state machine fed server
+ * bytes, compared with the exact bytes it queues. SASL is a stub here;
+ * client/sasl_client.c is exercised against real servers in interop. */
+#include <stdarg.h>
+#include <stddef.h>
+#include <setjmp.h>
+#include <stdint.h>
+#include <cmocka.h>
+
+#include <stdlib.h>
+#include <string.h>
+
+#include "client/send.h"
+#include "client/session.h"
+
+static const char *const two[] = { "b@example.org", "c@example.org" };
+static const char msg[] = "Subject: t\r\n\r\n.x\r\n";
+static int sasl_steps;
+static bool sasl_done;
+
+static int stub_start(void *arg, enum client_mech m, struct buf *ir, bool *has_ir)
+{
+	(void)arg;
+	sasl_steps = 0;
+	sasl_done = m == CLIENT_MECH_PLAIN;
+	*has_ir = m == CLIENT_MECH_PLAIN || m == CLIENT_MECH_SCRAM_SHA_256;
+	if (m == CLIENT_MECH_PLAIN)
+		return buf_append(ir, "\0u\0pw", 5);
+	if (m == CLIENT_MECH_SCRAM_SHA_256)
+		return buf_append(ir, "n,,n=u,r=abc", 12);
+	return 0;
+}
+
+static int stub_step(void *arg, const char *chal, size_t n, struct buf *resp)
+{
+	(void)arg;
+	sasl_steps++;
+	if (n == 3 && memcmp(chal, "bad", 3) == 0)
+		return -1;
+	sasl_done = sasl_steps >= 2;
+	return buf_append(resp, sasl_steps == 1 ? "u" : "pw", sasl_steps == 1 ? 1 : 2);
+}
+
+static bool stub_finished(void *arg)
+{
+	(void)arg;
+	return sasl_done;
+}
+
+static struct client_session_cfg base(void)
+{
+	struct client_session_cfg c = {
+		.helo_name = "client.example",
+		.mech = CLIENT_MECH_NONE,
+		.from = "a@example.org",
+		.rcpts = two,
+		.nrcpts = 2,
+		.msg = msg,
+		.msg_len = sizeof(msg) - 1,
+		.sasl = { stub_start, stub_step, stub_finished, NULL },
+	};
+	return c;
+}
+
+/* Feed the server's bytes; return what the client queued (NUL-terminated,
+ * caller frees) and the event. */
+static char *feed(struct client_session *s, const char *server, enum client_event *ev)
+{
+	size_t used;
+	struct buf *out = client_session_out(s);
+
+	*ev = client_session_feed(s, server, strlen(server), &used);
+	char *r = malloc(out->len + 1);
+
+	memcpy(r, out->data ? out->data : "", out->len);
+	r[out->len] = '\0';
+	buf_clear(out);
+	return r;
+}
+
+#define STEP(s, server, want_out, want_ev) \
+	do { \
+		enum client_event ev_; \
+		char *o_ = feed(s, server, &ev_); \
+		assert_string_equal(o_, want_out); \
+		assert_int_equal(ev_, want_ev); \
+		free(o_); \
+	} while (0)
+
+static void test_pipelined_send(void **state)
+{
+	struct client_session_cfg c = base();
+	struct client_session *s = client_session_new(&c);
+
+	(void)state;
+	STEP(s, "220 mx ESMTP\r\n", "EHLO client.example\r\n", CLIENT_EV_NONE);
+	/* RFC 2920: MAIL, RCPT, RCPT, DATA in one batch */
+	STEP(s, "250-mx\r\n250-PIPELINING\r\n250 SIZE 1000\r\n",
+	     "MAIL FROM:<a@example.org> SIZE=18\r\nRCPT TO:<b@example.org>\r\n"
+	     "RCPT TO:<c@example.org>\r\nDATA\r\n", CLIENT_EV_NONE);
+	/* one recipient refused, the other accepted; the body is dot-stuffed */
+	STEP(s, "250 2.1.0 Ok\r\n250 2.1.5 Ok\r\n550 5.1.1 no such user\r\n", "", CLIENT_EV_NONE);
+	STEP(s, "354 go\r\n", "Subject: t\r\n\r\n..x\r\n.\r\n", CLIENT_EV_NONE);
+	STEP(s, "250 2.0.0 Ok: queued as X\r\n", "QUIT\r\n", CLIENT_EV_NONE);
+	STEP(s, "221 2.0.0 Bye\r\n", "", CLIENT_EV_DONE);
+	const struct client_result *r = client_session_result(s);
+
+	assert_true(r->ok);
+	assert_int_equal(r->accepted, 1);
+	assert_string_equal(r->final, "250 2.0.0 Ok: queued as X");
+	assert_int_equal(client_session_rcpt(s, 1)->code, 550);
+	client_session_free(s);
+}
+
+static void test_one_at_a_time_and_bdat(void **state)
+{
+	struct client_session_cfg c = base();
+	struct client_session *s;
+
+	(void)state;
+	c.nrcpts = 1;
+	c.bdat = true;
+	s = client_session_new(&c);
+	STEP(s, "220 mx\r\n", "EHLO client.example\r\n", CLIENT_EV_NONE);
+	STEP(s, "250-mx\r\n250 CHUNKING\r\n", "MAIL FROM:<a@example.org>\r\n", CLIENT_EV_NONE);
+	STEP(s, "250 ok\r\n", "RCPT TO:<b@example.org>\r\n", CLIENT_EV_NONE);
+	/* BDAT carries the octets as they are: no stuffing (RFC 3030) */
+	STEP(s, "250 ok\r\n", "BDAT 18 LAST\r\nSubject: t\r\n\r\n.x\r\n", CLIENT_EV_NONE);
+	STEP(s, "250 2.0.0 queued\r\n", "QUIT\r\n", CLIENT_EV_NONE);
+	assert_true(client_session_result(s)->ok);
+	client_session_free(s);
+}
+
+static void test_starttls_drops_and_ehlo_again(void **state)
+{
+	struct client_session_cfg c = base();
+	struct client_session *s;
+	size_t used;
+
+	(void)state;
+	c.tls = CLIENT_TLS_STARTTLS;
+	s = client_session_new(&c);
+	STEP(s, "220 mx\r\n", "EHLO client.example\r\n", CLIENT_EV_NONE);
+	STEP(s, "250-mx\r\n250 STARTTLS\r\n", "STARTTLS\r\n", CLIENT_EV_NONE);
+	/* the session consumes only the 220: the injected reply after it stays
+	 * for the driver to drop (RFC 3207 §6) */
+	static const char injected[] = "220 2.0.0 go\r\n250 injected\r\n";
+	assert_int_equal(client_session_feed(s, injected, sizeof(injected) - 1, &used),
+			 CLIENT_EV_STARTTLS);
+	assert_int_equal(used, 14);
+	assert_int_equal(client_session_out(s)->len, 0);
+	client_session_tls_started(s, true);
+	char *o = feed(s, "", &(enum client_event){ 0 });
+
+	assert_string_equal(o, "EHLO client.example\r\n");
+	free(o);
+	assert_true(client_session_tls_active(s));
+	client_session_free(s);
+}
+
+static void test_no_starttls_offered(void **state)
+{
+	struct client_session_cfg c = base();
+	struct client_session *s;
+
+	(void)state;
+	c.tls = CLIENT_TLS_STARTTLS;
+	s = client_session_new(&c);
+	STEP(s, "220 mx\r\n", "EHLO client.example\r\n", CLIENT_EV_NONE);
+	STEP(s, "250 mx\r\n", "QUIT\r\n", CLIENT_EV_NONE);
+	assert_int_equal(client_session_result(s)->local, CLIENT_LOCAL_NO_STARTTLS);
+	assert_int_equal(client_send_exit_code(client_session_result(s)), CLIENT_EXIT_UNAVAILABLE);
+	client_session_free(s);
+}
+
+static void test_auth_refuses_plain_in_clear(void **state)
+{
+	struct client_session_cfg c = base();
+	struct client_session *s;
+
+	(void)state;
+	c.auth = true;
+	s = client_session_new(&c);
+	STEP(s, "220 mx\r\n", "EHLO client.example\r\n", CLIENT_EV_NONE);
+	STEP(s, "250-mx\r\n250 AUTH PLAIN LOGIN\r\n", "QUIT\r\n", CLIENT_EV_NONE);
+	assert_int_equal(client_session_result(s)->local, CLIENT_LOCAL_AUTH_NEEDS_TLS);
+	client_session_free(s);
+}
+
+static void test_auth_login_and_535(void **state)
+{
+	struct client_session_cfg c = base();
+	struct client_session *s;
+	char advice[512];
+
+	(void)state;
+	c.auth = true;
+	c.mech = CLIENT_MECH_LOGIN; /* forced: allowed in the clear */
+	s = client_session_new(&c);
+	STEP(s, "220 mx\r\n", "EHLO client.example\r\n", CLIENT_EV_NONE);
+	STEP(s, "250-mx\r\n250 AUTH PLAIN SCRAM-SHA-256\r\n", "AUTH LOGIN\r\n", CLIENT_EV_NONE);
+	STEP(s, "334 VXNlcm5hbWU6\r\n", "dQ==\r\n", CLIENT_EV_NONE);
+	STEP(s, "334 UGFzc3dvcmQ6\r\n", "cHc=\r\n", CLIENT_EV_NONE);
+	STEP(s, "535 5.7.8 Error: authentication failed\r\n", "QUIT\r\n", CLIENT_EV_NONE);
+	const struct client_result *r = client_session_result(s);
+
+	assert_int_equal(r->phase, CLIENT_PHASE_AUTH);
+	assert_int_equal(r->code, 535);
+	assert_int_equal(client_send_exit_code(r), CLIENT_EXIT_PERM);
+	client_send_advice(advice, sizeof(advice), r, client_session_caps(s), false, NULL);
+	assert_string_equal(advice, "credentials rejected; check them, and use a mechanism the "
+				    "server offers (it offered: PLAIN SCRAM-SHA-256)");
+	client_session_free(s);
+}
+
+static void test_auth_plain_ir_then_mail(void **state)
+{
+	struct client_session_cfg c = base();
+	struct client_session *s;
+
+	(void)state;
+	c.auth = true;
+	c.nrcpts = 1;
+	c.tls = CLIENT_TLS_IMPLICIT;
+	s = client_session_new(&c);
+	STEP(s, "220 mx\r\n", "EHLO client.example\r\n", CLIENT_EV_NONE);
+	STEP(s, "250-mx\r\n250 AUTH LOGIN PLAIN\r\n", "AUTH PLAIN AHUAcHc=\r\n", CLIENT_EV_NONE);
+	STEP(s, "235 2.7.0 ok\r\n", "MAIL FROM:<a@example.org>\r\n", CLIENT_EV_NONE);
+	client_session_free(s);
+}
+
+static void test_scram_without_server_proof(void **state)
+{
+	struct client_session_cfg c = base();
+	struct client_session *s;
+
+	(void)state;
+	c.auth = true;
+	s = client_session_new(&c);
+	STEP(s, "220 mx\r\n", "EHLO client.example\r\n", CLIENT_EV_NONE);
+	STEP(s, "250-mx\r\n250 AUTH SCRAM-SHA-256\r\n", "AUTH SCRAM-SHA-256 biwsbj11LHI9YWJj\r\n",
+	     CLIENT_EV_NONE);
+	STEP(s, "334 cj1hYmNkZWY=\r\n", "dQ==\r\n", CLIENT_EV_NONE);
+	/* 235 before the server proved itself: refused */
+	STEP(s, "235 2.7.0 ok\r\n", "QUIT\r\n", CLIENT_EV_NONE);
+	assert_int_equal(client_session_result(s)->local, CLIENT_LOCAL_SASL);
+	client_session_free(s);
+}
+
+static void test_bad_challenge_cancels(void **state)
+{
+	struct client_session_cfg c = base();
+	struct client_session *s;
+
+	(void)state;
+	c.auth = true;
+	c.mech = CLIENT_MECH_LOGIN;
+	s = client_session_new(&c);
+	STEP(s, "220 mx\r\n", "EHLO client.example\r\n", CLIENT_EV_NONE);
+	STEP(s, "250-mx\r\n250 AUTH LOGIN\r\n", "AUTH LOGIN\r\n", CLIENT_EV_NONE);
+	STEP(s, "334 !!!\r\n", "*\r\n", CLIENT_EV_NONE);
+	STEP(s, "501 5.7.0 cancelled\r\n", "QUIT\r\n", CLIENT_EV_NONE);
+	assert_int_equal(client_session_result(s)->local, CLIENT_LOCAL_BAD_CHALLENGE);
+	assert_int_equal(client_send_exit_code(client_session_result(s)), CLIENT_EXIT_PROTOCOL);
+	client_session_free(s);
+}
+
+static void test_smtputf8_needed(void **state)
+{
+	struct client_session_cfg c = base();
+	static const char *const utf8[] = { "\xc3\xa9@example.org" };
+	struct client_session *s;
+
+	(void)state;
+	c.rcpts = utf8;
+	c.nrcpts = 1;
+	s = client_session_new(&c);
+	STEP(s, "220 mx\r\n", "EHLO client.example\r\n", CLIENT_EV_NONE);
+	STEP(s, "250 mx\r\n", "QUIT\r\n", CLIENT_EV_NONE);
+	assert_int_equal(client_session_result(s)->local, CLIENT_LOCAL_NO_SMTPUTF8);
+	client_session_free(s);
+	s = client_session_new(&c);
+	STEP(s, "220 mx\r\n", "EHLO client.example\r\n", CLIENT_EV_NONE);
+	STEP(s, "250-mx\r\n250 SMTPUTF8\r\n", "MAIL FROM:<a@example.org> SMTPUTF8\r\n", CLIENT_EV_NONE);
+	client_session_free(s);
+}
+
+static void test_all_rcpts_refused_pipelined(void **state)
+{
+	struct client_session_cfg c = base();
+	struct client_session *s;
+	char advice[512];
+
+	(void)state;
+	s = client_session_new(&c);
+	STEP(s, "220 mx\r\n", "EHLO client.example\r\n", CLIENT_EV_NONE);
+	free(feed(s, "250-mx\r\n250 PIPELINING\r\n", &(enum client_event){ 0 }));
+	/* a non-conforming 354 after no recipient: end the empty message */
+	STEP(s, "250 ok\r\n554 5.7.1 Relay access denied\r\n554 5.7.1 Relay access denied\r\n354 go\r\n",
+	     ".\r\n", CLIENT_EV_NONE);
+	STEP(s, "554 5.5.1 no valid recipients\r\n", "QUIT\r\n", CLIENT_EV_NONE);
+	const struct client_result *r = client_session_result(s);
+
+	assert_false(r->ok);
+	assert_int_equal(r->phase, CLIENT_PHASE_RCPT);
+	assert_string_equal(r->text, "554 5.7.1 Relay access denied");
+	client_send_advice(advice, sizeof(advice), r, client_session_caps(s), false, NULL);
+	assert_non_null(strstr(advice, "relay access denied"));
+	client_session_free(s);
+}
+
+static void test_garbage_and_421(void **state)
+{
+	struct client_session_cfg c = base();
+	struct client_session *s = client_session_new(&c);
+
+	(void)state;
+	STEP(s, "SSH-2.0-OpenSSH\r\n", "", CLIENT_EV_DONE);
+	assert_int_equal(client_session_result(s)->local, CLIENT_LOCAL_PROTOCOL);
+	assert_int_equal(client_send_exit_code(client_session_result(s)), CLIENT_EXIT_PROTOCOL);
+	client_session_free(s);
+	s = client_session_new(&c);
+	STEP(s, "421 4.3.2 shutting down\r\n", "", CLIENT_EV_DONE);
+	assert_int_equal(client_send_exit_code(client_session_result(s)), CLIENT_EXIT_TEMP);
+	client_session_free(s);
+	s = client_session_new(&c);
+	STEP(s, "220 mx\r\n", "EHLO client.example\r\n", CLIENT_EV_NONE);
+	assert_int_equal(client_session_eof(s), CLIENT_EV_DONE);
+	assert_int_equal(client_send_exit_code(client_session_result(s)), CLIENT_EXIT_PROTOCOL);
+	client_session_free(s);
+}
+
+static void test_538_advice(void **state)
+{
+	struct client_session_cfg c = base();
+	struct client_session *s;
+	char advice[512];
+
+	(void)state;
+	c.auth = true;
+	c.mech = CLIENT_MECH_PLAIN;
+	s = client_session_new(&c);
+	STEP(s, "220 mx\r\n", "EHLO client.example\r\n", CLIENT_EV_NONE);
+	STEP(s, "250-mx\r\n250 AUTH SCRAM-SHA-1\r\n", "AUTH PLAIN AHUAcHc=\r\n", CLIENT_EV_NONE);
+	STEP(s, "538 5.7.11 Encryption required\r\n", "QUIT\r\n", CLIENT_EV_NONE);
+	client_send_advice(advice, sizeof(advice), client_session_result(s),
+			   client_session_caps(s), false, NULL);
+	assert_string_equal(advice, "the server wants TLS first: add --starttls");
+	client_session_free(s);
+}
+
+int main(void)
+{
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test(test_pipelined_send),
+		cmocka_unit_test(test_one_at_a_time_and_bdat),
+		cmocka_unit_test(test_starttls_drops_and_ehlo_again),
+		cmocka_unit_test(test_no_starttls_offered),
+		cmocka_unit_test(test_auth_refuses_plain_in_clear),
+		cmocka_unit_test(test_auth_login_and_535),
+		cmocka_unit_test(test_auth_plain_ir_then_mail),
+		cmocka_unit_test(test_scram_without_server_proof),
+		cmocka_unit_test(test_bad_challenge_cancels),
+		cmocka_unit_test(test_smtputf8_needed),
+		cmocka_unit_test(test_all_rcpts_refused_pipelined),
+		cmocka_unit_test(test_garbage_and_421),
+		cmocka_unit_test(test_538_advice),
+	};
+	return cmocka_run_group_tests(tests, NULL, NULL);
+}
