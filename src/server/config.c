@@ -398,7 +398,6 @@ int srv_config_load(struct srv_config *c, int argc, char **argv, char *err, size
 		case 'l':
 			if (!listen_flag)
 				free_list(c->listen, &c->nlisten);
-	free_list(c->listen_tls, &c->nlisten_tls);
 			listen_flag = true;
 			key = "listen";
 			break;

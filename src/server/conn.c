@@ -263,7 +263,7 @@ static bool conn_tls_pull(struct srv_conn *c)
 		progress = true;
 	}
 	if (st == SRV_TLS_OK && n > 0) {
-		size_t used = smtp_session_wants_input(c->session)
+		size_t used = c->in.len == 0 && smtp_session_wants_input(c->session)
 				      ? smtp_session_input(c->session, w->tlsbuf, n) : 0;
 		if (used < n && buf_append(&c->in, w->tlsbuf + used, n - used) != BUF_OK) {
 			srv_conn_close(c);
@@ -294,7 +294,7 @@ void srv_conn_pump(struct srv_conn *c)
 		}
 		/* TLS holds decrypted input of its own: take it only when the
 		 * session can (a commit pending leaves it there, bounded). */
-		if (!c->tls_on || c->in.len || c->drop ||
+		if (!c->tls_on || c->drop ||
 		    (c->tls_ready && !smtp_session_wants_input(c->session)) ||
 		    !conn_tls_pull(c))
 			break;
