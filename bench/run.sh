@@ -13,7 +13,12 @@
 #        PORT (10080)  WORKERS (2)  SKIP_IDLE=1 (no idle-memory step)
 #        DUR REPS SIZES CONCS MODES DRAIN_MAX: passed to run_all.sh (defaults 5, 3,
 #        "4096 102400", "1 20 100", "1 d", 60)
-# Only loopback traffic.  ~25-30 min with the defaults on a 2-core VM.
+#        RESULTS_MD=FILE  also copy the report there (e.g. bench/RESULTS.md)
+#        BENCH_AUTH=1  then run bench/run-auth.sh too (into $OUT/auth)
+#        BENCH_TLS=1   then run bench/run-tls.sh too (into $OUT/tls)
+#        (both get the same DUR, REPS and WORKERS: see bench/README.md)
+# Only loopback traffic.  ~25-30 min with the defaults on a 2-core VM, plus ~7 min
+# for BENCH_AUTH=1 and ~5 min for BENCH_TLS=1.
 set -u
 BENCH=$(cd "$(dirname "$0")" && pwd)
 [ $# -ge 1 ] || { echo "usage: $0 POSTERND_PATH" >&2; exit 2; }
@@ -42,6 +47,14 @@ fi
 
 # smtp-source -s 100, 100 server sessions and the idle step need descriptors
 ulimit -n 65536 2>/dev/null || ulimit -n "$(ulimit -Hn)"
+
+# a server left listening on one of the harness's ports would be measured in
+# place of the one the harness starts (its start fails, its port answers)
+busy=""
+for p in 10025 10030 10031 10060 10061 10070 10071 "$PORT"; do
+  ss -ltnH "sport = :$p" | grep -q LISTEN && busy="$busy $p"
+done
+[ -z "$busy" ] || { echo "$0: ports in use:$busy (stop what listens there first)" >&2; exit 1; }
 
 mkdir -p "$OUT"
 MD=$ANCHORS/run/posternd/Maildir   # same file system as the anchors' Maildirs
@@ -96,5 +109,20 @@ fi
     grep 'level=warn\|level=error' "$f" 2>/dev/null | sed 's/^ts=[^ ]* //; s/sid=[^ ]* //; s/queue_id=[^ ]* //' | sort | uniq -c | sort -rn | head -10 | sed 's/^/    /'
   done
 } > "$OUT/report.md"
+
+# ---- optional: the AUTH and TLS benchmarks, appended to the report
+for b in auth tls; do
+  v=BENCH_$(echo $b | tr a-z A-Z)
+  [ "${!v:-0}" = 1 ] || continue
+  log "$b benchmark: $BENCH/run-$b.sh"
+  OUT=$OUT/$b "$BENCH/run-$b.sh" "$POSTERND" > "$OUT/run-$b.out" 2>&1
+  log "$b benchmark done (rc $?)"
+  if [ -s "$OUT/$b/report.md" ]; then
+    { echo; sed 's/^#/##/' "$OUT/$b/report.md"; } >> "$OUT/report.md"
+  else
+    echo -e "\n## $b benchmark: no report (see $OUT/run-$b.out)" >> "$OUT/report.md"
+  fi
+done
+[ -n "${RESULTS_MD:-}" ] && cp "$OUT/report.md" "$RESULTS_MD"
 cat "$OUT/report.md"
 log "report: $OUT/report.md   raw: $OUT/runs.tsv"

@@ -4,6 +4,7 @@
 #include <stdio.h>
 #include <string.h>
 
+#include "cli/cli_common.h"
 #include "cli/postern_cmds.h"
 #include "client/explain.h"
 #include "common/buf.h"
@@ -45,18 +46,11 @@ int postern_explain_main(int argc, char **argv)
 			break;
 		}
 	}
-	if (postern_i18n_init(lang, &chosen) != 0) {
-		postern_i18n_init(NULL, &chosen);
-		fprintf(stderr, "postern explain: ");
-		fprintf(stderr, _("no translation for language \"%s\"\n"), lang);
-		return 2;
-	}
-	if (bad_opt) {
-		fprintf(stderr, "postern explain: ");
-		fprintf(stderr, _("bad option \"%s\"\n"), bad_opt);
-		usage(stderr);
-		return 2;
-	}
+	/* here a bad option wins over --help */
+	int done = cli_options_done("postern explain", lang, &chosen, false, bad_opt, usage, 2);
+
+	if (done >= 0)
+		return done;
 	if (help) {
 		usage(stdout);
 		return 0;

@@ -11,39 +11,17 @@
  * SCRAM-SHA-256, SCRAM-SHA-1, and the CRAM-MD5 secret with --cram-md5); the
  * file is replaced atomically, mode 0600 (creds_file_edit). */
 #include <errno.h>
-#include <fcntl.h>
 #include <getopt.h>
-#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <termios.h>
 #include <unistd.h>
 
 #include "cli/postern_cmds.h"
+#include "cli/tty.h"
 #include "creds/creds.h"
 
 #define PASSWD_DEFAULT_FILE "/etc/postern/users"
-
-/* The terminal's settings while echo is off, to restore on a signal. */
-static int tty_fd = -1;
-static struct termios tty_saved;
-static volatile sig_atomic_t tty_changed;
-
-static void tty_restore(void)
-{
-	if (tty_changed) {
-		tcsetattr(tty_fd, TCSAFLUSH, &tty_saved);
-		tty_changed = 0;
-	}
-}
-
-static void on_signal(int sig)
-{
-	tty_restore();
-	signal(sig, SIG_DFL);
-	raise(sig);
-}
 
 static void usage(FILE *f)
 {
@@ -59,75 +37,26 @@ static void usage(FILE *f)
 	      f);
 }
 
-/* One line from fd into buf (without its line end). 0, or -1 (EOF before
- * any octet, too long, read error). */
-static int read_line(int fd, char *buf, size_t cap)
-{
-	size_t n = 0;
-	for (;;) {
-		char ch;
-		ssize_t r = read(fd, &ch, 1);
-		if (r < 0 && errno == EINTR)
-			continue;
-		if (r <= 0) {
-			if (n == 0)
-				return -1;
-			break;
-		}
-		if (ch == '\n')
-			break;
-		if (n + 1 >= cap) {
-			creds_wipe(buf, cap);
-			return -1;
-		}
-		buf[n++] = ch;
-	}
-	if (n && buf[n - 1] == '\r')
-		n--;
-	buf[n] = '\0';
-	return 0;
-}
-
-static int prompt(int fd, const char *text, char *buf, size_t cap)
-{
-	if (write(fd, text, strlen(text)) < 0)
-		return -1;
-	int rc = read_line(fd, buf, cap);
-	return rc;
-}
-
 /* Read the password twice from the terminal, without echo. */
 static int read_tty_password(const char *name, char *pw, size_t cap)
 {
-	tty_fd = open("/dev/tty", O_RDWR | O_NOCTTY | O_CLOEXEC);
-	if (tty_fd < 0) {
+	switch (cli_tty_open()) {
+	case CLI_TTY_OK:
+		break;
+	case CLI_TTY_NONE:
 		fprintf(stderr, "postern passwd: no terminal to read the password from (use --stdin)\n");
 		return -1;
-	}
-	if (tcgetattr(tty_fd, &tty_saved) != 0) {
+	case CLI_TTY_GETATTR:
 		fprintf(stderr, "postern passwd: /dev/tty: %s (use --stdin)\n", strerror(errno));
-		close(tty_fd);
 		return -1;
-	}
-	struct termios quiet = tty_saved;
-	quiet.c_lflag &= (tcflag_t) ~(ECHO | ECHOE | ECHOK);
-	quiet.c_lflag |= ECHONL;
-	signal(SIGINT, on_signal);
-	signal(SIGTERM, on_signal);
-	signal(SIGHUP, on_signal);
-	signal(SIGQUIT, on_signal);
-	tty_changed = 1;
-	if (tcsetattr(tty_fd, TCSAFLUSH, &quiet) != 0) {
-		tty_changed = 0;
+	case CLI_TTY_SETATTR:
 		fprintf(stderr, "postern passwd: /dev/tty: %s\n", strerror(errno));
-		close(tty_fd);
 		return -1;
 	}
-	char text[CREDS_NAME_MAX + 32];
-	snprintf(text, sizeof(text), "Password for %s: ", name);
 	char again[CREDS_PASSWORD_MAX + 2];
 	int rc = -1;
-	if (prompt(tty_fd, text, pw, cap) == 0 && prompt(tty_fd, "Retype password: ", again, sizeof(again)) == 0) {
+	if (cli_tty_ask(pw, cap, "Password for %s: ", name) == 1 &&
+	    cli_tty_ask(again, sizeof(again), "Retype password: ") == 1) {
 		if (strcmp(pw, again) == 0)
 			rc = 0;
 		else
@@ -136,9 +65,7 @@ static int read_tty_password(const char *name, char *pw, size_t cap)
 		fprintf(stderr, "postern passwd: no password read\n");
 	}
 	creds_wipe(again, sizeof(again));
-	tty_restore();
-	close(tty_fd);
-	tty_fd = -1;
+	cli_tty_close();
 	return rc;
 }
 
@@ -291,7 +218,7 @@ int postern_passwd_main(int argc, char **argv)
 	char *line = NULL;
 	if (op != CREDS_EDIT_DEL) {
 		char pw[CREDS_PASSWORD_MAX + 2];
-		int rc = from_stdin ? read_line(STDIN_FILENO, pw, sizeof(pw))
+		int rc = from_stdin ? (cli_read_line(STDIN_FILENO, pw, sizeof(pw)) == 1 ? 0 : -1)
 				    : read_tty_password(name, pw, sizeof(pw));
 		if (rc != 0) {
 			if (from_stdin)

@@ -1,12 +1,10 @@
 /* `postern probe HOST[:PORT]`: argument parsing and wiring only; the
  * report is built by client/probe. */
-#include <errno.h>
 #include <getopt.h>
 #include <signal.h>
 #include <stdio.h>
-#include <stdlib.h>
-#include <string.h>
 
+#include "cli/cli_common.h"
 #include "cli/postern_cmds.h"
 #include "client/probe.h"
 #include "client/send.h"
@@ -34,19 +32,13 @@ int postern_probe_main(int argc, char **argv)
 {
 	static const struct option opts[] = {
 		{ "tls", no_argument, NULL, 'T' },
-		{ "cafile", required_argument, NULL, 'c' },
-		{ "insecure", no_argument, NULL, 'k' },
-		{ "tls-verify", required_argument, NULL, 'V' },
 		{ "json", no_argument, NULL, 'j' },
-		{ "timeout", required_argument, NULL, 'o' },
-		{ "helo", required_argument, NULL, 'H' },
-		{ "lang", required_argument, NULL, 'l' },
-		{ "help", no_argument, NULL, 'h' },
+		CLI_NET_LONGOPTS,
 		{ NULL, 0, NULL, 0 },
 	};
-	const char *cafile = NULL, *helo = NULL, *lang = NULL, *bad = NULL, *chosen;
-	bool tls = false, verify = true, json = false, help = false;
-	long timeout = 30;
+	const char *chosen;
+	bool tls = false, json = false;
+	struct cli_net_opts net = CLI_NET_OPTS_INIT;
 	int ch;
 
 	opterr = 0;
@@ -54,48 +46,15 @@ int postern_probe_main(int argc, char **argv)
 	while ((ch = getopt_long(argc, argv, ":h", opts, NULL)) != -1) {
 		switch (ch) {
 		case 'T': tls = true; break;
-		case 'c': cafile = optarg; break;
-		case 'k': verify = false; break;
-		case 'V':
-			if (strcmp(optarg, "no") == 0)
-				verify = false;
-			else if (strcmp(optarg, "yes") != 0)
-				bad = bad ? bad : "--tls-verify";
-			break;
 		case 'j': json = true; break;
-		case 'o': {
-			char *end;
+		default: cli_net_option(&net, ch, optarg, argv[optind - 1]); break;
+		}
+	}
+	int done = cli_options_done("postern probe", net.lang, &chosen, net.help, net.bad, usage,
+				    CLIENT_EXIT_USAGE);
 
-			errno = 0;
-			timeout = strtol(optarg, &end, 10);
-			if (errno || *end || timeout < 1 || timeout > 3600)
-				bad = bad ? bad : "--timeout";
-			break;
-		}
-		case 'H': helo = optarg; break;
-		case 'l': lang = optarg; break;
-		case 'h': help = true; break;
-		default:
-			bad = bad ? bad : argv[optind - 1];
-			break;
-		}
-	}
-	if (postern_i18n_init(lang, &chosen) != 0) {
-		postern_i18n_init(NULL, &chosen);
-		fprintf(stderr, "postern probe: ");
-		fprintf(stderr, _("no translation for language \"%s\"\n"), lang);
-		return CLIENT_EXIT_USAGE;
-	}
-	if (help) {
-		usage(stdout);
-		return 0;
-	}
-	if (bad) {
-		fprintf(stderr, "postern probe: ");
-		fprintf(stderr, _("bad option \"%s\"\n"), bad);
-		usage(stderr);
-		return CLIENT_EXIT_USAGE;
-	}
+	if (done >= 0)
+		return done;
 	char host[256], port[8], helo_buf[256];
 
 	if (optind + 1 != argc) {
@@ -107,13 +66,15 @@ int postern_probe_main(int argc, char **argv)
 		fprintf(stderr, "postern probe: %s\n", _("wants HOST or HOST:PORT (or [IPv6]:PORT)"));
 		return CLIENT_EXIT_USAGE;
 	}
+	const char *helo = net.helo;
+
 	if (!helo) {
 		postern_helo_name(helo_buf, sizeof(helo_buf));
 		helo = helo_buf;
 	}
 	struct client_probe_opts o = {
-		.host = host, .port = port, .tls = tls, .verify = verify, .cafile = cafile,
-		.helo = helo, .timeout_ms = (int)timeout * 1000, .json = json,
+		.host = host, .port = port, .tls = tls, .verify = net.verify, .cafile = net.cafile,
+		.helo = helo, .timeout_ms = (int)net.timeout * 1000, .json = json,
 		.tr = postern_translating() ? postern_tr : NULL,
 		.out = stdout, .err = stderr,
 	};

@@ -9,11 +9,12 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/random.h>
-#include <termios.h>
 #include <time.h>
 #include <unistd.h>
 
+#include "cli/cli_common.h"
 #include "cli/postern_cmds.h"
+#include "cli/tty.h"
 #include "client/message.h"
 #include "client/send.h"
 #include "smtp/cmd.h"
@@ -107,63 +108,22 @@ void postern_helo_name(char *out, size_t cap)
 
 /* ---- the password ---- */
 
-static int tty_fd = -1;
-static struct termios tty_saved;
-static volatile sig_atomic_t tty_changed;
-
-static void tty_restore(void)
-{
-	if (tty_changed) {
-		tcsetattr(tty_fd, TCSAFLUSH, &tty_saved);
-		tty_changed = 0;
-	}
-}
-
-static void on_signal(int sig)
-{
-	tty_restore();
-	signal(sig, SIG_DFL);
-	raise(sig);
-}
-
-static int read_line_fd(int fd, char *buf, size_t cap)
-{
-	size_t n = 0;
-
-	for (;;) {
-		char ch;
-		ssize_t r = read(fd, &ch, 1);
-
-		if (r < 0 && errno == EINTR)
-			continue;
-		if (r <= 0 || ch == '\n')
-			break;
-		if (n + 1 >= cap)
-			return -1;
-		buf[n++] = ch;
-	}
-	if (n > 0 && buf[n - 1] == '\r')
-		n--;
-	buf[n] = '\0';
-	return 0;
-}
-
 /* --password-file, else $POSTERN_PASSWORD, else the terminal without echo. */
 static int get_password(const char *file, const char *user, char *pw, size_t cap)
 {
 	const char *env = getenv("POSTERN_PASSWORD");
+	int rc;
 
 	if (file) {
 		int fd = open(file, O_RDONLY | O_CLOEXEC);
-		int rc;
 
 		if (fd < 0) {
 			fprintf(stderr, "postern send: %s: %s\n", file, strerror(errno));
 			return CLIENT_EXIT_NOINPUT;
 		}
-		rc = read_line_fd(fd, pw, cap);
+		rc = cli_read_line(fd, pw, cap);
 		close(fd);
-		if (rc != 0) {
+		if (rc < 0) {
 			fprintf(stderr, "postern send: %s: %s\n", file, _("password line too long"));
 			return CLIENT_EXIT_NOINPUT;
 		}
@@ -173,30 +133,14 @@ static int get_password(const char *file, const char *user, char *pw, size_t cap
 		snprintf(pw, cap, "%s", env);
 		return 0;
 	}
-	tty_fd = open("/dev/tty", O_RDWR | O_CLOEXEC | O_NOCTTY);
-	if (tty_fd < 0 || tcgetattr(tty_fd, &tty_saved) != 0) {
+	if (cli_tty_open() != CLI_TTY_OK) {
 		fprintf(stderr, "postern send: %s\n",
 			_("no password: give --password-file or set POSTERN_PASSWORD (no terminal to ask on)"));
-		if (tty_fd >= 0)
-			close(tty_fd);
 		return CLIENT_EXIT_USAGE;
 	}
-	struct termios noecho = tty_saved;
-
-	noecho.c_lflag &= ~(tcflag_t)ECHO;
-	signal(SIGINT, on_signal);
-	signal(SIGTERM, on_signal);
-	dprintf(tty_fd, _("Password for %s: "), user);
-	tty_changed = 1;
-	tcsetattr(tty_fd, TCSAFLUSH, &noecho);
-	int rc = read_line_fd(tty_fd, pw, cap);
-
-	tty_restore();
-	dprintf(tty_fd, "\n");
-	close(tty_fd);
-	signal(SIGINT, SIG_DFL);
-	signal(SIGTERM, SIG_DFL);
-	return rc == 0 ? 0 : CLIENT_EXIT_USAGE;
+	rc = cli_tty_ask(pw, cap, _("Password for %s: "), user);
+	cli_tty_close();
+	return rc < 0 ? CLIENT_EXIT_USAGE : 0;
 }
 
 /* ---- the message ---- */
@@ -297,22 +241,15 @@ int postern_send_main(int argc, char **argv)
 		{ "body", required_argument, NULL, 'b' },
 		{ "bdat", no_argument, NULL, 'B' },
 		{ "verbose", no_argument, NULL, 'v' },
-		{ "timeout", required_argument, NULL, 'o' },
-		{ "cafile", required_argument, NULL, 'c' },
-		{ "insecure", no_argument, NULL, 'k' },
-		{ "tls-verify", required_argument, NULL, 'V' },
-		{ "helo", required_argument, NULL, 'H' },
-		{ "lang", required_argument, NULL, 'l' },
-		{ "help", no_argument, NULL, 'h' },
+		CLI_NET_LONGOPTS,
 		{ NULL, 0, NULL, 0 },
 	};
 	const char *server = NULL, *auth = NULL, *user = NULL, *pwfile = NULL, *from = NULL;
-	const char *subject = NULL, *body = NULL, *cafile = NULL, *helo = NULL, *lang = NULL;
-	const char *bad = NULL, *chosen;
+	const char *subject = NULL, *body = NULL, *chosen;
 	static const char *rcpts[RCPT_MAX];
 	size_t nrcpts = 0;
-	bool starttls = false, tls = false, bdat = false, verbose = false, verify = true, help = false;
-	long timeout = 30;
+	bool starttls = false, tls = false, bdat = false, verbose = false;
+	struct cli_net_opts net = CLI_NET_OPTS_INIT;
 	int ch;
 
 	opterr = 0;
@@ -328,7 +265,7 @@ int postern_send_main(int argc, char **argv)
 		case 'f': from = optarg; break;
 		case 't':
 			if (nrcpts == RCPT_MAX)
-				bad = bad ? bad : "--to";
+				net.bad = net.bad ? net.bad : "--to";
 			else
 				rcpts[nrcpts++] = optarg;
 			break;
@@ -336,49 +273,17 @@ int postern_send_main(int argc, char **argv)
 		case 'b': body = optarg; break;
 		case 'B': bdat = true; break;
 		case 'v': verbose = true; break;
-		case 'o': {
-			char *end;
+		default: cli_net_option(&net, ch, optarg, argv[optind - 1]); break;
+		}
+	}
+	int done = cli_options_done("postern send", net.lang, &chosen, net.help, net.bad, usage,
+				    CLIENT_EXIT_USAGE);
 
-			errno = 0;
-			timeout = strtol(optarg, &end, 10);
-			if (errno || *end || timeout < 1 || timeout > 3600)
-				bad = bad ? bad : "--timeout";
-			break;
-		}
-		case 'c': cafile = optarg; break;
-		case 'k': verify = false; break;
-		case 'V':
-			if (strcmp(optarg, "no") == 0)
-				verify = false;
-			else if (strcmp(optarg, "yes") != 0)
-				bad = bad ? bad : "--tls-verify";
-			break;
-		case 'H': helo = optarg; break;
-		case 'l': lang = optarg; break;
-		case 'h': help = true; break;
-		default:
-			bad = bad ? bad : argv[optind - 1];
-			break;
-		}
-	}
-	if (postern_i18n_init(lang, &chosen) != 0) {
-		postern_i18n_init(NULL, &chosen);
-		fprintf(stderr, "postern send: ");
-		fprintf(stderr, _("no translation for language \"%s\"\n"), lang);
-		return CLIENT_EXIT_USAGE;
-	}
-	if (help) {
-		usage(stdout);
-		return 0;
-	}
-	if (bad) {
-		fprintf(stderr, "postern send: ");
-		fprintf(stderr, _("bad option \"%s\"\n"), bad);
-		usage(stderr);
-		return CLIENT_EXIT_USAGE;
-	}
+	if (done >= 0)
+		return done;
 	const char *file = optind < argc ? argv[optind] : NULL;
 	const char *problem = NULL;
+	const char *helo = net.helo;
 	char host[256], port[8], helo_buf[256];
 	enum client_mech mech = CLIENT_MECH_NONE;
 
@@ -445,11 +350,11 @@ int postern_send_main(int argc, char **argv)
 		struct client_send_opts o = {
 			.host = host, .port = port,
 			.tls = tls ? CLIENT_TLS_IMPLICIT : starttls ? CLIENT_TLS_STARTTLS : CLIENT_TLS_NONE,
-			.verify = verify, .cafile = cafile,
+			.verify = net.verify, .cafile = net.cafile,
 			.user = user, .password = password, .mech = mech,
 			.helo = helo, .from = from, .rcpts = rcpts, .nrcpts = nrcpts,
 			.msg = msg.data ? msg.data : "", .msg_len = msg.len,
-			.bdat = bdat, .verbose = verbose, .timeout_ms = (int)timeout * 1000,
+			.bdat = bdat, .verbose = verbose, .timeout_ms = (int)net.timeout * 1000,
 			.tr = postern_translating() ? postern_tr : NULL,
 			.out = stdout, .err = stderr,
 		};
