@@ -5,8 +5,9 @@
  * fed in chunks as a network read would deliver it, into a buffer of
  * CLIENT_REPLY_LINE_MAX octets as the driver keeps, and every result is
  * checked against the parser's contract; the same bytes then drive a whole
- * client session, with SASL answered by a stub, which must end without a
- * crash and never write more than it was given reason to. */
+ * client session, with SASL answered by a scripted test double (the real
+ * GNU SASL client is tested in interop), which must end without a crash
+ * and never write more than it was given reason to. */
 #include <stdint.h>
 #include <stdlib.h>
 #include <string.h>

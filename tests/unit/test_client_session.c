@@ -1,5 +1,5 @@
 /* Unit tests for client/session.c: the client state machine fed server
- * bytes, compared with the exact bytes it queues. SASL is a stub here;
+ * bytes, compared with the exact bytes it queues. SASL is a scripted test double here;
  * client/sasl_client.c is exercised against real servers in interop. */
 #include <stdarg.h>
 #include <stddef.h>
@@ -18,7 +18,7 @@ static const char msg[] = "Subject: t\r\n\r\n.x\r\n";
 static int sasl_steps;
 static bool sasl_done;
 
-static int stub_start(void *arg, enum client_mech m, struct buf *ir, bool *has_ir)
+static int fake_sasl_start(void *arg, enum client_mech m, struct buf *ir, bool *has_ir)
 {
 	(void)arg;
 	sasl_steps = 0;
@@ -31,7 +31,7 @@ static int stub_start(void *arg, enum client_mech m, struct buf *ir, bool *has_i
 	return 0;
 }
 
-static int stub_step(void *arg, const char *chal, size_t n, struct buf *resp)
+static int fake_sasl_step(void *arg, const char *chal, size_t n, struct buf *resp)
 {
 	(void)arg;
 	sasl_steps++;
@@ -41,7 +41,7 @@ static int stub_step(void *arg, const char *chal, size_t n, struct buf *resp)
 	return buf_append(resp, sasl_steps == 1 ? "u" : "pw", sasl_steps == 1 ? 1 : 2);
 }
 
-static bool stub_finished(void *arg)
+static bool fake_sasl_finished(void *arg)
 {
 	(void)arg;
 	return sasl_done;
@@ -57,7 +57,7 @@ static struct client_session_cfg base(void)
 		.nrcpts = 2,
 		.msg = msg,
 		.msg_len = sizeof(msg) - 1,
-		.sasl = { stub_start, stub_step, stub_finished, NULL },
+		.sasl = { fake_sasl_start, fake_sasl_step, fake_sasl_finished, NULL },
 	};
 	return c;
 }
