@@ -9,6 +9,7 @@ cleanly or if a sanitizer wrote a report on stderr.
 Run: POSTERND=build/test/posternd /usr/bin/python3 -m pytest tests/interop
 """
 
+import base64
 import email.utils
 import os
 import re
@@ -92,6 +93,26 @@ class Reply:
         return "Reply(%r)" % self.raw
 
 
+def read_reply(read_line):
+    """One complete reply from read_line() (a line without its CRLF per call)."""
+    raw = b""
+    lines = []
+    while True:
+        line = read_line()
+        raw += line + b"\r\n"
+        m = REPLY_LINE.match(line)
+        assert m, "malformed reply line %r (so far %r)" % (line, raw)
+        lines.append((int(m.group(1)), m.group(3)))
+        if m.group(2) == b" ":
+            return Reply(raw, lines)
+
+
+def b64(data):
+    if isinstance(data, str):
+        data = data.encode()
+    return base64.b64encode(data).decode()
+
+
 def check(reply, code, esc=None, text=None):
     """Assert the basic code, the enhanced code (on every line) and a piece of text."""
     assert reply is not None, "no reply (connection closed?)"
@@ -151,16 +172,7 @@ class Raw:
 
     def reply(self):
         """Read one complete reply (all its continuation lines)."""
-        raw = b""
-        lines = []
-        while True:
-            line = self.read_line()
-            raw += line + b"\r\n"
-            m = REPLY_LINE.match(line)
-            assert m, "malformed reply line %r (so far %r)" % (line, raw)
-            lines.append((int(m.group(1)), m.group(3)))
-            if m.group(2) == b" ":
-                return Reply(raw, lines)
+        return read_reply(self.read_line)
 
     def replies(self, n):
         return [self.reply() for _ in range(n)]
@@ -233,7 +245,8 @@ TRACE_RE = re.compile(
     rb"^Return-Path: <(?P<rp>[^>\r\n]*)>\r\n"
     rb"Received: from (?P<helo>\S+) \((?P<tcpinfo>[^)\r\n]*)\)\r\n"
     rb"\tby (?P<by>\S+) \(postern\) with (?P<with>[A-Z0-9]+)"
-    rb"(?:\r\n\t\([^)\r\n]*\))? id (?P<id>[^\s;]+)"
+    # the TLS comment nests one level: (using TLSv1.3 with cipher X (256/256 bits))
+    rb"(?:\r\n\t\((?P<tls>(?:[^()\r\n]|\([^()\r\n]*\))*)\))? id (?P<id>[^\s;]+)"
     rb"(?:\r\n\tfor <(?P<for>[^>\r\n]*)>)?; (?P<date>[^\r\n]+)\r\n"
 )
 
@@ -256,6 +269,11 @@ class Stored:
         self.id = m.group("id").decode()
         self.for_ = m.group("for").decode("utf-8") if m.group("for") else None
         self.date = m.group("date").decode()
+        self.tls = m.group("tls").decode() if m.group("tls") else None
+        v = re.search(r"\b(TLSv1(?:\.\d)?)\b", self.tls or "")
+        self.tls_version = v.group(1) if v else None
+        # the trace headers on one line each (folds undone), for substring checks
+        self.unfolded = re.sub(r"\r\n[ \t]+", " ", self.trace.decode("utf-8"))
 
     def check_date(self):
         dt = email.utils.parsedate_to_datetime(self.date)

@@ -6,7 +6,6 @@ Run: POSTERND=build/client/posternd POSTERN=build/client/postern \\
      /usr/bin/python3 -m pytest tests/interop/test_client_probe.py"""
 
 import json
-import os
 import socket
 import ssl
 import subprocess

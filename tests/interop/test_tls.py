@@ -29,13 +29,13 @@ import warnings
 
 import pytest
 
-from conftest import (HOSTNAME, TIMEOUT, ConnectionClosed, Raw, Server, check, free_port,
+from conftest import (HOSTNAME, TIMEOUT, ConnectionClosed, Raw, Server, b64, check, free_port,
                       sanitizer_env)
-from test_auth import PASSWORD, USER, plain_ir, scram_exchange, write_users
-from tls_util import (SClient, b64, client_ctx, client_hello, check_tls_stored, connect_tls,
-                      fingerprint_of, make_cert, only_tls_alerts, only_tls_message,
-                      read_until_close, s_client_run, scram_plus_exchange, starttls,
-                      tls_messages)
+from scram import scram_exchange
+from test_auth import PASSWORD, USER, plain_ir, write_users
+from tls_util import (SClient, client_ctx, client_hello, check_tls_stored, connect_tls,
+                      fingerprint_of, make_cert, only_tls_alerts, read_until_close, s_client_run,
+                      starttls)
 
 CLIENT_TIMEOUT = 30
 HANDSHAKE_TIMEOUT = 1  # seconds, for the servers that test it
@@ -192,13 +192,13 @@ def deliver(c, rcpt, body=MESSAGE, mail_from="s@example.org"):
 def assert_alive_and_serving(srv, ctx, rcpt="alive@localhost"):
     """The process runs, and a full STARTTLS session and an implicit one deliver."""
     assert srv.proc.poll() is None, "posternd died:\n" + srv.log()[-3000:]
-    before = len(tls_messages(srv, rcpt))
+    before = len(srv.messages(rcpt))
     for implicit in ((False, True) if srv.tls_port else (False,)):
         c, _ = tls_session(srv, ctx, implicit=implicit)
         with c:
             deliver(c, rcpt)
             check(c.cmd("QUIT"), 221, "2.0.0")
-    assert len(tls_messages(srv, rcpt)) == before + (2 if srv.tls_port else 1)
+    assert len(srv.messages(rcpt)) == before + (2 if srv.tls_port else 1)
 
 
 # ---------------------------------------------------------------- STARTTLS replies (SPEC §4)
@@ -246,11 +246,11 @@ def test_starttls_replies_and_session_reset(tls_server, ctx):
         deliver(c, "t@localhost")
         check(c.cmd("QUIT"), 221, "2.0.0")
         c.expect_closed()
-    st = only_tls_message(srv, "t@localhost")
+    st = srv.only_message("t@localhost")
     check_tls_stored(st, MESSAGE, "ESMTPS", "TLSv1.3")
     assert st.return_path == "s@example.org"
     assert "from client.example " in st.unfolded
-    assert "(using TLSv1.3 with cipher %s " % cipher in st.unfolded, st.received
+    assert "(using TLSv1.3 with cipher %s " % cipher in st.unfolded, st.trace
 
 
 def test_implicit_tls_greets_after_handshake(tls_server, ctx):
@@ -267,7 +267,7 @@ def test_implicit_tls_greets_after_handshake(tls_server, ctx):
         deliver(c, "t@localhost")
         check(c.cmd("QUIT"), 221, "2.0.0")
         c.expect_closed()
-    check_tls_stored(only_tls_message(srv, "t@localhost"), MESSAGE, "ESMTPS", "TLSv1.3")
+    check_tls_stored(srv.only_message("t@localhost"), MESSAGE, "ESMTPS", "TLSv1.3")
     # the STARTTLS listener still speaks plaintext first
     with srv.connect() as c:
         assert "STARTTLS" in ehlo_keywords(c.ehlo())
@@ -287,8 +287,8 @@ def test_pipelined_transaction_over_tls(tls_server, ctx):
         check(c.reply(), 250, "2.0.0")
         check(c.reply(), 250, "2.0.0")
         check(c.reply(), 221, "2.0.0")
-    check_tls_stored(only_tls_message(srv, "p1@localhost"), big)
-    check_tls_stored(only_tls_message(srv, "p2@localhost"), big)
+    check_tls_stored(srv.only_message("p1@localhost"), big)
+    check_tls_stored(srv.only_message("p2@localhost"), big)
 
 
 @pytest.mark.parametrize("implicit", [False, True], ids=["starttls", "implicit"])
@@ -325,7 +325,7 @@ def test_command_split_across_tls_records(tls_server, ctx, implicit):
                     raise AssertionError("no reply to %r sent as %d TLS records"
                                          % (b"".join(pieces), len(pieces))) from None
                 assert r.code == code, (pieces, r.raw)
-    check_tls_stored(only_tls_message(srv, "t@localhost"), MESSAGE)
+    check_tls_stored(srv.only_message("t@localhost"), MESSAGE)
 
 
 def test_bdat_over_tls(tls_server, ctx):
@@ -345,7 +345,7 @@ def test_bdat_over_tls(tls_server, ctx):
         time.sleep(0.02)
         c.send(second)
         check(c.reply(), 250, "2.0.0")
-    check_tls_stored(only_tls_message(srv, "bdat@localhost"), MESSAGE)
+    check_tls_stored(srv.only_message("bdat@localhost"), MESSAGE)
 
 
 # ---------------------------------------------------------------- the injection defence
@@ -384,7 +384,7 @@ def test_injection_of_commands_does_not_take_effect(tls_server, ctx):
         check(c.cmd("EHLO client.example"), 250)
         check(c.cmd("DATA"), 503, "5.5.1")  # no transaction took effect
         deliver(c, "t@localhost")
-    st = only_tls_message(srv, "t@localhost")
+    st = srv.only_message("t@localhost")
     assert "evil" not in st.unfolded and st.return_path == "s@example.org"
     assert srv.new_files("victim@localhost") == []
 
@@ -414,7 +414,7 @@ def test_auth_plain_538_before_tls_235_after(tls_server, ctx):
         check(c.cmd("AUTH PLAIN " + plain_ir(password="wrong")), 535, "5.7.8")
         check(c.cmd("AUTH PLAIN " + plain_ir()), 235, "2.7.0")
         deliver(c, "t@localhost", mail_from="alice@example.org")
-    check_tls_stored(only_tls_message(srv, "t@localhost"), MESSAGE, "ESMTPSA", "TLSv1.3")
+    check_tls_stored(srv.only_message("t@localhost"), MESSAGE, "ESMTPSA", "TLSv1.3")
     # AUTH LOGIN over implicit TLS
     c, r = tls_session(srv, ctx, implicit=True)
     with c:
@@ -430,14 +430,14 @@ def test_auth_before_starttls_is_forgotten(tls_server, ctx):
     srv = tls_server(implicit=False, users=True)
     with srv.connect() as c:
         c.ehlo()
-        check(scram_exchange(c, "SCRAM-SHA-256"), 235, "2.7.0")
+        check(scram_exchange(c, "SCRAM-SHA-256", USER, PASSWORD), 235, "2.7.0")
         starttls(c, ctx)
         check(c.cmd("EHLO client.example"), 250)
         deliver(c, "anon@localhost")
         check(c.cmd("AUTH PLAIN " + plain_ir()), 235, "2.7.0")
         deliver(c, "authed@localhost")
-    assert only_tls_message(srv, "anon@localhost").with_ == "ESMTPS"
-    assert only_tls_message(srv, "authed@localhost").with_ == "ESMTPSA"
+    assert srv.only_message("anon@localhost").with_ == "ESMTPS"
+    assert srv.only_message("authed@localhost").with_ == "ESMTPSA"
 
 
 def test_auth_plaintext_allows_plain_before_tls(tls_server):
@@ -468,22 +468,22 @@ def test_scram_plus_tls_unique_tls12(tls_server, cert):
         with session() as c:
             cb = c.sock.get_channel_binding("tls-unique")
             assert cb and len(cb) == 12
-            check(scram_plus_exchange(c, mech, USER, PASSWORD, "p=tls-unique,,", cb), 235, "2.7.0")
+            check(scram_exchange(c, mech, USER, PASSWORD, "p=tls-unique,,", cb), 235, "2.7.0")
             deliver(c, "plus@localhost", mail_from="alice@example.org")
-    assert [m.with_ for m in tls_messages(srv, "plus@localhost")] == ["ESMTPSA", "ESMTPSA"]
+    assert [m.with_ for m in srv.messages("plus@localhost")] == ["ESMTPSA", "ESMTPSA"]
     with session() as c:
         cb = bytearray(c.sock.get_channel_binding("tls-unique"))
         cb[0] ^= 1
-        check(scram_plus_exchange(c, "SCRAM-SHA-256-PLUS", USER, PASSWORD, "p=tls-unique,,",
+        check(scram_exchange(c, "SCRAM-SHA-256-PLUS", USER, PASSWORD, "p=tls-unique,,",
                                   bytes(cb)), 535, "5.7.8")
     with session() as c:
         # RFC 5802 §6: "y" while the server supports channel binding is a downgrade
-        check(scram_plus_exchange(c, "SCRAM-SHA-256", USER, PASSWORD, "y,,"), 535, "5.7.8")
+        check(scram_exchange(c, "SCRAM-SHA-256", USER, PASSWORD, "y,,"), 535, "5.7.8")
     with session() as c:
-        check(scram_plus_exchange(c, "SCRAM-SHA-256-PLUS", USER, PASSWORD, "n,,"), 535)
+        check(scram_exchange(c, "SCRAM-SHA-256-PLUS", USER, PASSWORD, "n,,"), 535)
     with session() as c:
         # plain SCRAM without channel binding stays available over TLS
-        check(scram_plus_exchange(c, "SCRAM-SHA-256", USER, PASSWORD, "n,,"), 235, "2.7.0")
+        check(scram_exchange(c, "SCRAM-SHA-256", USER, PASSWORD, "n,,"), 235, "2.7.0")
 
 
 @pytest.mark.parametrize("mech", ["SCRAM-SHA-256-PLUS", "SCRAM-SHA-1-PLUS"])
@@ -543,7 +543,7 @@ def test_require_tls(tls_server, ctx, how):
         check(c.cmd("EHLO client.example"), 250)
         deliver(c, "t@localhost")
         check(c.cmd("QUIT"), 221, "2.0.0")
-    check_tls_stored(only_tls_message(srv, "t@localhost"), MESSAGE)
+    check_tls_stored(srv.only_message("t@localhost"), MESSAGE)
     # implicit TLS satisfies it from the start
     c, _ = tls_session(srv, ctx, implicit=True)
     with c:
@@ -590,7 +590,7 @@ def test_openssl_s_client(tls_server, cert, implicit, version):
     want = "TLSv1.2" if version == "tls1_2" else "TLSv1.3"
     assert "Protocol version: " + want in err, err
     assert "Verification: OK" in err, err
-    check_tls_stored(only_tls_message(srv, "sc@localhost"), MESSAGE, "ESMTPS", want)
+    check_tls_stored(srv.only_message("sc@localhost"), MESSAGE, "ESMTPS", want)
 
 
 def test_tls12_renegotiation_refused(tls_server, cert, ctx):
@@ -692,7 +692,7 @@ def test_swaks(tls_server, cert, tmp_path, mode):
     if mode == "--tls":
         assert "<-  220 2.0.0" in out, out
     assert "250 2.0.0 Ok: queued as" in out, out
-    check_tls_stored(only_tls_message(srv, "sw@localhost"), MESSAGE, "ESMTPS", "TLSv1.3")
+    check_tls_stored(srv.only_message("sw@localhost"), MESSAGE, "ESMTPS", "TLSv1.3")
 
 
 def test_swaks_auth_plain_after_starttls(tls_server, cert):
@@ -702,7 +702,7 @@ def test_swaks_auth_plain_after_starttls(tls_server, cert):
                   "--auth", "PLAIN", "--auth-user", USER, "--auth-password", PASSWORD,
                   "--from", "alice@example.org", "--to", "sw@localhost", "--timeout", "10"])
     assert "235 2.7.0" in out, out
-    assert only_tls_message(srv, "sw@localhost").with_ == "ESMTPSA"
+    assert srv.only_message("sw@localhost").with_ == "ESMTPSA"
 
 
 @pytest.mark.parametrize("scheme", ["smtp", "smtps"])
@@ -718,12 +718,12 @@ def test_curl(tls_server, cert, tmp_path, scheme):
     if scheme == "smtp":
         argv.insert(1, "--ssl-reqd")
     run(argv)
-    check_tls_stored(only_tls_message(srv, "curl@localhost"), MESSAGE, "ESMTPS", "TLSv1.3")
+    check_tls_stored(srv.only_message("curl@localhost"), MESSAGE, "ESMTPS", "TLSv1.3")
     # with AUTH PLAIN (only offered over TLS)
     run(argv[:-4] + ["--user", "%s:%s" % (USER, PASSWORD), "--login-options", "AUTH=PLAIN",
                      "--mail-from", "alice@example.org", "--mail-rcpt", "curla@localhost",
                      "-T", str(f)])
-    check_tls_stored(only_tls_message(srv, "curla@localhost"), MESSAGE, "ESMTPSA")
+    check_tls_stored(srv.only_message("curla@localhost"), MESSAGE, "ESMTPSA")
     # an untrusted server certificate: curl refuses (60: CURLE_PEER_FAILED_VERIFICATION)
     other = make_cert(tmp_path / "other")
     rc, out = run([a if a != cert.cert else other.cert for a in argv], ok=False)
@@ -752,7 +752,7 @@ def test_msmtp(tls_server, cert, tmp_path, starttls_mode):
     (tmp_path / "pw").write_text(PASSWORD)
     local = MESSAGE.replace(b"\r\n", b"\n")
     run([msmtp, "-C", str(conf), "--", "m@localhost"], input=local)
-    st = only_tls_message(srv, "m@localhost")
+    st = srv.only_message("m@localhost")
     check_tls_stored(st, MESSAGE, "ESMTPSA", "TLSv1.3")
     assert "from client.example " in st.unfolded
 
@@ -777,8 +777,8 @@ def test_smtplib_starttls(tls_server, cert, maximum):
         code, resp = s.login(USER, PASSWORD)
         assert code == 235, resp
         assert s.sendmail("alice@example.org", ["pya@localhost"], MESSAGE) == {}
-    check_tls_stored(only_tls_message(srv, "py@localhost"), MESSAGE, "ESMTPS", want)
-    check_tls_stored(only_tls_message(srv, "pya@localhost"), MESSAGE, "ESMTPSA", want)
+    check_tls_stored(srv.only_message("py@localhost"), MESSAGE, "ESMTPS", want)
+    check_tls_stored(srv.only_message("pya@localhost"), MESSAGE, "ESMTPSA", want)
 
 
 def test_smtplib_smtp_ssl(tls_server, cert):
@@ -791,7 +791,7 @@ def test_smtplib_smtp_ssl(tls_server, cert):
         assert "PLAIN" in s.esmtp_features["auth"].split()
         s.login(USER, PASSWORD)
         assert s.sendmail("alice@example.org", ["ssl@localhost"], MESSAGE) == {}
-    check_tls_stored(only_tls_message(srv, "ssl@localhost"), MESSAGE, "ESMTPSA", "TLSv1.3")
+    check_tls_stored(srv.only_message("ssl@localhost"), MESSAGE, "ESMTPSA", "TLSv1.3")
     # the certificate is checked by name: the IP literal is in the SAN too
     wrong = client_ctx(cert.cert)
     with pytest.raises(ssl.SSLCertVerificationError):
@@ -819,7 +819,7 @@ def test_concurrent_starttls_sessions(tls_server, cert, ctx):
         t.join(30)
     assert errors == []
     for i in range(16):
-        check_tls_stored(only_tls_message(srv, "c%d@localhost" % i), MESSAGE)
+        check_tls_stored(srv.only_message("c%d@localhost" % i), MESSAGE)
 
 
 # ---------------------------------------------------------------- broken and slow clients
@@ -1092,7 +1092,7 @@ def test_session_resumption(tls_server, cert, maximum):
         deliver(c, "resumed@localhost")
     tls = [l for l in srv.log().splitlines() if "event=tls " in l]
     assert "resumed=no" in tls[-2] and "resumed=yes" in tls[-1], tls
-    check_tls_stored(only_tls_message(srv, "resumed@localhost"), MESSAGE, "ESMTPS", want)
+    check_tls_stored(srv.only_message("resumed@localhost"), MESSAGE, "ESMTPS", want)
     # STARTTLS: a session from one connection resumes on the next
     c, _ = tls_session(srv, ctx)
     with c:

@@ -1,13 +1,9 @@
 """Helpers for test_tls.py: certificates, TLS over conftest's Raw client,
-a parser for a Received header that carries a TLS comment, an
-`openssl s_client` driver, a ClientHello generator and a SCRAM client with
-channel binding (RFC 5802, RFC 5929 tls-unique)."""
+checks of a stored message's TLS comment, an `openssl s_client` driver and a
+ClientHello generator."""
 
-import base64
 import hashlib
-import hmac
 import os
-import re
 import select
 import socket
 import ssl
@@ -15,7 +11,7 @@ import subprocess
 import tempfile
 import time
 
-from conftest import REPLY_LINE, TIMEOUT, ConnectionClosed, Raw, Reply, check
+from conftest import TIMEOUT, ConnectionClosed, Raw, check, read_reply
 
 TOP = os.path.abspath(os.path.join(os.path.dirname(__file__), "..", ".."))
 MAKE_CERT = os.path.join(TOP, "scripts", "make-cert")
@@ -130,51 +126,15 @@ def client_hello(server_hostname="localhost"):
 
 # ---------------------------------------------------------------- the stored file
 
-class TLSStored:
-    """A delivered file: Return-Path, a (folded) Received header, then the
-    message. Looser than conftest.Stored about the Received layout: the TLS
-    comment may contain parentheses of its own."""
-
-    def __init__(self, path, data):
-        self.path = path
-        self.data = data
-        m = re.match(rb"Return-Path: <([^>\r\n]*)>\r\n"
-                     rb"(Received: [^\r\n]*\r\n(?:[ \t][^\r\n]*\r\n)*)", data)
-        assert m, "stored file does not start with Return-Path and Received: %r" % data[:500]
-        self.return_path = m.group(1).decode()
-        self.received = m.group(2).decode()
-        self.body = data[m.end():]
-        unfolded = re.sub(r"\r\n[ \t]+", " ", self.received)
-        w = re.search(r"\bwith ([A-Z0-9]+)\b", unfolded)
-        assert w, "no 'with' in %r" % self.received
-        self.with_ = w.group(1)
-        t = re.search(r"\b(TLSv1(?:\.\d)?)\b", unfolded)
-        self.tls_version = t.group(1) if t else None
-        self.unfolded = unfolded
-
-
-def tls_messages(srv, addr):
-    out = []
-    for p in srv.new_files(addr):
-        with open(p, "rb") as f:
-            out.append(TLSStored(p, f.read()))
-    return out
-
-
-def only_tls_message(srv, addr):
-    msgs = tls_messages(srv, addr)
-    assert len(msgs) == 1, "expected one message for %s, found %d" % (addr, len(msgs))
-    return msgs[0]
-
-
 def check_tls_stored(st, body, with_="ESMTPS", version=None):
+    """st: a conftest.Stored whose Received header must carry the TLS comment."""
     assert st.body == body, "stored body differs:\n%r\n!=\n%r" % (st.body, body)
-    assert st.with_ == with_, "expected 'with %s' in %r" % (with_, st.received)
+    assert st.with_ == with_, "expected 'with %s' in %r" % (with_, st.trace)
     assert st.tls_version is not None and st.tls_version.startswith("TLSv1."), \
-        "no TLS version in the Received header: %r" % st.received
+        "no TLS version in the Received header: %r" % st.trace
     if version is not None:
-        assert st.tls_version == version, "expected %s in %r" % (version, st.received)
-    assert "cipher" in st.unfolded.lower(), "no cipher in the Received header: %r" % st.received
+        assert st.tls_version == version, "expected %s in %r" % (version, st.trace)
+    assert "cipher" in st.tls.lower(), "no cipher in the Received header: %r" % st.trace
 
 
 # ---------------------------------------------------------------- openssl s_client
@@ -216,15 +176,7 @@ class SClient:
         return line.rstrip(b"\r")
 
     def reply(self):
-        raw, lines = b"", []
-        while True:
-            line = self._line()
-            raw += line + b"\r\n"
-            m = REPLY_LINE.match(line)
-            assert m, "malformed reply line %r (so far %r)" % (line, raw)
-            lines.append((int(m.group(1)), m.group(3)))
-            if m.group(2) == b" ":
-                return Reply(raw, lines)
+        return read_reply(self._line)
 
     def send(self, data):
         self.p.stdin.write(data)
@@ -259,57 +211,3 @@ def s_client_run(argv, input=b"", timeout=15):
     p = subprocess.run(argv, input=input, stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
                        timeout=timeout)
     return p.returncode, p.stdout.decode("utf-8", "replace")
-
-
-# ---------------------------------------------------------------- SCRAM with channel binding
-
-def b64(data):
-    if isinstance(data, str):
-        data = data.encode()
-    return base64.b64encode(data).decode()
-
-
-class ScramClient:
-    """RFC 5802 client side with a chosen GS2 header: "n,," (no channel
-    binding), "y,," (client supports it, thinks the server does not),
-    "p=tls-unique,," with cbdata (RFC 5929)."""
-
-    def __init__(self, hname, user, password, gs2="n,,", cbdata=b"",
-                 cnonce="fyko+d2lbbFgONRv9qkxdawL"):
-        self.hname, self.user, self.password = hname, user, password
-        self.gs2, self.cbdata, self.cnonce = gs2, cbdata, cnonce
-        self.first_bare = "n=%s,r=%s" % (user.replace("=", "=3D").replace(",", "=2C"), cnonce)
-        self.verifier = None
-
-    def client_first(self):
-        return self.gs2 + self.first_bare
-
-    def client_final(self, server_first):
-        attrs = dict(kv.split("=", 1) for kv in server_first.split(","))
-        assert attrs["r"].startswith(self.cnonce), server_first
-        salted = hashlib.pbkdf2_hmac(self.hname, self.password.encode(),
-                                     base64.b64decode(attrs["s"]), int(attrs["i"]))
-        without_proof = "c=%s,r=%s" % (b64(self.gs2.encode() + self.cbdata), attrs["r"])
-        auth_message = ",".join([self.first_bare, server_first, without_proof]).encode()
-        client_key = hmac.new(salted, b"Client Key", self.hname).digest()
-        stored = hashlib.new(self.hname, client_key).digest()
-        sig = hmac.new(stored, auth_message, self.hname).digest()
-        proof = bytes(a ^ b for a, b in zip(client_key, sig))
-        server_key = hmac.new(salted, b"Server Key", self.hname).digest()
-        self.verifier = "v=" + b64(hmac.new(server_key, auth_message, self.hname).digest())
-        return without_proof + ",p=" + b64(proof)
-
-
-def scram_plus_exchange(c, mech, user, password, gs2, cbdata=b""):
-    """AUTH mech over Raw client c; returns the final reply."""
-    hname = "sha256" if mech.startswith("SCRAM-SHA-256") else "sha1"
-    s = ScramClient(hname, user, password, gs2, cbdata)
-    r = c.cmd("AUTH %s %s" % (mech, b64(s.client_first())))
-    if r.code != 334:
-        return r
-    server_first = base64.b64decode(r.text).decode()
-    r = c.cmd(b64(s.client_final(server_first)))
-    if r.code != 334:
-        return r
-    assert base64.b64decode(r.text).decode() == s.verifier  # the server proved itself
-    return c.cmd("")
