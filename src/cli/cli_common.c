@@ -1,11 +1,14 @@
-/* Option handling that `postern send`, `probe` and `explain` share. */
+/* Option handling that `postern send`, `probe` and `explain` share, and
+ * the default EHLO name. */
 #include "cli/cli_common.h"
 
 #include <errno.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "cli/postern_cmds.h"
+#include "smtp/cmd.h"
 
 /* --timeout SEC: whole seconds, 1 to 3600. 0, or -1 when malformed. */
 static int parse_timeout(const char *arg, long *sec)
@@ -75,4 +78,15 @@ int cli_options_done(const char *prog, const char *lang, const char **chosen, bo
 		return usage_status;
 	}
 	return -1;
+}
+
+void cli_helo_name(char *out, size_t cap)
+{
+	char h[256];
+
+	if (gethostname(h, sizeof(h)) == 0 && (h[sizeof(h) - 1] = '\0', h[0]) &&
+	    smtp_cmd_valid_helo(h, strlen(h)) && strlen(h) < cap)
+		snprintf(out, cap, "%s", h);
+	else
+		snprintf(out, cap, "localhost");
 }

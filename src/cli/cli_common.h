@@ -4,6 +4,7 @@
 
 #include <getopt.h>
 #include <stdbool.h>
+#include <stddef.h>
 #include <stdio.h>
 
 /* The options send and probe share, as getopt_long returns them. */
@@ -38,5 +39,8 @@ void cli_net_option(struct cli_net_opts *o, int ch, const char *arg, const char 
  * on an error), or -1 to go on. */
 int cli_options_done(const char *prog, const char *lang, const char **chosen, bool help,
 		     const char *bad, void (*usage)(FILE *f), int usage_status);
+
+/* This host's name for EHLO, "localhost" when it is not a valid domain. */
+void cli_helo_name(char *out, size_t cap);
 
 #endif

@@ -12,12 +12,6 @@
 int postern_explain_main(int argc, char **argv);
 int postern_send_main(int argc, char **argv);
 int postern_probe_main(int argc, char **argv);
-/* "host", "host:port", "[v6]:port" into host and port (dflt when absent);
- * 0, or -1 when malformed. In postern_send.c, shared with probe. */
-int postern_split_hostport(const char *arg, char *host, size_t hcap, char *port, size_t pcap,
-			   const char *dflt);
-/* This host's name for EHLO, "localhost" when it is not a valid domain. */
-void postern_helo_name(char *out, size_t cap);
 /* in src/cli/postern_passwd.c, built only when that file exists
  * (meson then defines POSTERN_HAVE_PASSWD) */
 int postern_passwd_main(int argc, char **argv);

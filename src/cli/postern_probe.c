@@ -6,6 +6,7 @@
 
 #include "cli/cli_common.h"
 #include "cli/postern_cmds.h"
+#include "client/hostport.h"
 #include "client/probe.h"
 #include "client/send.h"
 
@@ -61,7 +62,7 @@ int postern_probe_main(int argc, char **argv)
 		usage(stderr);
 		return CLIENT_EXIT_USAGE;
 	}
-	if (postern_split_hostport(argv[optind], host, sizeof(host), port, sizeof(port),
+	if (client_hostport_split(argv[optind], host, sizeof(host), port, sizeof(port),
 				   tls ? "465" : "25") != 0) {
 		fprintf(stderr, "postern probe: %s\n", _("wants HOST or HOST:PORT (or [IPv6]:PORT)"));
 		return CLIENT_EXIT_USAGE;
@@ -69,7 +70,7 @@ int postern_probe_main(int argc, char **argv)
 	const char *helo = net.helo;
 
 	if (!helo) {
-		postern_helo_name(helo_buf, sizeof(helo_buf));
+		cli_helo_name(helo_buf, sizeof(helo_buf));
 		helo = helo_buf;
 	}
 	struct client_probe_opts o = {

@@ -1,6 +1,5 @@
 /* `postern send`: argument parsing and wiring only; the conversation is
- * client/session driven by client/send. Also the helpers probe shares:
- * HOST[:PORT] splitting and the EHLO name. */
+ * client/session driven by client/send. */
 #include <errno.h>
 #include <fcntl.h>
 #include <getopt.h>
@@ -15,6 +14,7 @@
 #include "cli/cli_common.h"
 #include "cli/postern_cmds.h"
 #include "cli/tty.h"
+#include "client/hostport.h"
 #include "client/message.h"
 #include "client/send.h"
 #include "smtp/cmd.h"
@@ -49,61 +49,6 @@ static void usage(FILE *f)
 	fputs(_("Exit status: 0 sent; 64 usage error; 65 refused (5xx) or not possible as asked;\n"
 		"66 a file cannot be read; 69 no connection, timeout or TLS failure; 70 internal\n"
 		"error; 75 temporary failure (4xx): try again later; 76 the server broke the protocol.\n"), f);
-}
-
-int postern_split_hostport(const char *arg, char *host, size_t hcap, char *port, size_t pcap,
-			   const char *dflt)
-{
-	const char *p;
-	size_t hl;
-
-	if (arg[0] == '[') {
-		const char *close = strchr(arg, ']');
-
-		if (!close)
-			return -1;
-		hl = (size_t)(close - arg - 1);
-		if (hl == 0 || hl >= hcap)
-			return -1;
-		memcpy(host, arg + 1, hl);
-		host[hl] = '\0';
-		p = close[1] == ':' ? close + 2 : NULL;
-		if (close[1] && close[1] != ':')
-			return -1;
-	} else {
-		const char *colon = strrchr(arg, ':');
-
-		if (colon && strchr(arg, ':') != colon)
-			colon = NULL; /* a bare IPv6 address */
-		hl = colon ? (size_t)(colon - arg) : strlen(arg);
-		if (hl == 0 || hl >= hcap)
-			return -1;
-		memcpy(host, arg, hl);
-		host[hl] = '\0';
-		p = colon ? colon + 1 : NULL;
-	}
-	if (!p) {
-		snprintf(port, pcap, "%s", dflt);
-		return 0;
-	}
-	size_t pl = strlen(p);
-
-	if (pl == 0 || pl > 5 || pl >= pcap || strspn(p, "0123456789") != pl || atoi(p) < 1 ||
-	    atoi(p) > 65535)
-		return -1;
-	memcpy(port, p, pl + 1);
-	return 0;
-}
-
-void postern_helo_name(char *out, size_t cap)
-{
-	char h[256];
-
-	if (gethostname(h, sizeof(h)) == 0 && (h[sizeof(h) - 1] = '\0', h[0]) &&
-	    smtp_cmd_valid_helo(h, strlen(h)) && strlen(h) < cap)
-		snprintf(out, cap, "%s", h);
-	else
-		snprintf(out, cap, "localhost");
 }
 
 /* ---- the password ---- */
@@ -295,7 +240,7 @@ int postern_send_main(int argc, char **argv)
 		problem = _("give at most one message FILE");
 	else if (file && (subject || body))
 		problem = _("--subject and --body build a message; they do not go with FILE");
-	else if (postern_split_hostport(server, host, sizeof(host), port, sizeof(port),
+	else if (client_hostport_split(server, host, sizeof(host), port, sizeof(port),
 					tls ? "465" : "25") != 0)
 		problem = _("--server wants HOST or HOST:PORT (or [IPv6]:PORT)");
 	else if (auth && (mech = client_mech_by_name(auth)) == CLIENT_MECH_NONE)
@@ -316,7 +261,7 @@ int postern_send_main(int argc, char **argv)
 		return CLIENT_EXIT_USAGE;
 	}
 	if (!helo) {
-		postern_helo_name(helo_buf, sizeof(helo_buf));
+		cli_helo_name(helo_buf, sizeof(helo_buf));
 		helo = helo_buf;
 	}
 
