@@ -128,9 +128,13 @@ static int masked(struct buf *dec, enum client_mech mech, unsigned step, const c
 	case CLIENT_MECH_SCRAM_SHA_256:
 	case CLIENT_MECH_SCRAM_SHA_1_PLUS:
 	case CLIENT_MECH_SCRAM_SHA_256_PLUS: {
-		/* client-final-message: ...,p=proof (RFC 5802 §7) */
-		for (size_t i = 0; i + 2 <= n; i++) {
-			if ((i == 0 || d[i - 1] == ',') && d[i] == 'p' && d[i + 1] == '=') {
+		/* client-final-message: c=...,r=...,p=proof (RFC 5802 §7); the
+		 * client-first starts with the GS2 header instead, whose
+		 * "p=tls-exporter" names a channel binding and is no secret */
+		if (n < 2 || d[0] != 'c' || d[1] != '=')
+			return client_transcript_quote(dec, d, n);
+		for (size_t i = 1; i + 2 <= n; i++) {
+			if (d[i - 1] == ',' && d[i] == 'p' && d[i + 1] == '=') {
 				*secret = true;
 				size_t end = i + 2;
 

@@ -50,13 +50,18 @@ static void test_masks(void **state)
 	client_transcript_auth(&b, CLIENT_MECH_LOGIN, 2, "", "c2VjcmV0", 8);
 	/* SCRAM client-final: c=biws,r=abc,p=PROOF */
 	client_transcript_auth(&b, CLIENT_MECH_SCRAM_SHA_256, 1, "", "Yz1iaXdzLHI9YWJjLHA9UFJPT0Y=", 28);
+	/* SCRAM-PLUS client-first: the GS2 header "p=tls-exporter" is shown */
+	client_transcript_auth(&b, CLIENT_MECH_SCRAM_SHA_256_PLUS, 1, "AUTH SCRAM-SHA-256-PLUS",
+			       "cD10bHMtZXhwb3J0ZXIsLG49YWxpY2Uscj1ub25jZQ==", 44);
 	char *t = text(&b);
 
 	assert_string_equal(t,
 		"C: AUTH PLAIN ********   \xe2\x86\x90 \"\\0alice\\0********\"\n"
 		"C: YWxpY2U=   \xe2\x86\x90 \"alice\"\n"
 		"C: ********   \xe2\x86\x90 \"********\"\n"
-		"C: ********   \xe2\x86\x90 \"c=biws,r=abc,p=********\"\n");
+		"C: ********   \xe2\x86\x90 \"c=biws,r=abc,p=********\"\n"
+		"C: AUTH SCRAM-SHA-256-PLUS cD10bHMtZXhwb3J0ZXIsLG49YWxpY2Uscj1ub25jZQ==   "
+		"\xe2\x86\x90 \"p=tls-exporter,,n=alice,r=nonce\"\n");
 	assert_null(strstr(t, "secret"));
 	assert_null(strstr(t, "c2VjcmV0"));
 	buf_fini(&b);
