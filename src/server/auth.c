@@ -8,8 +8,6 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/resource.h>
-#include <sys/syscall.h>
 #include <unistd.h>
 
 #include "common/log.h"
@@ -27,12 +25,6 @@
 /* The first failure waits this long, each further one twice as long,
  * up to auth_delay_max. */
 #define AUTH_DELAY_BASE_MS 250
-/* Pool threads that check passwords run at this nice value (Linux sets it
- * per thread), so that when yescrypt saturates the cores the event loops
- * still get the CPU first: a NOOP is answered while 20 sessions
- * authenticate. It stays on the thread; the other work of the pool
- * (fsync, rename) waits on the disk, not the CPU. */
-#define AUTH_POOL_NICE 10
 
 struct ip_slot {
 	unsigned char key[17]; /* family, then the address (/64 for IPv6) */
@@ -314,8 +306,7 @@ static enum smtp_auth_start auth_start(void *ctx, const char *mech, bool tls)
 static void step_work(uv_work_t *w)
 {
 	struct srv_auth *a = w->data;
-	/* failing (no such syscall, a seccomp filter) costs only latency */
-	(void)setpriority(PRIO_PROCESS, (id_t)syscall(SYS_gettid), AUTH_POOL_NICE);
+	srv_pool_thread_cpu_bound(); /* a NOOP is answered while 20 sessions authenticate */
 	/* NULL means "no initial response"; an empty response is not that */
 	static const unsigned char empty[1];
 	const unsigned char *in = a->in_absent ? NULL : a->in ? a->in : empty;

@@ -42,7 +42,7 @@ static void conn_alloc(uv_handle_t *h, size_t hint, uv_buf_t *buf)
 /* Free once both handles are closed and no commit still refers to us. */
 void srv_conn_free_if_done(struct srv_conn *c)
 {
-	if (c->handles_open > 0 || srv_delivery_busy(c))
+	if (c->handles_open > 0 || srv_delivery_busy(c) || c->tls_busy)
 		return;
 	smtp_session_free(c->session);
 	srv_tls_free(c->tls);
@@ -250,11 +250,70 @@ static void conn_tls_ready(struct srv_conn *c)
 		smtp_session_greet(c->session);
 }
 
+/* A handshake step on the pool: the server's key exchange and signature
+ * cost a millisecond or more of CPU, and the loop has other sessions to
+ * answer meanwhile. While it runs the connection neither reads nor touches
+ * its TLS state (srv_conn_pump returns at once). */
+struct conn_handshake {
+	uv_work_t work;
+	struct srv_conn *c;
+	int st;
+};
+
+static void handshake_work(uv_work_t *w)
+{
+	struct conn_handshake *h = w->data;
+	srv_pool_thread_cpu_bound();
+	h->st = srv_tls_handshake(h->c->tls);
+}
+
+static void handshake_done(uv_work_t *w, int status)
+{
+	struct conn_handshake *h = w->data;
+	struct srv_conn *c = h->c;
+	int st = status == 0 ? h->st : SRV_TLS_ERROR;
+	free(h);
+	c->tls_busy = false;
+	if (c->closing) {
+		srv_conn_free_if_done(c);
+		return;
+	}
+	if (st == SRV_TLS_ERROR)
+		conn_tls_failed(c, status == 0 ? srv_tls_error(c->tls) : "handshake step not run");
+	srv_conn_pump(c);
+}
+
+/* Run the next handshake step on the pool (inline if it cannot be queued). */
+static void conn_tls_handshake(struct srv_conn *c)
+{
+	struct conn_handshake *h = malloc(sizeof *h);
+	c->tls_fresh = false;
+	if (h) {
+		h->c = c;
+		h->work.data = h;
+		conn_set_reading(c, false);
+		c->tls_busy = true;
+		if (uv_queue_work(&c->worker->loop, &h->work, handshake_work, handshake_done) == 0)
+			return;
+		c->tls_busy = false;
+		free(h);
+	}
+	if (srv_tls_handshake(c->tls) == SRV_TLS_ERROR)
+		conn_tls_failed(c, srv_tls_error(c->tls));
+}
+
 /* One step of TLS input: advance the handshake, hand plaintext to the
  * session. true when something happened that may let the session go on. */
 static bool conn_tls_pull(struct srv_conn *c)
 {
 	struct srv_worker *w = c->worker;
+	if (!srv_tls_handshake_done(c->tls)) {
+		/* only new ciphertext can move the handshake on */
+		if (c->tls_fresh)
+			conn_tls_handshake(c);
+		if (!srv_tls_handshake_done(c->tls))
+			return false;
+	}
 	size_t n = 0;
 	int st = srv_tls_read(c->tls, w->tlsbuf, sizeof(w->tlsbuf), &n);
 	bool progress = false;
@@ -284,7 +343,7 @@ static bool conn_tls_pull(struct srv_conn *c)
 void srv_conn_pump(struct srv_conn *c)
 {
 	for (;;) {
-		if (c->closing)
+		if (c->closing || c->tls_busy)
 			return;
 		while (c->in.len && smtp_session_wants_input(c->session)) {
 			size_t used = smtp_session_input(c->session, c->in.data, c->in.len);
@@ -299,7 +358,7 @@ void srv_conn_pump(struct srv_conn *c)
 		    !conn_tls_pull(c))
 			break;
 	}
-	if (c->closing)
+	if (c->closing || c->tls_busy)
 		return;
 	if (c->in.len == 0)
 		buf_fini(&c->in);
@@ -349,6 +408,7 @@ static void conn_read(uv_stream_t *s, ssize_t n, const uv_buf_t *buf)
 	if (c->tls_on) {
 		int rc = srv_tls_feed(c->tls, buf->base, (size_t)n);
 		w->rbuf_busy = false;
+		c->tls_fresh = true;
 		if (rc != SRV_TLS_OK) {
 			conn_tls_failed(c, srv_tls_error(c->tls));
 			srv_conn_close(c);

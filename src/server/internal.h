@@ -100,6 +100,8 @@ struct srv_conn {
 	bool tls_on;           /* socket bytes are TLS records */
 	bool tls_ready;        /* the handshake is done */
 	bool tls_implicit;     /* RFC 8314 listener: greet after the handshake */
+	bool tls_fresh;        /* ciphertext came since the last handshake step */
+	bool tls_busy;         /* a handshake step runs on the pool */
 	bool refused;          /* over a limit: 421 instead of the greeting */
 	char tls_info[128];    /* the Received comment, after the handshake */
 };
@@ -144,6 +146,11 @@ bool srv_ip_acquire(struct srv_ip_table *t, const struct sockaddr_storage *addr,
 void srv_ip_release(struct srv_ip_table *t, const struct sockaddr_storage *addr);
 
 uint64_t srv_now_ms(void);
+/* worker.c: a pool thread about to do CPU-bound work (a password hash, a TLS
+ * handshake) lowers its priority, so that when such work saturates the cores
+ * the event loops still get the CPU first. It stays on the thread; the other
+ * work of the pool (fsync, rename) waits on the disk, not the CPU. */
+void srv_pool_thread_cpu_bound(void);
 
 /* privs.c: setgid/initgroups/setuid to user for good; the Maildir root
  * created as root is handed to it. 0, or -1 with a reason. */

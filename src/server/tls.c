@@ -419,6 +419,31 @@ static int handshake_finished(struct srv_tls *t)
 	return rc;
 }
 
+int srv_tls_handshake(struct srv_tls *t)
+{
+	if (t->failed)
+		return SRV_TLS_ERROR;
+	if (t->hs_done)
+		return SRV_TLS_OK;
+	ERR_clear_error();
+	int r = SSL_do_handshake(t->ssl);
+	int e = r == 1 ? SSL_ERROR_NONE : SSL_get_error(t->ssl, r);
+	switch (e) {
+	case SSL_ERROR_NONE:
+		return handshake_finished(t);
+	case SSL_ERROR_WANT_READ:
+	case SSL_ERROR_WANT_WRITE:
+		ERR_clear_error();
+		trim_rbio(t);
+		return SRV_TLS_WANT_MORE;
+	case SSL_ERROR_ZERO_RETURN:
+	case SSL_ERROR_SYSCALL: /* memory BIOs: only EOF */
+		return fail(t, "peer closed connection during handshake");
+	default:
+		return fail(t, "TLS error");
+	}
+}
+
 int srv_tls_read(struct srv_tls *t, void *plain, size_t cap, size_t *n)
 {
 	*n = 0;

@@ -84,6 +84,13 @@ int srv_tls_feed(struct srv_tls *t, const void *cipher, size_t len);
  * (during the handshake: "peer closed connection during handshake"). */
 void srv_tls_feed_eof(struct srv_tls *t);
 
+/* Advance the handshake only, with the ciphertext queued so far: OK once it
+ * is done (then at once), WANT_MORE, or ERROR. The costly step of a
+ * connection (the server's key exchange and signature), so it may run on a
+ * worker thread: a struct srv_tls is used by one thread at a time. Plaintext
+ * that came with the client's last flight waits for srv_tls_read. */
+int srv_tls_handshake(struct srv_tls *t);
+
 /* Advance the handshake and return plaintext. cap must be > 0. *n is set
  * (0 unless OK). Call until it stops returning OK: OpenSSL may hold more
  * plaintext than one call returns. */

@@ -6,6 +6,8 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/resource.h>
+#include <sys/syscall.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -293,4 +295,13 @@ int srv_run(struct srv_config *cfg)
 	stop_shared(&sh);
 	log_msg(LOG_INFO, "event=stopped");
 	return 0;
+}
+
+/* Linux sets the nice value per thread. */
+#define POOL_CPU_NICE 10
+
+void srv_pool_thread_cpu_bound(void)
+{
+	/* failing (no such syscall, a seccomp filter) costs only latency */
+	(void)setpriority(PRIO_PROCESS, (id_t)syscall(SYS_gettid), POOL_CPU_NICE);
 }

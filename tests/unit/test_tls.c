@@ -5,6 +5,7 @@
 #include <stdint.h>
 #include <cmocka.h>
 
+#include <pthread.h>
 #include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -621,6 +622,80 @@ static void garbage_instead_of_client_hello(void **st)
 	SSL_CTX_free(c);
 }
 
+/* The way conn.c drives it: each handshake step (srv_tls_handshake) on a
+ * thread of its own, as on the worker pool, reads and writes on this one. */
+static void *handshake_step(void *arg)
+{
+	struct srv_tls *t = arg;
+	return (void *)(intptr_t)srv_tls_handshake(t);
+}
+
+static int step_on_thread(struct pair *p)
+{
+	unsigned char buf[4096];
+	int n;
+	while ((n = BIO_read(p->net, buf, sizeof buf)) > 0)
+		assert_int_equal(srv_tls_feed(p->srv, buf, (size_t)n), SRV_TLS_OK);
+	pthread_t th;
+	void *rc;
+	assert_int_equal(pthread_create(&th, NULL, handshake_step, p->srv), 0);
+	assert_int_equal(pthread_join(th, &rc), 0);
+	to_client(p);
+	return (int)(intptr_t)rc;
+}
+
+static void handshake_steps_off_thread(void **st)
+{
+	static const char ehlo[] = "EHLO client.example\r\n";
+	for (int version = TLS1_2_VERSION; version <= TLS1_3_VERSION; version++) {
+		SSL_CTX *c = client_ctx(version, version, F.ec_cert);
+		struct pair p;
+		pair_init(&p, F.ec, c, NULL);
+		/* nothing queued yet: the step wants more, and says so again */
+		assert_int_equal(srv_tls_handshake(p.srv), SRV_TLS_WANT_MORE);
+		int steps = 0, r = 0, srv = SRV_TLS_WANT_MORE;
+		while (r != 1 || srv != SRV_TLS_OK) {
+			assert_true(++steps < 20);
+			ERR_clear_error();
+			if (r != 1)
+				r = SSL_do_handshake(p.cli);
+			srv = step_on_thread(&p);
+			assert_int_not_equal(srv, SRV_TLS_ERROR);
+		}
+		assert_true(srv_tls_handshake_done(p.srv));
+		assert_int_equal(srv_tls_handshake(p.srv), SRV_TLS_OK); /* done stays done */
+		assert_string_equal(srv_tls_version(p.srv),
+				    version == TLS1_3_VERSION ? "TLSv1.3" : "TLSv1.2");
+		/* what the client sent next is plaintext for srv_tls_read */
+		client_write(&p, ehlo, sizeof ehlo - 1);
+		assert_int_equal(p.in_len, sizeof ehlo - 1);
+		assert_memory_equal(p.in, ehlo, sizeof ehlo - 1);
+		exchange(&p);
+		pair_free(&p);
+		SSL_CTX_free(c);
+	}
+
+	/* garbage fails the step with a reason, and the failure is final */
+	struct srv_tls *t = srv_tls_new(F.ec);
+	assert_non_null(t);
+	assert_int_equal(srv_tls_feed(t, "EHLO x\r\n", 8), SRV_TLS_OK);
+	assert_int_equal(srv_tls_handshake(t), SRV_TLS_ERROR);
+	assert_string_equal(srv_tls_error(t), "wrong version number");
+	assert_int_equal(srv_tls_handshake(t), SRV_TLS_ERROR);
+	assert_int_equal(ERR_peek_error(), 0);
+	srv_tls_free(t);
+
+	/* EOF after half a ClientHello */
+	t = srv_tls_new(F.ec);
+	assert_int_equal(srv_tls_feed(t, "\x16\x03\x01\x01\x00\x01", 6), SRV_TLS_OK);
+	assert_int_equal(srv_tls_handshake(t), SRV_TLS_WANT_MORE);
+	srv_tls_feed_eof(t);
+	assert_int_equal(srv_tls_handshake(t), SRV_TLS_ERROR);
+	assert_true(strlen(srv_tls_error(t)) > 0);
+	assert_int_equal(ERR_peek_error(), 0);
+	srv_tls_free(t);
+}
+
 /* An error left on the thread's queue by someone else must not fail us. */
 static void foreign_error_does_not_leak(void **st)
 {
@@ -1030,6 +1105,7 @@ int main(void)
 		cmocka_unit_test(resumption),
 		cmocka_unit_test(reload),
 		cmocka_unit_test(garbage_instead_of_client_hello),
+		cmocka_unit_test(handshake_steps_off_thread),
 		cmocka_unit_test(foreign_error_does_not_leak),
 		cmocka_unit_test(close_mid_handshake),
 		cmocka_unit_test(close_notify_and_eof),
