@@ -17,6 +17,7 @@
 #include <stddef.h>
 
 #include "creds/creds.h"
+#include "smtp/session.h"
 
 /* The default advertised order: the mechanisms that never expose the
  * password first. */
@@ -77,6 +78,8 @@ struct sasl_sess;
 enum sasl_start_status sasl_sess_start(struct sasl_server *srv, struct creds_db *db,
 				       const char *mech, bool tls, const struct sasl_cb *cb,
 				       struct sasl_sess **out);
+/* The session's view of a start: which reply the SMTP layer gives. */
+enum smtp_auth_start sasl_start_reply(enum sasl_start_status st);
 
 enum sasl_step_status {
 	SASL_STEP_CHALLENGE, /* send *out in a 334 */

@@ -584,3 +584,19 @@ void sasl_sess_free(struct sasl_sess *s)
 	creds_wipe(&s->cb, sizeof(s->cb));
 	free(s);
 }
+
+enum smtp_auth_start sasl_start_reply(enum sasl_start_status st)
+{
+	switch (st) {
+	case SASL_START_OK:
+		return SMTP_AUTH_START_OK;
+	case SASL_START_NEEDS_TLS:
+		return SMTP_AUTH_START_NEEDS_TLS;
+	case SASL_START_TOO_WEAK:
+		return SMTP_AUTH_START_TOO_WEAK;
+	case SASL_START_TEMPFAIL:
+		return SMTP_AUTH_START_TEMPFAIL;
+	default:
+		return SMTP_AUTH_START_UNKNOWN;
+	}
+}

@@ -289,18 +289,7 @@ static enum smtp_auth_start auth_start(void *ctx, const char *mech, bool tls)
 	a->started_ms = srv_now_ms();
 	a->logged = false;
 	a->delay_ms = 0;
-	switch (st) {
-	case SASL_START_OK:
-		return SMTP_AUTH_START_OK;
-	case SASL_START_NEEDS_TLS:
-		return SMTP_AUTH_START_NEEDS_TLS;
-	case SASL_START_TOO_WEAK:
-		return SMTP_AUTH_START_TOO_WEAK;
-	case SASL_START_TEMPFAIL:
-		return SMTP_AUTH_START_TEMPFAIL;
-	default:
-		return SMTP_AUTH_START_UNKNOWN;
-	}
+	return sasl_start_reply(st);
 }
 
 static void step_work(uv_work_t *w)

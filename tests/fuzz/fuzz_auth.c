@@ -50,18 +50,8 @@ static enum smtp_auth_start fz_start(void *ctx, const char *mech, bool tls)
 	struct fz *f = ctx;
 	if (f->sess)
 		abort(); /* auth_end was owed */
-	switch (sasl_sess_start(f->srv, db, mech, tls, f->cb.type ? &f->cb : NULL, &f->sess)) {
-	case SASL_START_OK:
-		return SMTP_AUTH_START_OK;
-	case SASL_START_NEEDS_TLS:
-		return SMTP_AUTH_START_NEEDS_TLS;
-	case SASL_START_TOO_WEAK:
-		return SMTP_AUTH_START_TOO_WEAK;
-	case SASL_START_TEMPFAIL:
-		return SMTP_AUTH_START_TEMPFAIL;
-	default:
-		return SMTP_AUTH_START_UNKNOWN;
-	}
+	return sasl_start_reply(
+		sasl_sess_start(f->srv, db, mech, tls, f->cb.type ? &f->cb : NULL, &f->sess));
 }
 
 static void deliver(struct fz *f)

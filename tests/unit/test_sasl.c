@@ -131,6 +131,12 @@ static void start_policy(void **st)
 	assert_int_equal(sasl_sess_start(s, f->db, "SCRAM-SHA-256-PLUS", false, &cb, &x),
 			 SASL_START_UNKNOWN); /* channel binding without TLS means nothing */
 	assert_int_equal(sasl_sess_start(s, NULL, "SCRAM-SHA-1", false, NULL, &x), SASL_START_TEMPFAIL);
+	/* and what the SMTP layer answers to each (538, 534, 454, 504) */
+	assert_int_equal(sasl_start_reply(SASL_START_OK), SMTP_AUTH_START_OK);
+	assert_int_equal(sasl_start_reply(SASL_START_NEEDS_TLS), SMTP_AUTH_START_NEEDS_TLS);
+	assert_int_equal(sasl_start_reply(SASL_START_TOO_WEAK), SMTP_AUTH_START_TOO_WEAK);
+	assert_int_equal(sasl_start_reply(SASL_START_TEMPFAIL), SMTP_AUTH_START_TEMPFAIL);
+	assert_int_equal(sasl_start_reply(SASL_START_UNKNOWN), SMTP_AUTH_START_UNKNOWN);
 	assert_int_equal(sasl_sess_start(s, f->db, "PLAIN", true, NULL, &x), SASL_START_OK);
 	assert_string_equal(sasl_sess_mech(x), "PLAIN");
 	assert_string_equal(sasl_sess_user(x), "");
