@@ -248,7 +248,7 @@ static void test_basic_esc_consistent(void **state)
 		}
 		assert_true(*p != '\0');
 		while (*p) {
-			int cls, s, d;
+			int cls = 0, s = 0, d = 0; /* gcc -O2 cannot tell that fail_msg never returns */
 
 			if (parse_esc(&p, &cls, &s, &d) != 0)
 				fail_msg("%d: bad esc list \"%s\"", c->code, c->esc);
