@@ -36,10 +36,29 @@ static void free_list(char **v, size_t *n)
 	*n = 0;
 }
 
+static const char *const listen_keys[SRV_LISTEN_KINDS] = {
+	"listen", "listen_tls", "listen_submission", "listen_submissions",
+};
+
+const char *srv_listen_key(enum srv_listen_kind k)
+{
+	return listen_keys[k];
+}
+
+bool srv_listen_implicit_tls(enum srv_listen_kind k)
+{
+	return k == SRV_LISTEN_TLS || k == SRV_LISTEN_SUBMISSIONS;
+}
+
+bool srv_listen_is_submission(enum srv_listen_kind k)
+{
+	return k == SRV_LISTEN_SUBMISSION || k == SRV_LISTEN_SUBMISSIONS;
+}
+
 void srv_config_free(struct srv_config *c)
 {
-	free_list(c->listen, &c->nlisten);
-	free_list(c->listen_tls, &c->nlisten_tls);
+	for (int k = 0; k < SRV_LISTEN_KINDS; k++)
+		free_list(c->listen[k], &c->nlisten[k]);
 	free_list(c->domains, &c->ndomains);
 	free(c->maildir);
 	free(c->recipients_file);
@@ -192,13 +211,10 @@ int srv_config_set(struct srv_config *c, const char *key, const char *value, cha
 		str_copy(c->banner, sizeof(c->banner), value, strlen(value));
 		return 0;
 	}
-	if (!strcmp(key, "listen")) {
-		if (add_list(c->listen, &c->nlisten, SRV_MAX_LISTEN, value, false))
-			return fail(err, errlen, key, value, "too many listeners");
-		return 0;
-	}
-	if (!strcmp(key, "listen_tls")) {
-		if (add_list(c->listen_tls, &c->nlisten_tls, SRV_MAX_LISTEN, value, false))
+	for (int k = 0; k < SRV_LISTEN_KINDS; k++) {
+		if (strcmp(key, listen_keys[k]))
+			continue;
+		if (add_list(c->listen[k], &c->nlisten[k], SRV_MAX_LISTEN, value, false))
 			return fail(err, errlen, key, value, "too many listeners");
 		return 0;
 	}
@@ -326,6 +342,9 @@ void srv_config_usage(const char *prog)
 	       "      --users FILE             users for SMTP AUTH (AUTH is off without it)\n"
 	       "      --auth-plaintext         allow PLAIN and LOGIN without TLS\n"
 	       "      --listen-tls ADDR:PORT   implicit TLS listener (repeatable; RFC 8314)\n"
+	       "      --listen-submission ADDR:PORT   submission listener: AUTH before MAIL,\n"
+	       "                               STARTTLS first with a certificate (RFC 6409)\n"
+	       "      --listen-submissions ADDR:PORT  submission over implicit TLS (RFC 8314)\n"
 	       "      --tls-cert FILE          certificate chain (PEM): enables STARTTLS\n"
 	       "      --tls-key FILE           its private key (PEM)\n"
 	       "      --require-tls            refuse mail commands before STARTTLS (530)\n"
@@ -357,6 +376,8 @@ int srv_config_load(struct srv_config *c, int argc, char **argv, char *err, size
 		{ "tls-cert", required_argument, NULL, 11 },
 		{ "tls-key", required_argument, NULL, 12 },
 		{ "require-tls", no_argument, NULL, 13 },
+		{ "listen-submission", required_argument, NULL, 14 },
+		{ "listen-submissions", required_argument, NULL, 15 },
 		{ "user", required_argument, NULL, 'u' },
 		{ "help", no_argument, NULL, 'h' },
 		{ "version", no_argument, NULL, 'V' },
@@ -389,18 +410,20 @@ int srv_config_load(struct srv_config *c, int argc, char **argv, char *err, size
 	if (c->config_file && load_file(c, c->config_file, err, errlen))
 		return -1;
 	/* Flags that repeat replace what the file gave. */
-	bool listen_flag = false, listen_tls_flag = false, domain_flag = false;
+	bool listen_flag[SRV_LISTEN_KINDS] = { false }, domain_flag = false;
 	optind = 1;
 	while ((o = getopt_long(argc, argv, "c:l:m:H:d:w:u:hV", opts, NULL)) != -1) {
 		const char *key = NULL;
 		char why[512];
+		int kind = o == 'l' ? SRV_LISTEN_SMTP : o == 10 ? SRV_LISTEN_TLS
+			 : o == 14 ? SRV_LISTEN_SUBMISSION : o == 15 ? SRV_LISTEN_SUBMISSIONS : -1;
+		if (kind >= 0) {
+			if (!listen_flag[kind])
+				free_list(c->listen[kind], &c->nlisten[kind]);
+			listen_flag[kind] = true;
+			key = listen_keys[kind];
+		}
 		switch (o) {
-		case 'l':
-			if (!listen_flag)
-				free_list(c->listen, &c->nlisten);
-			listen_flag = true;
-			key = "listen";
-			break;
 		case 'd':
 			if (!domain_flag)
 				free_list(c->domains, &c->ndomains);
@@ -419,12 +442,6 @@ int srv_config_load(struct srv_config *c, int argc, char **argv, char *err, size
 		case 7: c->log_debug = true; break;
 		case 8: key = "users"; break;
 		case 9: c->auth_plaintext = true; break;
-		case 10:
-			if (!listen_tls_flag)
-				free_list(c->listen_tls, &c->nlisten_tls);
-			listen_tls_flag = true;
-			key = "listen_tls";
-			break;
 		case 11: key = "tls_cert"; break;
 		case 12: key = "tls_key"; break;
 		case 13: c->smtp.require_tls = true; break;
@@ -446,22 +463,32 @@ int srv_config_finish(struct srv_config *c, char *err, size_t errlen)
 		return -1;
 	}
 	c->smtp.tls_available = c->tls_cert != NULL;
-	if (c->nlisten_tls && !c->tls_cert) {
-		snprintf(err, errlen, "listen_tls = \"%s\" needs a certificate (tls_cert and tls_key)",
-			 c->listen_tls[0]);
-		return -1;
+	size_t nlisten = 0;
+	for (int k = 0; k < SRV_LISTEN_KINDS; k++) {
+		nlisten += c->nlisten[k];
+		if (c->nlisten[k] && srv_listen_implicit_tls(k) && !c->tls_cert) {
+			snprintf(err, errlen, "%s = \"%s\" needs a certificate (tls_cert and tls_key)",
+				 listen_keys[k], c->listen[k][0]);
+			return -1;
+		}
+		if (c->nlisten[k] && srv_listen_is_submission(k) && !c->users_file) {
+			snprintf(err, errlen, "%s = \"%s\" needs a users file (users = FILE or --users FILE)",
+				 listen_keys[k], c->listen[k][0]);
+			return -1;
+		}
 	}
 	if (c->smtp.require_tls && !c->tls_cert) {
 		snprintf(err, errlen, "require_tls = yes needs a certificate (tls_cert and tls_key)");
 		return -1;
 	}
-	if (c->nlisten + c->nlisten_tls > SRV_MAX_LISTEN) {
-		snprintf(err, errlen, "listen and listen_tls: more than %d listeners", SRV_MAX_LISTEN);
+	if (nlisten > SRV_MAX_LISTEN) {
+		snprintf(err, errlen, "listen, listen_tls, listen_submission, listen_submissions: "
+			 "more than %d listeners in all", SRV_MAX_LISTEN);
 		return -1;
 	}
-	/* only implicit TLS listeners given: no default plain one */
-	if (c->nlisten == 0 && c->nlisten_tls == 0 && add_list(c->listen, &c->nlisten, SRV_MAX_LISTEN, "127.0.0.1:2525",
-					false))
+	/* no listener of any kind given: the default plain one */
+	if (nlisten == 0 && add_list(c->listen[SRV_LISTEN_SMTP], &c->nlisten[SRV_LISTEN_SMTP],
+				     SRV_MAX_LISTEN, "127.0.0.1:2525", false))
 		return -1;
 	if (c->ndomains == 0) {
 		/* default: localhost and our own name */
@@ -475,6 +502,12 @@ int srv_config_finish(struct srv_config *c, char *err, size_t errlen)
 	}
 	c->smtp.hostname = c->hostname;
 	c->smtp.banner = c->banner;
+	/* RFC 6409 §4.3: a submission server refuses MAIL before AUTH (530
+	 * 5.7.0); with a certificate, as Postfix's submission service, it wants
+	 * TLS first, so that no password crosses the network in the clear */
+	c->submission = c->smtp;
+	c->submission.require_auth = true;
+	c->submission.require_tls = c->tls_cert != NULL;
 	if (c->auth_mechanisms) {
 		char why[300];
 		if (sasl_check_mechanisms(c->auth_mechanisms, c->cram_md5, why, sizeof(why))) {

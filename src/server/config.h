@@ -13,14 +13,28 @@
 #define SRV_MAX_LISTEN 16
 #define SRV_MAX_DOMAINS 64
 
+/* What a listener speaks; each kind has its config key and flag. */
+enum srv_listen_kind {
+	SRV_LISTEN_SMTP,        /* listen: SMTP, STARTTLS once a certificate is set */
+	SRV_LISTEN_TLS,         /* listen_tls: SMTP over implicit TLS (RFC 8314) */
+	SRV_LISTEN_SUBMISSION,  /* listen_submission: message submission (RFC 6409): AUTH
+				 * before MAIL, and STARTTLS before that when a certificate is set */
+	SRV_LISTEN_SUBMISSIONS, /* listen_submissions: submission over implicit TLS (RFC 8314 §3.3) */
+	SRV_LISTEN_KINDS
+};
+/* "listen", "listen_tls", "listen_submission", "listen_submissions" */
+const char *srv_listen_key(enum srv_listen_kind k);
+bool srv_listen_implicit_tls(enum srv_listen_kind k);
+bool srv_listen_is_submission(enum srv_listen_kind k);
+
 struct srv_config {
 	struct smtp_config smtp;  /* what the protocol core needs */
+	struct smtp_config submission; /* the same for submission listeners: AUTH (and TLS) required */
 	char hostname[256];
 	char banner[256];
-	char *listen[SRV_MAX_LISTEN];      /* plain SMTP; STARTTLS once a certificate is set */
-	size_t nlisten;
-	char *listen_tls[SRV_MAX_LISTEN];  /* implicit TLS (RFC 8314) */
-	size_t nlisten_tls;
+	char *listen[SRV_LISTEN_KINDS][SRV_MAX_LISTEN]; /* addresses per kind, at most
+							 * SRV_MAX_LISTEN in all */
+	size_t nlisten[SRV_LISTEN_KINDS];
 	char *domains[SRV_MAX_DOMAINS]; /* lower-cased */
 	size_t ndomains;
 	enum store_kind store;

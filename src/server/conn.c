@@ -469,8 +469,10 @@ static void conn_free_unaccepted(uv_handle_t *h)
 	free(h->data);
 }
 
-void srv_conn_accept(struct srv_worker *w, uv_stream_t *listener, bool implicit_tls)
+void srv_conn_accept(struct srv_worker *w, uv_stream_t *listener, enum srv_listen_kind kind)
 {
+	bool implicit_tls = srv_listen_implicit_tls(kind);
+	bool submission = srv_listen_is_submission(kind);
 	struct srv_shared *sh = w->shared;
 	struct srv_conn *c = calloc(1, sizeof(*c));
 	if (!c)
@@ -510,7 +512,7 @@ void srv_conn_accept(struct srv_worker *w, uv_stream_t *listener, bool implicit_
 	c->hooks.on_reply = conn_log_reply;
 	if (sh->cfg->tls_cert)
 		c->hooks.starttls = conn_starttls;
-	c->session = smtp_session_new(&sh->cfg->smtp, &c->hooks);
+	c->session = smtp_session_new(submission ? &sh->cfg->submission : &sh->cfg->smtp, &c->hooks);
 	/* link in before anything can close it */
 	c->next = w->conns;
 	if (w->conns)
@@ -531,8 +533,9 @@ void srv_conn_accept(struct srv_worker *w, uv_stream_t *listener, bool implicit_
 		c->counted_ip = srv_ip_acquire(&sh->ips, &c->peer, per_ip);
 		over = !c->counted_ip;
 	}
-	log_msg(LOG_INFO, "event=connect sid=%s client=%s port=%u%s%s", c->sid, c->peer_addr,
-		c->peer_port, implicit_tls ? " tls=implicit" : "", over ? " refused=limit" : "");
+	log_msg(LOG_INFO, "event=connect sid=%s client=%s port=%u%s%s%s", c->sid, c->peer_addr,
+		c->peer_port, implicit_tls ? " tls=implicit" : "", submission ? " service=submission" : "",
+		over ? " refused=limit" : "");
 	c->refused = over;
 	if (implicit_tls) {
 		/* RFC 8314: the handshake first, the greeting (or 421) inside TLS */

@@ -54,7 +54,7 @@ struct srv_worker {
 	uv_async_t stop_async;
 	uv_timer_t grace_timer;
 	uv_tcp_t listeners[SRV_MAX_LISTEN];
-	bool listener_tls[SRV_MAX_LISTEN]; /* implicit TLS (RFC 8314) */
+	enum srv_listen_kind listener_kind[SRV_MAX_LISTEN];
 	size_t nlisteners;
 	struct srv_shared *shared;
 	struct srv_conn *conns; /* doubly linked list of open connections */
@@ -107,7 +107,7 @@ struct srv_conn {
 };
 
 /* conn.c */
-void srv_conn_accept(struct srv_worker *w, uv_stream_t *listener, bool implicit_tls);
+void srv_conn_accept(struct srv_worker *w, uv_stream_t *listener, enum srv_listen_kind kind);
 void srv_conn_shutdown(struct srv_conn *c);
 void srv_conn_pump(struct srv_conn *c);
 void srv_conn_close(struct srv_conn *c);

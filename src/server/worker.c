@@ -22,7 +22,7 @@ static void on_connection(uv_stream_t *listener, int status)
 	if (status < 0 || w->stopping)
 		return;
 	size_t i = (size_t)((uv_tcp_t *)listener - w->listeners);
-	srv_conn_accept(w, listener, i < w->nlisteners && w->listener_tls[i]);
+	srv_conn_accept(w, listener, i < w->nlisteners ? w->listener_kind[i] : SRV_LISTEN_SMTP);
 }
 
 static void close_cb_noop(uv_handle_t *h)
@@ -79,23 +79,24 @@ static int worker_init(struct srv_worker *w, unsigned id, struct srv_shared *sh,
 	uv_timer_init(&w->loop, &w->grace_timer);
 	w->grace_timer.data = w;
 	const struct srv_config *cfg = sh->cfg;
-	for (size_t i = 0; i < cfg->nlisten + cfg->nlisten_tls; i++) {
-		bool implicit = i >= cfg->nlisten;
-		const char *spec = implicit ? cfg->listen_tls[i - cfg->nlisten] : cfg->listen[i];
-		int fd = srv_listen_fd(spec, err, errlen);
-		if (fd < 0)
-			return -1;
-		size_t k = w->nlisteners;
-		uv_tcp_init(&w->loop, &w->listeners[k]);
-		w->listeners[k].data = w;
-		w->listener_tls[k] = implicit;
-		w->nlisteners++;
-		uv_tcp_open(&w->listeners[k], fd);
-		int rc = uv_listen((uv_stream_t *)&w->listeners[k], 1024, on_connection);
-		if (rc) {
-			snprintf(err, errlen, "%s = \"%s\": %s", implicit ? "listen_tls" : "listen", spec,
-				 uv_strerror(rc));
-			return -1;
+	for (int kind = 0; kind < SRV_LISTEN_KINDS; kind++) {
+		for (size_t j = 0; j < cfg->nlisten[kind]; j++) {
+			const char *spec = cfg->listen[kind][j];
+			int fd = srv_listen_fd(spec, err, errlen);
+			if (fd < 0)
+				return -1;
+			size_t k = w->nlisteners;
+			uv_tcp_init(&w->loop, &w->listeners[k]);
+			w->listeners[k].data = w;
+			w->listener_kind[k] = kind;
+			w->nlisteners++;
+			uv_tcp_open(&w->listeners[k], fd);
+			int rc = uv_listen((uv_stream_t *)&w->listeners[k], 1024, on_connection);
+			if (rc) {
+				snprintf(err, errlen, "%s = \"%s\": %s", srv_listen_key(kind), spec,
+					 uv_strerror(rc));
+				return -1;
+			}
 		}
 	}
 	return 0;
@@ -220,15 +221,16 @@ int srv_run(struct srv_config *cfg)
 	/* deliveries block a pool thread in fsync: give the pool room */
 	setenv("UV_THREADPOOL_SIZE", "16", 0);
 
-	for (size_t i = 0; i < cfg->nlisten + cfg->nlisten_tls; i++) {
-		bool implicit = i >= cfg->nlisten;
-		const char *spec = implicit ? cfg->listen_tls[i - cfg->nlisten] : cfg->listen[i];
-		struct sockaddr_storage ss;
-		socklen_t len;
-		if (srv_listen_parse(spec, &ss, &len)) {
-			log_msg(LOG_ERROR, "event=start_failed reason=\"%s = %s: expected ADDRESS:PORT\"",
-				implicit ? "listen_tls" : "listen", spec);
-			return 2;
+	for (int kind = 0; kind < SRV_LISTEN_KINDS; kind++) {
+		for (size_t j = 0; j < cfg->nlisten[kind]; j++) {
+			struct sockaddr_storage ss;
+			socklen_t len;
+			if (srv_listen_parse(cfg->listen[kind][j], &ss, &len)) {
+				log_msg(LOG_ERROR,
+					"event=start_failed reason=\"%s = %s: expected ADDRESS:PORT\"",
+					srv_listen_key(kind), cfg->listen[kind][j]);
+				return 2;
+			}
 		}
 	}
 	pthread_mutex_init(&sh.tls_lock, NULL);
@@ -280,13 +282,14 @@ int srv_run(struct srv_config *cfg)
 	uv_signal_start(&m.sighup, on_signal, SIGHUP);
 	for (unsigned i = 0; i < m.nworkers; i++)
 		uv_thread_create(&m.workers[i].thread, worker_main, &m.workers[i]);
-	for (size_t i = 0; i < cfg->nlisten + cfg->nlisten_tls; i++) {
-		bool implicit = i >= cfg->nlisten;
-		log_msg(LOG_INFO, "event=listening address=%s tls=%s workers=%u hostname=%s store=%s",
-			implicit ? cfg->listen_tls[i - cfg->nlisten] : cfg->listen[i],
-			implicit ? "implicit" : cfg->tls_cert ? "starttls" : "no", cfg->workers,
-			cfg->hostname, cfg->store == STORE_MAILDIR ? "maildir" : "discard");
-	}
+	for (int kind = 0; kind < SRV_LISTEN_KINDS; kind++)
+		for (size_t j = 0; j < cfg->nlisten[kind]; j++)
+			log_msg(LOG_INFO,
+				"event=listening address=%s tls=%s service=%s workers=%u hostname=%s store=%s",
+				cfg->listen[kind][j],
+				srv_listen_implicit_tls(kind) ? "implicit" : cfg->tls_cert ? "starttls" : "no",
+				srv_listen_is_submission(kind) ? "submission" : "smtp", cfg->workers,
+				cfg->hostname, cfg->store == STORE_MAILDIR ? "maildir" : "discard");
 	uv_run(main_loop, UV_RUN_DEFAULT);
 	for (unsigned i = 0; i < m.nworkers; i++)
 		uv_thread_join(&m.workers[i].thread);
