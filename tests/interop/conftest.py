@@ -16,6 +16,7 @@ import re
 import signal
 import socket
 import subprocess
+import threading
 import time
 
 import pytest
@@ -233,6 +234,40 @@ def queue_id(reply):
     m = QUEUED_RE.match(reply.text)
     assert m, "expected 'Ok: queued as <id>', got %r" % reply.raw
     return m.group(1)
+
+
+# ---------------------------------------------------------------- a stand-in server
+
+class FakeServer:
+    """A loopback listener that hands each connection to serve(conn) on a
+    thread of its own (for clients' tests against misbehaving servers).
+    Subclasses override serve; close() closes the listener and every
+    connection still open."""
+
+    def __init__(self):
+        self.sock = socket.socket()
+        self.sock.bind(("127.0.0.1", 0))
+        self.sock.listen(4)
+        self.port = self.sock.getsockname()[1]
+        self.conns = []
+        threading.Thread(target=self._accept, daemon=True).start()
+
+    def _accept(self):
+        while True:
+            try:
+                c, _ = self.sock.accept()
+            except OSError:
+                return
+            self.conns.append(c)
+            threading.Thread(target=self.serve, args=(c,), daemon=True).start()
+
+    def serve(self, c):
+        raise NotImplementedError
+
+    def close(self):
+        for c in self.conns:
+            c.close()
+        self.sock.close()
 
 
 # ---------------------------------------------------------------- Maildir

@@ -6,15 +6,13 @@ Run: POSTERND=build/client/posternd POSTERN=build/client/postern \\
      /usr/bin/python3 -m pytest tests/interop/test_client_probe.py"""
 
 import json
-import socket
 import ssl
 import subprocess
-import threading
 
 import pytest
 
-from conftest import free_port
-from test_client_send import FakeServer, cert, out, postern  # noqa: F401 (fixture)
+from conftest import FakeServer, free_port
+from test_client_send import ScriptServer, cert, out, postern  # noqa: F401 (fixture)
 
 
 def probe(*args, timeout=60):
@@ -96,24 +94,9 @@ def test_probe_aiosmtpd_starttls(cert):
         c.stop()
 
 
-class Smuggler:
+class Smuggler(FakeServer):
     """A server that ends DATA at <LF>.<LF> and ignores length limits: the
     probe must report FAIL for both."""
-
-    def __init__(self):
-        self.sock = socket.socket()
-        self.sock.bind(("127.0.0.1", 0))
-        self.sock.listen(4)
-        self.port = self.sock.getsockname()[1]
-        threading.Thread(target=self.run, daemon=True).start()
-
-    def run(self):
-        while True:
-            try:
-                c, _ = self.sock.accept()
-            except OSError:
-                return
-            threading.Thread(target=self.serve, args=(c,), daemon=True).start()
 
     def serve(self, c):
         f = c.makefile("rb")
@@ -140,9 +123,6 @@ class Smuggler:
         finally:
             c.close()
 
-    def close(self):
-        self.sock.close()
-
 
 def test_probe_reports_failures():
     s = Smuggler()
@@ -163,7 +143,7 @@ def test_probe_reports_failures():
     (b"220 " + b"y" * 900 + b"\r\n", 76),
 ])
 def test_probe_bad_servers(script, code):
-    s = FakeServer(script)
+    s = ScriptServer(script)
     try:
         p = probe("127.0.0.1:%d" % s.port, "--timeout", "2", timeout=20)
     finally:

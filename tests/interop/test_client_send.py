@@ -7,14 +7,12 @@ Run: POSTERND=build/client/posternd POSTERN=build/client/postern \\
      /usr/bin/python3 -m pytest tests/interop/test_client_send.py"""
 
 import os
-import socket
 import ssl
 import subprocess
-import threading
 
 import pytest
 
-from conftest import free_port
+from conftest import FakeServer, free_port
 
 POSTERN = os.environ.get(
     "POSTERN",
@@ -270,35 +268,19 @@ def test_aiosmtpd_implicit_tls(aio, cert):
 
 # ---------------------------------------------------------------- bad input
 
-class FakeServer:
-    """A listener that answers each connection with fixed bytes, then
-    keeps the connection open (silent) until closed."""
+class ScriptServer(FakeServer):
+    """Answers each connection with fixed bytes, then keeps it open (silent)
+    until closed."""
 
     def __init__(self, script):
-        self.sock = socket.socket()
-        self.sock.bind(("127.0.0.1", 0))
-        self.sock.listen(4)
-        self.port = self.sock.getsockname()[1]
         self.script = script
-        self.conns = []
-        threading.Thread(target=self.run, daemon=True).start()
+        super().__init__()
 
-    def run(self):
-        while True:
-            try:
-                c, _ = self.sock.accept()
-            except OSError:
-                return
-            self.conns.append(c)
-            try:
-                c.sendall(self.script)
-            except OSError:
-                pass
-
-    def close(self):
-        for c in self.conns:
-            c.close()
-        self.sock.close()
+    def serve(self, c):
+        try:
+            c.sendall(self.script)
+        except OSError:
+            pass
 
 
 @pytest.mark.parametrize("script,code,text", [
@@ -310,7 +292,7 @@ class FakeServer:
     (b"554 5.7.1 no\r\n", EX_PERM, "554 5.7.1"),
 ])
 def test_bad_servers(script, code, text):
-    s = FakeServer(script)
+    s = ScriptServer(script)
     try:
         p = postern("send", "--server", "127.0.0.1:%d" % s.port, "--timeout", "2",
                     "--from", "a@example.org", "--to", "b@example.org", timeout=20)
