@@ -115,3 +115,73 @@ record() {
   printf '%s\t%s\t%s\t%s\n' "$server" "$test" "$rep" "${line#result }" >> "$TSV"
   log "$server $test rep=$rep: $(echo "$line" | grep -o 'rate=[^ ]*\|errors=[^ ]*\|noop_p99_ms=[^ ]*' | tr '\n' ' ')"
 }
+
+# The common start of run-auth.sh and run-tls.sh. $1: the benchmark's name
+# (its output folder is $ANCHORS/results/NAME-<stamp> unless OUT is set);
+# $2: POSTERND_PATH, or empty for build/bench/posternd. Sets the defaults,
+# the ports and users, OUT and TSV, the traps; sets up the anchors, the load
+# generator, a certificate ($CERT, $KEY) and posternd's users file ($PD/users).
+bench_setup() {
+  POSTERND=$(readlink -f "${2:-$TOP/build/bench/posternd}")
+  [ -x "$POSTERND" ] || { echo "usage: $0 [POSTERND_PATH]  ($POSTERND: not an executable)" >&2; exit 2; }
+  need_root
+  DUR=${DUR:-10}; WARMUP=${WARMUP:-2}; REPS=${REPS:-3}; SESSIONS=${SESSIONS:-20}; SIZE=${SIZE:-4096}
+  PD_PORT=${PD_PORT:-10090}; PF_PORT_AUTH=${PF_PORT_AUTH:-10131}; PF_PORT_TLS=${PF_PORT_TLS:-10132}
+  PD_USER=bench; PF_USER=benchuser@bench.local; PF_PASS=benchpass; PD_PASS=benchpass
+  STAMP=$(date -u +%Y%m%dT%H%M%SZ)
+  OUT=${OUT:-$ANCHORS/results/$1-$STAMP}; mkdir -p "$OUT"
+  TSV=$OUT/runs.tsv; : > "$TSV"
+  ulimit -n 65536 2>/dev/null || ulimit -n "$(ulimit -Hn)"
+  trap cleanup_all EXIT
+  trap 'exit 130' INT TERM
+
+  ensure_anchors
+  build_load
+  CERT=$ROOT/tls/cert.pem; KEY=$ROOT/tls/key.pem
+  "$TOP/scripts/make-cert" "$ROOT/tls" || die "scripts/make-cert failed"
+  log "posternd: $POSTERND ($("$POSTERND" --version 2>&1))  out: $OUT"
+  rm -rf "$PD"; mkdir -p "$PD"
+  echo "$PD_PASS" | "$(dirname "$POSTERND")/postern" passwd add "$PD_USER" --file "$PD/users" --stdin >> "$OUT/posternd.log" 2>&1 ||
+    die "postern passwd add failed (see $OUT/posternd.log; postern is expected next to posternd)"
+}
+
+# One quick session per side before measuring: "$1" is a label, then the
+# load generator's arguments for posternd, "--", those for Postfix.
+check_sides() {
+  local what=$1 pd=() pf=(); shift
+  while [ $# -gt 0 ] && [ "$1" != -- ]; do pd+=("$1"); shift; done; shift
+  pf=("$@")
+  for side in posternd postfix; do
+    local a=("${pf[@]}"); [ $side = posternd ] && a=("${pd[@]}")
+    local r
+    r=$("${NODNS[@]}" "$LOAD" "${a[@]}" --sessions 1 --duration 0.5 --warmup 0 --noop-ms 0 2>&1)
+    echo "$r" | grep -q ' errors=0' && echo "$r" | grep -q 'done=[1-9]' || die "$side: a single $what session fails: $r"
+    drain
+  done
+}
+
+# Measure both sides for one test and rep, alternating which goes first so
+# that a drift of the machine's load does not always favour the same one.
+record_pair() {  # test rep (args-posternd...) -- (args-postfix...)
+  local test=$1 rep=$2 pd=() pf=(); shift 2
+  while [ $# -gt 0 ] && [ "$1" != -- ]; do pd+=("$1"); shift; done; shift
+  pf=("$@")
+  if [ $((rep % 2)) = 1 ]; then
+    record posternd "$test" "$rep" "${pd[@]}"; drain
+    record postfix "$test" "$rep" "${pf[@]}"; drain
+  else
+    record postfix "$test" "$rep" "${pf[@]}"; drain
+    record posternd "$test" "$rep" "${pd[@]}"; drain
+  fi
+}
+
+# The report's "Errors" section: the load generator's, posternd's, Postfix's.
+errors_section() {
+  echo "## Errors"
+  echo
+  grep '  error x' "$OUT/load.err" | sort | uniq -c | sort -rn | head -20 | sed 's/^/    /'
+  echo "posternd log: $(grep -c 'level=warn\|level=error' "$OUT/posternd.log") warn/error lines"
+  grep 'level=warn\|level=error' "$OUT/posternd.log" | sed 's/^ts=[^ ]* //; s/sid=[^ ]* //' | sort | uniq -c | sort -rn | head -5 | sed 's/^/    /'
+  echo "postfix maillog: $(grep -c 'warning\|error\|fatal' "$PF/maillog" 2>/dev/null) warning/error lines"
+  grep 'warning\|error\|fatal' "$PF/maillog" 2>/dev/null | sed 's/^[^ ]* [^ ]* //' | sort | uniq -c | sort -rn | head -5 | sed 's/^/    /'
+}

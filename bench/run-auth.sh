@@ -22,30 +22,9 @@
 # ~6.5 min with the defaults, plus ~20 s of setup.  Only loopback traffic.
 set -u
 . "$(cd "$(dirname "$0")" && pwd)/lib.sh"
-POSTERND=$(readlink -f "${1:-$TOP/build/bench/posternd}")
-[ -x "$POSTERND" ] || { echo "usage: $0 [POSTERND_PATH]  ($POSTERND: not an executable)" >&2; exit 2; }
-need_root
-DUR=${DUR:-10}; WARMUP=${WARMUP:-2}; REPS=${REPS:-3}; SESSIONS=${SESSIONS:-20}; SIZE=${SIZE:-4096}
 REFS=${REFS:-1}; PERF=${PERF:-0}; COLD=${COLD:-1}
-PD_PORT=${PD_PORT:-10090}; PF_PORT_AUTH=${PF_PORT_AUTH:-10131}; PF_PORT_TLS=${PF_PORT_TLS:-10132}
-PD_USER=bench; PF_USER=benchuser@bench.local; PF_PASS=benchpass; PD_PASS=benchpass
-STAMP=$(date -u +%Y%m%dT%H%M%SZ)
-OUT=${OUT:-$ANCHORS/results/auth-$STAMP}; mkdir -p "$OUT"
-TSV=$OUT/runs.tsv; : > "$TSV"
-ulimit -n 65536 2>/dev/null || ulimit -n "$(ulimit -Hn)"
-trap cleanup_all EXIT
-trap 'exit 130' INT TERM
-
-ensure_anchors
-build_load
-CERT=$ROOT/tls/cert.pem; KEY=$ROOT/tls/key.pem
-"$TOP/scripts/make-cert" "$ROOT/tls" || die "scripts/make-cert failed"
-
-log "posternd: $POSTERND ($("$POSTERND" --version 2>&1))  out: $OUT"
+bench_setup auth "${1:-}"
 log "DUR=$DUR WARMUP=$WARMUP REPS=$REPS SESSIONS=$SESSIONS SIZE=$SIZE NOOP_MS=${NOOP_MS:-10} REFS=$REFS"
-rm -rf "$PD"; mkdir -p "$PD"
-echo "$PD_PASS" | "$(dirname "$POSTERND")/postern" passwd add "$PD_USER" --file "$PD/users" --stdin >> "$OUT/posternd.log" 2>&1 ||
-  die "postern passwd add failed (see $OUT/posternd.log; postern is expected next to posternd)"
 
 start_dns
 pf_start
@@ -54,38 +33,16 @@ log "postfix on 127.0.0.1:$PF_PORT_AUTH (AUTH) and :$PF_PORT_TLS, posternd on 12
 
 PD_AUTH=(--port "$PD_PORT" --user "$PD_USER" --pass "$PD_PASS" --size "$SIZE")
 PF_AUTH=(--port "$PF_PORT_AUTH" --user "$PF_USER" --pass "$PF_PASS" --size "$SIZE")
-# a quick check of each side before measuring (one session each)
-for side in posternd postfix; do
-  if [ $side = posternd ]; then a=("${PD_AUTH[@]}"); else a=("${PF_AUTH[@]}"); fi
-  r=$("${NODNS[@]}" "$LOAD" "${a[@]}" --sessions 1 --duration 0.5 --warmup 0 --noop-ms 0 2>&1)
-  echo "$r" | grep -q ' errors=0' && echo "$r" | grep -q 'done=[1-9]' || die "$side: a single AUTH+mail session fails: $r"
-  drain
-done
-
-pair() {  # test rep  args-posternd... -- args-postfix...
-  local test=$1 rep=$2; shift 2
-  local a=() b=()
-  while [ $# -gt 0 ] && [ "$1" != -- ]; do a+=("$1"); shift; done; shift
-  b=("$@")
-  # alternate which server goes first, so that a drift of the machine's load
-  # does not always favour the same one
-  if [ $((rep % 2)) = 1 ]; then
-    record posternd "$test" "$rep" "${a[@]}"; drain
-    record postfix "$test" "$rep" "${b[@]}"; drain
-  else
-    record postfix "$test" "$rep" "${b[@]}"; drain
-    record posternd "$test" "$rep" "${a[@]}"; drain
-  fi
-}
+check_sides "AUTH+mail" "${PD_AUTH[@]}" -- "${PF_AUTH[@]}"
 
 for rep in $(seq 1 "$REPS"); do
-  pair "AUTH PLAIN + 4 KiB msg" "$rep" "${PD_AUTH[@]}" -- "${PF_AUTH[@]}"
+  record_pair "AUTH PLAIN + 4 KiB msg" "$rep" "${PD_AUTH[@]}" -- "${PF_AUTH[@]}"
 done
 if [ "$REFS" = 1 ]; then
   for rep in $(seq 1 "$REPS"); do
-    pair "msg, no AUTH (reference)" "$rep" --port "$PD_PORT" --size "$SIZE" -- --port "$PF_PORT_TLS" --size "$SIZE"
-    pair "AUTH only (connect, EHLO, AUTH, QUIT)" "$rep" "${PD_AUTH[@]}" --mode auth -- "${PF_AUTH[@]}" --mode auth
-    SESSIONS=1 pair "AUTH only, 1 session" "$rep" "${PD_AUTH[@]}" --mode auth -- "${PF_AUTH[@]}" --mode auth
+    record_pair "msg, no AUTH (reference)" "$rep" --port "$PD_PORT" --size "$SIZE" -- --port "$PF_PORT_TLS" --size "$SIZE"
+    record_pair "AUTH only (connect, EHLO, AUTH, QUIT)" "$rep" "${PD_AUTH[@]}" --mode auth -- "${PF_AUTH[@]}" --mode auth
+    SESSIONS=1 record_pair "AUTH only, 1 session" "$rep" "${PD_AUTH[@]}" --mode auth -- "${PF_AUTH[@]}" --mode auth
   done
 fi
 
@@ -95,7 +52,7 @@ if [ "$COLD" = 1 ]; then
   pd_start --config "$PD/cold.conf" --store maildir --users "$PD/users" --auth-plaintext
   log "posternd restarted with auth_cache_ttl = 0 (pid $PDPID)"
   for rep in $(seq 1 "$REPS"); do
-    pair "AUTH PLAIN + 4 KiB msg, posternd auth_cache_ttl = 0" "$rep" "${PD_AUTH[@]}" -- "${PF_AUTH[@]}"
+    record_pair "AUTH PLAIN + 4 KiB msg, posternd auth_cache_ttl = 0" "$rep" "${PD_AUTH[@]}" -- "${PF_AUTH[@]}"
   done
 fi
 
@@ -157,13 +114,7 @@ pd_stop; pf_stop
   echo "- $AUTHMS"
   [ -s "$OUT/perf-top.txt" ] && { echo; echo "perf (posternd, self time by DSO and symbol, top 25):"; echo; echo '```'; cat "$OUT/perf-top.txt"; echo '```'; }
   echo
-  echo "## Errors"
-  echo
-  grep '  error x' "$OUT/load.err" | sort | uniq -c | sort -rn | head -20 | sed 's/^/    /'
-  echo "posternd log: $(grep -c 'level=warn\|level=error' "$OUT/posternd.log") warn/error lines"
-  grep 'level=warn\|level=error' "$OUT/posternd.log" | sed 's/^ts=[^ ]* //; s/sid=[^ ]* //' | sort | uniq -c | sort -rn | head -5 | sed 's/^/    /'
-  echo "postfix maillog: $(grep -c 'warning\|error\|fatal' "$PF/maillog" 2>/dev/null) warning/error lines"
-  grep 'warning\|error\|fatal' "$PF/maillog" 2>/dev/null | sed 's/^[^ ]* [^ ]* //' | sort | uniq -c | sort -rn | head -5 | sed 's/^/    /'
+  errors_section
 } > "$OUT/report.md"
 cat "$OUT/report.md"
 log "report: $OUT/report.md   raw: $TSV"
