@@ -250,10 +250,13 @@ static void conn_tls_ready(struct srv_conn *c)
 		smtp_session_greet(c->session);
 }
 
-/* A handshake step on the pool: the server's key exchange and signature
- * cost a millisecond or more of CPU, and the loop has other sessions to
- * answer meanwhile. While it runs the connection neither reads nor touches
- * its TLS state (srv_conn_pump returns at once). */
+/* The handshake step that answers the ClientHello runs on the pool: the
+ * server's key exchange and signature cost a millisecond or more of CPU,
+ * and the loop has other sessions to answer meanwhile. The steps after it
+ * (the client's Finished) are cheap and run inline: a trip through the pool
+ * would cost more than they do. While a step runs on the pool the
+ * connection neither reads nor touches its TLS state (srv_conn_pump returns
+ * at once). */
 struct conn_handshake {
 	uv_work_t work;
 	struct srv_conn *c;
@@ -278,15 +281,20 @@ static void handshake_done(uv_work_t *w, int status)
 		srv_conn_free_if_done(c);
 		return;
 	}
+	const void *out;
+	size_t n;
+	srv_tls_pending_out(c->tls, &out, &n);
+	c->tls_answered = n > 0; /* a whole ClientHello was answered */
 	if (st == SRV_TLS_ERROR)
 		conn_tls_failed(c, status == 0 ? srv_tls_error(c->tls) : "handshake step not run");
 	srv_conn_pump(c);
 }
 
-/* Run the next handshake step on the pool (inline if it cannot be queued). */
+/* Run the next handshake step: on the pool until the ClientHello is
+ * answered, inline afterwards (and when the pool cannot take it). */
 static void conn_tls_handshake(struct srv_conn *c)
 {
-	struct conn_handshake *h = malloc(sizeof *h);
+	struct conn_handshake *h = c->tls_answered ? NULL : malloc(sizeof *h);
 	c->tls_fresh = false;
 	if (h) {
 		h->c = c;

@@ -102,6 +102,7 @@ struct srv_conn {
 	bool tls_implicit;     /* RFC 8314 listener: greet after the handshake */
 	bool tls_fresh;        /* ciphertext came since the last handshake step */
 	bool tls_busy;         /* a handshake step runs on the pool */
+	bool tls_answered;     /* our reply to the ClientHello is out: later steps run inline */
 	bool refused;          /* over a limit: 421 instead of the greeting */
 	char tls_info[128];    /* the Received comment, after the handshake */
 };
