@@ -13,6 +13,7 @@ import base64
 import email.utils
 import os
 import re
+import shutil
 import signal
 import socket
 import subprocess
@@ -234,6 +235,30 @@ def queue_id(reply):
     m = QUEUED_RE.match(reply.text)
     assert m, "expected 'Ok: queued as <id>', got %r" % reply.raw
     return m.group(1)
+
+
+# ---------------------------------------------------------------- other people's clients
+
+CLIENT_TIMEOUT = 30  # seconds a client program (swaks, curl, gsasl...) may take
+
+
+def need(tool):
+    """The path of a client program, or skip the test that needs it."""
+    path = shutil.which(tool)
+    if not path:
+        pytest.skip("%s is not installed" % tool)
+    return path
+
+
+def run_client(argv, input=None, ok=True, timeout=CLIENT_TIMEOUT):
+    """Run a client program; returns (exit status, stdout and stderr as text).
+    With ok, a non-zero exit fails the test with the output."""
+    p = subprocess.run(argv, input=input, stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
+                       timeout=timeout)
+    out = p.stdout.decode("utf-8", "replace")
+    if ok:
+        assert p.returncode == 0, "%s exited %d:\n%s" % (argv[0], p.returncode, out)
+    return p.returncode, out
 
 
 # ---------------------------------------------------------------- a stand-in server

@@ -11,7 +11,6 @@ import base64
 import hashlib
 import hmac
 import os
-import shutil
 import signal
 import smtplib
 import stat
@@ -20,14 +19,14 @@ import time
 
 import pytest
 
-from conftest import TIMEOUT, b64, check, free_port
+from conftest import CLIENT_TIMEOUT, TIMEOUT, b64, check, free_port, need
+from conftest import run_client as run
 from scram import Scram, hash_of, scram_exchange
 
 POSTERN = os.environ.get(
     "POSTERN",
     os.path.join(os.path.dirname(__file__), "..", "..", "build", "test", "postern"),
 )
-CLIENT_TIMEOUT = 30
 
 USER = "alice"
 PASSWORD = "correct horse battery"
@@ -42,12 +41,6 @@ MESSAGE = (b"From: Alice <alice@example.org>\r\n"
 
 
 # ---------------------------------------------------------------- users file
-
-def need(tool):
-    path = shutil.which(tool)
-    if not path:
-        pytest.skip("%s is not installed" % tool)
-    return path
 
 
 def scram_keys(hname, password, salt, iterations):
@@ -531,14 +524,6 @@ def test_sighup_reloads_users_without_dropping_sessions(auth_server, tmp_path):
 
 
 # ---------------------------------------------------------------- clients nobody here wrote
-
-def run(argv, input=None, ok=True):
-    p = subprocess.run(argv, input=input, stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
-                       timeout=CLIENT_TIMEOUT)
-    out = p.stdout.decode("utf-8", "replace")
-    if ok:
-        assert p.returncode == 0, "%s exited %d:\n%s" % (argv[0], p.returncode, out)
-    return p.returncode, out
 
 
 @pytest.mark.parametrize("mech", ["PLAIN", "LOGIN", "CRAM-MD5"])

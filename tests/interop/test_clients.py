@@ -2,12 +2,9 @@
 posternd; what they sent is compared byte for byte with the Maildir."""
 
 import os
-import shutil
 import subprocess
 
-import pytest
-
-CLIENT_TIMEOUT = 30
+from conftest import CLIENT_TIMEOUT, need, run_client
 
 MESSAGE = (b"From: Sender <s@example.org>\r\n"
            b"To: a@localhost\r\n"
@@ -23,19 +20,10 @@ MESSAGE = (b"From: Sender <s@example.org>\r\n"
            b"last line\r\n")
 
 
-def need(tool):
-    path = shutil.which(tool)
-    if not path:
-        pytest.skip("%s is not installed" % tool)
-    return path
 
-
-def run(argv, **kw):
-    p = subprocess.run(argv, stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
-                       timeout=CLIENT_TIMEOUT, **kw)
-    out = p.stdout.decode("utf-8", "replace")
-    assert p.returncode == 0, "%s exited %d:\n%s" % (argv[0], p.returncode, out)
-    return out
+def run(argv, input=None):
+    """A client that must succeed: its output."""
+    return run_client(argv, input=input)[1]
 
 
 def test_swaks_data_file(server, tmp_path):

@@ -29,15 +29,15 @@ import warnings
 
 import pytest
 
-from conftest import (HOSTNAME, TIMEOUT, ConnectionClosed, Raw, Server, b64, check, free_port,
-                      sanitizer_env)
+from conftest import (CLIENT_TIMEOUT, HOSTNAME, TIMEOUT, ConnectionClosed, Raw, Server, b64,
+                      check, free_port, need, sanitizer_env)
+from conftest import run_client as run
 from scram import scram_exchange
 from test_auth import PASSWORD, USER, plain_ir, write_users
 from tls_util import (SClient, client_ctx, client_hello, check_tls_stored, connect_tls,
                       fingerprint_of, make_cert, only_tls_alerts, read_until_close, s_client_run,
                       starttls)
 
-CLIENT_TIMEOUT = 30
 HANDSHAKE_TIMEOUT = 1  # seconds, for the servers that test it
 GSASL_TIMEOUT = 4
 
@@ -60,20 +60,6 @@ def dot_stuffed(body):
     return b"\r\n".join(b"." + l if l.startswith(b".") else l for l in lines)
 
 
-def need(tool):
-    path = shutil.which(tool)
-    if not path:
-        pytest.skip("%s is not installed" % tool)
-    return path
-
-
-def run(argv, input=None, ok=True, timeout=CLIENT_TIMEOUT):
-    p = subprocess.run(argv, input=input, stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
-                       timeout=timeout)
-    out = p.stdout.decode("utf-8", "replace")
-    if ok:
-        assert p.returncode == 0, "%s exited %d:\n%s" % (argv[0], p.returncode, out)
-    return p.returncode, out
 
 
 def ehlo_keywords(reply):
