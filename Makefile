@@ -2,7 +2,8 @@
 BUILD      ?= build/release
 TESTBUILD  ?= build/test
 FUZZBUILD  ?= build/fuzz
-FUZZ_SECONDS ?= 5
+FUZZ_RUNS  ?= 40000
+FUZZ_SECONDS ?= 60
 
 .PHONY: all deps build run test unit interop fuzz fuzz-build bench clean
 
@@ -33,10 +34,10 @@ fuzz-build: deps $(FUZZBUILD)/build.ninja
 test: deps $(TESTBUILD)/build.ninja $(FUZZBUILD)/build.ninja
 	ninja -C $(TESTBUILD)
 	ninja -C $(FUZZBUILD)
-	@scripts/run-tests $(TESTBUILD) $(FUZZBUILD) $(FUZZ_SECONDS)
+	@scripts/run-tests $(TESTBUILD) $(FUZZBUILD) $(FUZZ_RUNS)
 
 fuzz: fuzz-build
-	@scripts/run-fuzz $(FUZZBUILD) 60
+	@scripts/run-fuzz $(FUZZBUILD) $(FUZZ_SECONDS)
 
 bench: build
 	@scripts/deps --bench
