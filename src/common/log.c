@@ -13,6 +13,11 @@ void log_set_level(enum log_level lvl)
 	log_threshold = lvl;
 }
 
+bool log_enabled(enum log_level lvl)
+{
+	return lvl >= log_threshold;
+}
+
 void log_msg(enum log_level lvl, const char *fmt, ...)
 {
 	static const char *const names[] = { "debug", "info", "warn", "error" };

@@ -3,9 +3,13 @@
 #ifndef POSTERN_COMMON_LOG_H
 #define POSTERN_COMMON_LOG_H
 
+#include <stdbool.h>
+
 enum log_level { LOG_DEBUG, LOG_INFO, LOG_WARN, LOG_ERROR };
 
 void log_set_level(enum log_level lvl);
+/* Whether a line at lvl would be written (skip building costly values). */
+bool log_enabled(enum log_level lvl);
 /* fmt is a sequence of "key=%s" style pairs; %q quotes is not supported:
  * call log_quote() for free-form values. */
 void log_msg(enum log_level lvl, const char *fmt, ...) __attribute__((format(printf, 2, 3)));

@@ -442,14 +442,30 @@ static void conn_read(uv_stream_t *s, ssize_t n, const uv_buf_t *buf)
 	srv_conn_pump(c);
 }
 
+/* Refusals at info; with --debug every reply, so a session can be followed
+ * command by command. */
 static void conn_log_reply(void *ctx, enum smtp_verb verb, int code, const char *text)
 {
 	struct srv_conn *c = ctx;
-	if (code < 400)
+	enum log_level lvl = code < 400 ? LOG_DEBUG : LOG_INFO;
+	if (!log_enabled(lvl))
 		return;
 	char q[600];
-	log_msg(LOG_INFO, "event=reply sid=%s client=%s verb=%s code=%d text=%s", c->sid,
-		c->peer_addr, smtp_verb_name(verb), code, log_quote(q, sizeof(q), text));
+	log_msg(lvl, "event=reply sid=%s client=%s verb=%s code=%d text=%s",
+		c->sid, c->peer_addr, smtp_verb_name(verb), code, log_quote(q, sizeof(q), text));
+}
+
+static void conn_log_state(void *ctx, const char *from, const char *to)
+{
+	struct srv_conn *c = ctx;
+	log_msg(LOG_DEBUG, "event=state sid=%s from=%s to=%s", c->sid, from, to);
+}
+
+static void conn_log_pipelining(void *ctx, enum smtp_verb after)
+{
+	struct srv_conn *c = ctx;
+	log_msg(LOG_INFO, "event=improper_pipelining sid=%s client=%s after=%s", c->sid,
+		c->peer_addr, smtp_verb_name(after));
 }
 
 /* A TLS layer on the current certificate (SIGHUP may swap it). */
@@ -518,6 +534,8 @@ void srv_conn_accept(struct srv_worker *w, uv_stream_t *listener, enum srv_liste
 	srv_delivery_hooks(&c->hooks);
 	srv_auth_hooks(c, &c->hooks);
 	c->hooks.on_reply = conn_log_reply;
+	c->hooks.on_state = conn_log_state;
+	c->hooks.on_improper_pipelining = conn_log_pipelining;
 	if (sh->cfg->tls_cert)
 		c->hooks.starttls = conn_starttls;
 	c->session = smtp_session_new(submission ? &sh->cfg->submission : &sh->cfg->smtp, &c->hooks);

@@ -713,7 +713,12 @@ enum smtp_parse_status smtp_cmd_parse_bdat(const char *arg, size_t len, uint64_t
 			return SMTP_PARSE_SYNTAX;
 		is_last = true;
 	}
-	enum smtp_parse_status st = parse_number(s, i, size);
+	/* chunk-size = 1*DIGIT (no 20-digit cap, unlike SIZE in RFC 1870):
+	 * leading zeros are allowed, so only the value can overflow */
+	size_t z = 0;
+	while (z + 1 < i && s[z] == '0')
+		z++;
+	enum smtp_parse_status st = parse_number(s + z, i - z, size);
 	if (st != SMTP_PARSE_OK)
 		return st;
 	*last = is_last;

@@ -44,6 +44,9 @@ struct smtp_session {
 	bool authenticated;
 	bool shutting_down;
 	unsigned errors;
+	unsigned junk_commands; /* CMD_LIMIT commands since the last message */
+	unsigned cmd_flags;     /* the table flags of the command last dispatched */
+	bool improper_pipelining_seen;
 	unsigned auth_failures;
 	bool auth_active;   /* auth_start succeeded and auth_end is still owed */
 	bool line_is_auth;  /* the command line being read began with "AUTH " */
@@ -73,9 +76,12 @@ struct cmd_entry {
 	unsigned flags;
 };
 
-/* Command flags, in the manner of Postfix's smtpd command table. */
-#define CMD_LAST 0x1    /* ends a pipelined group (RFC 2920 §3.1) */
-#define CMD_NOIMPL 0x2  /* known verb, not implemented: 502 */
+/* Command flags, in the manner of Postfix's smtpd command table, checked in
+ * one place (dispatch) before any handler runs. */
+#define CMD_PRE_TLS 0x1 /* allowed before STARTTLS under require_tls (RFC 3207 §4) */
+#define CMD_LAST 0x2    /* ends a pipelined group (RFC 2920 §3.1): input after it is improper */
+#define CMD_LIMIT 0x4   /* past junk_command_limit in a session, each one counts as an error */
+#define CMD_OCTETS 0x8  /* octets follow the command (BDAT): a refusal still consumes them */
 
 static void bdat_chunk_end(struct smtp_session *s);
 
@@ -90,12 +96,24 @@ void smtp_config_defaults(struct smtp_config *cfg)
 	cfg->max_message_size = SMTP_DEFAULT_MAX_MESSAGE_SIZE;
 	cfg->max_recipients = SMTP_DEFAULT_MAX_RECIPIENTS;
 	cfg->max_errors = SMTP_DEFAULT_MAX_ERRORS;
+	cfg->junk_command_limit = SMTP_DEFAULT_JUNK_COMMAND_LIMIT;
 	cfg->max_auth_failures = SMTP_DEFAULT_MAX_AUTH_FAILURES;
 	cfg->bare_newline = SMTP_BARE_NORMALIZE;
 }
 
+static const char *const state_names[] = {
+	[SMTP_S_CONNECTED] = "connected", [SMTP_S_READY] = "ready",
+	[SMTP_S_MAIL] = "mail",           [SMTP_S_DATA] = "data",
+	[SMTP_S_BDAT] = "bdat",           [SMTP_S_COMMIT] = "commit",
+	[SMTP_S_TLS] = "tls",             [SMTP_S_AUTH] = "auth",
+	[SMTP_S_AUTH_WAIT] = "auth_wait", [SMTP_S_CLOSED] = "closed",
+};
+
+/* Every state change goes through here (OpenSMTPD's smtp_enter_state). */
 static void set_state(struct smtp_session *s, enum smtp_state st)
 {
+	if (st != s->state && s->hooks->on_state)
+		s->hooks->on_state(s->hooks->ctx, state_names[s->state], state_names[st]);
 	s->state = st;
 }
 
@@ -122,18 +140,25 @@ static void replyf(struct smtp_session *s, int code, enum smtp_esc esc, const ch
 
 /* Syntax and sequence errors count toward max_errors; policy refusals of
  * recipients do not (a 101st recipient is not a broken client). */
-static void protocol_error(struct smtp_session *s, int code, enum smtp_esc esc, const char *text)
+static void count_error(struct smtp_session *s)
 {
-	reply(s, code, esc, text);
 	if (s->state == SMTP_S_CLOSED)
 		return;
 	if (++s->errors >= s->cfg->max_errors)
 		replyf(s, 421, ESC_SEC_OTHER, "%s Error: too many errors", s->cfg->hostname);
 }
 
+static void protocol_error(struct smtp_session *s, int code, enum smtp_esc esc, const char *text)
+{
+	reply(s, code, esc, text);
+	count_error(s);
+}
+
+/* 530 (STARTTLS or AUTH first) counts too, as in Postfix: a client that
+ * keeps ignoring it is broken or probing. */
 static bool is_protocol_error(int code)
 {
-	return (code >= 500 && code <= 504) || code == 555;
+	return (code >= 500 && code <= 504) || code == 530 || code == 555;
 }
 
 static void answer(struct smtp_session *s, struct smtp_reply r)
@@ -270,8 +295,10 @@ void smtp_session_msg_done(struct smtp_session *s, enum smtp_msg_status st)
 	if (s->state != SMTP_S_COMMIT)
 		return;
 	s->msg_open = false; /* the owner has finished with the spool either way */
-	if (st == SMTP_MSG_OK)
+	if (st == SMTP_MSG_OK) {
 		replyf(s, 250, ESC_OTHER_UNDEFINED, "Ok: queued as %s", s->env.queue_id);
+		s->junk_commands = 0; /* a client that sends mail is not idling */
+	}
 	else if (st == SMTP_MSG_FULL)
 		reply(s, 452, ESC_SYS_FULL, "Error: insufficient system storage");
 	else
@@ -452,8 +479,27 @@ static struct smtp_reply h_data(struct smtp_session *s, const struct smtp_cmd *c
 	return mk(354, ESC_NONE, "End data with <CR><LF>.<CR><LF>");
 }
 
-/* BDAT octets always follow the command (RFC 3030 §2): even a refused chunk
- * is read and thrown away, or its octets would be taken for commands. */
+/* RFC 3030 §2: BDAT's octets follow it whatever the reply, so a refused
+ * BDAT whose size parses has its chunk read and thrown away, then r is said
+ * (else the octets would be taken for commands). Without a trustworthy size
+ * nothing can be skipped: r is said at once. */
+static void refuse_octets(struct smtp_session *s, const struct smtp_cmd *cmd, struct smtp_reply r)
+{
+	uint64_t size;
+	bool last;
+
+	if (smtp_cmd_parse_bdat(cmd->arg, cmd->arg_len, &size, &last) != SMTP_PARSE_OK) {
+		answer(s, r);
+		return;
+	}
+	s->bdat_left = size;
+	s->bdat_last = last;
+	s->bdat_refusal = r;
+	s->bdat_discard = true;
+	s->bdat_prev_state = s->state;
+	set_state(s, SMTP_S_BDAT);
+}
+
 static struct smtp_reply h_bdat(struct smtp_session *s, const struct smtp_cmd *cmd)
 {
 	uint64_t size;
@@ -461,14 +507,16 @@ static struct smtp_reply h_bdat(struct smtp_session *s, const struct smtp_cmd *c
 	if (smtp_cmd_parse_bdat(cmd->arg, cmd->arg_len, &size, &last) != SMTP_PARSE_OK)
 		/* no trustworthy size: nothing can be skipped */
 		return mk(501, ESC_PROTO_INVALID_ARGUMENTS, "Syntax: BDAT size [LAST]");
+	struct smtp_reply refusal = need_recipients(s);
+	if (refusal.code) {
+		refuse_octets(s, cmd, refusal); /* the chunk is consumed first, then refused */
+		return REPLY_NONE;
+	}
 	s->bdat_left = size;
 	s->bdat_last = last;
-	s->bdat_refusal = need_recipients(s);
-	s->bdat_discard = s->bdat_refusal.code != 0;
+	s->bdat_discard = false;
 	s->bdat_prev_state = s->state;
 	set_state(s, SMTP_S_BDAT);
-	if (s->bdat_discard)
-		return REPLY_NONE; /* the chunk is consumed first, then refused */
 	if (!s->bdat_used) {
 		s->bdat_used = true;
 		smtp_bdat_reader_init(&s->bdat, s->cfg->bare_newline, s->cfg->text_line_limit,
@@ -666,31 +714,33 @@ static struct smtp_reply h_not_implemented(struct smtp_session *s, const struct 
 	return mk(502, ESC_PROTO_INVALID_COMMAND, "Error: command not implemented");
 }
 
+/* As Postfix: EHLO, HELO, RSET, NOOP, VRFY and ETRN are the commands a client
+ * can repeat forever without sending mail, so they are the junk commands. */
 static const struct cmd_entry cmd_table[] = {
-	{ SMTP_VERB_EHLO, h_ehlo_helo, CMD_LAST },
-	{ SMTP_VERB_HELO, h_ehlo_helo, CMD_LAST },
+	{ SMTP_VERB_EHLO, h_ehlo_helo, CMD_PRE_TLS | CMD_LAST | CMD_LIMIT },
+	{ SMTP_VERB_HELO, h_ehlo_helo, CMD_PRE_TLS | CMD_LAST | CMD_LIMIT },
 	{ SMTP_VERB_MAIL, h_mail, 0 },
 	{ SMTP_VERB_RCPT, h_rcpt, 0 },
 	{ SMTP_VERB_DATA, h_data, CMD_LAST },
-	{ SMTP_VERB_BDAT, h_bdat, 0 },
-	{ SMTP_VERB_RSET, h_rset, 0 },
-	{ SMTP_VERB_NOOP, h_noop, CMD_LAST },
-	{ SMTP_VERB_QUIT, h_quit, CMD_LAST },
-	{ SMTP_VERB_VRFY, h_vrfy, CMD_LAST },
+	{ SMTP_VERB_BDAT, h_bdat, CMD_OCTETS },
+	{ SMTP_VERB_RSET, h_rset, CMD_PRE_TLS | CMD_LIMIT },
+	{ SMTP_VERB_NOOP, h_noop, CMD_PRE_TLS | CMD_LAST | CMD_LIMIT },
+	{ SMTP_VERB_QUIT, h_quit, CMD_PRE_TLS | CMD_LAST },
+	{ SMTP_VERB_VRFY, h_vrfy, CMD_LAST | CMD_LIMIT },
 	{ SMTP_VERB_HELP, h_help, CMD_LAST },
-	{ SMTP_VERB_STARTTLS, h_starttls, CMD_LAST },
+	{ SMTP_VERB_STARTTLS, h_starttls, CMD_PRE_TLS | CMD_LAST },
 	{ SMTP_VERB_AUTH, h_auth, CMD_LAST },
-	{ SMTP_VERB_EXPN, h_not_implemented, CMD_NOIMPL | CMD_LAST },
-	{ SMTP_VERB_TURN, h_not_implemented, CMD_NOIMPL | CMD_LAST },
-	{ SMTP_VERB_ETRN, h_not_implemented, CMD_NOIMPL },
-	{ SMTP_VERB_ATRN, h_not_implemented, CMD_NOIMPL },
-	{ SMTP_VERB_SEND, h_not_implemented, CMD_NOIMPL },
-	{ SMTP_VERB_SOML, h_not_implemented, CMD_NOIMPL },
-	{ SMTP_VERB_SAML, h_not_implemented, CMD_NOIMPL },
-	{ SMTP_VERB_VERB, h_not_implemented, CMD_NOIMPL },
-	{ SMTP_VERB_ONEX, h_not_implemented, CMD_NOIMPL },
-	{ SMTP_VERB_XCLIENT, h_not_implemented, CMD_NOIMPL },
-	{ SMTP_VERB_XFORWARD, h_not_implemented, CMD_NOIMPL },
+	{ SMTP_VERB_EXPN, h_not_implemented, CMD_LAST },
+	{ SMTP_VERB_TURN, h_not_implemented, CMD_LAST },
+	{ SMTP_VERB_ETRN, h_not_implemented, CMD_LIMIT },
+	{ SMTP_VERB_ATRN, h_not_implemented, 0 },
+	{ SMTP_VERB_SEND, h_not_implemented, 0 },
+	{ SMTP_VERB_SOML, h_not_implemented, 0 },
+	{ SMTP_VERB_SAML, h_not_implemented, 0 },
+	{ SMTP_VERB_VERB, h_not_implemented, 0 },
+	{ SMTP_VERB_ONEX, h_not_implemented, 0 },
+	{ SMTP_VERB_XCLIENT, h_not_implemented, 0 },
+	{ SMTP_VERB_XFORWARD, h_not_implemented, 0 },
 };
 
 static const struct cmd_entry *cmd_lookup(enum smtp_verb v)
@@ -707,11 +757,17 @@ static void shutdown_reply(struct smtp_session *s)
 	       s->cfg->hostname);
 }
 
-/* require_tls (RFC 3207 §4): what a client may say before STARTTLS. */
-static bool tls_exempt(enum smtp_verb v)
+/* Say r, the refusal of a command before its handler ran. */
+static void refuse(struct smtp_session *s, const struct cmd_entry *e, const struct smtp_cmd *cmd,
+		   struct smtp_reply r)
 {
-	return v == SMTP_VERB_EHLO || v == SMTP_VERB_HELO || v == SMTP_VERB_STARTTLS ||
-	       v == SMTP_VERB_NOOP || v == SMTP_VERB_RSET || v == SMTP_VERB_QUIT;
+	if (!e || !(e->flags & CMD_OCTETS)) {
+		answer(s, r);
+		return;
+	}
+	refuse_octets(s, cmd, r);
+	if (s->state == SMTP_S_BDAT && s->bdat_left == 0)
+		bdat_chunk_end(s); /* BDAT 0: no octets follow */
 }
 
 static void dispatch(struct smtp_session *s, const char *line, size_t len)
@@ -723,6 +779,8 @@ static void dispatch(struct smtp_session *s, const char *line, size_t len)
 		shutdown_reply(s);
 		return;
 	}
+	const struct cmd_entry *e = cmd_lookup(cmd.verb);
+	s->cmd_flags = e ? e->flags : 0;
 	/* RFC 5321 §4.5.3.1.4 is 512 for every line; MAIL may add what its
 	 * advertised parameters allow (SIZE, SMTPUTF8, BODY, AUTH=). */
 	size_t limit = s->cfg->line_limit;
@@ -731,20 +789,26 @@ static void dispatch(struct smtp_session *s, const char *line, size_t len)
 	if (cmd.verb == SMTP_VERB_AUTH && limit < SMTP_AUTH_LINE_MAX)
 		limit = SMTP_AUTH_LINE_MAX;
 	if (len + 2 > limit) {
-		protocol_error(s, 500, ESC_PROTO_SYNTAX_ERROR, "Error: line too long");
+		refuse(s, e, &cmd, mk(500, ESC_PROTO_SYNTAX_ERROR, "Error: line too long"));
 		return;
 	}
-	const struct cmd_entry *e = cmd_lookup(cmd.verb);
 	if (!e) {
 		protocol_error(s, 500, ESC_PROTO_SYNTAX_ERROR, "Error: command not recognized");
 		return;
 	}
-	if (s->cfg->require_tls && !s->tls && !tls_exempt(cmd.verb)) {
-		answer(s, mk(530, ESC_SEC_OTHER, "Must issue a STARTTLS command first"));
+	if (s->cfg->require_tls && !s->tls && !(e->flags & CMD_PRE_TLS)) {
+		/* counted as an error, as Postfix does */
+		refuse(s, e, &cmd, mk(530, ESC_SEC_OTHER, "Must issue a STARTTLS command first"));
 		return;
 	}
+	/* Postfix's smtpd_junk_command_limit: a session that only repeats
+	 * NOOP, RSET and the like cannot hold its slot forever. */
+	bool junk = (e->flags & CMD_LIMIT) && s->cfg->junk_command_limit &&
+		    ++s->junk_commands > s->cfg->junk_command_limit;
 	struct smtp_reply r = e->handler(s, &cmd);
 	answer(s, r);
+	if (junk && !is_protocol_error(r.code))
+		count_error(s);
 	if (s->state == SMTP_S_BDAT && s->bdat_left == 0)
 		bdat_chunk_end(s); /* BDAT 0 [LAST]: no octets follow */
 	if (cmd.verb == SMTP_VERB_STARTTLS && r.code == 220)
@@ -841,6 +905,18 @@ static void auth_line(struct smtp_session *s, const char *line, size_t len)
 	answer(s, auth_respond(s, line, len));
 }
 
+/* RFC 2920 §3.1: the client sent more after a command that must end its
+ * pipelined group, without waiting for the reply. Told once per session, as
+ * Postfix logs "improper command pipelining after X". */
+static void improper_pipelining(struct smtp_session *s)
+{
+	if (s->improper_pipelining_seen || s->state == SMTP_S_CLOSED)
+		return;
+	s->improper_pipelining_seen = true;
+	if (s->hooks->on_improper_pipelining)
+		s->hooks->on_improper_pipelining(s->hooks->ctx, s->verb);
+}
+
 static size_t input_line(struct smtp_session *s, const char *in, size_t len)
 {
 	const char *line;
@@ -859,7 +935,10 @@ static size_t input_line(struct smtp_session *s, const char *in, size_t len)
 	case SMTP_LINE_NEED_MORE:
 		break;
 	case SMTP_LINE_OK:
+		s->cmd_flags = 0;
 		dispatch(s, line, line_len);
+		if ((s->cmd_flags & CMD_LAST) && used < len)
+			improper_pipelining(s);
 		break;
 	case SMTP_LINE_TOO_LONG:
 		s->verb = s->line_is_auth ? SMTP_VERB_AUTH : SMTP_VERB_UNKNOWN;

@@ -24,6 +24,9 @@
 #define SMTP_DEFAULT_MAX_RECIPIENTS 100
 #define SMTP_MIN_MAX_RECIPIENTS 100 /* RFC 5321 §4.5.3.1.8 */
 #define SMTP_DEFAULT_MAX_ERRORS 10
+/* EHLO, HELO, RSET, NOOP, VRFY, ETRN between messages before each counts as
+ * an error (Postfix's smtpd_junk_command_limit) */
+#define SMTP_DEFAULT_JUNK_COMMAND_LIMIT 100
 /* Octets RFC 1870, 6531, 6152 and 4954 let MAIL add to the 512-octet line. */
 #define SMTP_MAIL_LINE_EXTRA (26 + 10 + 14 + 500)
 /* RFC 4954 §4: an AUTH command or a response line may be 12288 octets. */
@@ -38,6 +41,7 @@ struct smtp_config {
 	uint64_t max_message_size; /* SIZE; 0 means no limit (SIZE advertised without a number) */
 	size_t max_recipients;   /* >= 100 */
 	unsigned max_errors;     /* protocol errors before 421 4.7.0 */
+	unsigned junk_command_limit; /* 0: none */
 	size_t text_line_limit;  /* 0: none; else refuse messages with longer lines (554 5.6.0) */
 	enum smtp_bare_newline bare_newline;
 	bool tls_available;      /* a certificate is configured: STARTTLS is offered */
@@ -121,6 +125,12 @@ struct smtp_hooks {
 	void (*auth_step)(void *ctx, const unsigned char *resp, size_t len);
 	/* The exchange is over (success, failure, cancel, or the session ends). */
 	void (*auth_end)(void *ctx);
+	/* The client sent more input right after a command that must end a
+	 * pipelined group (RFC 2920 §3.1), once per session, for the log. Optional. */
+	void (*on_improper_pipelining)(void *ctx, enum smtp_verb after);
+	/* Every change of the session's state ("ready" -> "mail"), for the debug
+	 * log. Optional. */
+	void (*on_state)(void *ctx, const char *from, const char *to);
 	/* Every reply, for the log. Optional. */
 	void (*on_reply)(void *ctx, enum smtp_verb verb, int code, const char *text);
 };

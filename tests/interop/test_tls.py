@@ -521,8 +521,13 @@ def test_require_tls(tls_server, ctx, how):
         r = check(c.cmd("MAIL FROM:<s@example.org>"), 530, "5.7.0")
         assert r.text == "Must issue a STARTTLS command first", r.raw
         for cmd in ("RCPT TO:<t@localhost>", "DATA", "VRFY postmaster", "HELP",
-                    "AUTH SCRAM-SHA-256 " + b64("n,,n=alice,r=abcdefgh"), "BDAT 3 LAST"):
+                    "AUTH SCRAM-SHA-256 " + b64("n,,n=alice,r=abcdefgh")):
             check(c.cmd(cmd), 530, "5.7.0")
+        # RFC 3030 §2: a refused BDAT's octets are read and thrown away, never
+        # run as commands: the reply after BDAT's 530 is HELP's, not RSET's
+        c.send(b"BDAT 12\r\nRSET\r\nNOOP\r\nHELP\r\n")
+        check(c.reply(), 530, "5.7.0")
+        check(c.reply(), 530, "5.7.0")
         check(c.cmd("NOOP"), 250, "2.0.0")
         check(c.cmd("RSET"), 250, "2.0.0")
         starttls(c, ctx)

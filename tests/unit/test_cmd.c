@@ -885,7 +885,7 @@ static void test_bdat(void **state)
 	expect_bdat("00000000000000000001", SMTP_PARSE_OK, 1, false);
 
 	expect_bdat("18446744073709551616", SMTP_PARSE_BAD_PARAM, 0, false);
-	expect_bdat("000000000000000000001", SMTP_PARSE_BAD_PARAM, 0, false);
+	expect_bdat("000000000000000000001", SMTP_PARSE_OK, 1, false); /* RFC 3030: 1*DIGIT */
 	expect_bdat("123456789012345678901 LAST", SMTP_PARSE_BAD_PARAM, 0, false);
 
 	const char *bad[] = { "", "LAST", "10  LAST", "10 LASTX", "10 LAS", "10 FIRST", "-1",

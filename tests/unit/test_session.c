@@ -21,6 +21,9 @@ struct fake {
 	char spool[1 << 16];
 	size_t spool_len;
 	int begun, aborted, commits;
+	int improper_pipelining;
+	enum smtp_verb improper_after;
+	int state_changes;
 	bool async_commit;     /* leave the commit pending */
 	enum smtp_msg_status begin_status, write_status;
 	bool tls_started;
@@ -59,7 +62,8 @@ static enum smtp_msg_status fk_write(void *ctx, const char *p, size_t n)
 	struct fake *f = ctx;
 	if (f->write_status != SMTP_MSG_OK)
 		return f->write_status;
-	assert_true(f->spool_len + n <= sizeof(f->spool) || n > 0);
+	/* content comes in non-empty pieces of at most one decode chunk */
+	assert_true(n > 0 && n <= 16384);
 	if (f->spool_len + n <= sizeof(f->spool)) {
 		memcpy(f->spool + f->spool_len, p, n);
 		f->spool_len += n;
@@ -82,6 +86,20 @@ static void fk_abort(void *ctx)
 {
 	struct fake *f = ctx;
 	f->aborted++;
+}
+
+static void fk_pipelining(void *ctx, enum smtp_verb after)
+{
+	struct fake *f = ctx;
+	f->improper_pipelining++;
+	f->improper_after = after;
+}
+
+static void fk_state(void *ctx, const char *from, const char *to)
+{
+	struct fake *f = ctx;
+	assert_string_not_equal(from, to);
+	f->state_changes++;
 }
 
 static bool fk_starttls(void *ctx)
@@ -169,6 +187,8 @@ static struct fake *fake_new(void (*tune)(struct smtp_config *))
 	f->hooks.msg_commit = fk_commit;
 	f->hooks.msg_abort = fk_abort;
 	f->hooks.starttls = fk_starttls;
+	f->hooks.on_improper_pipelining = fk_pipelining;
+	f->hooks.on_state = fk_state;
 	f->s = smtp_session_new(&f->cfg, &f->hooks);
 	smtp_session_greet(f->s);
 	buf_clear(smtp_session_output(f->s));
@@ -445,6 +465,98 @@ static void require_tls(void **st)
 	smtp_session_tls_done(f->s, true);
 	talk(f, "EHLO c.test\r\n");
 	assert_string_equal(talk(f, "MAIL FROM:<a@b.test>\r\n"), "250 2.1.0 Ok\r\n");
+	fake_free(f);
+}
+
+/* RFC 3030 §2: a BDAT refused before its handler runs (530, line too long)
+ * still has its chunk read and thrown away, never run as commands. */
+static void refused_bdat_consumes_chunk(void **st)
+{
+	const char *must = "530 5.7.0 Must issue a STARTTLS command first\r\n";
+	struct fake *f = fake_new(tune_require_tls);
+	talk(f, "EHLO c.test\r\n");
+	assert_string_equal(talk(f, "BDAT 12\r\nRSET\r\nNOOP\r\n"), must);
+	assert_string_equal(talk(f, "NOOP\r\n"), "250 2.0.0 Ok\r\n");
+	/* split across reads, and BDAT 0 LAST */
+	assert_string_equal(talk(f, "BDAT 6 LAST\r\nQUI"), "");
+	assert_string_equal(talk(f, "T\r\n"), must);
+	assert_string_equal(talk(f, "BDAT 0 LAST\r\n"), must);
+	/* no trustworthy size: refused at once, nothing skipped */
+	assert_string_equal(talk(f, "BDAT x\r\nNOOP\r\n"), "530 5.7.0 Must issue a STARTTLS command first\r\n"
+							       "250 2.0.0 Ok\r\n");
+	fake_free(f);
+
+	/* a BDAT line past 512 octets whose size still parses (zero padding) */
+	f = fake_new(NULL);
+	ehlo(f);
+	char line[700];
+	int n = snprintf(line, sizeof(line), "BDAT %0600d\r\nRSET\r\nQUIT\r\n", 12);
+	assert_true(n > 0 && (size_t)n < sizeof(line));
+	assert_string_equal(talk(f, line), "500 5.5.2 Error: line too long\r\n");
+	assert_false(smtp_session_closing(f->s));
+	assert_string_equal(talk(f, "NOOP\r\n"), "250 2.0.0 Ok\r\n");
+	fake_free(f);
+}
+
+/* 530 counts toward max_errors, as every other refusal of a broken client */
+static void require_tls_counts_errors(void **st)
+{
+	struct fake *f = fake_new(tune_require_tls);
+	talk(f, "EHLO c.test\r\n");
+	for (int i = 0; i < 9; i++)
+		talk(f, "MAIL FROM:<a@b.test>\r\n");
+	assert_string_equal(talk(f, "HELP\r\n"), "530 5.7.0 Must issue a STARTTLS command first\r\n"
+						   "421 4.7.0 mx.test Error: too many errors\r\n");
+	fake_free(f);
+}
+
+/* Postfix's smtpd_junk_command_limit: 100 NOOP/RSET/VRFY/EHLO are fine, each
+ * one past that counts as an error; a delivered message starts over. */
+static void junk_command_limit(void **st)
+{
+	struct fake *f = fake_new(NULL);
+	ehlo(f);
+	for (int i = 0; i < 99; i++)
+		assert_string_equal(talk(f, "NOOP\r\n"), "250 2.0.0 Ok\r\n");
+	talk(f, "MAIL FROM:<a@b.test>\r\nRCPT TO:<u@localhost>\r\nDATA\r\n");
+	assert_string_equal(talk(f, "x\r\n.\r\n"), "250 2.0.0 Ok: queued as Q1\r\n");
+	for (int i = 0; i < 100; i++)
+		assert_string_equal(talk(f, i % 2 ? "RSET\r\n" : "VRFY u\r\n"),
+				    i % 2 ? "250 2.0.0 Ok\r\n"
+					  : "252 2.0.0 Cannot VRFY user, but will accept message\r\n");
+	for (int i = 0; i < 9; i++)
+		assert_string_equal(talk(f, "NOOP\r\n"), "250 2.0.0 Ok\r\n");
+	assert_string_equal(talk(f, "NOOP\r\n"),
+			    "250 2.0.0 Ok\r\n421 4.7.0 mx.test Error: too many errors\r\n");
+	assert_true(smtp_session_closing(f->s));
+	fake_free(f);
+}
+
+/* RFC 2920 §3.1: input right after a command that ends a group is told
+ * once; replies still come, in order. */
+static void improper_pipelining(void **st)
+{
+	struct fake *f = fake_new(NULL);
+	assert_string_equal(talk(f, "EHLO c.test\r\nMAIL FROM:<a@b.test>\r\nRCPT TO:<u@localhost>\r\n"),
+			    "250-mx.test\r\n250-PIPELINING\r\n250-SIZE 1000\r\n250-8BITMIME\r\n"
+			    "250-ENHANCEDSTATUSCODES\r\n250-SMTPUTF8\r\n250-CHUNKING\r\n"
+			    "250 BINARYMIME\r\n250 2.1.0 Ok\r\n250 2.1.5 Ok\r\n");
+	assert_int_equal(f->improper_pipelining, 1);
+	assert_int_equal(f->improper_after, SMTP_VERB_EHLO);
+	assert_true(f->state_changes >= 2); /* connected -> ready -> mail */
+	talk(f, "RSET\r\nNOOP\r\nNOOP\r\n");
+	assert_int_equal(f->improper_pipelining, 1);
+	fake_free(f);
+
+	/* a group that ends where it must is proper */
+	f = fake_new(NULL);
+	ehlo(f);
+	talk(f, "MAIL FROM:<a@b.test>\r\nRCPT TO:<u@localhost>\r\nDATA\r\n");
+	talk(f, "x\r\n.\r\nMAIL FROM:<a@b.test>\r\nRCPT TO:<u@localhost>\r\nNOOP\r\n");
+	assert_int_equal(f->improper_pipelining, 0);
+	talk(f, "DATA\r\nearly\r\n");
+	assert_int_equal(f->improper_pipelining, 1);
+	assert_int_equal(f->improper_after, SMTP_VERB_DATA);
 	fake_free(f);
 }
 
@@ -879,6 +991,10 @@ int main(void)
 		cmocka_unit_test(ehlo_reply),
 		cmocka_unit_test(starttls),
 		cmocka_unit_test(require_tls),
+		cmocka_unit_test(refused_bdat_consumes_chunk),
+		cmocka_unit_test(require_tls_counts_errors),
+		cmocka_unit_test(junk_command_limit),
+		cmocka_unit_test(improper_pipelining),
 		cmocka_unit_test(implicit_tls),
 		cmocka_unit_test(sequence_errors),
 		cmocka_unit_test(syntax_errors),
