@@ -136,7 +136,9 @@ int srv_auth_channel_binding(struct srv_conn *c, const char *kind, const unsigne
 			     size_t len);
 
 /* listener.c */
-int srv_listen_fd(const char *spec, char *err, size_t errlen);
+/* A listening socket with SO_REUSEPORT for one loop; first: fail with
+ * "Address already in use" if another process holds the address. */
+int srv_listen_fd(const char *spec, bool first, char *err, size_t errlen);
 int srv_listen_parse(const char *spec, struct sockaddr_storage *ss, socklen_t *len);
 
 /* limits.c */

@@ -1,6 +1,7 @@
 /* Listening sockets. libuv 1.44 has no UV_TCP_REUSEPORT, so each loop makes
  * its own socket with SO_REUSEPORT and hands it over with uv_tcp_open: the
- * kernel spreads new connections across the loops. */
+ * kernel spreads new connections across the loops. The first loop checks
+ * that no other process holds the address. */
 #include <arpa/inet.h>
 #include <errno.h>
 #include <netinet/in.h>
@@ -58,7 +59,34 @@ int srv_listen_parse(const char *spec, struct sockaddr_storage *ss, socklen_t *l
 	return 0;
 }
 
-int srv_listen_fd(const char *spec, char *err, size_t errlen)
+/* SO_REUSEPORT lets any socket of the same user join the port, so a second
+ * posternd would silently take a share of the connections. Before the first
+ * worker binds, a plain bind (no SO_REUSEPORT) tells whether anyone holds the
+ * address: Linux refuses it with EADDRINUSE if any socket is bound there. */
+static int check_address_free(const char *spec, const struct sockaddr_storage *ss, socklen_t len,
+			      char *err, size_t errlen)
+{
+	int fd = socket(ss->ss_family, SOCK_STREAM | SOCK_CLOEXEC, 0);
+	if (fd < 0) {
+		snprintf(err, errlen, "listen = \"%s\": socket: %s", spec, strerror(errno));
+		return -1;
+	}
+	int one = 1;
+	setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof(one)); /* TIME_WAIT is no owner */
+	if (ss->ss_family == AF_INET6)
+		setsockopt(fd, IPPROTO_IPV6, IPV6_V6ONLY, &one, sizeof(one));
+	int rc = bind(fd, (const struct sockaddr *)ss, len);
+	int e = errno;
+	close(fd);
+	if (rc) {
+		snprintf(err, errlen, "listen = \"%s\": %s%s", spec, strerror(e),
+			 e == EADDRINUSE ? " (is another posternd or mail server running?)" : "");
+		return -1;
+	}
+	return 0;
+}
+
+int srv_listen_fd(const char *spec, bool first, char *err, size_t errlen)
 {
 	struct sockaddr_storage ss;
 	socklen_t len;
@@ -66,6 +94,8 @@ int srv_listen_fd(const char *spec, char *err, size_t errlen)
 		snprintf(err, errlen, "listen = \"%s\": expected ADDRESS:PORT", spec);
 		return -1;
 	}
+	if (first && check_address_free(spec, &ss, len, err, errlen))
+		return -1;
 	int fd = socket(ss.ss_family, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
 	if (fd < 0) {
 		snprintf(err, errlen, "listen = \"%s\": socket: %s", spec, strerror(errno));

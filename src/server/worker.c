@@ -82,7 +82,7 @@ static int worker_init(struct srv_worker *w, unsigned id, struct srv_shared *sh,
 	for (int kind = 0; kind < SRV_LISTEN_KINDS; kind++) {
 		for (size_t j = 0; j < cfg->nlisten[kind]; j++) {
 			const char *spec = cfg->listen[kind][j];
-			int fd = srv_listen_fd(spec, err, errlen);
+			int fd = srv_listen_fd(spec, id == 0, err, errlen);
 			if (fd < 0)
 				return -1;
 			size_t k = w->nlisteners;
@@ -245,8 +245,9 @@ int srv_run(struct srv_config *cfg)
 	for (unsigned i = 0; i < cfg->workers && rc == 0; i++) {
 		m.nworkers++;
 		if (worker_init(&m.workers[i], i, &sh, err, sizeof(err))) {
-			log_msg(LOG_ERROR, "event=start_failed reason=\"%s\"", err);
-			rc = 1;
+			char q[700];
+			log_msg(LOG_ERROR, "event=start_failed reason=%s", log_quote(q, sizeof(q), err));
+			rc = 2; /* an address in use or not ours: as a bad setting */
 		}
 	}
 	/* every listener is bound: root is no longer needed */
