@@ -589,3 +589,11 @@ void srv_conn_shutdown(struct srv_conn *c)
 	smtp_session_shutdown(c->session);
 	srv_conn_pump(c);
 }
+
+void srv_conn_shutdown_now(struct srv_conn *c)
+{
+	if (c->closing)
+		return;
+	smtp_session_shutdown_now(c->session);
+	srv_conn_pump(c);
+}

@@ -109,6 +109,10 @@ struct srv_conn {
 
 /* conn.c */
 void srv_conn_accept(struct srv_worker *w, uv_stream_t *listener, enum srv_listen_kind kind);
+/* the grace time is over: 421 4.3.2 now, then close */
+void srv_conn_shutdown_now(struct srv_conn *c);
+/* after the grace time, how long a session told 421 may keep its slot */
+#define SRV_SHUTDOWN_LINGER_MS 2000
 void srv_conn_shutdown(struct srv_conn *c);
 void srv_conn_pump(struct srv_conn *c);
 void srv_conn_close(struct srv_conn *c);

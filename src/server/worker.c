@@ -34,11 +34,19 @@ static void grace_tick(uv_timer_t *t)
 {
 	struct srv_worker *w = t->data;
 	uint64_t limit = (uint64_t)w->shared->cfg->shutdown_timeout * 1000;
-	bool expired = uv_now(&w->loop) - w->stop_started_ms >= limit;
+	uint64_t elapsed = uv_now(&w->loop) - w->stop_started_ms;
+	/* at the deadline every session is told 421 4.3.2; one that still
+	 * holds its slot a little later (not reading, or its commit still
+	 * running) is closed */
+	bool expired = elapsed >= limit;
+	bool overdue = elapsed >= limit + SRV_SHUTDOWN_LINGER_MS;
 	if (expired)
 		for (struct srv_conn *c = w->conns, *n; c; c = n) {
 			n = c->next;
-			srv_conn_close(c);
+			if (overdue)
+				srv_conn_close(c);
+			else
+				srv_conn_shutdown_now(c);
 		}
 	if (!w->conns)
 		uv_close((uv_handle_t *)&w->grace_timer, close_cb_noop);

@@ -84,6 +84,7 @@ struct cmd_entry {
 #define CMD_OCTETS 0x8  /* octets follow the command (BDAT): a refusal still consumes them */
 
 static void bdat_chunk_end(struct smtp_session *s);
+static void shutdown_if_at_rest(struct smtp_session *s);
 
 static const struct smtp_reply REPLY_NONE = { 0, ESC_NONE, NULL };
 
@@ -305,6 +306,7 @@ void smtp_session_msg_done(struct smtp_session *s, enum smtp_msg_status st)
 		reply(s, 451, ESC_SYS_OTHER, "Error: local error in processing");
 	txn_reset(s);
 	set_state(s, SMTP_S_READY);
+	shutdown_if_at_rest(s);
 }
 
 /* ---- command handlers: each returns its reply ---- */
@@ -331,7 +333,11 @@ static struct smtp_reply h_ehlo_helo(struct smtp_session *s, const struct smtp_c
 	buf_append_str(&b, "8BITMIME\nENHANCEDSTATUSCODES\nSMTPUTF8\nCHUNKING\nBINARYMIME");
 	if (s->cfg->tls_available && !s->tls)
 		buf_append_str(&b, "\nSTARTTLS");
-	const char *mechs = s->hooks->auth_mechs ? s->hooks->auth_mechs(s->hooks->ctx, s->tls) : "";
+	/* TLS must come first: AUTH would only get 530, so it is not offered
+	 * before it (Postfix's smtpd_tls_auth_only) */
+	bool auth_now = !(s->cfg->require_tls && !s->tls);
+	const char *mechs = auth_now && s->hooks->auth_mechs
+				    ? s->hooks->auth_mechs(s->hooks->ctx, s->tls) : "";
 	if (mechs && *mechs)
 		buf_printf(&b, "\nAUTH %s", mechs);
 	str_copy(s->text, sizeof(s->text), b.data, b.len);
@@ -743,18 +749,38 @@ static const struct cmd_entry cmd_table[] = {
 	{ SMTP_VERB_XFORWARD, h_not_implemented, 0 },
 };
 
+static void shutdown_reply(struct smtp_session *s)
+{
+	replyf(s, 421, ESC_SYS_NOT_ACCEPTING, "%s Service shutting down, closing channel",
+	       s->cfg->hostname);
+}
+
+/* No command or message is partly received: between BDAT chunks a message
+ * is still under way. */
+static bool at_rest(const struct smtp_session *s)
+{
+	return s->state == SMTP_S_CONNECTED || s->state == SMTP_S_READY ||
+	       (s->state == SMTP_S_MAIL && !s->bdat_used);
+}
+
+/* Shutting down: a session that comes to rest (its message stored, its
+ * handshake or AUTH exchange over) is told 421 at once, not at its next
+ * command. */
+static void shutdown_if_at_rest(struct smtp_session *s)
+{
+	if (!s->shutting_down || !at_rest(s))
+		return;
+	s->verb = SMTP_VERB_UNKNOWN;
+	txn_reset(s);
+	shutdown_reply(s);
+}
+
 static const struct cmd_entry *cmd_lookup(enum smtp_verb v)
 {
 	for (size_t i = 0; i < sizeof(cmd_table) / sizeof(cmd_table[0]); i++)
 		if (cmd_table[i].verb == v)
 			return &cmd_table[i];
 	return NULL;
-}
-
-static void shutdown_reply(struct smtp_session *s)
-{
-	replyf(s, 421, ESC_SYS_NOT_ACCEPTING, "%s Service shutting down, closing channel",
-	       s->cfg->hostname);
 }
 
 /* Say r, the refusal of a command before its handler ran. */
@@ -775,7 +801,8 @@ static void dispatch(struct smtp_session *s, const char *line, size_t len)
 	struct smtp_cmd cmd;
 	smtp_cmd_parse(line, len, &cmd);
 	s->verb = cmd.verb;
-	if (s->shutting_down) {
+	/* shutting down: a message under way in BDAT chunks may still finish */
+	if (s->shutting_down && !(cmd.verb == SMTP_VERB_BDAT && s->bdat_used)) {
 		shutdown_reply(s);
 		return;
 	}
@@ -1055,8 +1082,7 @@ bool smtp_session_wants_input(const struct smtp_session *s)
 
 bool smtp_session_idle(const struct smtp_session *s)
 {
-	return s->state == SMTP_S_CONNECTED || s->state == SMTP_S_READY ||
-	       s->state == SMTP_S_MAIL || s->state == SMTP_S_CLOSED;
+	return at_rest(s) || s->state == SMTP_S_CLOSED;
 }
 
 void smtp_session_tls_done(struct smtp_session *s, bool ok)
@@ -1076,6 +1102,7 @@ void smtp_session_tls_done(struct smtp_session *s, bool ok)
 	s->env.helo[0] = '\0';
 	smtp_line_reader_init(&s->lines, s->lines.limit, s->lines.lenient);
 	set_state(s, SMTP_S_CONNECTED);
+	shutdown_if_at_rest(s);
 }
 
 void smtp_session_set_tls(struct smtp_session *s)
@@ -1097,11 +1124,19 @@ void smtp_session_timeout(struct smtp_session *s)
 void smtp_session_shutdown(struct smtp_session *s)
 {
 	s->shutting_down = true;
-	if (s->state == SMTP_S_CONNECTED || s->state == SMTP_S_READY || s->state == SMTP_S_MAIL) {
-		s->verb = SMTP_VERB_UNKNOWN;
-		txn_reset(s);
-		shutdown_reply(s);
-	}
+	shutdown_if_at_rest(s);
+}
+
+void smtp_session_shutdown_now(struct smtp_session *s)
+{
+	s->shutting_down = true;
+	if (s->state == SMTP_S_CLOSED || s->state == SMTP_S_COMMIT)
+		return; /* a commit in flight completes and is answered first */
+	s->verb = SMTP_VERB_UNKNOWN;
+	if (s->auth_active)
+		auth_finish(s);
+	txn_reset(s); /* drops a partly received message: it was never acknowledged */
+	shutdown_reply(s);
 }
 
 const struct smtp_envelope *smtp_session_envelope(const struct smtp_session *s)

@@ -171,8 +171,14 @@ void smtp_session_auth_reply(struct smtp_session *s, enum smtp_auth_reply r,
 bool smtp_session_authenticated(const struct smtp_session *s);
 const char *smtp_session_auth_user(const struct smtp_session *s);
 void smtp_session_timeout(struct smtp_session *s);
-/* Graceful shutdown: 421 4.3.2 now if idle, else at the next command. */
+/* Graceful shutdown: 421 4.3.2 now if idle, else as soon as the command or
+ * message under way is done (a message in BDAT chunks may send its next
+ * chunks). */
 void smtp_session_shutdown(struct smtp_session *s);
+/* The grace time is over: 421 4.3.2 now whatever is under way (a partly
+ * received message is dropped), unless a commit is in flight, which is
+ * answered first. */
+void smtp_session_shutdown_now(struct smtp_session *s);
 
 /* For the owner's logs and the Received header. */
 const struct smtp_envelope *smtp_session_envelope(const struct smtp_session *s);

@@ -4,14 +4,13 @@ and AUTH before MAIL (530 5.7.0), --listen-submissions the same over implicit
 TLS, while --listen goes on taking mail for local domains without AUTH.
 Driven by the raw client, Python's smtplib and swaks."""
 
-import shutil
 import smtplib
 import ssl
 import subprocess
 
 import pytest
 
-from conftest import Raw, check, free_port
+from conftest import Raw, check, free_port, need
 from scram import scram_exchange
 from test_auth import PASSWORD, USER, plain_ir, write_users
 from tls_util import check_tls_stored, client_ctx, connect_tls, make_cert, starttls
@@ -25,8 +24,7 @@ MESSAGE = (b"From: alice@localhost\r\n"
 
 @pytest.fixture(scope="module")
 def cert(tmp_path_factory):
-    if not shutil.which("openssl"):
-        pytest.skip("openssl is not installed")
+    need("openssl")
     return make_cert(tmp_path_factory.mktemp("subtls") / "pair")
 
 
@@ -67,12 +65,16 @@ def test_submission_wants_tls_then_auth(sub_server, cert):
     with raw(srv, srv.sub_port) as c:
         r = c.ehlo()
         assert any(t.upper() == b"STARTTLS" for _, t in r.lines[1:]), r
+        # AUTH is not offered while it could only get 530 (as Postfix's
+        # smtpd_tls_auth_only)
+        assert not any(t.upper().startswith(b"AUTH") for _, t in r.lines[1:]), r
         # before TLS: nothing but EHLO, HELO, STARTTLS, NOOP, RSET, QUIT
         check(c.cmd("MAIL FROM:<alice@localhost>"), 530, "5.7.0")
         check(c.cmd("AUTH PLAIN " + plain_ir()), 530, "5.7.0")
         check(c.cmd("NOOP"), 250)
         starttls(c, ctx)
-        check(c.cmd("EHLO client.example"), 250)
+        r = check(c.cmd("EHLO client.example"), 250)
+        assert any(t.upper().startswith(b"AUTH ") for _, t in r.lines[1:]), r
         # after TLS: AUTH before MAIL (RFC 6409 §4.3, RFC 4954 §6)
         check(c.cmd("MAIL FROM:<alice@localhost>"), 530, "5.7.0", "authentication required")
         check(c.cmd("RCPT TO:<sub@localhost>"), 503, "5.5.1")
@@ -123,9 +125,7 @@ def test_smtplib_submission_starttls_login(sub_server, cert):
 
 
 def test_swaks_submissions(sub_server, cert, tmp_path):
-    swaks = shutil.which("swaks")
-    if not swaks:
-        pytest.skip("swaks is not installed")
+    swaks = need("swaks")
     srv = sub_server()
     f = tmp_path / "msg.eml"
     f.write_bytes(MESSAGE)

@@ -791,6 +791,18 @@ static struct fake *auth_fake(void (*tune)(struct smtp_config *))
 	return f;
 }
 
+/* require_tls: AUTH is offered only once TLS is on (it would get 530) */
+static void auth_not_offered_before_required_tls(void **st)
+{
+	struct fake *f = auth_fake(tune_require_tls);
+	assert_null(strstr(talk(f, "EHLO c.test\r\n"), "AUTH"));
+	assert_non_null(strstr(f->out, "STARTTLS"));
+	talk(f, "STARTTLS\r\n");
+	smtp_session_tls_done(f->s, true);
+	assert_non_null(strstr(talk(f, "EHLO c.test\r\n"), "250 AUTH PLAIN LOGIN\r\n"));
+	fake_free(f);
+}
+
 static void auth_exchange(void **st)
 {
 	struct fake *f = fake_new(NULL);
@@ -918,13 +930,53 @@ static void timeout_and_shutdown(void **st)
 			    "421 4.3.2 mx.test Service shutting down, closing channel\r\n");
 	fake_free(f);
 
-	/* in the middle of DATA: the message finishes, the next command gets 421 */
+	/* in the middle of DATA: the message finishes and 421 follows at once,
+	 * without waiting for another command */
+	const char *bye = "421 4.3.2 mx.test Service shutting down, closing channel\r\n";
 	f = fake_new(NULL);
 	transaction(f);
 	smtp_session_shutdown(f->s);
-	assert_string_equal(talk(f, "x\r\n.\r\nNOOP\r\n"),
-			    "250 2.0.0 Ok: queued as Q1\r\n"
-			    "421 4.3.2 mx.test Service shutting down, closing channel\r\n");
+	assert_string_equal(talk(f, "x\r\n"), "");
+	assert_string_equal(talk(f, ".\r\n"), "250 2.0.0 Ok: queued as Q1\r\n421 4.3.2 mx.test "
+						 "Service shutting down, closing channel\r\n");
+	assert_true(smtp_session_closing(f->s));
+	fake_free(f);
+
+	/* a commit still pending: 421 comes right after its 250 */
+	f = fake_new(NULL);
+	f->async_commit = true;
+	transaction(f);
+	talk(f, "x\r\n.\r\n");
+	smtp_session_shutdown(f->s);
+	smtp_session_shutdown_now(f->s); /* the deadline passes: the commit still wins */
+	assert_string_equal(talk(f, ""), "");
+	smtp_session_msg_done(f->s, SMTP_MSG_OK);
+	assert_string_equal(talk(f, ""), "250 2.0.0 Ok: queued as Q1\r\n421 4.3.2 mx.test "
+					  "Service shutting down, closing channel\r\n");
+	fake_free(f);
+
+	/* the deadline passes in the middle of DATA: 421, nothing stored */
+	f = fake_new(NULL);
+	transaction(f);
+	talk(f, "half a message\r\n");
+	smtp_session_shutdown(f->s);
+	smtp_session_shutdown_now(f->s);
+	assert_string_equal(talk(f, ""), bye);
+	assert_true(smtp_session_closing(f->s));
+	assert_int_equal(f->commits, 0);
+	assert_int_equal(f->aborted, 1);
+	fake_free(f);
+
+	/* a message in BDAT chunks may send its next chunks */
+	f = fake_new(NULL);
+	ehlo(f);
+	talk(f, "MAIL FROM:<a@b.test>\r\nRCPT TO:<u@localhost>\r\n");
+	assert_string_equal(talk(f, "BDAT 3\r\nabc"), "250 2.0.0 Ok: 3 octets received\r\n");
+	smtp_session_shutdown(f->s);
+	assert_string_equal(talk(f, ""), "");
+	assert_string_equal(talk(f, "BDAT 2 LAST\r\nde"), "250 2.0.0 Ok: queued as Q1\r\n421 4.3.2 mx.test "
+							 "Service shutting down, closing channel\r\n");
+	assert_int_equal(f->stored_len, 5);
 	fake_free(f);
 }
 
@@ -1016,6 +1068,7 @@ int main(void)
 		cmocka_unit_test(protocol_names),
 		cmocka_unit_test(byte_at_a_time),
 		cmocka_unit_test(auth_exchange),
+		cmocka_unit_test(auth_not_offered_before_required_tls),
 		cmocka_unit_test(auth_plain_after_tls),
 		cmocka_unit_test(auth_limits),
 	};
