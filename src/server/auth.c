@@ -10,6 +10,7 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "common/hash.h"
 #include "common/log.h"
 #include "creds/creds.h"
 #include "sasl/sasl.h"
@@ -71,11 +72,7 @@ struct srv_auth {
 
 static uint64_t hash_key(uint64_t seed, const unsigned char *k, size_t n)
 {
-	uint64_t h = 1469598103934665603ULL ^ seed; /* FNV-1a, seeded */
-	for (size_t i = 0; i < n; i++) {
-		h ^= k[i];
-		h *= 1099511628211ULL;
-	}
+	uint64_t h = hash_fnv1a(HASH_FNV1A_INIT ^ seed, k, n);
 	return h ^ (h >> 29);
 }
 
