@@ -1,6 +1,12 @@
 /* Every configuration key of posternd, once: its flag, type, range, default
  * and help. The file parser, the flags, --help, posternd.conf.sample, the man
- * page and the README checks all come from this table (DESIGN.md point 5). */
+ * page and the README checks all come from this table (DESIGN.md point 5).
+ *
+ * To add a key: a field in struct srv_config, one entry below (a flag only
+ * if people will want it on the command line), a row in the README's key
+ * table and an entry in man/posternd.conf.5 (tests check both), then
+ * `build/test/posternd --print-config-sample > posternd.conf.sample`.
+ * Cross-checks between keys go in srv_config_finish(). */
 #include <stddef.h>
 #include <string.h>
 
