@@ -291,6 +291,22 @@ static int ini_cb(void *user, const char *section, const char *name, const char 
 	return 1;
 }
 
+int srv_config_read(struct srv_config *c, FILE *f, const char *name, char *err, size_t errlen)
+{
+	char why[600] = "";
+	struct ini_ctx x = { c, why, sizeof(why), 0 };
+	int rc = ini_parse_file(f, ini_cb, &x);
+	if (x.failed) {
+		snprintf(err, errlen, "%s: line %d: %s", name, rc, why);
+		return -1;
+	}
+	if (rc) {
+		snprintf(err, errlen, "%s: line %d: expected \"key = value\"", name, rc);
+		return -1;
+	}
+	return 0;
+}
+
 static int load_file(struct srv_config *c, const char *path, char *err, size_t errlen)
 {
 	FILE *f = fopen(path, "r");
@@ -298,19 +314,9 @@ static int load_file(struct srv_config *c, const char *path, char *err, size_t e
 		snprintf(err, errlen, "%s: %s", path, strerror(errno));
 		return -1;
 	}
-	char why[600] = "";
-	struct ini_ctx x = { c, why, sizeof(why), 0 };
-	int rc = ini_parse_file(f, ini_cb, &x);
+	int rc = srv_config_read(c, f, path, err, errlen);
 	fclose(f);
-	if (x.failed) {
-		snprintf(err, errlen, "%s: line %d: %s", path, rc, why);
-		return -1;
-	}
-	if (rc) {
-		snprintf(err, errlen, "%s: line %d: expected \"key = value\"", path, rc);
-		return -1;
-	}
-	return 0;
+	return rc;
 }
 
 /* The argument of a flag in --help and of a key in the sample: "N",

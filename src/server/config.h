@@ -112,6 +112,8 @@ void srv_config_free(struct srv_config *c);
  * returns 1 after --help, --version or --print-config-sample output (the
  * caller exits 0). */
 int srv_config_load(struct srv_config *c, int argc, char **argv, char *err, size_t errlen);
+/* Read key = value lines from f (name: the file's name, for errors). */
+int srv_config_read(struct srv_config *c, FILE *f, const char *name, char *err, size_t errlen);
 /* Set one key; used by the file parser, the flags and tests. */
 int srv_config_set(struct srv_config *c, const char *key, const char *value, char *err,
 		   size_t errlen);
