@@ -5,18 +5,24 @@ FUZZBUILD  ?= build/fuzz
 FUZZ_RUNS  ?= 40000
 FUZZ_SECONDS ?= 60
 
-.PHONY: all deps build run test unit interop fuzz fuzz-build bench clean
+.PHONY: all deps build install run test unit interop fuzz fuzz-build bench clean
 
 all: build
 
 deps:
 	@scripts/deps
 
+PREFIX     ?= /usr/local
+
 $(BUILD)/build.ninja:
-	meson setup $(BUILD) --buildtype=release
+	meson setup $(BUILD) --buildtype=release --prefix=$(PREFIX)
 
 build: deps $(BUILD)/build.ninja
 	ninja -C $(BUILD)
+
+# programs, man pages and the sample config under PREFIX (inside DESTDIR if set)
+install: build
+	meson install -C $(BUILD) $(if $(DESTDIR),--destdir $(DESTDIR))
 
 run: build
 	@scripts/run-demo $(BUILD)/posternd

@@ -9,6 +9,7 @@
 #include <stdio.h>
 #include <string.h>
 
+#include "common/escape.h"
 #include "smtp/codes.h"
 
 /* Marks a msgid for xgettext (po/update-pot.sh runs it with --keyword=N_). */
@@ -424,23 +425,11 @@ static const char *cstr(struct ctx *c, struct buf *b)
 
 static void j_string(struct ctx *c, const char *s)
 {
+	char piece[ESC_STEP_MAX];
 	put(c, "\"");
-	for (const char *p = s; *p; p++) {
-		unsigned char ch = (unsigned char)*p;
-
-		if (ch == '"')
-			put(c, "\\\"");
-		else if (ch == '\\')
-			put(c, "\\\\");
-		else if (ch == '\n')
-			put(c, "\\n");
-		else if (ch < 0x20)
-			putf(c, "\\u%04x", ch);
-		else {
-			char one[2] = { (char)ch, '\0' };
-
-			put(c, one);
-		}
+	for (size_t i = 0, n = strlen(s); i < n;) {
+		i += esc_step(ESC_JSON, (const unsigned char *)s + i, n - i, piece);
+		put(c, piece);
 	}
 	put(c, "\"");
 }

@@ -6,6 +6,7 @@
 #include "client/send.h"
 #include "client/transport.h"
 #include "common/buf.h"
+#include "common/escape.h"
 #include "common/str.h"
 
 #define N_(s) s /* a msgid for xgettext, translated through tr */
@@ -177,16 +178,7 @@ static const char *T(const struct client_probe_opts *o, const char *s)
 static void json_str(struct buf *b, const char *s)
 {
 	buf_append_str(b, "\"");
-	for (; *s; s++) {
-		unsigned char c = (unsigned char)*s;
-
-		if (c == '"' || c == '\\')
-			buf_printf(b, "\\%c", c);
-		else if (c < 0x20)
-			buf_printf(b, "\\u%04x", c);
-		else
-			buf_append(b, s, 1);
-	}
+	esc_append(b, ESC_JSON, s, strlen(s));
 	buf_append_str(b, "\"");
 }
 

@@ -4,6 +4,7 @@
 #include <string.h>
 
 #include "common/base64.h"
+#include "common/escape.h"
 #include "smtp/codes.h"
 
 #define N_(s) s /* a msgid for xgettext, translated through tr */
@@ -13,62 +14,9 @@ static const char *tr_or_id(client_transcript_tr tr, const char *s)
 	return tr && s ? tr(s) : s;
 }
 
-/* Length of a valid UTF-8 sequence at s (2..4), or 0. */
-static size_t utf8_len(const unsigned char *s, size_t n)
-{
-	size_t k;
-	unsigned min;
-	unsigned cp;
-
-	if (s[0] >= 0xc2 && s[0] <= 0xdf) {
-		k = 2; cp = s[0] & 0x1f; min = 0x80;
-	} else if (s[0] >= 0xe0 && s[0] <= 0xef) {
-		k = 3; cp = s[0] & 0x0f; min = 0x800;
-	} else if (s[0] >= 0xf0 && s[0] <= 0xf4) {
-		k = 4; cp = s[0] & 0x07; min = 0x10000;
-	} else {
-		return 0;
-	}
-	if (n < k)
-		return 0;
-	for (size_t i = 1; i < k; i++) {
-		if ((s[i] & 0xc0) != 0x80)
-			return 0;
-		cp = (cp << 6) | (s[i] & 0x3f);
-	}
-	if (cp < min || cp > 0x10ffff || (cp >= 0xd800 && cp <= 0xdfff))
-		return 0;
-	return k;
-}
-
 int client_transcript_quote(struct buf *out, const char *s, size_t n)
 {
-	const unsigned char *u = (const unsigned char *)s;
-	int rc = BUF_OK;
-
-	for (size_t i = 0; i < n && rc == BUF_OK; i++) {
-		unsigned char c = u[i];
-		size_t k;
-
-		if (c == '"' || c == '\\')
-			rc = buf_printf(out, "\\%c", c);
-		else if (c >= 0x20 && c < 0x7f)
-			rc = buf_append(out, s + i, 1);
-		else if (c == 0)
-			rc = buf_append_str(out, "\\0");
-		else if (c == '\r')
-			rc = buf_append_str(out, "\\r");
-		else if (c == '\n')
-			rc = buf_append_str(out, "\\n");
-		else if (c == '\t')
-			rc = buf_append_str(out, "\\t");
-		else if (c >= 0x80 && (k = utf8_len(u + i, n - i)) > 0) {
-			rc = buf_append(out, s + i, k);
-			i += k - 1;
-		} else
-			rc = buf_printf(out, "\\x%02x", c);
-	}
-	return rc;
+	return esc_append(out, ESC_TERMINAL, s, n);
 }
 
 /* A line of the peer's or ours, with anything unprintable escaped. */

@@ -1,7 +1,10 @@
 #include "common/log.h"
 
+#include "common/escape.h"
+
 #include <stdarg.h>
 #include <stdio.h>
+#include <string.h>
 #include <sys/time.h>
 #include <time.h>
 #include <unistd.h>
@@ -46,7 +49,6 @@ void log_msg(enum log_level lvl, const char *fmt, ...)
 
 const char *log_quote(char *out, unsigned long outlen, const char *v)
 {
-	static const char hex[] = "0123456789abcdef";
 	unsigned long o = 0;
 	if (outlen < 3) {
 		if (outlen)
@@ -54,18 +56,17 @@ const char *log_quote(char *out, unsigned long outlen, const char *v)
 		return out;
 	}
 	out[o++] = '"';
-	for (const unsigned char *p = (const unsigned char *)v; *p && o + 6 < outlen; p++) {
-		if (*p == '"' || *p == '\\') {
-			out[o++] = '\\';
-			out[o++] = (char)*p;
-		} else if (*p < 0x20 || *p == 0x7f) {
-			out[o++] = '\\';
-			out[o++] = 'x';
-			out[o++] = hex[*p >> 4];
-			out[o++] = hex[*p & 15];
-		} else {
-			out[o++] = (char)*p;
-		}
+	const unsigned char *p = (const unsigned char *)v;
+	size_t n = strlen(v);
+	char piece[ESC_STEP_MAX];
+	for (size_t i = 0; i < n;) {
+		size_t used = esc_step(ESC_LOGFMT, p + i, n - i, piece);
+		size_t len = strlen(piece);
+		if (o + len + 2 > outlen) /* room for the closing quote and NUL */
+			break;
+		memcpy(out + o, piece, len);
+		o += len;
+		i += used;
 	}
 	out[o++] = '"';
 	out[o] = '\0';

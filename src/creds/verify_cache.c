@@ -6,6 +6,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "common/hash.h"
 #include "common/str.h"
 
 #define TAG_LEN 32
@@ -46,10 +47,7 @@ void creds_cache_free(struct creds_cache *c)
 /* The slot: FNV-1a of the name (the name is not secret; the tag is). */
 static size_t slot_of(const char *name)
 {
-	unsigned h = 2166136261u;
-	for (const unsigned char *p = (const unsigned char *)name; *p; p++)
-		h = (h ^ *p) * 16777619u;
-	return h % CREDS_CACHE_SLOTS;
+	return hash_fnv1a(HASH_FNV1A_INIT, name, strlen(name)) % CREDS_CACHE_SLOTS;
 }
 
 static bool tag_of(const struct creds_cache *c, const struct creds_user *u, const char *password,

@@ -10,6 +10,7 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "common/hash.h"
 #include "common/log.h"
 #include "creds/creds.h"
 #include "sasl/sasl.h"
@@ -71,11 +72,7 @@ struct srv_auth {
 
 static uint64_t hash_key(uint64_t seed, const unsigned char *k, size_t n)
 {
-	uint64_t h = 1469598103934665603ULL ^ seed; /* FNV-1a, seeded */
-	for (size_t i = 0; i < n; i++) {
-		h ^= k[i];
-		h *= 1099511628211ULL;
-	}
+	uint64_t h = hash_fnv1a(HASH_FNV1A_INIT ^ seed, k, n);
 	return h ^ (h >> 29);
 }
 
@@ -177,8 +174,10 @@ int srv_auth_init(struct srv_shared *shared, char *err, size_t errlen)
 		goto fail;
 	}
 	shared->auth = sh;
-	log_msg(LOG_INFO, "event=users_loaded path=%s users=%zu mechanisms=\"%s\"", sh->path,
-		creds_db_count(sh->db), sasl_server_mechs(sh->sasl, true, false));
+	char qpath[700], qmechs[300];
+	log_msg(LOG_INFO, "event=users_loaded path=%s users=%zu mechanisms=%s",
+		log_quote(qpath, sizeof(qpath), sh->path), creds_db_count(sh->db),
+		log_quote(qmechs, sizeof(qmechs), sasl_server_mechs(sh->sasl, true, false)));
 	return 0;
 fail:
 	shared->auth = sh;
@@ -200,7 +199,8 @@ int srv_auth_reload(struct srv_shared *shared, char *err, size_t errlen)
 	sh->db = db;
 	pthread_mutex_unlock(&sh->lock);
 	creds_db_unref(old); /* exchanges in progress keep their own reference */
-	log_msg(LOG_INFO, "event=users_reloaded path=%s users=%zu", sh->path, n);
+	char qpath[700];
+	log_msg(LOG_INFO, "event=users_reloaded path=%s users=%zu", log_quote(qpath, sizeof(qpath), sh->path), n);
 	return 0;
 }
 

@@ -8,26 +8,9 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "common/log.h"
 #include "common/str.h"
 #include "sasl/sasl.h"
-
-void srv_config_defaults(struct srv_config *c)
-{
-	memset(c, 0, sizeof(*c));
-	smtp_config_defaults(&c->smtp);
-	if (gethostname(c->hostname, sizeof(c->hostname) - 1) != 0 || !c->hostname[0])
-		str_copy(c->hostname, sizeof(c->hostname), "localhost", 9);
-	str_copy(c->banner, sizeof(c->banner), "ESMTP postern", 13);
-	c->store = STORE_MAILDIR;
-	c->maildir = strdup("/var/lib/postern/mail");
-	c->max_connections = 1000;
-	c->max_connections_per_ip = 50;
-	c->command_timeout = 300;
-	c->shutdown_timeout = 30;
-	c->auth_delay_max = SRV_DEFAULT_AUTH_DELAY_MAX;
-	c->tls_handshake_timeout = 10;
-	c->auth_cache_ttl = 3600;
-}
 
 static void free_list(char **v, size_t *n)
 {
@@ -55,27 +38,81 @@ bool srv_listen_is_submission(enum srv_listen_kind k)
 	return k == SRV_LISTEN_SUBMISSION || k == SRV_LISTEN_SUBMISSIONS;
 }
 
-void srv_config_free(struct srv_config *c)
+/* The fields a table entry names (see config_keys.c). */
+static void *field(struct srv_config *c, const struct srv_key *k)
 {
-	for (int k = 0; k < SRV_LISTEN_KINDS; k++)
-		free_list(c->listen[k], &c->nlisten[k]);
-	free_list(c->domains, &c->ndomains);
-	free(c->maildir);
-	free(c->recipients_file);
-	free(c->config_file);
-	free(c->users_file);
-	free(c->auth_mechanisms);
-	c->maildir = c->recipients_file = c->config_file = NULL;
-	c->users_file = c->auth_mechanisms = NULL;
-	free(c->tls_cert);
-	free(c->tls_key);
-	free(c->user);
-	c->tls_cert = c->tls_key = c->user = NULL;
+	return (char *)c + k->offset;
 }
 
+static size_t *list_count(struct srv_config *c, const struct srv_key *k)
+{
+	return (size_t *)(void *)((char *)c + k->count_offset);
+}
+
+/* A whole number into a field of 1, 2, 4 or 8 octets (bool, enum, unsigned,
+ * size_t, uint64_t); test_config checks that every maximum fits its field. */
+static void put_uint(void *p, size_t size, uint64_t v)
+{
+	uint8_t u8 = (uint8_t)v;
+	uint16_t u16 = (uint16_t)v;
+	uint32_t u32 = (uint32_t)v;
+	switch (size) {
+	case 1: memcpy(p, &u8, 1); break;
+	case 2: memcpy(p, &u16, 2); break;
+	case 4: memcpy(p, &u32, 4); break;
+	default: memcpy(p, &v, 8); break;
+	}
+}
+
+/* CHOICE fields hold the index of the word: these enums must count from 0 */
+_Static_assert(STORE_MAILDIR == 0 && STORE_DISCARD == 1, "store choices");
+_Static_assert(SMTP_BARE_NORMALIZE == 0 && SMTP_BARE_REJECT == 1, "bare_newline choices");
+
+void srv_config_free(struct srv_config *c)
+{
+	const struct srv_key *keys = srv_config_keys;
+	for (size_t i = 0; i < srv_config_nkeys; i++) {
+		const struct srv_key *k = &keys[i];
+		if (k->type == SRV_KEY_STR) {
+			char **p = field(c, k);
+			free(*p);
+			*p = NULL;
+		} else if (k->type == SRV_KEY_LIST) {
+			free_list(field(c, k), list_count(c, k));
+		}
+	}
+	free(c->config_file);
+	c->config_file = NULL;
+}
+
+void srv_config_defaults(struct srv_config *c)
+{
+	memset(c, 0, sizeof(*c));
+	smtp_config_defaults(&c->smtp);
+	if (gethostname(c->hostname, sizeof(c->hostname) - 1) != 0 || !c->hostname[0])
+		str_copy(c->hostname, sizeof(c->hostname), "localhost", 9);
+	const struct srv_key *keys = srv_config_keys;
+	char why[256];
+	for (size_t i = 0; i < srv_config_nkeys; i++)
+		/* cannot fail: test_config sets every default */
+		if (keys[i].def && srv_config_set(c, keys[i].key, keys[i].def, why, sizeof(why)))
+			abort();
+}
+
+const struct srv_key *srv_config_key(const char *key)
+{
+	const struct srv_key *keys = srv_config_keys;
+	for (size_t i = 0; i < srv_config_nkeys; i++)
+		if (!strcmp(key, keys[i].key) || (keys[i].alias && !strcmp(key, keys[i].alias)))
+			return &keys[i];
+	return NULL;
+}
+
+/* The error names the key and its value, quoted and escaped as in the logs. */
 static int fail(char *err, size_t errlen, const char *key, const char *value, const char *why)
 {
-	snprintf(err, errlen, "%s = \"%s\": %s", key, value, why);
+	char q[300];
+	snprintf(err, errlen, "%s = %s: %s", key, log_quote(q, sizeof(q), value), why);
 	return -1;
 }
 
@@ -139,141 +176,93 @@ static int add_list(char **v, size_t *n, size_t max, const char *value, bool low
 	return 0;
 }
 
+/* "maildir or discard", "strict, lenient or ..." */
+static void choice_list(const struct srv_key *k, const char *sep, const char *last, char *out,
+			size_t outlen)
+{
+	size_t n = 0, o = 0;
+	while (n < SRV_KEY_CHOICES && k->choices[n])
+		n++;
+	out[0] = '\0';
+	for (size_t i = 0; i < n && o < outlen; i++)
+		o += (size_t)snprintf(out + o, outlen - o, "%s%s", i == 0 ? "" : i + 1 == n ? last : sep,
+				      k->choices[i]);
+}
+
+static int set_value(struct srv_config *c, const struct srv_key *k, const char *value,
+		     char *err, size_t errlen)
+{
+	char why[300];
+	void *p = field(c, k);
+	switch (k->type) {
+	case SRV_KEY_UINT: {
+		uint64_t u;
+		if (parse_uint(value, k->min, k->max, &u)) {
+			snprintf(why, sizeof(why), "expected a whole number from %llu to %llu",
+				 (unsigned long long)k->min, (unsigned long long)k->max);
+			return fail(err, errlen, k->key, value, why);
+		}
+		put_uint(p, k->size, u);
+		return 0;
+	}
+	case SRV_KEY_BOOL: {
+		bool b;
+		if (parse_bool(value, &b))
+			return fail(err, errlen, k->key, value, "expected yes or no");
+		put_uint(p, k->size, b);
+		return 0;
+	}
+	case SRV_KEY_CHOICE:
+		for (size_t i = 0; i < SRV_KEY_CHOICES && k->choices[i]; i++) {
+			if (!strcmp(value, k->choices[i])) {
+				put_uint(p, k->size, i);
+				return 0;
+			}
+		}
+		char words[200];
+		choice_list(k, ", ", " or ", words, sizeof(words));
+		snprintf(why, sizeof(why), "expected %s", words);
+		return fail(err, errlen, k->key, value, why);
+	case SRV_KEY_STR:
+	case SRV_KEY_TEXT:
+		if (!*value)
+			return fail(err, errlen, k->key, value, "empty value");
+		if (k->type == SRV_KEY_TEXT && strlen(value) >= k->size) {
+			snprintf(why, sizeof(why), "longer than %zu octets", k->size - 1);
+			return fail(err, errlen, k->key, value, why);
+		}
+		if (k->check && k->check(value, why, sizeof(why)))
+			return fail(err, errlen, k->key, value, why);
+		if (k->type == SRV_KEY_TEXT) {
+			str_copy(p, k->size, value, strlen(value));
+			return 0;
+		}
+		if (set_str(p, value)) {
+			snprintf(err, errlen, "%s: out of memory", k->key);
+			return -1;
+		}
+		return 0;
+	case SRV_KEY_LIST:
+		if (add_list(p, list_count(c, k), k->size / sizeof(char *), value, k->lower)) {
+			snprintf(why, sizeof(why), "more than %zu values, or out of memory",
+				 k->size / sizeof(char *));
+			return fail(err, errlen, k->key, value, why);
+		}
+		return 0;
+	}
+	return -1;
+}
+
 int srv_config_set(struct srv_config *c, const char *key, const char *value, char *err,
 		   size_t errlen)
 {
-	uint64_t u;
-	bool b;
-#define UINT_KEY(name, min, max, field)                                                   \
-	if (!strcmp(key, name)) {                                                          \
-		if (parse_uint(value, min, max, &u))                                       \
-			return fail(err, errlen, key, value,                               \
-				    "expected a whole number from " #min " to " #max);     \
-		field = u;                                                                 \
-		return 0;                                                                  \
+	const struct srv_key *k = srv_config_key(key);
+	if (!k) {
+		char q[300];
+		snprintf(err, errlen, "unknown key %s", log_quote(q, sizeof(q), key));
+		return -1;
 	}
-	UINT_KEY("max_message_size", 0, UINT64_C(1) << 40, c->smtp.max_message_size)
-	UINT_KEY("max_recipients", SMTP_MIN_MAX_RECIPIENTS, 100000, c->smtp.max_recipients)
-	UINT_KEY("max_errors", 1, 1000, c->smtp.max_errors)
-	UINT_KEY("line_limit", SMTP_LINE_MIN, 65536, c->smtp.line_limit)
-	UINT_KEY("text_line_limit", 0, 1u << 30, c->smtp.text_line_limit)
-	UINT_KEY("max_connections", 1, 1000000, c->max_connections)
-	UINT_KEY("max_connections_per_ip", 0, 1000000, c->max_connections_per_ip)
-	UINT_KEY("command_timeout", 1, 86400, c->command_timeout)
-	UINT_KEY("shutdown_timeout", 0, 86400, c->shutdown_timeout)
-	UINT_KEY("workers", 0, 256, c->workers)
-	UINT_KEY("max_auth_failures", 1, 100, c->smtp.max_auth_failures)
-	UINT_KEY("auth_delay_max", 0, 60000, c->auth_delay_max)
-	UINT_KEY("tls_handshake_timeout", 1, 3600, c->tls_handshake_timeout)
-	UINT_KEY("auth_cache_ttl", 0, 86400, c->auth_cache_ttl)
-#undef UINT_KEY
-#define BOOL_KEY(name, field)                                                             \
-	if (!strcmp(key, name)) {                                                          \
-		if (parse_bool(value, &b))                                                 \
-			return fail(err, errlen, key, value, "expected yes or no");        \
-		field = b;                                                                 \
-		return 0;                                                                  \
-	}
-	BOOL_KEY("cram_md5", c->cram_md5)
-	BOOL_KEY("auth_plaintext", c->auth_plaintext)
-	BOOL_KEY("require_auth", c->smtp.require_auth)
-	BOOL_KEY("require_tls", c->smtp.require_tls)
-#undef BOOL_KEY
-	if (!strcmp(key, "users")) {
-		if (!*value)
-			return fail(err, errlen, key, value, "empty path");
-		return set_str(&c->users_file, value);
-	}
-	if (!strcmp(key, "tls_cert") || !strcmp(key, "tls_key") || !strcmp(key, "user")) {
-		if (!*value)
-			return fail(err, errlen, key, value, "empty value");
-		return set_str(!strcmp(key, "tls_cert") ? &c->tls_cert
-			       : !strcmp(key, "tls_key") ? &c->tls_key : &c->user, value);
-	}
-	if (!strcmp(key, "auth_mechanisms")) {
-		char why[300];
-		/* CRAM-MD5 against cram_md5 is checked once every key is read */
-		if (sasl_check_mechanisms(value, true, why, sizeof(why)))
-			return fail(err, errlen, key, value, why);
-		return set_str(&c->auth_mechanisms, value);
-	}
-	if (!strcmp(key, "hostname")) {
-		if (!*value || !smtp_cmd_valid_helo(value, strlen(value)) ||
-		    strlen(value) >= sizeof(c->hostname))
-			return fail(err, errlen, key, value, "not a valid host name");
-		str_copy(c->hostname, sizeof(c->hostname), value, strlen(value));
-		return 0;
-	}
-	if (!strcmp(key, "banner")) {
-		for (const char *p = value; *p; p++)
-			if ((unsigned char)*p < 0x20)
-				return fail(err, errlen, key, value, "control characters");
-		str_copy(c->banner, sizeof(c->banner), value, strlen(value));
-		return 0;
-	}
-	for (int k = 0; k < SRV_LISTEN_KINDS; k++) {
-		if (strcmp(key, listen_keys[k]))
-			continue;
-		if (add_list(c->listen[k], &c->nlisten[k], SRV_MAX_LISTEN, value, false))
-			return fail(err, errlen, key, value, "too many listeners");
-		return 0;
-	}
-	if (!strcmp(key, "domains") || !strcmp(key, "domain")) {
-		if (add_list(c->domains, &c->ndomains, SRV_MAX_DOMAINS, value, true))
-			return fail(err, errlen, key, value, "too many domains");
-		return 0;
-	}
-	if (!strcmp(key, "store")) {
-		if (!strcmp(value, "maildir"))
-			c->store = STORE_MAILDIR;
-		else if (!strcmp(value, "discard"))
-			c->store = STORE_DISCARD;
-		else
-			return fail(err, errlen, key, value, "expected maildir or discard");
-		return 0;
-	}
-	if (!strcmp(key, "maildir")) {
-		if (!*value)
-			return fail(err, errlen, key, value, "empty path");
-		return set_str(&c->maildir, value);
-	}
-	if (!strcmp(key, "recipients"))
-		return set_str(&c->recipients_file, value);
-	if (!strcmp(key, "line_endings")) {
-		if (!strcmp(value, "strict"))
-			c->smtp.lenient_line_endings = false;
-		else if (!strcmp(value, "lenient"))
-			c->smtp.lenient_line_endings = true;
-		else
-			return fail(err, errlen, key, value, "expected strict or lenient");
-		return 0;
-	}
-	if (!strcmp(key, "bare_newline")) {
-		if (!strcmp(value, "normalize"))
-			c->smtp.bare_newline = SMTP_BARE_NORMALIZE;
-		else if (!strcmp(value, "reject"))
-			c->smtp.bare_newline = SMTP_BARE_REJECT;
-		else
-			return fail(err, errlen, key, value, "expected normalize or reject");
-		return 0;
-	}
-	if (!strcmp(key, "limit_loopback")) {
-		if (parse_bool(value, &b))
-			return fail(err, errlen, key, value, "expected yes or no");
-		c->limit_loopback = b;
-		return 0;
-	}
-	if (!strcmp(key, "log_level")) {
-		if (!strcmp(value, "debug"))
-			c->log_debug = true;
-		else if (!strcmp(value, "info"))
-			c->log_debug = false;
-		else
-			return fail(err, errlen, key, value, "expected info or debug");
-		return 0;
-	}
-	snprintf(err, errlen, "unknown key \"%s\"", key);
-	return -1;
+	return set_value(c, k, value, err, errlen);
 }
 
 struct ini_ctx {
@@ -302,6 +291,22 @@ static int ini_cb(void *user, const char *section, const char *name, const char 
 	return 1;
 }
 
+int srv_config_read(struct srv_config *c, FILE *f, const char *name, char *err, size_t errlen)
+{
+	char why[600] = "";
+	struct ini_ctx x = { c, why, sizeof(why), 0 };
+	int rc = ini_parse_file(f, ini_cb, &x);
+	if (x.failed) {
+		snprintf(err, errlen, "%s: line %d: %s", name, rc, why);
+		return -1;
+	}
+	if (rc) {
+		snprintf(err, errlen, "%s: line %d: expected \"key = value\"", name, rc);
+		return -1;
+	}
+	return 0;
+}
+
 static int load_file(struct srv_config *c, const char *path, char *err, size_t errlen)
 {
 	FILE *f = fopen(path, "r");
@@ -309,151 +314,189 @@ static int load_file(struct srv_config *c, const char *path, char *err, size_t e
 		snprintf(err, errlen, "%s: %s", path, strerror(errno));
 		return -1;
 	}
-	char why[600] = "";
-	struct ini_ctx x = { c, why, sizeof(why), 0 };
-	int rc = ini_parse_file(f, ini_cb, &x);
+	int rc = srv_config_read(c, f, path, err, errlen);
 	fclose(f);
-	if (x.failed) {
-		snprintf(err, errlen, "%s: line %d: %s", path, rc, why);
-		return -1;
-	}
-	if (rc) {
-		snprintf(err, errlen, "%s: line %d: expected \"key = value\"", path, rc);
-		return -1;
-	}
-	return 0;
+	return rc;
 }
 
-void srv_config_usage(const char *prog)
+/* The argument of a flag in --help and of a key in the sample: "N",
+ * "maildir|discard". */
+static void arg_name(const struct srv_key *k, char *out, size_t outlen)
 {
-	printf("usage: %s [options]\n"
-	       "  -c, --config FILE            read key = value settings (flags win)\n"
-	       "  -l, --listen ADDR:PORT       listen (repeatable; [::1]:25 for IPv6)\n"
-	       "  -m, --maildir DIR            Maildir root\n"
-	       "      --store maildir|discard  where accepted mail goes\n"
-	       "  -H, --hostname NAME          name in the greeting and Received\n"
-	       "  -d, --domain DOMAIN          local domain (repeatable)\n"
-	       "      --recipients FILE        accept only the addresses listed\n"
-	       "      --max-message-size N     octets (SIZE)\n"
-	       "      --max-connections N      global connection limit\n"
-	       "      --command-timeout S      idle seconds before 421 4.4.2\n"
-	       "  -w, --workers N              event loops (default: one per core)\n"
-	       "      --line-endings strict|lenient\n"
-	       "      --users FILE             users for SMTP AUTH (AUTH is off without it)\n"
-	       "      --auth-plaintext         allow PLAIN and LOGIN without TLS\n"
-	       "      --listen-tls ADDR:PORT   implicit TLS listener (repeatable; RFC 8314)\n"
-	       "      --listen-submission ADDR:PORT   submission listener: AUTH before MAIL,\n"
-	       "                               STARTTLS first with a certificate (RFC 6409)\n"
-	       "      --listen-submissions ADDR:PORT  submission over implicit TLS (RFC 8314)\n"
-	       "      --tls-cert FILE          certificate chain (PEM): enables STARTTLS\n"
-	       "      --tls-key FILE           its private key (PEM)\n"
-	       "      --require-tls            refuse mail commands before STARTTLS (530)\n"
-	       "  -u, --user NAME              drop privileges to NAME after binding\n"
-	       "      --debug                  log at debug level\n"
-	       "  -h, --help, -V, --version\n",
-	       prog);
+	if (k->type == SRV_KEY_CHOICE)
+		choice_list(k, "|", "|", out, outlen);
+	else
+		snprintf(out, outlen, "%s", k->arg ? k->arg : "VALUE");
 }
+
+/* Flags that are not keys */
+static const struct {
+	char short_flag;
+	const char *flag, *arg, *help;
+} other_flags[] = {
+	{ 'c', "config", "FILE", "read key = value settings (flags win)" },
+	{ 0, "print-config-sample", NULL, "print a commented config file with every key" },
+	{ 'h', "help", NULL, "this text" },
+	{ 'V', "version", NULL, "print the version" },
+};
+
+static void usage_line(FILE *out, char short_flag, const char *flag, const char *arg,
+		       const char *help)
+{
+	char left[80];
+	int n = snprintf(left, sizeof(left), "  %c%c%s--%s%s%s", short_flag ? '-' : ' ',
+			 short_flag ? short_flag : ' ', short_flag ? ", " : "  ", flag,
+			 arg ? " " : "", arg ? arg : "");
+	if (n < 32)
+		fprintf(out, "%-32s%s\n", left, help);
+	else
+		fprintf(out, "%s\n%32s%s\n", left, "", help);
+}
+
+void srv_config_usage(FILE *out, const char *prog)
+{
+	fprintf(out, "usage: %s [options]\n", prog);
+	for (size_t i = 0; i < sizeof(other_flags) / sizeof(other_flags[0]); i++)
+		usage_line(out, other_flags[i].short_flag, other_flags[i].flag, other_flags[i].arg,
+			   other_flags[i].help);
+	const struct srv_key *keys = srv_config_keys;
+	for (size_t i = 0; i < srv_config_nkeys; i++) {
+		const struct srv_key *k = &keys[i];
+		char arg[100];
+		arg_name(k, arg, sizeof(arg));
+		if (k->flag)
+			usage_line(out, k->short_flag, k->flag, k->flag_sets ? NULL : arg, k->help);
+	}
+	fprintf(out, "Every setting is also a config key: see --print-config-sample.\n");
+}
+
+void srv_config_sample(FILE *out)
+{
+	fprintf(out, "# posternd.conf: every key with its default (posternd --print-config-sample).\n"
+		     "# \"key = value\" lines; \"#\" and \";\" start comments; a flag given to\n"
+		     "# posternd wins over the file. Remove the \"#\" before a key to change it.\n");
+	const struct srv_key *keys = srv_config_keys;
+	for (size_t i = 0; i < srv_config_nkeys; i++) {
+		const struct srv_key *k = &keys[i];
+		char arg[100];
+		arg_name(k, arg, sizeof(arg));
+		fprintf(out, "\n# %s\n", k->help);
+		if (k->flag && k->short_flag)
+			fprintf(out, "# flag: -%c, --%s", k->short_flag, k->flag);
+		else if (k->flag)
+			fprintf(out, "# flag: --%s", k->flag);
+		if (k->flag && k->flag_sets)
+			fprintf(out, " (sets %s)", k->flag_sets);
+		if (k->alias)
+			fprintf(out, "%salso spelled: %s", k->flag ? "; " : "# ", k->alias);
+		if (k->flag || k->alias)
+			fprintf(out, "\n");
+		if (k->type == SRV_KEY_UINT)
+			fprintf(out, "# %llu to %llu\n", (unsigned long long)k->min,
+				(unsigned long long)k->max);
+		else if (k->type != SRV_KEY_STR && k->type != SRV_KEY_TEXT)
+			fprintf(out, "# %s%s\n", arg,
+				k->type == SRV_KEY_LIST ? ", several separated by spaces or commas" : "");
+		if (k->def)
+			fprintf(out, "#%s = %s\n", k->key, k->def);
+		else
+			fprintf(out, "# default: %s\n#%s = %s\n", k->def_doc ? k->def_doc : "none",
+				k->key, arg);
+	}
+}
+
+enum { OPT_PRINT_SAMPLE = 0x100, OPT_KEY = 0x200 };
 
 int srv_config_load(struct srv_config *c, int argc, char **argv, char *err, size_t errlen)
 {
-	static const struct option opts[] = {
-		{ "config", required_argument, NULL, 'c' },
-		{ "listen", required_argument, NULL, 'l' },
-		{ "maildir", required_argument, NULL, 'm' },
-		{ "store", required_argument, NULL, 1 },
-		{ "hostname", required_argument, NULL, 'H' },
-		{ "domain", required_argument, NULL, 'd' },
-		{ "recipients", required_argument, NULL, 2 },
-		{ "max-message-size", required_argument, NULL, 3 },
-		{ "max-connections", required_argument, NULL, 4 },
-		{ "command-timeout", required_argument, NULL, 5 },
-		{ "workers", required_argument, NULL, 'w' },
-		{ "line-endings", required_argument, NULL, 6 },
-		{ "debug", no_argument, NULL, 7 },
-		{ "users", required_argument, NULL, 8 },
-		{ "auth-plaintext", no_argument, NULL, 9 },
-		{ "listen-tls", required_argument, NULL, 10 },
-		{ "tls-cert", required_argument, NULL, 11 },
-		{ "tls-key", required_argument, NULL, 12 },
-		{ "require-tls", no_argument, NULL, 13 },
-		{ "listen-submission", required_argument, NULL, 14 },
-		{ "listen-submissions", required_argument, NULL, 15 },
-		{ "user", required_argument, NULL, 'u' },
-		{ "help", no_argument, NULL, 'h' },
-		{ "version", no_argument, NULL, 'V' },
-		{ NULL, 0, NULL, 0 },
-	};
+	const struct srv_key *keys = srv_config_keys;
+	size_t nkeys = srv_config_nkeys;
+	size_t nother = sizeof(other_flags) / sizeof(other_flags[0]);
+	struct option *opts = calloc(nkeys + nother + 1, sizeof(*opts));
+	char *shorts = calloc(2 * (nkeys + nother) + 1, 1);
+	bool *seen = calloc(nkeys + 1, sizeof(*seen));
+	int rc = -1;
+	if (!opts || !shorts || !seen) {
+		snprintf(err, errlen, "out of memory");
+		goto out;
+	}
+	size_t no = 0, ns = 0;
+	for (size_t i = 0; i < nother; i++) {
+		int val = other_flags[i].short_flag ? other_flags[i].short_flag : OPT_PRINT_SAMPLE;
+		opts[no++] = (struct option){ other_flags[i].flag,
+					      other_flags[i].arg ? required_argument : no_argument,
+					      NULL, val };
+		if (other_flags[i].short_flag) {
+			shorts[ns++] = other_flags[i].short_flag;
+			if (other_flags[i].arg)
+				shorts[ns++] = ':';
+		}
+	}
+	for (size_t i = 0; i < nkeys; i++) {
+		if (!keys[i].flag)
+			continue;
+		opts[no++] = (struct option){ keys[i].flag,
+					      keys[i].flag_sets ? no_argument : required_argument,
+					      NULL, OPT_KEY + (int)i };
+		if (keys[i].short_flag) {
+			shorts[ns++] = keys[i].short_flag;
+			if (!keys[i].flag_sets)
+				shorts[ns++] = ':';
+		}
+	}
 	/* First pass: only --config, so that flags override the file. */
 	optind = 1;
 	opterr = 0;
 	int o;
-	while ((o = getopt_long(argc, argv, "c:l:m:H:d:w:u:hV", opts, NULL)) != -1) {
-		if (o == 'c' && set_str(&c->config_file, optarg))
-			return -1;
-		if (o == 'h') {
-			srv_config_usage(argv[0]);
-			return 1;
+	while ((o = getopt_long(argc, argv, shorts, opts, NULL)) != -1) {
+		if (o == 'c' && set_str(&c->config_file, optarg)) {
+			snprintf(err, errlen, "out of memory");
+			goto out;
 		}
-		if (o == 'V') {
-			printf("posternd 0.1.0\n");
-			return 1;
+		if (o == 'h' || o == 'V' || o == OPT_PRINT_SAMPLE) {
+			if (o == 'h')
+				srv_config_usage(stdout, argv[0]);
+			else if (o == 'V')
+				printf("posternd %s\n", POSTERN_VERSION);
+			else
+				srv_config_sample(stdout);
+			rc = 1;
+			goto out;
 		}
 		if (o == '?') {
 			snprintf(err, errlen, "unknown or incomplete option \"%s\"", argv[optind - 1]);
-			return -1;
+			goto out;
 		}
 	}
 	if (optind < argc) {
 		snprintf(err, errlen, "unexpected argument \"%s\"", argv[optind]);
-		return -1;
+		goto out;
 	}
 	if (c->config_file && load_file(c, c->config_file, err, errlen))
-		return -1;
-	/* Flags that repeat replace what the file gave. */
-	bool listen_flag[SRV_LISTEN_KINDS] = { false }, domain_flag = false;
+		goto out;
 	optind = 1;
-	while ((o = getopt_long(argc, argv, "c:l:m:H:d:w:u:hV", opts, NULL)) != -1) {
-		const char *key = NULL;
-		char why[512];
-		int kind = o == 'l' ? SRV_LISTEN_SMTP : o == 10 ? SRV_LISTEN_TLS
-			 : o == 14 ? SRV_LISTEN_SUBMISSION : o == 15 ? SRV_LISTEN_SUBMISSIONS : -1;
-		if (kind >= 0) {
-			if (!listen_flag[kind])
-				free_list(c->listen[kind], &c->nlisten[kind]);
-			listen_flag[kind] = true;
-			key = listen_keys[kind];
-		}
-		switch (o) {
-		case 'd':
-			if (!domain_flag)
-				free_list(c->domains, &c->ndomains);
-			domain_flag = true;
-			key = "domains";
-			break;
-		case 'm': key = "maildir"; break;
-		case 1: key = "store"; break;
-		case 'H': key = "hostname"; break;
-		case 2: key = "recipients"; break;
-		case 3: key = "max_message_size"; break;
-		case 4: key = "max_connections"; break;
-		case 5: key = "command_timeout"; break;
-		case 'w': key = "workers"; break;
-		case 6: key = "line_endings"; break;
-		case 7: c->log_debug = true; break;
-		case 8: key = "users"; break;
-		case 9: c->auth_plaintext = true; break;
-		case 11: key = "tls_cert"; break;
-		case 12: key = "tls_key"; break;
-		case 13: c->smtp.require_tls = true; break;
-		case 'u': key = "user"; break;
-		default: break;
-		}
-		if (key && srv_config_set(c, key, optarg, why, sizeof(why))) {
-			snprintf(err, errlen, "%s", why);
-			return -1;
-		}
+	while ((o = getopt_long(argc, argv, shorts, opts, NULL)) != -1) {
+		const struct srv_key *k = NULL;
+		if (o >= OPT_KEY)
+			k = &keys[o - OPT_KEY];
+		for (size_t i = 0; !k && o != 'c' && i < nkeys; i++)
+			if (keys[i].short_flag == o)
+				k = &keys[i];
+		if (!k)
+			continue;
+		/* a list flag replaces what the file gave, and grows when repeated */
+		if (k->type == SRV_KEY_LIST && !seen[k - keys])
+			free_list(field(c, k), list_count(c, k));
+		seen[k - keys] = true;
+		if (set_value(c, k, k->flag_sets ? k->flag_sets : optarg, err, errlen))
+			goto out;
 	}
-	return srv_config_finish(c, err, errlen);
+	rc = srv_config_finish(c, err, errlen);
+out:
+	free(opts);
+	free(shorts);
+	free(seen);
+	return rc;
 }
 
 int srv_config_finish(struct srv_config *c, char *err, size_t errlen)

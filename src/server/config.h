@@ -6,6 +6,7 @@
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
+#include <stdio.h>
 
 #include "smtp/session.h"
 #include "store/store.h"
@@ -62,20 +63,65 @@ struct srv_config {
 	char *user;               /* drop to this user after binding; NULL: stay */
 };
 
-#define SRV_DEFAULT_AUTH_DELAY_MAX 8000
+/* How a key's value is read (Postfix's CONFIG_INT_TABLE and friends). */
+enum srv_key_type {
+	SRV_KEY_UINT,   /* a whole number from min to max */
+	SRV_KEY_BOOL,   /* yes/no, true/false, on/off, 1/0 */
+	SRV_KEY_CHOICE, /* one word of choices[]; the field holds its index */
+	SRV_KEY_STR,    /* a non-empty string, owned (char *) */
+	SRV_KEY_TEXT,   /* a string copied into a char array of the field's size */
+	SRV_KEY_LIST,   /* words separated by spaces or commas, appended (char *[max]) */
+};
 
-/* Fill defaults (hostname from gethostname). */
+#define SRV_KEY_CHOICES 4
+
+/* One configuration key: everything the file parser, the flags, --help, the
+ * sample config and the tests need. Adding a key is adding one entry to the
+ * table in config_keys.c. */
+struct srv_key {
+	const char *key;        /* in the file: key = value */
+	const char *alias;      /* another accepted spelling of key, or NULL */
+	const char *flag;       /* the long flag without "--", or NULL: file only */
+	char short_flag;        /* or 0 */
+	const char *flag_sets;  /* a flag without argument: the value it sets */
+	const char *arg;        /* the flag's argument in --help ("N", "FILE") */
+	enum srv_key_type type;
+	uint64_t min, max;      /* SRV_KEY_UINT; SRV_KEY_LIST: max is the most entries */
+	const char *choices[SRV_KEY_CHOICES]; /* SRV_KEY_CHOICE */
+	bool lower;             /* SRV_KEY_LIST: lower-case each entry */
+	const char *def;        /* set by srv_config_defaults(); NULL: none, or see def_doc */
+	const char *def_doc;    /* what the default is when def cannot say it */
+	size_t offset, size;    /* the field in struct srv_config */
+	size_t count_offset;    /* SRV_KEY_LIST: its size_t count */
+	/* further check of a value (SRV_KEY_STR, SRV_KEY_TEXT): 0, or -1 with why */
+	int (*check)(const char *value, char *why, size_t whylen);
+	const char *help;       /* one line for --help and the sample config */
+};
+
+/* The table, in the order of --help and the sample config. */
+extern const struct srv_key srv_config_keys[];
+extern const size_t srv_config_nkeys;
+/* The entry for key (or its alias), or NULL. */
+const struct srv_key *srv_config_key(const char *key);
+
+/* Fill defaults (the table's, and the host name from gethostname). */
 void srv_config_defaults(struct srv_config *c);
 void srv_config_free(struct srv_config *c);
 /* Parse argv (and the config file it names, read first, then flags win).
  * On error writes a one-line reason naming the key or flag and returns -1;
- * returns 1 after --help/--version output (the caller exits 0). */
+ * returns 1 after --help, --version or --print-config-sample output (the
+ * caller exits 0). */
 int srv_config_load(struct srv_config *c, int argc, char **argv, char *err, size_t errlen);
-/* Set one key; used by the file parser and by tests. */
+/* Read key = value lines from f (name: the file's name, for errors). */
+int srv_config_read(struct srv_config *c, FILE *f, const char *name, char *err, size_t errlen);
+/* Set one key; used by the file parser, the flags and tests. */
 int srv_config_set(struct srv_config *c, const char *key, const char *value, char *err,
 		   size_t errlen);
 /* Finish: derived values and cross-checks. */
 int srv_config_finish(struct srv_config *c, char *err, size_t errlen);
-void srv_config_usage(const char *prog);
+/* --help, generated from the table */
+void srv_config_usage(FILE *out, const char *prog);
+/* A commented config file with every key and its default (posternd.conf.sample). */
+void srv_config_sample(FILE *out);
 
 #endif

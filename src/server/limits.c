@@ -4,6 +4,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "common/hash.h"
 #include "server/internal.h"
 
 static void addr_key(const struct sockaddr_storage *a, unsigned char key[16])
@@ -20,10 +21,7 @@ static void addr_key(const struct sockaddr_storage *a, unsigned char key[16])
 
 static size_t addr_hash(const unsigned char key[16], size_t size)
 {
-	uint64_t h = 1469598103934665603ULL; /* FNV-1a */
-	for (int i = 0; i < 16; i++)
-		h = (h ^ key[i]) * 1099511628211ULL;
-	return (size_t)h & (size - 1);
+	return (size_t)hash_fnv1a(HASH_FNV1A_INIT, key, 16) & (size - 1);
 }
 
 int srv_ip_table_init(struct srv_ip_table *t, unsigned max_connections)

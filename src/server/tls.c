@@ -161,30 +161,39 @@ static bool readable(const char *path, const char *what, char *err, size_t errle
 }
 
 /* Why a certificate or key file did not load, in words an operator can act
- * on (OpenSSL says "no start line", "unsupported", "interrupted or cancelled"). */
-static void load_reason(char *dst, size_t cap, const char *what)
+ * on (OpenSSL says "no start line", "unsupported", "interrupted or cancelled").
+ * True when the key loaded but does not match the certificate: OpenSSL
+ * refuses it then already (X509_R_KEY_VALUES_MISMATCH), before
+ * SSL_CTX_check_private_key. */
+static bool load_reason(char *dst, size_t cap, const char *what)
 {
 	unsigned long e;
-	bool encrypted = false, no_pem = false;
+	bool encrypted = false, no_pem = false, mismatch = false;
 	while ((e = ERR_peek_error()) != 0) {
 		int lib = ERR_GET_LIB(e), reason = ERR_GET_REASON(e);
+		if (lib == ERR_LIB_X509 &&
+		    (reason == X509_R_KEY_VALUES_MISMATCH || reason == X509_R_KEY_TYPE_MISMATCH))
+			mismatch = true;
 		if ((lib == ERR_LIB_PEM && reason == PEM_R_BAD_PASSWORD_READ) ||
 		    (lib == ERR_LIB_PEM && reason == PEM_R_BAD_DECRYPT))
 			encrypted = true;
 		if ((lib == ERR_LIB_PEM && reason == PEM_R_NO_START_LINE) ||
 		    (lib == ERR_LIB_OSSL_DECODER && reason == ERR_R_UNSUPPORTED))
 			no_pem = true;
-		if (encrypted || no_pem)
+		if (encrypted || no_pem || mismatch)
 			break;
 		ERR_get_error();
 	}
-	if (encrypted)
+	if (mismatch)
+		snprintf(dst, cap, "does not match the certificate");
+	else if (encrypted)
 		snprintf(dst, cap, "the key is encrypted (not supported: no passphrase is asked for)");
 	else if (no_pem)
 		snprintf(dst, cap, "no PEM %s found", what);
 	else
 		take_reason(dst, cap, "cannot load");
 	ERR_clear_error();
+	return mismatch;
 }
 
 struct srv_tls_ctx *srv_tls_ctx_new(const char *cert_file, const char *key_file, char *err,
@@ -230,12 +239,13 @@ struct srv_tls_ctx *srv_tls_ctx_new(const char *cert_file, const char *key_file,
 		snprintf(err, errlen, "certificate file %s: %s", cert_file, why);
 		goto fail;
 	}
-	if (SSL_CTX_use_PrivateKey_file(c, key_file, SSL_FILETYPE_PEM) != 1) {
-		load_reason(why, sizeof why, "private key");
+	bool mismatch = false;
+	if (SSL_CTX_use_PrivateKey_file(c, key_file, SSL_FILETYPE_PEM) != 1 &&
+	    !(mismatch = load_reason(why, sizeof why, "private key"))) {
 		snprintf(err, errlen, "private key file %s: %s", key_file, why);
 		goto fail;
 	}
-	if (SSL_CTX_check_private_key(c) != 1) {
+	if (mismatch || SSL_CTX_check_private_key(c) != 1) {
 		ERR_clear_error();
 		snprintf(err, errlen, "private key file %s does not match certificate file %s",
 			 key_file, cert_file);

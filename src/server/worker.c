@@ -193,11 +193,13 @@ static int start_shared(struct srv_shared *sh, char *err, size_t errlen)
 	}
 	sh->store = store_new(cfg->store, cfg->maildir, NULL, err, errlen);
 	if (!sh->store) {
-		log_msg(LOG_ERROR, "event=start_failed reason=\"store: %s\"", err);
+		char why[700];
+		snprintf(why, sizeof(why), "store: %s", err);
+		log_msg(LOG_ERROR, "event=start_failed reason=%s", log_quote(q, sizeof(q), why));
 		return 1;
 	}
 	if (cfg->recipients_file && srv_recipients_load(sh, cfg->recipients_file, err, errlen)) {
-		log_msg(LOG_ERROR, "event=start_failed reason=\"%s\"", err);
+		log_msg(LOG_ERROR, "event=start_failed reason=%s", log_quote(q, sizeof(q), err));
 		return 2;
 	}
 	if (srv_auth_init(sh, err, errlen)) {
@@ -234,9 +236,11 @@ int srv_run(struct srv_config *cfg)
 			struct sockaddr_storage ss;
 			socklen_t len;
 			if (srv_listen_parse(cfg->listen[kind][j], &ss, &len)) {
-				log_msg(LOG_ERROR,
-					"event=start_failed reason=\"%s = %s: expected ADDRESS:PORT\"",
-					srv_listen_key(kind), cfg->listen[kind][j]);
+				char q[700];
+				snprintf(err, sizeof(err), "%s = %s: expected ADDRESS:PORT",
+					 srv_listen_key(kind), log_quote(q, sizeof(q), cfg->listen[kind][j]));
+				log_msg(LOG_ERROR, "event=start_failed reason=%s",
+					log_quote(q, sizeof(q), err));
 				return 2;
 			}
 		}

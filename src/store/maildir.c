@@ -15,6 +15,7 @@
  * and the hostname written as "\ooo" octal escapes as the Maildir spec asks. */
 #include "store/store.h"
 
+#include "common/hash.h"
 #include "common/str.h"
 
 #include <errno.h>
@@ -295,10 +296,7 @@ static int fsync_dir(const struct store *st, const char *path)
 
 static size_t dirsync_bucket(const char *path)
 {
-	uint32_t h = 2166136261u; /* FNV-1a */
-	for (const unsigned char *p = (const unsigned char *)path; *p; p++)
-		h = (h ^ *p) * 16777619u;
-	return h % DIRSYNC_BUCKETS;
+	return hash_fnv1a(HASH_FNV1A_INIT, path, strlen(path)) % DIRSYNC_BUCKETS;
 }
 
 /* fsync the directory path so that every entry changed before this call is

@@ -223,3 +223,111 @@ def test_bad_tls_settings_exit_2(posternd_bin, tmp_path, args, names):
     assert rc == 2, (rc, err)
     for n in names:
         assert n in err, "expected %r named in %r" % (n, err)
+
+
+# ---- the config table: sample, version, logfmt ----
+
+import os
+import re
+
+import logfmt
+
+REPO = os.path.join(os.path.dirname(__file__), "..", "..")
+
+
+def test_committed_sample_is_generated(posternd_bin, tmp_path):
+    """posternd.conf.sample is what --print-config-sample prints: the table
+    and the committed copy cannot drift apart."""
+    rc, out, err = run_posternd(posternd_bin, ["--print-config-sample"], tmp_path)
+    assert rc == 0, err
+    with open(os.path.join(REPO, "posternd.conf.sample")) as f:
+        assert f.read() == out, "regenerate: posternd --print-config-sample > posternd.conf.sample"
+
+
+def sample_defaults(text):
+    """{key: default} of the sample's literal defaults (a placeholder follows "# default:")."""
+    out, prev = {}, ""
+    for line in text.splitlines():
+        m = re.match(r"#([a-z_]+) = (.*)$", line)
+        if m and not prev.startswith("# default:"):
+            out[m.group(1)] = m.group(2)
+        prev = line
+    return out
+
+
+def test_sample_defaults_are_the_defaults(posternd_bin, start_server, tmp_path):
+    """Every literal default of the sample is accepted by a real server, and
+    changes nothing: the greeting and EHLO are those of a server without it."""
+    _, text, _ = run_posternd(posternd_bin, ["--print-config-sample"], tmp_path)
+    defaults = sample_defaults(text)
+    assert {"max_message_size", "command_timeout", "store", "banner"} <= set(defaults)
+    for k in ("listen", "hostname", "tls_cert", "users"):
+        assert k not in defaults  # placeholders, not values
+    srv_plain = start_server(workers=1)
+    srv_sample = start_server(config=defaults, workers=1)
+    replies = []
+    for srv in (srv_plain, srv_sample):
+        with srv.connect() as c:
+            replies.append((c.reply().raw, c.cmd("EHLO client.example").raw))
+    assert replies[0] == replies[1]
+
+
+def test_version_comes_from_meson(posternd_bin, tmp_path):
+    with open(os.path.join(REPO, "meson.build")) as f:
+        version = re.search(r"version\s*:\s*'([^']+)'", f.read()).group(1)
+    rc, out, err = run_posternd(posternd_bin, ["--version"], tmp_path)
+    assert rc == 0, err
+    assert out == "posternd %s\n" % version
+
+
+def test_help_lists_every_flag_of_the_table(posternd_bin, tmp_path):
+    _, text, _ = run_posternd(posternd_bin, ["--print-config-sample"], tmp_path)
+    flags = re.findall(r"^# flag: (?:-., )?(--[a-z-]+)", text, re.M)
+    assert len(flags) >= 20
+    _, out, _ = run_posternd(posternd_bin, ["--help"], tmp_path)
+    for flag in flags + ["--config", "--print-config-sample", "--version"]:
+        assert re.search(r"(^|, |\s)%s\b" % re.escape(flag), out, re.M), flag
+
+
+@pytest.mark.parametrize("args", [
+    ["--listen", "192.0.2.1:2525"],                       # cannot bind: EADDRNOTAVAIL
+    ["--recipients", '/nonexistent/a "quoted" name'],
+    ["--maildir", '/proc/no "such" dir'],
+])
+def test_start_failure_log_is_logfmt(posternd_bin, tmp_path, args):
+    """The reason of a failed start holds the config value with its quotes;
+    the line still reads as logfmt, and the reason reads back whole."""
+    rc, _, err = run_posternd(posternd_bin, args, tmp_path)
+    assert rc != 0, err
+    [line] = [l for l in err.splitlines() if "event=start_failed" in l]
+    pairs = logfmt.parse(line)
+    assert pairs["event"] == "start_failed"
+    assert args[1] in pairs["reason"], pairs
+
+
+def readme_table(title):
+    """The first column of the README table under the heading `title`, as
+    the backticked words it holds."""
+    with open(os.path.join(REPO, "README.md")) as f:
+        text = f.read()
+    section = text.split("\n### %s\n" % title, 1)[1].split("\n#", 1)[0]
+    rows = [l for l in section.splitlines() if l.startswith("| ") and not l.startswith("| key")
+            and not l.startswith("| flag")]
+    assert rows, title
+    return [w for row in rows for w in re.findall(r"`([^`]*)`", row.split(" | ")[0])]
+
+
+def test_readme_lists_exactly_the_keys_and_flags(posternd_bin, tmp_path):
+    """Every key and flag of the table is in the README's tables, and the
+    README's tables name nothing the table lacks (STYLE.md)."""
+    _, text, _ = run_posternd(posternd_bin, ["--print-config-sample"], tmp_path)
+    keys = set(re.findall(r"^#([a-z_0-9]+) = ", text, re.M))
+    aliases = set(re.findall(r"also spelled: ([a-z_0-9]+)", text))
+    flags = set(re.findall(r"^# flag: (?:-., )?(--[a-z-]+)", text, re.M))
+    flags |= {"--config", "--print-config-sample", "--help", "--version"}
+    readme_keys = set(readme_table("Config keys"))
+    assert keys - readme_keys == set(), "keys missing from the README"
+    assert readme_keys - keys - aliases == set(), "README keys that do not exist"
+    readme_flags = {w.split()[0] for w in readme_table("Flags") if w.startswith("--")}
+    assert flags - readme_flags == set(), "flags missing from the README"
+    assert readme_flags - flags == set(), "README flags that do not exist"

@@ -154,6 +154,135 @@ static void submission_listeners(void **st)
 	srv_config_free(&c);
 }
 
+/* The table: keys, aliases and flags unique; every default valid; every
+ * maximum fits its field; ranges enforced at both ends, in numbers. */
+static void key_table(void **st)
+{
+	const struct srv_key *keys = srv_config_keys;
+	size_t n = srv_config_nkeys;
+	(void)st;
+	assert_true(n >= 30);
+	for (size_t i = 0; i < n; i++) {
+		const struct srv_key *k = &keys[i];
+		assert_non_null(k->help);
+		assert_true(k->def || k->def_doc); /* the sample must say what the default is */
+		assert_ptr_equal(srv_config_key(k->key), k);
+		if (k->alias)
+			assert_ptr_equal(srv_config_key(k->alias), k);
+		for (size_t j = i + 1; j < n; j++) {
+			const struct srv_key *o = &keys[j];
+			assert_string_not_equal(k->key, o->key);
+			if (k->flag && o->flag)
+				assert_string_not_equal(k->flag, o->flag);
+			assert_true(!k->short_flag || k->short_flag != o->short_flag);
+		}
+		if (k->type == SRV_KEY_UINT) {
+			assert_true(k->min <= k->max);
+			assert_true(k->size == 8 || k->max < (UINT64_C(1) << (8 * k->size)));
+		}
+		if (k->type == SRV_KEY_BOOL || k->type == SRV_KEY_CHOICE)
+			assert_true(k->size <= 8);
+	}
+	struct srv_config c;
+	char err[512], v[32];
+	srv_config_defaults(&c);
+	for (size_t i = 0; i < n; i++) {
+		const struct srv_key *k = &keys[i];
+		if (k->def)
+			assert_int_equal(srv_config_set(&c, k->key, k->def, err, sizeof(err)), 0);
+		if (k->type != SRV_KEY_UINT)
+			continue;
+		snprintf(v, sizeof(v), "%llu", (unsigned long long)k->max);
+		assert_int_equal(srv_config_set(&c, k->key, v, err, sizeof(err)), 0);
+		snprintf(v, sizeof(v), "%llu", (unsigned long long)k->max + 1);
+		assert_int_equal(srv_config_set(&c, k->key, v, err, sizeof(err)), -1);
+		char want[200];
+		snprintf(want, sizeof(want), "%s = \"%s\": expected a whole number from %llu to %llu",
+			 k->key, v, (unsigned long long)k->min, (unsigned long long)k->max);
+		assert_string_equal(err, want);
+		snprintf(v, sizeof(v), "%llu", (unsigned long long)k->min);
+		assert_int_equal(srv_config_set(&c, k->key, v, err, sizeof(err)), 0);
+		if (k->min > 0) {
+			snprintf(v, sizeof(v), "%llu", (unsigned long long)k->min - 1);
+			assert_int_equal(srv_config_set(&c, k->key, v, err, sizeof(err)), -1);
+		}
+	}
+	srv_config_free(&c);
+
+	/* the range of max_message_size is printed as a number, not as C */
+	srv_config_defaults(&c);
+	assert_int_equal(srv_config_set(&c, "max_message_size", "x", err, sizeof(err)), -1);
+	assert_string_equal(err, "max_message_size = \"x\": expected a whole number from 0 to "
+				 "1099511627776");
+	/* the value in an error is quoted and escaped as in the logs */
+	assert_int_equal(srv_config_set(&c, "hostname", "a\"b\\c\n", err, sizeof(err)), -1);
+	assert_string_equal(err, "hostname = \"a\\\"b\\\\c\\x0a\": not a valid host name");
+	assert_int_equal(srv_config_set(&c, "line_endings", "crlf", err, sizeof(err)), -1);
+	assert_string_equal(err, "line_endings = \"crlf\": expected strict or lenient");
+	assert_int_equal(srv_config_set(&c, "users", "", err, sizeof(err)), -1);
+	assert_string_equal(err, "users = \"\": empty value");
+	char longname[300];
+	memset(longname, 'a', sizeof(longname) - 1);
+	longname[sizeof(longname) - 1] = '\0';
+	assert_int_equal(srv_config_set(&c, "banner", longname, err, sizeof(err)), -1);
+	assert_non_null(strstr(err, "longer than 255 octets"));
+	srv_config_free(&c);
+}
+
+/* What the table's defaults give, field by field, and what each flag sets. */
+static void table_defaults_and_flags(void **st)
+{
+	struct srv_config c;
+	char err[256];
+	(void)st;
+	srv_config_defaults(&c);
+	assert_int_equal(c.store, STORE_MAILDIR);
+	assert_string_equal(c.maildir, "/var/lib/postern/mail");
+	assert_string_equal(c.banner, "ESMTP postern");
+	assert_int_equal(c.smtp.max_message_size, 36700160);
+	assert_int_equal(c.max_connections, 1000);
+	assert_int_equal(c.max_connections_per_ip, 50);
+	assert_int_equal(c.shutdown_timeout, 30);
+	assert_int_equal(c.auth_delay_max, 8000);
+	assert_int_equal(c.tls_handshake_timeout, 10);
+	assert_int_equal(c.auth_cache_ttl, 3600);
+	assert_int_equal(c.smtp.max_auth_failures, 3);
+	assert_false(c.smtp.lenient_line_endings);
+	assert_int_equal(c.smtp.bare_newline, SMTP_BARE_NORMALIZE);
+	assert_false(c.log_debug);
+	assert_null(c.users_file);
+	assert_null(c.tls_cert);
+	srv_config_free(&c);
+
+	srv_config_defaults(&c);
+	char *argv[] = { "posternd", "--debug", "--auth-plaintext", "--store", "discard",
+			 "--line-endings", "lenient", "-H", "mx.example", "-d", "A.example",
+			 "--domain", "b.example", "-m", "/tmp/md", "--max-message-size", "1000",
+			 "--max-connections", "7", "--command-timeout", "9", "-w", "3", NULL };
+	assert_int_equal(srv_config_load(&c, 23, argv, err, sizeof(err)), 0);
+	assert_true(c.log_debug);
+	assert_true(c.auth_plaintext);
+	assert_int_equal(c.store, STORE_DISCARD);
+	assert_true(c.smtp.lenient_line_endings);
+	assert_string_equal(c.hostname, "mx.example");
+	assert_int_equal(c.ndomains, 2);
+	assert_string_equal(c.domains[0], "a.example");
+	assert_string_equal(c.domains[1], "b.example");
+	assert_string_equal(c.maildir, "/tmp/md");
+	assert_int_equal(c.smtp.max_message_size, 1000);
+	assert_int_equal(c.max_connections, 7);
+	assert_int_equal(c.command_timeout, 9);
+	assert_int_equal(c.workers, 3);
+	srv_config_free(&c);
+
+	/* the alias "domain" adds to the same list */
+	srv_config_defaults(&c);
+	assert_int_equal(srv_config_set(&c, "domain", "x.example", err, sizeof(err)), 0);
+	assert_int_equal(srv_config_set(&c, "domains", "y.example", err, sizeof(err)), 0);
+	assert_int_equal(c.ndomains, 2);
+	srv_config_free(&c);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -161,6 +290,8 @@ int main(void)
 		cmocka_unit_test(bad_values),
 		cmocka_unit_test(file_and_flags),
 		cmocka_unit_test(submission_listeners),
+		cmocka_unit_test(key_table),
+		cmocka_unit_test(table_defaults_and_flags),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }

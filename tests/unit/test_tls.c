@@ -29,6 +29,7 @@ static struct {
 	char ec_cert[128], ec_key[128];
 	char rsa_cert[128], rsa_key[128];
 	char enc_key[128];  /* the EC key, encrypted with a passphrase */
+	char ec2_key[128];  /* another EC key of the same curve: matches no certificate */
 	char garbage[128];  /* not PEM at all */
 	struct srv_tls_ctx *ec;  /* server context with the EC certificate */
 	struct srv_tls_ctx *rsa; /* and with the RSA one */
@@ -83,11 +84,13 @@ static int setup(void **st)
 	snprintf(F.rsa_cert, sizeof F.rsa_cert, "%s/rsa-cert.pem", F.dir);
 	snprintf(F.rsa_key, sizeof F.rsa_key, "%s/rsa-key.pem", F.dir);
 	snprintf(F.enc_key, sizeof F.enc_key, "%s/enc-key.pem", F.dir);
+	snprintf(F.ec2_key, sizeof F.ec2_key, "%s/ec2-key.pem", F.dir);
 	snprintf(F.garbage, sizeof F.garbage, "%s/garbage.pem", F.dir);
 
 	EVP_PKEY *ec = EVP_EC_gen("P-256");
 	EVP_PKEY *rsa = EVP_RSA_gen(2048);
-	if (!ec || !rsa)
+	EVP_PKEY *ec2 = EVP_EC_gen("P-256");
+	if (!ec || !rsa || !ec2)
 		return -1;
 	X509 *xec = self_signed(ec), *xrsa = self_signed(rsa);
 	write_pem(F.ec_cert, NULL, xec, NULL);
@@ -95,6 +98,8 @@ static int setup(void **st)
 	write_pem(F.rsa_cert, NULL, xrsa, NULL);
 	write_pem(F.rsa_key, rsa, NULL, NULL);
 	write_pem(F.enc_key, ec, NULL, "secret");
+	write_pem(F.ec2_key, ec2, NULL, NULL);
+	EVP_PKEY_free(ec2);
 	FILE *g = fopen(F.garbage, "w");
 	if (!g)
 		return -1;
@@ -115,7 +120,8 @@ static int teardown(void **st)
 {
 	srv_tls_ctx_free(F.ec);
 	srv_tls_ctx_free(F.rsa);
-	const char *files[] = { F.ec_cert, F.ec_key, F.rsa_cert, F.rsa_key, F.enc_key, F.garbage };
+	const char *files[] = { F.ec_cert, F.ec_key, F.rsa_cert, F.rsa_key, F.enc_key, F.garbage,
+				F.ec2_key };
 	for (size_t i = 0; i < sizeof files / sizeof files[0]; i++)
 		unlink(files[i]);
 	rmdir(F.dir);
@@ -1050,6 +1056,9 @@ static void ctx_errors_name_the_file(void **st)
 		{ F.ec_cert, F.garbage, "private key file ", "garbage.pem: no PEM private key found" },
 		{ F.ec_cert, F.ec_cert, "ec-cert.pem: ", "no PEM private key found" },
 		{ F.ec_cert, F.rsa_key, "private key file ", "rsa-key.pem does not match certificate file" },
+		/* same key type: OpenSSL refuses the key while loading it */
+		{ F.ec_cert, F.ec2_key, "private key file ", "ec2-key.pem does not match certificate file" },
+		{ F.rsa_cert, F.ec_key, "private key file ", "ec-key.pem does not match certificate file" },
 		{ F.ec_cert, F.enc_key, "enc-key.pem: ", "the key is encrypted" },
 		{ F.dir, F.ec_key, "certificate file ", "Is a directory" },
 		{ "", F.ec_key, "certificate", "key" },
