@@ -103,6 +103,8 @@ const struct srv_key srv_config_keys[] = {
 	  .help = "recipients per message (452 4.5.3 beyond)" },
 	{ .key = "max_errors", .arg = "N", UINT(1, 1000), AT(smtp.max_errors), .def = "10",
 	  .help = "protocol errors per session before 421 4.7.0" },
+	{ .key = "junk_command_limit", .arg = "N", UINT(0, 100000), AT(smtp.junk_command_limit),
+	  .def = "100", .help = "EHLO/HELO/RSET/NOOP/VRFY/ETRN between messages before each counts as an error (0: none)" },
 	{ .key = "line_limit", .arg = "N", UINT(SMTP_LINE_MIN, 65536), AT(smtp.line_limit),
 	  .def = "512", .help = "command line limit in octets, CRLF included (500 5.5.2)" },
 	{ .key = "line_endings", .flag = "line-endings", CHOICE("strict", "lenient"),
