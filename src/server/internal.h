@@ -60,6 +60,8 @@ struct srv_worker {
 	struct srv_conn *conns; /* doubly linked list of open connections */
 	bool stopping;
 	uint64_t stop_started_ms;
+	uint64_t accept_errors;          /* since the last accept_failed line */
+	uint64_t accept_errors_logged_ms;
 	/* Reads are borrowed from here, not owned per connection: an idle
 	 * connection holds no read buffer (libuv reads into this one). */
 	char rbuf[SRV_READ_BUF];
@@ -138,6 +140,9 @@ void srv_auth_conn_gone(struct srv_conn *c);
  * "tls-exporter" or "tls-unique") that enables SCRAM-*-PLUS. 0 or -1. */
 int srv_auth_channel_binding(struct srv_conn *c, const char *kind, const unsigned char *data,
 			     size_t len);
+
+/* fdlimit.c: raise the open files limit, lower max_connections to fit it */
+void srv_fd_budget(struct srv_config *cfg);
 
 /* listener.c */
 /* A listening socket with SO_REUSEPORT for one loop; first: fail with

@@ -16,9 +16,29 @@
 #include "server/server.h"
 #include "server/tls.h"
 
+/* Out of file descriptors, libuv accepts and closes the waiting
+ * connections (its EMFILE trick) and tells us: log it at most once a second,
+ * with how many were refused meanwhile, so a flood cannot flood the log. */
+static void accept_failed(struct srv_worker *w, int status)
+{
+	uint64_t now = uv_now(&w->loop);
+	w->accept_errors++;
+	if (w->accept_errors_logged_ms && now - w->accept_errors_logged_ms < 1000)
+		return;
+	log_msg(LOG_ERROR, "event=accept_failed worker=%u count=%llu reason=\"%s\"%s", w->id,
+		(unsigned long long)w->accept_errors, uv_strerror(status),
+		status == UV_EMFILE || status == UV_ENFILE
+			? " hint=\"raise the open files limit (ulimit -n, LimitNOFILE=) or lower max_connections\""
+			: "");
+	w->accept_errors = 0;
+	w->accept_errors_logged_ms = now;
+}
+
 static void on_connection(uv_stream_t *listener, int status)
 {
 	struct srv_worker *w = listener->data;
+	if (status < 0 && !w->stopping)
+		accept_failed(w, status);
 	if (status < 0 || w->stopping)
 		return;
 	size_t i = (size_t)((uv_tcp_t *)listener - w->listeners);
@@ -245,6 +265,7 @@ int srv_run(struct srv_config *cfg)
 			}
 		}
 	}
+	srv_fd_budget(cfg);
 	pthread_mutex_init(&sh.tls_lock, NULL);
 	int rc = start_shared(&sh, err, sizeof(err));
 	struct srv_main m;

@@ -41,3 +41,59 @@ def test_address_in_use_by_another_program(start_server, posternd_bin, tmp_path)
         assert b"Address already in use" in p.stderr, p.stderr
     finally:
         s.close()
+
+
+def test_open_files_limit_lowers_max_connections(posternd_bin, tmp_path):
+    """Out of file descriptors, libuv would drop waiting clients without a
+    word: posternd raises its soft limit to the hard one, lowers
+    max_connections to what fits and says so, and an excess client gets
+    421 4.7.0 (not a reset); once slots free up it serves again."""
+    import resource
+    import time
+
+    from conftest import Raw, free_port
+
+    port = free_port()
+    log = tmp_path / "posternd.stderr"
+
+    def low_nofile():
+        resource.setrlimit(resource.RLIMIT_NOFILE, (100, 128))
+
+    with open(log, "wb") as err:
+        p = subprocess.Popen([posternd_bin, "--listen", "127.0.0.1:%d" % port, "--store", "discard",
+                              "--workers", "1", "--max-connections", "1000"],
+                             stdin=subprocess.DEVNULL, stdout=err, stderr=err,
+                             env=sanitizer_env(), preexec_fn=low_nofile)
+    held = []
+    try:
+        deadline = time.monotonic() + 30
+        while "event=listening" not in log.read_text():
+            assert p.poll() is None and time.monotonic() < deadline, log.read_text()
+            time.sleep(0.05)
+        warn = [l for l in log.read_text().splitlines() if "event=fd_limit" in l]
+        assert len(warn) == 1, log.read_text()
+        # the soft limit was raised to the hard one: 128 less the reserve
+        assert "open_files=128 " in warn[0] and "lowered_to=59" in warn[0], warn[0]
+        for i in range(59):
+            c = Raw("127.0.0.1", port)
+            held.append(c)
+            check(c.reply(), 220)
+        extra = Raw("127.0.0.1", port)
+        check(extra.reply(), 421, "4.7.0")
+        extra.expect_closed()
+        extra.close()
+        held.pop().close()
+        deadline = time.monotonic() + 30
+        while True:
+            with Raw("127.0.0.1", port) as c:
+                r = c.reply()
+                if r.code == 220:
+                    check(c.cmd("QUIT"), 221, "2.0.0")
+                    break
+            assert time.monotonic() < deadline, log.read_text()[-2000:]
+            time.sleep(0.05)
+    finally:
+        for c in held:
+            c.close()
+        p.terminate()
+        assert p.wait(30) == 0

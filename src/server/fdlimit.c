@@ -1,0 +1,43 @@
+/* The file descriptor budget. Each connection holds one socket; out of
+ * descriptors, libuv accepts and drops waiting connections without a word
+ * (its EMFILE trick), so clients would see resets and the log nothing.
+ * At start the soft limit is raised to the hard one (as Go and nginx do)
+ * and max_connections is lowered to what fits, so an excess client gets
+ * "421 4.7.0" instead. */
+#include <stdio.h>
+#include <sys/resource.h>
+
+#include "common/log.h"
+#include "server/internal.h"
+
+/* Descriptors posternd needs besides its connections: stdio, per loop its
+ * epoll, async and listeners, the thread pools' files being delivered, the
+ * users and certificate files read on SIGHUP. */
+static unsigned fds_reserved(const struct srv_config *cfg)
+{
+	size_t listeners = 0;
+	for (int k = 0; k < SRV_LISTEN_KINDS; k++)
+		listeners += cfg->nlisten[k];
+	return 64 + cfg->workers * (unsigned)(4 + listeners);
+}
+
+void srv_fd_budget(struct srv_config *cfg)
+{
+	struct rlimit rl;
+	if (getrlimit(RLIMIT_NOFILE, &rl))
+		return;
+	if (rl.rlim_cur < rl.rlim_max) {
+		struct rlimit raised = { rl.rlim_max, rl.rlim_max };
+		if (setrlimit(RLIMIT_NOFILE, &raised) == 0)
+			rl.rlim_cur = rl.rlim_max;
+	}
+	unsigned reserved = fds_reserved(cfg);
+	rlim_t room = rl.rlim_cur > reserved ? rl.rlim_cur - reserved : 1;
+	if (rl.rlim_cur == RLIM_INFINITY || room >= cfg->max_connections)
+		return;
+	log_msg(LOG_WARN,
+		"event=fd_limit open_files=%llu max_connections=%u lowered_to=%llu "
+		"hint=\"raise the open files limit (ulimit -n, LimitNOFILE=) to serve more\"",
+		(unsigned long long)rl.rlim_cur, cfg->max_connections, (unsigned long long)room);
+	cfg->max_connections = (unsigned)room;
+}
