@@ -83,6 +83,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	cfg.bare_newline = (data[0] & 2) ? SMTP_BARE_REJECT : SMTP_BARE_NORMALIZE;
 	cfg.text_line_limit = (data[0] & 4) ? 100 : 0;
 	cfg.tls_available = data[0] & 8;
+	cfg.require_tls = data[0] & 0x80;
 	struct fz f = { 0 };
 	f.knobs = data[0];
 	struct smtp_hooks hooks = {
