@@ -22,6 +22,8 @@ import time
 
 import pytest
 
+import logfmt
+
 POSTERND = os.environ.get(
     "POSTERND",
     os.path.join(os.path.dirname(__file__), "..", "..", "build", "test", "posternd"),
@@ -421,6 +423,8 @@ class Server:
         log = self.log()
         report = sanitizer_report(log)
         assert report is None, "sanitizer report:\n" + report
+        bad = logfmt.bad_lines(log)
+        assert not bad, "log lines a logfmt parser cannot read:\n" + "\n".join(bad[:5])
         if check_exit:
             assert rc == 0, "posternd exited with %d after SIGTERM:\n%s" % (rc, log[-3000:])
 

@@ -23,3 +23,15 @@ def parse(line):
         out[key] = val
         pos = m.end()
     return out
+
+
+def bad_lines(log):
+    """The lines of posternd's log (those starting "ts=") that do not parse."""
+    bad = []
+    for line in log.splitlines():
+        if line.startswith("ts="):
+            try:
+                parse(line)
+            except ValueError:
+                bad.append(line)
+    return bad

@@ -300,6 +300,7 @@ def test_start_failure_log_is_logfmt(posternd_bin, tmp_path, args):
     rc, _, err = run_posternd(posternd_bin, args, tmp_path)
     assert rc != 0, err
     [line] = [l for l in err.splitlines() if "event=start_failed" in l]
+    assert logfmt.bad_lines(err) == []
     pairs = logfmt.parse(line)
     assert pairs["event"] == "start_failed"
     assert args[1] in pairs["reason"], pairs

@@ -1,0 +1,30 @@
+"""posternd's log is logfmt that a parser reads: values a client chooses
+(a user name, a refused command) come back whole, quotes and all. (conftest
+checks every line of every server the suite starts; these tests feed the
+values most likely to break a line.)"""
+
+import subprocess
+
+import logfmt
+from conftest import b64, check, need
+
+
+def test_client_chosen_values_read_back(start_server, tmp_path):
+    users = tmp_path / "users"
+    h = subprocess.run([need("openssl"), "passwd", "-6", "-stdin"], input=b"pw",
+                       capture_output=True, check=True).stdout.decode().strip()
+    users.write_text("alice:%s::\n" % h)
+    srv = start_server(args=["--users", str(users), "--auth-plaintext", "--debug"])
+    name = 'eve "the = quoter" \\ x'
+    with srv.connect() as c:
+        c.ehlo()
+        check(c.cmd("AUTH PLAIN " + b64(b"\0" + name.encode() + b"\0Pw-secret-417")), 535)
+        check(c.cmd('BOGUS "a=b" \\'), 500)
+        c.cmd("QUIT")
+    srv.stop()
+    log = srv.log()
+    assert logfmt.bad_lines(log) == []
+    lines = [logfmt.parse(l) for l in log.splitlines() if l.startswith("ts=")]
+    auth = [p for p in lines if p.get("event") == "auth"]
+    assert auth and auth[0]["user"] == name, auth
+    assert "Pw-secret-417" not in log  # never a password
