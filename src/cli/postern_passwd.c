@@ -120,6 +120,9 @@ static int do_list(const char *file, const char *name)
 	return rc;
 }
 
+static int passwd_run(const char *file, const char *cmd, const char *name, bool from_stdin,
+		      const struct creds_entry_opts *eo);
+
 int postern_passwd_main(int argc, char **argv)
 {
 	static const struct option opts[] = {
@@ -186,11 +189,28 @@ int postern_passwd_main(int argc, char **argv)
 	}
 	int nargs = argc - optind;
 	const char *cmd = nargs > 0 ? argv[optind] : NULL;
-	const char *name = nargs > 1 ? argv[optind + 1] : NULL;
+	const char *given = nargs > 1 ? argv[optind + 1] : NULL;
 	if (!cmd || nargs > 2) {
 		usage(stderr);
 		return 2;
 	}
+	/* names are kept SASLprep'ed (RFC 4013), as clients and posternd
+	 * prepare them before a lookup: a decomposed "ü" finds a composed one */
+	char *name = NULL;
+	if (given && creds_saslprep(given, &name)) {
+		fprintf(stderr, "postern passwd: bad user name (not UTF-8, or characters SASLprep "
+				"(RFC 4013) prohibits)\n");
+		return 2;
+	}
+	int rc = passwd_run(file, cmd, name, from_stdin, &eo);
+	free(name);
+	return rc;
+}
+
+/* One command on the prepared name (NULL: none given). */
+static int passwd_run(const char *file, const char *cmd, const char *name, bool from_stdin,
+		      const struct creds_entry_opts *eo)
+{
 	if (!strcmp(cmd, "list"))
 		return do_list(file, name);
 	enum creds_edit op;
@@ -227,7 +247,11 @@ int postern_passwd_main(int argc, char **argv)
 			creds_wipe(pw, sizeof(pw));
 			return 1;
 		}
-		rc = creds_entry_make(name, pw, &eo, &line, err, sizeof(err));
+		if (creds_saslprep_has_unassigned(pw))
+			fprintf(stderr, "postern passwd: note: the password has characters Unicode 3.2 did "
+					"not assign (such as emoji); posternd and postern send take it with "
+					"every mechanism, but strict SCRAM clients (GNU SASL's gsasl) refuse it\n");
+		rc = creds_entry_make(name, pw, eo, &line, err, sizeof(err));
 		creds_wipe(pw, sizeof(pw));
 		if (rc != 0) {
 			fprintf(stderr, "postern passwd: %s\n", err);

@@ -5,11 +5,12 @@
 #include <string.h>
 
 #include "common/base64.h"
+#include "creds/creds.h"
 
 struct client_sasl {
 	Gsasl *ctx;
 	Gsasl_session *sess;
-	char *user, *password, *host;
+	char *user, *password, *host; /* user and password SASLprep'ed when they can be */
 	enum client_cb_type cb_type;
 	char *cb_b64;
 	bool done;
@@ -34,6 +35,55 @@ static void wipe_free(char *s)
 	}
 }
 
+static bool is_plus(Gsasl_session *sess)
+{
+	const char *m = gsasl_mechanism_name(sess);
+	size_t n = m ? strlen(m) : 0;
+
+	return n > 5 && !strcmp(m + n - 5, "-PLUS");
+}
+
+/* SCRAM's SaltedPassword (RFC 5802 §3), Hi(Normalize(password), salt, i),
+ * computed here from the prepared password, as hex for gsasl: gsasl's own
+ * SASLprep refuses emoji (its flag is inverted in 2.2.0), and the server's
+ * keys were made from this preparation (creds_saslprep). */
+static int salted_password(struct client_sasl *c, Gsasl_session *sess)
+{
+	const char *salt64 = gsasl_property_fast(sess, GSASL_SCRAM_SALT);
+	const char *iter = gsasl_property_fast(sess, GSASL_SCRAM_ITER);
+	const char *m = gsasl_mechanism_name(sess);
+	unsigned char salt[CREDS_SALT_MAX + 3], sp[CREDS_KEY_MAX];
+	size_t salt_len = 0;
+	char *end = NULL;
+	unsigned long it = iter ? strtoul(iter, &end, 10) : 0;
+
+	if (!salt64 || !m || !end || *end || it == 0 || it > CREDS_SCRAM_ITER_MAX ||
+	    base64_decoded_max(strlen(salt64)) > sizeof(salt) ||
+	    !base64_decode(salt64, strlen(salt64), salt, &salt_len) || salt_len > CREDS_SALT_MAX)
+		return GSASL_NO_CALLBACK; /* gsasl then says what is wrong */
+	enum creds_scram_hash h = strncmp(m, "SCRAM-SHA-1", 11) == 0 && (m[11] == '\0' || m[11] == '-')
+					  ? CREDS_SCRAM_SHA1 : CREDS_SCRAM_SHA256;
+	struct creds_scram keys;
+	size_t kl = creds_scram_key_len(h);
+	char hex[2 * CREDS_KEY_MAX + 1];
+	static const char digits[] = "0123456789abcdef";
+
+	if (creds_scram_derive(h, c->password, strlen(c->password), salt, salt_len, (unsigned)it,
+			       &keys, sp))
+		return GSASL_NO_CALLBACK;
+	for (size_t i = 0; i < kl; i++) {
+		hex[2 * i] = digits[sp[i] >> 4];
+		hex[2 * i + 1] = digits[sp[i] & 15];
+	}
+	hex[2 * kl] = '\0';
+	int rc = gsasl_property_set(sess, GSASL_SCRAM_SALTED_PASSWORD, hex);
+
+	creds_wipe(&keys, sizeof(keys));
+	creds_wipe(sp, sizeof(sp));
+	creds_wipe(hex, sizeof(hex));
+	return rc;
+}
+
 /* GNU SASL asks for what it needs; we answer from what the user gave. */
 static int callback(Gsasl *ctx, Gsasl_session *sess, Gsasl_property prop)
 {
@@ -49,12 +99,18 @@ static int callback(Gsasl *ctx, Gsasl_session *sess, Gsasl_property prop)
 		return gsasl_property_set(sess, prop, "smtp");
 	case GSASL_HOSTNAME:
 		return gsasl_property_set(sess, prop, c->host);
+	case GSASL_SCRAM_SALTED_PASSWORD:
+		return salted_password(c, sess);
+	/* The binding goes to -PLUS only. A SCRAM without -PLUS chosen while
+	 * the server offers -PLUS (--auth) says "n" (RFC 5802 §6): "y" would
+	 * be taken for a downgrade and fail, and gsasl 2.2.0 cannot send "y"
+	 * anyway (it then names the binding, which its own check refuses). */
 	case GSASL_CB_TLS_EXPORTER:
-		if (c->cb_type != CLIENT_CB_TLS_EXPORTER || !c->cb_b64)
+		if (!is_plus(sess) || c->cb_type != CLIENT_CB_TLS_EXPORTER || !c->cb_b64)
 			return GSASL_NO_CALLBACK;
 		return gsasl_property_set(sess, prop, c->cb_b64);
 	case GSASL_CB_TLS_UNIQUE:
-		if (c->cb_type != CLIENT_CB_TLS_UNIQUE || !c->cb_b64)
+		if (!is_plus(sess) || c->cb_type != CLIENT_CB_TLS_UNIQUE || !c->cb_b64)
 			return GSASL_NO_CALLBACK;
 		return gsasl_property_set(sess, prop, c->cb_b64);
 	default:
@@ -68,8 +124,12 @@ struct client_sasl *client_sasl_new(const char *user, const char *password, cons
 
 	if (!c)
 		return NULL;
-	c->user = dup_str(user);
-	c->password = dup_str(password);
+	/* SASLprep (RFC 4013) as the server and `postern passwd` apply it;
+	 * what cannot be prepared goes as given, for the server to refuse */
+	if (creds_saslprep(user, &c->user))
+		c->user = dup_str(user);
+	if (creds_saslprep(password, &c->password))
+		c->password = dup_str(password);
 	c->host = dup_str(host);
 	if (!c->user || !c->password || !c->host || gsasl_init(&c->ctx) != GSASL_OK) {
 		client_sasl_free(c);

@@ -4,10 +4,10 @@
 #include <crypt.h>
 #include <errno.h>
 #include <fcntl.h>
-#include <gsasl.h>
 #include <stdarg.h>
 #include <stdatomic.h>
 #include <stdint.h>
+#include <stringprep.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -51,21 +51,33 @@ int creds_random(void *buf, size_t n)
 	return 0;
 }
 
-int creds_password_prepare(const char *in, char **out)
+int creds_saslprep(const char *in, char **out)
 {
-	char *prep = NULL;
 	*out = NULL;
-	/* RFC 4013 §2 with the "stored strings" rule of RFC 3454 §7 */
-	if (gsasl_saslprep(in, 0, &prep, NULL) != GSASL_OK || !prep)
+	/* RFC 4013 with unassigned code points allowed ("query", RFC 3454 §7,
+	 * as RFC 4616 §2 prepares presented strings). RFC 5802 §2.2 would
+	 * refuse them in SCRAM ("stored strings"), which refuses every emoji
+	 * (Unicode 3.2 did not assign them); but what is stored here is a
+	 * hash, and libidn pins Unicode 3.2, so the prepared octets can never
+	 * change under it. libidn, not gsasl_saslprep(): GNU SASL 2.2.0
+	 * inverts its flag (GSASL_ALLOW_UNASSIGNED sets STRINGPREP_NO_UNASSIGNED). */
+	char *prep = NULL;
+	if (!in || stringprep_profile(in, &prep, "SASLprep", 0) != STRINGPREP_OK || !prep)
 		return -1;
 	if (!prep[0]) {
-		gsasl_free(prep);
+		free(prep);
 		return -1;
 	}
-	*out = strdup(prep);
-	creds_wipe(prep, strlen(prep));
-	gsasl_free(prep);
-	return *out ? 0 : -1;
+	*out = prep;
+	return 0;
+}
+
+bool creds_saslprep_has_unassigned(const char *in)
+{
+	char *strict = NULL;
+	int rc = stringprep_profile(in, &strict, "SASLprep", STRINGPREP_NO_UNASSIGNED);
+	free(strict);
+	return rc == STRINGPREP_CONTAINS_UNASSIGNED;
 }
 
 bool creds_valid_name(const char *name, size_t len)

@@ -30,6 +30,7 @@
 /* RFC 7677 §4: at least 4096 iterations. */
 #define CREDS_SCRAM_ITER_DEFAULT 4096
 #define CREDS_SCRAM_ITER_MAX 10000000
+#define CREDS_SECRET_LEN 32     /* octets of the server's secret (creds_secret_load) */
 
 enum creds_scram_hash {
 	CREDS_SCRAM_SHA256 = 0,
@@ -103,10 +104,14 @@ enum creds_verdict creds_verify_password(const struct creds_db *db, const char *
 int creds_scram_derive(enum creds_scram_hash h, const char *password, size_t pwlen,
 		       const unsigned char *salt, size_t salt_len, unsigned iter,
 		       struct creds_scram *out, unsigned char *salted);
-/* Keys for a user who has none (unknown, or no SCRAM entry): derived from a
- * process secret and the name, so the same name always gets the same salt
- * and the exchange fails only at the proof, like a wrong password. */
-void creds_scram_dummy(enum creds_scram_hash h, const unsigned char secret[32], const char *name,
+/* Keys for a user who has none (unknown, or no SCRAM entry): the salt and
+ * keys derived from a secret that outlives restarts (creds_secret_load) and
+ * the name, the iteration count and salt length of the file's first user
+ * with keys for h (4096 and 16 when none), so that an unknown name looks
+ * like a real one across restarts and reloads, and the exchange fails only
+ * at the proof, like a wrong password. */
+void creds_scram_dummy(const struct creds_db *db, enum creds_scram_hash h,
+		       const unsigned char secret[CREDS_SECRET_LEN], const char *name,
 		       struct creds_scram *out);
 /* Parse / print the "iterations,salt,StoredKey,ServerKey" field. */
 int creds_scram_parse(enum creds_scram_hash h, const char *s, size_t len, struct creds_scram *out);
@@ -114,13 +119,28 @@ int creds_scram_parse(enum creds_scram_hash h, const char *s, size_t len, struct
 #define CREDS_SCRAM_FIELD_MAX 256
 void creds_scram_format(enum creds_scram_hash h, const struct creds_scram *sc, char *out);
 
+/* ---- the server's own secret ---- */
+
+/* Read the 32-octet secret kept in path (64 hex digits and a LF), or
+ * create it (mode 0600, random, fsynced with its directory) when path does
+ * not exist. 0, or -1 with a one-line err naming path. */
+int creds_secret_load(const char *path, unsigned char out[CREDS_SECRET_LEN], char *err,
+		      size_t errlen);
+
 /* ---- helpers ---- */
 
 /* Cryptographically random octets (getrandom). 0 or -1. */
 int creds_random(void *buf, size_t n);
-/* SASLprep (RFC 4013) as a stored string: unassigned code points refused.
- * *out is malloc'ed. 0, or -1 (prohibited characters, not UTF-8, empty). */
-int creds_password_prepare(const char *in, char **out);
+/* SASLprep (RFC 4013) of a user name or a password, the one preparation
+ * used everywhere: postern passwd before hashing, the server before a
+ * lookup or a check, the client before PLAIN, LOGIN and SCRAM. Unassigned
+ * code points are allowed (a "query", RFC 3454 §7), so emoji work.
+ * *out is malloc'ed (free it). 0, or -1 (prohibited characters such as
+ * controls, not UTF-8, empty after mapping). */
+int creds_saslprep(const char *in, char **out);
+/* Whether in holds a code point Unicode 3.2 did not assign (emoji): strict
+ * SCRAM clients such as GNU SASL's refuse such a password. */
+bool creds_saslprep_has_unassigned(const char *in);
 /* Overwrite a secret before freeing it. */
 void creds_wipe(void *p, size_t n);
 

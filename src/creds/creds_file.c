@@ -28,7 +28,7 @@ int creds_entry_make(const char *name, const char *password, const struct creds_
 		return -1;
 	}
 	char *prep = NULL;
-	if (creds_password_prepare(password, &prep)) {
+	if (creds_saslprep(password, &prep)) {
 		snprintf(err, errlen, "the password is empty, not UTF-8, or has characters SASLprep "
 				      "(RFC 4013) prohibits, such as control characters");
 		return -1;

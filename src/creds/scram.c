@@ -53,30 +53,46 @@ out:
 	return rc;
 }
 
-/* HMAC-SHA256(secret, label NUL hash NUL name) truncated to n octets. */
-static void prf(const unsigned char secret[32], const char *label, enum creds_scram_hash h,
-		const char *name, unsigned char *out, size_t n)
+/* HMAC-SHA256(secret, label NUL hash counter name), block after block
+ * (counter 0, 1, ...) until n octets: a salt may be up to 64 octets. */
+static void prf(const unsigned char secret[CREDS_SECRET_LEN], const char *label,
+		enum creds_scram_hash h, const char *name, unsigned char *out, size_t n)
 {
 	unsigned char buf[CREDS_NAME_MAX + 32], mac[32];
 	size_t ll = strlen(label), nl = strnlen(name, CREDS_NAME_MAX);
-	unsigned int ml = 0;
 	memcpy(buf, label, ll);
 	buf[ll] = 0;
 	buf[ll + 1] = (unsigned char)h;
-	buf[ll + 2] = 0;
 	memcpy(buf + ll + 3, name, nl);
-	if (!HMAC(EVP_sha256(), secret, 32, buf, ll + 3 + nl, mac, &ml))
-		memset(mac, 0, sizeof(mac));
-	memcpy(out, mac, n);
+	for (unsigned char block = 0; n; block++) {
+		unsigned int ml = 0;
+		buf[ll + 2] = block;
+		if (!HMAC(EVP_sha256(), secret, CREDS_SECRET_LEN, buf, ll + 3 + nl, mac, &ml))
+			memset(mac, 0, sizeof(mac));
+		size_t k = n < sizeof(mac) ? n : sizeof(mac);
+		memcpy(out, mac, k);
+		out += k;
+		n -= k;
+	}
+	creds_wipe(mac, sizeof(mac));
 }
 
-void creds_scram_dummy(enum creds_scram_hash h, const unsigned char secret[32], const char *name,
+void creds_scram_dummy(const struct creds_db *db, enum creds_scram_hash h,
+		       const unsigned char secret[CREDS_SECRET_LEN], const char *name,
 		       struct creds_scram *out)
 {
 	size_t kl = creds_scram_key_len(h);
 	memset(out, 0, sizeof(*out));
 	out->iter = CREDS_SCRAM_ITER_DEFAULT;
 	out->salt_len = CREDS_SCRAM_SALT_LEN;
+	for (size_t i = 0; db && i < creds_db_count(db); i++) {
+		const struct creds_scram *real = &creds_db_user(db, i)->scram[h];
+		if (real->iter) {
+			out->iter = real->iter;
+			out->salt_len = real->salt_len;
+			break;
+		}
+	}
 	prf(secret, "salt", h, name, out->salt, out->salt_len);
 	prf(secret, "stored", h, name, out->stored_key, kl);
 	prf(secret, "server", h, name, out->server_key, kl);

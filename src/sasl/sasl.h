@@ -33,6 +33,13 @@ struct sasl_config {
 	bool plaintext;       /* PLAIN and LOGIN without TLS */
 	bool allow_authzid;   /* an authorization identity other than the user (no key sets it yet) */
 	unsigned verify_cache_ttl; /* seconds a good PLAIN/LOGIN password stays cached; 0: off */
+	/* auth_channel_binding = no: the -PLUS mechanisms are neither offered
+	 * nor started (504), and no session learns the binding, so a client's
+	 * "y" is not taken for a downgrade (RFC 5802 §6) */
+	bool no_channel_binding;
+	/* The key of unknown users' SCRAM salts (creds_secret_load), copied;
+	 * NULL: one drawn at random (salts then change with each process). */
+	const unsigned char *secret;
 };
 
 /* Check a mechanism list as the config key gives it; 0, or -1 with err. */
@@ -59,8 +66,8 @@ struct sasl_cb {
 
 /* What to put after "AUTH" in EHLO, in the configured order: PLAIN and LOGIN
  * only over TLS unless plaintext is allowed; SCRAM-*-PLUS just before its
- * SCRAM-* when channel binding data exists (cb). Stays valid as long as
- * the server. */
+ * SCRAM-* when channel binding data exists (cb) and is not turned off.
+ * Stays valid as long as the server. */
 const char *sasl_server_mechs(const struct sasl_server *srv, bool tls, bool cb);
 
 enum sasl_start_status {

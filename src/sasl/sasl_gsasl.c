@@ -44,11 +44,11 @@ static const struct mech_info {
 
 struct sasl_server {
 	Gsasl *ctx;
-	bool cram_md5, plaintext, allow_authzid;
+	bool cram_md5, plaintext, allow_authzid, no_channel_binding;
 	enum mech order[M_COUNT]; /* configured base mechanisms, in order */
 	size_t norder;
 	char adv[2][2][ADV_MAX]; /* [tls][cb] */
-	unsigned char secret[32]; /* for the keys of users who have none */
+	unsigned char secret[CREDS_SECRET_LEN]; /* for the keys of users who have none */
 	struct creds_cache *cache; /* good PLAIN/LOGIN checks; NULL: off */
 };
 
@@ -165,6 +165,9 @@ struct sasl_server *sasl_server_new(const struct sasl_config *cfg, char *err, si
 	srv->cram_md5 = cfg->cram_md5;
 	srv->plaintext = cfg->plaintext;
 	srv->allow_authzid = cfg->allow_authzid;
+	srv->no_channel_binding = cfg->no_channel_binding;
+	if (cfg->secret)
+		memcpy(srv->secret, cfg->secret, sizeof(srv->secret));
 	each_token(list, add_one, srv);
 	if (srv->cram_md5 && !offered(srv, M_CRAM))
 		srv->order[srv->norder++] = M_CRAM;
@@ -182,7 +185,7 @@ struct sasl_server *sasl_server_new(const struct sasl_config *cfg, char *err, si
 			return NULL;
 		}
 	}
-	if (creds_random(srv->secret, sizeof(srv->secret)) ||
+	if ((!cfg->secret && creds_random(srv->secret, sizeof(srv->secret))) ||
 	    (cfg->verify_cache_ttl && !(srv->cache = creds_cache_new(cfg->verify_cache_ttl)))) {
 		snprintf(err, errlen, "no random numbers");
 		sasl_server_free(srv);
@@ -225,7 +228,7 @@ void sasl_server_free(struct sasl_server *srv)
 
 const char *sasl_server_mechs(const struct sasl_server *srv, bool tls, bool cb)
 {
-	return srv->adv[tls ? 1 : 0][cb ? 1 : 0];
+	return srv->adv[tls ? 1 : 0][cb && !srv->no_channel_binding ? 1 : 0];
 }
 
 /* ---- callbacks: run on whichever thread called gsasl_step ---- */
@@ -257,44 +260,53 @@ static unsigned long long monotonic_s(void)
 	return (unsigned long long)ts.tv_sec;
 }
 
-/* PLAIN and LOGIN: check the password against the crypt hash. */
-static int validate_simple(struct sasl_sess *s, Gsasl_session *gs)
+/* SASLprep (RFC 4013) of what the client gave, as `postern passwd` did
+ * before hashing; NULL when it cannot be prepared (a prohibited character,
+ * not UTF-8): such a name is unknown and such a password wrong. */
+static char *prepare(const char *in)
 {
-	const char *authid = gsasl_property_fast(gs, GSASL_AUTHID);
-	const char *pw = gsasl_property_fast(gs, GSASL_PASSWORD);
-	if (authid)
+	char *out = NULL;
+	return in && !creds_saslprep(in, &out) ? out : NULL;
+}
+
+static void free_secret(char *p)
+{
+	if (p) {
+		creds_wipe(p, strlen(p));
+		free(p);
+	}
+}
+
+/* PLAIN and LOGIN: check a password against the crypt hash; authid and
+ * password are prepared here (LOGIN hands over the octets as sent). */
+static bool check_simple(struct sasl_sess *s, const char *authid, const char *pw)
+{
+	char *name = prepare(authid);
+	char *prep = prepare(pw);
+	if (name)
+		note_user(s, name, strlen(name));
+	else if (authid)
 		note_user(s, authid, strlen(authid));
-	bool name_ok = usable_name(authid);
-	/* PLAIN hands over SASLprep(password), LOGIN the octets as sent:
-	 * prepare both alike (idempotent), as the stored hash was made. */
-	char *prep = NULL;
-	if (pw && gsasl_saslprep(pw, GSASL_ALLOW_UNASSIGNED, &prep, NULL) != GSASL_OK)
-		prep = NULL;
+	bool name_ok = usable_name(name);
 	/* An unusable name still costs one hash computation: same time. Only
 	 * a password already checked good skips it (verify_cache.h). */
-	const struct creds_user *u = name_ok ? creds_db_find(s->db, authid) : NULL;
+	const struct creds_user *u = name_ok ? creds_db_find(s->db, name) : NULL;
 	unsigned long long now = monotonic_s();
 	enum creds_verdict v;
-	if (u && creds_cache_check(s->srv->cache, u, prep ? prep : "", now)) {
+	if (u && prep && creds_cache_check(s->srv->cache, u, prep, now)) {
 		v = CREDS_OK;
 		s->reason = "password cache";
 	} else {
-		v = creds_verify_password(s->db, name_ok ? authid : NULL, prep ? prep : "");
+		v = creds_verify_password(s->db, name_ok ? name : NULL, prep ? prep : "");
+		if (v == CREDS_OK && !prep)
+			v = CREDS_BAD; /* never: an empty hash input matches no real hash */
 		if (v == CREDS_OK)
-			creds_cache_put(s->srv->cache, u, prep ? prep : "", now);
+			creds_cache_put(s->srv->cache, u, prep, now);
 	}
-	if (prep) {
-		creds_wipe(prep, strlen(prep));
-		gsasl_free(prep);
-	}
-	/* PLAIN and LOGIN keep their own copies; the property is not needed
-	 * any more and libgsasl would free it without wiping it */
-	if (pw) {
-		creds_wipe((char *)pw, strlen(pw));
-		gsasl_property_set(gs, GSASL_PASSWORD, NULL);
-	}
+	free_secret(prep);
+	free(name);
 	if (v == CREDS_OK)
-		return GSASL_OK;
+		return true;
 	if (v == CREDS_ERROR) {
 		s->tempfail = true;
 		s->reason = "password check failed (bad hash in the users file?)";
@@ -304,8 +316,27 @@ static int validate_simple(struct sasl_sess *s, Gsasl_session *gs)
 		s->reason = !u ? "unknown user" : u->hash[0] != '$' ? "no password hash for this user"
 								     : "wrong password";
 	}
-	return GSASL_AUTHENTICATION_ERROR;
+	return false;
 }
+
+/* LOGIN through gsasl's VALIDATE_SIMPLE callback. */
+static int validate_simple(struct sasl_sess *s, Gsasl_session *gs)
+{
+	const char *pw = gsasl_property_fast(gs, GSASL_PASSWORD);
+	bool ok = check_simple(s, gsasl_property_fast(gs, GSASL_AUTHID), pw);
+	/* LOGIN keeps its own copy; the property is not needed any more and
+	 * libgsasl would free it without wiping it */
+	if (pw) {
+		creds_wipe((char *)pw, strlen(pw));
+		gsasl_property_set(gs, GSASL_PASSWORD, NULL);
+	}
+	return ok ? GSASL_OK : GSASL_AUTHENTICATION_ERROR;
+}
+
+/* PLAIN (RFC 4616 §2): [authzid] NUL authcid NUL passwd, parsed here
+ * rather than by gsasl: GNU SASL 2.2.0's PLAIN server prepares with its
+ * inverted flag and refuses any password holding an emoji as malformed. */
+static enum sasl_step_status plain_step(struct sasl_sess *s, const unsigned char *in, size_t len);
 
 /* SCRAM: iteration count, salt, StoredKey, ServerKey. Users without keys
  * get plausible ones, so the exchange only fails at the proof. */
@@ -313,18 +344,22 @@ static int scram_prop(struct sasl_sess *s, Gsasl_session *gs, Gsasl_property pro
 {
 	enum creds_scram_hash h = (enum creds_scram_hash)mech_info[s->mech].scram;
 	if (!s->scram_ready) {
+		/* RFC 5802 §5.1: the client SHOULD have prepared the name;
+		 * prepare it again, as passwd did, for those that did not */
 		const char *authid = gsasl_property_fast(gs, GSASL_AUTHID);
-		if (authid)
-			note_user(s, authid, strlen(authid));
-		const struct creds_user *u = usable_name(authid) ? creds_db_find(s->db, authid) : NULL;
+		char *name = prepare(authid);
+		if (name || authid)
+			note_user(s, name ? name : authid, strlen(name ? name : authid));
+		const struct creds_user *u = usable_name(name) ? creds_db_find(s->db, name) : NULL;
 		if (u && u->scram[h].iter) {
 			s->keys = u->scram[h];
 			s->scram_known = true;
 		} else {
-			creds_scram_dummy(h, s->srv->secret, authid ? authid : "", &s->keys);
+			creds_scram_dummy(s->db, h, s->srv->secret, s->user, &s->keys);
 			s->scram_known = false;
 			s->reason = !u ? "unknown user" : "no SCRAM keys for this user";
 		}
+		free(name);
 		s->scram_ready = true;
 	}
 	size_t kl = creds_scram_key_len(h);
@@ -371,7 +406,7 @@ static int gs_callback(Gsasl *ctx, Gsasl_session *gs, Gsasl_property prop)
 		return GSASL_NO_CALLBACK;
 	switch (prop) {
 	case GSASL_VALIDATE_SIMPLE:
-		if (s->mech != M_PLAIN && s->mech != M_LOGIN)
+		if (s->mech != M_LOGIN)
 			return GSASL_NO_CALLBACK;
 		return validate_simple(s, gs);
 	case GSASL_SCRAM_ITER:
@@ -410,7 +445,8 @@ enum sasl_start_status sasl_sess_start(struct sasl_server *srv, struct creds_db 
 	enum mech base = mech_info[m].base;
 	if (!offered(srv, base))
 		return base == M_CRAM ? SASL_START_TOO_WEAK : SASL_START_UNKNOWN;
-	bool have_cb = tls && cb && cb->type != SASL_CB_NONE && cb->len && cb->len <= SASL_CB_MAX;
+	bool have_cb = tls && cb && cb->type != SASL_CB_NONE && cb->len && cb->len <= SASL_CB_MAX &&
+		       !srv->no_channel_binding;
 	if (base != (enum mech)m && !have_cb)
 		return SASL_START_UNKNOWN; /* -PLUS is offered only with channel binding */
 	if (mech_info[m].plaintext && !tls && !srv->plaintext)
@@ -424,11 +460,13 @@ enum sasl_start_status sasl_sess_start(struct sasl_server *srv, struct creds_db 
 	s->mech = (enum mech)m;
 	if (have_cb)
 		s->cb = *cb;
-	if (gsasl_server_start(srv->ctx, mech_info[m].name, &s->gs) != GSASL_OK) {
-		free(s);
-		return SASL_START_TEMPFAIL;
+	if (m != M_PLAIN) {
+		if (gsasl_server_start(srv->ctx, mech_info[m].name, &s->gs) != GSASL_OK) {
+			free(s);
+			return SASL_START_TEMPFAIL;
+		}
+		gsasl_session_hook_set(s->gs, s);
 	}
-	gsasl_session_hook_set(s->gs, s);
 	s->db = creds_db_ref(db);
 	*out = s;
 	return SASL_START_OK;
@@ -503,6 +541,8 @@ enum sasl_step_status sasl_sess_step(struct sasl_sess *s, const unsigned char *i
 		return fail(s, "empty response");
 	if (first && in && s->mech == M_CRAM)
 		return fail(s, "initial response to a server-first mechanism");
+	if (s->mech == M_PLAIN)
+		return plain_step(s, in, in ? len : 0);
 	/* RFC 5802 §6: "p" (the client binds) with a mechanism that is not
 	 * -PLUS must fail; libgsasl only checks "y" */
 	if (first && in && len && in[0] == 'p' && mech_info[s->mech].scram >= 0 &&
@@ -599,4 +639,48 @@ enum smtp_auth_start sasl_start_reply(enum sasl_start_status st)
 	default:
 		return SMTP_AUTH_START_UNKNOWN;
 	}
+}
+
+/* Whether p[0..n) holds a NUL. */
+static bool has_nul(const unsigned char *p, size_t n)
+{
+	return memchr(p, 0, n) != NULL;
+}
+
+static enum sasl_step_status plain_step(struct sasl_sess *s, const unsigned char *in, size_t len)
+{
+	if (!in)
+		return SASL_STEP_CHALLENGE; /* no initial response: "334 " */
+	const unsigned char *nul1 = memchr(in, 0, len);
+	const unsigned char *nul2 = nul1 ? memchr(nul1 + 1, 0, len - (size_t)(nul1 + 1 - in)) : NULL;
+	if (!nul2 || has_nul(nul2 + 1, len - (size_t)(nul2 + 1 - in)) || nul2 == nul1 + 1 ||
+	    nul2 + 1 == in + len)
+		return fail(s, "malformed");
+	size_t zl = (size_t)(nul1 - in), cl = (size_t)(nul2 - nul1 - 1);
+	size_t pl = len - (size_t)(nul2 + 1 - in);
+	char *authzid = strndup((const char *)in, zl);
+	char *authcid = strndup((const char *)nul1 + 1, cl);
+	char *pw = strndup((const char *)nul2 + 1, pl);
+	if (!authzid || !authcid || !pw) {
+		free(authzid);
+		free(authcid);
+		free_secret(pw);
+		s->tempfail = true;
+		return fail(s, "out of memory");
+	}
+	bool ok = check_simple(s, authcid, pw);
+	free_secret(pw);
+	/* RFC 4422 §3.4.1: no identity other than the user's own, unless
+	 * allowed; compared prepared, as the user name was */
+	char *zprep = zl ? prepare(authzid) : NULL;
+	bool z_ok = !zl || s->srv->allow_authzid || (zprep && !strcmp(zprep, s->user));
+	free(zprep);
+	free(authzid);
+	free(authcid);
+	if (ok && !z_ok)
+		s->reason = "authorization identity differs from the user";
+	if (!ok || !z_ok)
+		return fail(s, "authentication failed");
+	s->finished = true;
+	return SASL_STEP_SUCCESS;
 }

@@ -26,6 +26,8 @@
 /* The first failure waits this long, each further one twice as long,
  * up to auth_delay_max. */
 #define AUTH_DELAY_BASE_MS 250
+/* The server's secret (creds_secret_load) lives beside the users file. */
+#define SRV_AUTH_SECRET_SUFFIX ".secret"
 
 struct ip_slot {
 	unsigned char key[17]; /* family, then the address (/64 for IPv6) */
@@ -162,13 +164,31 @@ int srv_auth_init(struct srv_shared *shared, char *err, size_t errlen)
 		snprintf(err, errlen, "users = \"%s\": %s", sh->path, why);
 		goto fail;
 	}
+	/* unknown users' SCRAM salts must not change across restarts */
+	unsigned char secret[CREDS_SECRET_LEN];
+	char *secret_path = malloc(strlen(sh->path) + sizeof(SRV_AUTH_SECRET_SUFFIX));
+	if (!secret_path) {
+		snprintf(err, errlen, "out of memory");
+		goto fail;
+	}
+	snprintf(secret_path, strlen(sh->path) + sizeof(SRV_AUTH_SECRET_SUFFIX), "%s%s", sh->path,
+		 SRV_AUTH_SECRET_SUFFIX);
+	int src = creds_secret_load(secret_path, secret, why, sizeof(why));
+	free(secret_path);
+	if (src) {
+		snprintf(err, errlen, "users = \"%s\": %s", sh->path, why);
+		goto fail;
+	}
 	struct sasl_config sc = {
 		.mechanisms = cfg->auth_mechanisms,
 		.cram_md5 = cfg->cram_md5,
 		.plaintext = cfg->auth_plaintext,
 		.verify_cache_ttl = cfg->auth_cache_ttl,
+		.no_channel_binding = !cfg->auth_channel_binding,
+		.secret = secret,
 	};
 	sh->sasl = sasl_server_new(&sc, why, sizeof(why));
+	creds_wipe(secret, sizeof(secret));
 	if (!sh->sasl) {
 		snprintf(err, errlen, "auth_mechanisms: %s", why);
 		goto fail;

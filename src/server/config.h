@@ -54,6 +54,7 @@ struct srv_config {
 	char *auth_mechanisms;    /* advertised order; NULL: SASL_DEFAULT_MECHANISMS */
 	bool cram_md5;
 	bool auth_plaintext;      /* PLAIN and LOGIN without TLS */
+	bool auth_channel_binding; /* offer SCRAM-*-PLUS over TLS (default yes) */
 	unsigned auth_delay_max;  /* ms: cap of the delay before a 535 */
 	unsigned auth_cache_ttl;  /* s: a good PLAIN/LOGIN password is not hashed again; 0: off */
 	/* TLS (RFC 3207, RFC 8314); smtp.require_tls and smtp.tls_available too */

@@ -141,6 +141,10 @@ const struct srv_key srv_config_keys[] = {
 	  .help = "allow CRAM-MD5 (the users file must then hold the password)" },
 	{ .key = "auth_plaintext", .flag = "auth-plaintext", .flag_sets = "yes", BOOL,
 	  AT(auth_plaintext), .def = "no", .help = "allow PLAIN and LOGIN without TLS" },
+	{ .key = "auth_channel_binding", .flag = "auth-channel-binding", BOOL,
+	  AT(auth_channel_binding), .def = "yes",
+	  .help = "offer SCRAM-*-PLUS over TLS; no: leave them out (504 5.5.4), for clients "
+		  "that pick -PLUS and cannot complete it (mutt 2.2)" },
 	{ .key = "require_auth", BOOL, AT(smtp.require_auth), .def = "no",
 	  .help = "MAIL needs AUTH first on every listener (530 5.7.0)" },
 	{ .key = "max_auth_failures", .arg = "N", UINT(1, 100), AT(smtp.max_auth_failures),

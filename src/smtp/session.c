@@ -590,6 +590,18 @@ static void auth_finish(struct smtp_session *s)
 		set_state(s, SMTP_S_READY);
 }
 
+/* A failed exchange (535) or a cancelled one (RFC 4954 §4: "*", 501): both
+ * count toward max_auth_failures, else "AUTH" and "*" could probe users
+ * without end on one connection; the last reply is followed by 421 4.7.0. */
+static void auth_failed(struct smtp_session *s, int code, enum smtp_esc esc, const char *text)
+{
+	auth_finish(s);
+	reply(s, code, esc, text);
+	if (++s->auth_failures >= s->cfg->max_auth_failures && s->state != SMTP_S_CLOSED)
+		replyf(s, 421, ESC_SEC_OTHER, "%s Error: too many failed authentications",
+		       s->cfg->hostname);
+}
+
 /* Decode one response (RFC 4954 §4: "=" is an empty initial response) and
  * hand it to the backend; the session waits for smtp_session_auth_reply. */
 static struct smtp_reply auth_respond(struct smtp_session *s, const char *b64, size_t len)
@@ -650,8 +662,8 @@ static struct smtp_reply h_auth(struct smtp_session *s, const struct smtp_cmd *c
 	}
 	s->auth_active = true;
 	if (ir && ir_len == 1 && ir[0] == '*') {
-		auth_finish(s);
-		return mk(501, ESC_SEC_OTHER, "Error: authentication cancelled");
+		auth_failed(s, 501, ESC_SEC_OTHER, "Error: authentication cancelled");
+		return REPLY_NONE;
 	}
 	if (!ir) {
 		set_state(s, SMTP_S_AUTH_WAIT);
@@ -696,11 +708,7 @@ void smtp_session_auth_reply(struct smtp_session *s, enum smtp_auth_reply r, con
 		reply(s, 454, ESC_SEC_OTHER, "Error: temporary authentication failure");
 		return;
 	default:
-		auth_finish(s);
-		reply(s, 535, ESC_SEC_AUTH_CREDENTIALS_INVALID, "Error: authentication failed");
-		if (++s->auth_failures >= s->cfg->max_auth_failures && s->state != SMTP_S_CLOSED)
-			replyf(s, 421, ESC_SEC_OTHER, "%s Error: too many failed authentications",
-			       s->cfg->hostname);
+		auth_failed(s, 535, ESC_SEC_AUTH_CREDENTIALS_INVALID, "Error: authentication failed");
 		return;
 	}
 }
@@ -925,8 +933,7 @@ static void auth_line(struct smtp_session *s, const char *line, size_t len)
 		return;
 	}
 	if (len == 1 && line[0] == '*') {
-		auth_finish(s);
-		reply(s, 501, ESC_SEC_OTHER, "Error: authentication cancelled");
+		auth_failed(s, 501, ESC_SEC_OTHER, "Error: authentication cancelled");
 		return;
 	}
 	answer(s, auth_respond(s, line, len));

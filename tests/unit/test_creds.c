@@ -86,16 +86,86 @@ static void scram_dummy(void **st)
 {
 	unsigned char secret[32] = { 1, 2, 3 };
 	struct creds_scram a, b, c;
-	creds_scram_dummy(CREDS_SCRAM_SHA256, secret, "nobody", &a);
-	creds_scram_dummy(CREDS_SCRAM_SHA256, secret, "nobody", &b);
-	creds_scram_dummy(CREDS_SCRAM_SHA256, secret, "nobodz", &c);
+	creds_scram_dummy(NULL, CREDS_SCRAM_SHA256, secret, "nobody", &a);
+	creds_scram_dummy(NULL, CREDS_SCRAM_SHA256, secret, "nobody", &b);
+	creds_scram_dummy(NULL, CREDS_SCRAM_SHA256, secret, "nobodz", &c);
 	assert_memory_equal(&a, &b, sizeof(a)); /* stable: the same salt every time */
 	assert_memory_not_equal(a.salt, c.salt, a.salt_len);
 	assert_int_equal(a.iter, CREDS_SCRAM_ITER_DEFAULT);
 	assert_int_equal(a.salt_len, CREDS_SCRAM_SALT_LEN);
 	secret[0] = 9;
-	creds_scram_dummy(CREDS_SCRAM_SHA256, secret, "nobody", &b);
+	creds_scram_dummy(NULL, CREDS_SCRAM_SHA256, secret, "nobody", &b);
 	assert_memory_not_equal(a.salt, b.salt, a.salt_len);
+}
+
+/* An unknown user's iteration count and salt length are those of the real
+ * users (the first with keys), else 10000 iterations tell them apart. */
+static void scram_dummy_looks_like_real_users(void **st)
+{
+	unsigned char secret[32] = { 7 };
+	unsigned char salt[64];
+	memset(salt, 0x42, sizeof(salt));
+	struct creds_scram real;
+	assert_int_equal(creds_scram_derive(CREDS_SCRAM_SHA256, "pw", 2, salt, 24, 10000, &real, NULL), 0);
+	char field[CREDS_SCRAM_FIELD_MAX], text[600];
+	creds_scram_format(CREDS_SCRAM_SHA256, &real, field);
+	snprintf(text, sizeof(text), "nokeys:!:\nalice:!:%s:\n", field);
+	char err[256];
+	struct creds_db *db = parse(text, err, sizeof(err));
+	assert_non_null(db);
+	struct creds_scram d, d1;
+	creds_scram_dummy(db, CREDS_SCRAM_SHA256, secret, "mallory", &d);
+	assert_int_equal(d.iter, 10000);
+	assert_int_equal(d.salt_len, 24);
+	/* no SCRAM-SHA-1 keys in the file: the defaults */
+	creds_scram_dummy(db, CREDS_SCRAM_SHA1, secret, "mallory", &d1);
+	assert_int_equal(d1.iter, CREDS_SCRAM_ITER_DEFAULT);
+	assert_int_equal(d1.salt_len, CREDS_SCRAM_SALT_LEN);
+	creds_db_unref(db);
+	/* a 64-octet salt (the most the file takes) is filled, not overrun */
+	assert_int_equal(creds_scram_derive(CREDS_SCRAM_SHA256, "pw", 2, salt, 64, 4096, &real, NULL), 0);
+	creds_scram_format(CREDS_SCRAM_SHA256, &real, field);
+	snprintf(text, sizeof(text), "alice:!:%s:\n", field);
+	db = parse(text, err, sizeof(err));
+	assert_non_null(db);
+	creds_scram_dummy(db, CREDS_SCRAM_SHA256, secret, "mallory", &d);
+	assert_int_equal(d.salt_len, 64);
+	assert_memory_not_equal(d.salt, d.salt + 32, 32); /* two different blocks */
+	creds_db_unref(db);
+}
+
+/* The secret beside the users file: made once (0600), then read back the
+ * same at every start; a damaged or exposed one is refused. */
+static void secret_file(void **st)
+{
+	char dir[] = "/tmp/test_creds_secret.XXXXXX";
+	assert_non_null(mkdtemp(dir));
+	char path[128];
+	snprintf(path, sizeof(path), "%s/users.secret", dir);
+	unsigned char a[CREDS_SECRET_LEN], b[CREDS_SECRET_LEN], zero[CREDS_SECRET_LEN] = { 0 };
+	char err[256];
+	assert_int_equal(creds_secret_load(path, a, err, sizeof(err)), 0);
+	struct stat sb;
+	assert_int_equal(stat(path, &sb), 0);
+	assert_int_equal(sb.st_mode & 0777, 0600);
+	assert_int_equal(sb.st_size, 2 * CREDS_SECRET_LEN + 1);
+	assert_memory_not_equal(a, zero, sizeof(a));
+	assert_int_equal(creds_secret_load(path, b, err, sizeof(err)), 0);
+	assert_memory_equal(a, b, sizeof(a));
+	chmod(path, 0644);
+	assert_int_equal(creds_secret_load(path, b, err, sizeof(err)), -1);
+	assert_non_null(strstr(err, "readable by others"));
+	chmod(path, 0600);
+	FILE *f = fopen(path, "w");
+	fputs("not hex\n", f);
+	fclose(f);
+	assert_int_equal(creds_secret_load(path, b, err, sizeof(err)), -1);
+	assert_non_null(strstr(err, "hex digits"));
+	unlink(path);
+	rmdir(dir);
+	snprintf(path, sizeof(path), "/nonexistent-dir-%d/users.secret", (int)getpid());
+	assert_int_equal(creds_secret_load(path, b, err, sizeof(err)), -1);
+	assert_non_null(strstr(err, "cannot create"));
 }
 
 static char *make_hash(const char *prefix, unsigned long count, const char *pw)
@@ -319,16 +389,53 @@ static void names(void **st)
 static void saslprep(void **st)
 {
 	char *out;
-	assert_int_equal(creds_password_prepare("I\xc2\xad" "X", &out), 0); /* RFC 4013 §3 */
+	assert_int_equal(creds_saslprep("I\xc2\xad" "X", &out), 0); /* RFC 4013 §3 */
 	assert_string_equal(out, "IX");
 	free(out);
-	assert_int_equal(creds_password_prepare("\xc2\xaa", &out), 0);
+	assert_int_equal(creds_saslprep("\xc2\xaa", &out), 0);
 	assert_string_equal(out, "a");
 	free(out);
-	assert_int_equal(creds_password_prepare("a\x07", &out), -1);
+	assert_int_equal(creds_saslprep("a\x07", &out), -1);
 	assert_null(out);
-	assert_int_equal(creds_password_prepare("", &out), -1);
-	assert_int_equal(creds_password_prepare("\xc2\xad", &out), -1); /* maps to nothing */
+	assert_int_equal(creds_saslprep("", &out), -1);
+	assert_int_equal(creds_saslprep("\xc2\xad", &out), -1); /* maps to nothing */
+	assert_int_equal(creds_saslprep("\xff\xfe", &out), -1);  /* not UTF-8 */
+	/* an emoji (unassigned in Unicode 3.2) is kept: gsasl_saslprep(...,
+	 * GSASL_ALLOW_UNASSIGNED) refuses it */
+	assert_int_equal(creds_saslprep("p\xc3\xa4ssw\xc3\xb6rd-\xf0\x9f\x94\x91", &out), 0);
+	assert_string_equal(out, "p\xc3\xa4ssw\xc3\xb6rd-\xf0\x9f\x94\x91");
+	free(out);
+	/* NFKC: a decomposed a + U+0308 becomes the precomposed U+00E4 */
+	assert_int_equal(creds_saslprep("pa\xcc\x88ssw\xc3\xb6rd-\xf0\x9f\x94\x91", &out), 0);
+	assert_string_equal(out, "p\xc3\xa4ssw\xc3\xb6rd-\xf0\x9f\x94\x91");
+	free(out);
+	/* non-ASCII spaces map to SPACE (RFC 4013 §2.1) */
+	assert_int_equal(creds_saslprep("a\xc2\xa0" "b", &out), 0);
+	assert_string_equal(out, "a b");
+	free(out);
+	assert_true(creds_saslprep_has_unassigned("key \xf0\x9f\x94\x91"));
+	assert_false(creds_saslprep_has_unassigned("p\xc3\xa4ss"));
+}
+
+/* A hash passwd makes from a UTF-8 password verifies the prepared form of
+ * that password and of its NFKC twin (what the server checks). */
+static void entry_make_utf8(void **st)
+{
+	struct creds_entry_opts o = { .scheme = CREDS_SHA512CRYPT, .iter = 4096 };
+	char *line = NULL, err[256] = "";
+	const char *composed = "p\xc3\xa4ssw\xc3\xb6rd-\xf0\x9f\x94\x91";
+	const char *decomposed = "pa\xcc\x88sswo\xcc\x88rd-\xf0\x9f\x94\x91";
+	assert_int_equal(creds_entry_make("j\xc3\xbcrgen", decomposed, &o, &line, err, sizeof(err)), 0);
+	struct creds_db *db = parse(line, err, sizeof(err));
+	assert_non_null(db);
+	assert_int_equal(creds_verify_password(db, "j\xc3\xbcrgen", composed), CREDS_OK);
+	const struct creds_user *u = creds_db_find(db, "j\xc3\xbcrgen");
+	struct creds_scram k;
+	assert_int_equal(creds_scram_derive(CREDS_SCRAM_SHA256, composed, strlen(composed),
+					    u->scram[0].salt, u->scram[0].salt_len, 4096, &k, NULL), 0);
+	assert_memory_equal(k.stored_key, u->scram[0].stored_key, 32);
+	creds_db_unref(db);
+	free(line);
 }
 
 static void entry_make(void **st)
@@ -479,6 +586,8 @@ int main(void)
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(scram_rfc_vectors),
 		cmocka_unit_test(scram_dummy),
+		cmocka_unit_test(scram_dummy_looks_like_real_users),
+		cmocka_unit_test(secret_file),
 		cmocka_unit_test(verify_hash_kinds),
 		cmocka_unit_test(verify_cache),
 		cmocka_unit_test(timing_unknown_user),
@@ -486,6 +595,7 @@ int main(void)
 		cmocka_unit_test(malformed_lines),
 		cmocka_unit_test(names),
 		cmocka_unit_test(saslprep),
+		cmocka_unit_test(entry_make_utf8),
 		cmocka_unit_test(entry_make),
 		cmocka_unit_test(file_edit),
 		cmocka_unit_test(refcount),
