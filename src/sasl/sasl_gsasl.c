@@ -472,18 +472,24 @@ enum sasl_start_status sasl_sess_start(struct sasl_server *srv, struct creds_db 
 	return SASL_START_OK;
 }
 
-/* RFC 4422 §3.4.1: no identity other than the user's own, unless allowed. */
+/* RFC 4422 §3.4.1: no identity other than the user's own, unless allowed;
+ * compared prepared, as the user name was (s->user). */
 static bool authzid_ok(struct sasl_sess *s)
 {
 	const char *authid = gsasl_property_fast(s->gs, GSASL_AUTHID);
 	const char *authzid = gsasl_property_fast(s->gs, GSASL_AUTHZID);
 	if (!authid)
 		return false;
-	note_user(s, authid, strlen(authid));
-	if (s->srv->allow_authzid || !authzid || !*authzid || !strcmp(authzid, authid))
+	if (!s->user[0])
+		note_user(s, authid, strlen(authid));
+	if (s->srv->allow_authzid || !authzid || !*authzid)
 		return true;
-	s->reason = "authorization identity differs from the user";
-	return false;
+	char *z = prepare(authzid);
+	bool same = z && !strcmp(z, s->user);
+	free(z);
+	if (!same)
+		s->reason = "authorization identity differs from the user";
+	return same;
 }
 
 static enum sasl_step_status fail(struct sasl_sess *s, const char *why)

@@ -645,6 +645,156 @@ static void cram_by_hand(void **st)
 	sasl_sess_free(x);
 }
 
+/* ---- UTF-8 (SASLprep, RFC 4013) ---- */
+
+#define PW_COMPOSED "p\xc3\xa4ssw\xc3\xb6rd-\xf0\x9f\x94\x91"      /* pässwörd-🔑 */
+#define PW_DECOMPOSED "pa\xcc\x88sswo\xcc\x88rd-\xf0\x9f\x94\x91"  /* a + U+0308 ... */
+#define NAME_COMPOSED "j\xc3\xbcrgen"
+#define NAME_DECOMPOSED "ju\xcc\x88rgen"
+
+/* A users file with jürgen, made as `postern passwd` makes it. */
+static struct creds_db *utf8_db(void)
+{
+	struct creds_entry_opts o = { .scheme = CREDS_SHA512CRYPT, .iter = 4096 };
+	char *line = NULL, err[256] = "";
+	if (creds_entry_make(NAME_COMPOSED, PW_COMPOSED, &o, &line, err, sizeof(err)))
+		fail_msg("creds_entry_make: %s", err);
+	struct creds_db *db = creds_db_parse(line, strlen(line), "users", err, sizeof(err));
+	free(line);
+	assert_non_null(db);
+	return db;
+}
+
+static void utf8_plain_login(void **st)
+{
+	struct fx *f = *st;
+	struct creds_db *db = utf8_db();
+	char buf[256];
+	const char *names[] = { NAME_COMPOSED, NAME_DECOMPOSED };
+	const char *pws[] = { PW_COMPOSED, PW_DECOMPOSED };
+	for (int n = 0; n < 2; n++) {
+		for (int p = 0; p < 2; p++) {
+			char in[128];
+			int len = snprintf(in, sizeof(in), "%c%s%c%s", 0, names[n], 0, pws[p]);
+			struct sasl_sess *x = NULL;
+			assert_int_equal(sasl_sess_start(f->srv, db, "PLAIN", true, NULL, &x), SASL_START_OK);
+			if (step(x, in, (size_t)len, buf, sizeof(buf)) != SASL_STEP_SUCCESS)
+				fail_msg("PLAIN name %d password %d: %s", n, p, sasl_sess_reason(x));
+			assert_string_equal(sasl_sess_user(x), NAME_COMPOSED);
+			sasl_sess_free(x);
+			assert_int_equal(sasl_sess_start(f->srv, db, "LOGIN", true, NULL, &x), SASL_START_OK);
+			assert_int_equal(step(x, names[n], strlen(names[n]), buf, sizeof(buf)),
+					 SASL_STEP_CHALLENGE);
+			if (step(x, pws[p], strlen(pws[p]), buf, sizeof(buf)) != SASL_STEP_SUCCESS)
+				fail_msg("LOGIN name %d password %d: %s", n, p, sasl_sess_reason(x));
+			assert_string_equal(sasl_sess_user(x), NAME_COMPOSED);
+			sasl_sess_free(x);
+		}
+	}
+	/* the authzid is compared prepared too */
+	struct sasl_sess *x = NULL;
+	char in[128];
+	int len = snprintf(in, sizeof(in), "%s%c%s%c%s", NAME_DECOMPOSED, 0, NAME_COMPOSED, 0, PW_COMPOSED);
+	assert_int_equal(sasl_sess_start(f->srv, db, "PLAIN", true, NULL, &x), SASL_START_OK);
+	assert_int_equal(step(x, in, (size_t)len, buf, sizeof(buf)), SASL_STEP_SUCCESS);
+	sasl_sess_free(x);
+	/* a wrong UTF-8 password is a wrong password, not "malformed" */
+	len = snprintf(in, sizeof(in), "%c%s%c%s", 0, NAME_COMPOSED, 0, "p\xc3\xa4ssw\xc3\xb6rd-");
+	assert_int_equal(sasl_sess_start(f->srv, db, "PLAIN", true, NULL, &x), SASL_START_OK);
+	assert_int_equal(step(x, in, (size_t)len, buf, sizeof(buf)), SASL_STEP_FAILED);
+	assert_string_equal(sasl_sess_reason(x), "wrong password");
+	sasl_sess_free(x);
+	creds_db_unref(db);
+}
+
+/* SCRAM: a client that did not prepare the name (RFC 5802 §5.1 says SHOULD)
+ * still finds the user; the proof comes from the prepared password. */
+static void utf8_scram(void **st)
+{
+	struct fx *f = *st;
+	struct creds_db *db = utf8_db();
+	const struct creds_user *u = creds_db_find(db, NAME_COMPOSED);
+	assert_non_null(u);
+	for (int sha256 = 0; sha256 < 2; sha256++) {
+		enum creds_scram_hash h = sha256 ? CREDS_SCRAM_SHA256 : CREDS_SCRAM_SHA1;
+		struct sasl_sess *x = NULL;
+		assert_int_equal(sasl_sess_start(f->srv, db, sha256 ? "SCRAM-SHA-256" : "SCRAM-SHA-1", true,
+						 NULL, &x), SASL_START_OK);
+		const char *cf = "n,,n=" NAME_DECOMPOSED ",r=abcdefghijklmnop";
+		char sf[512], fin[1024], np[600], am[2048], proof[64], sig[64], want[128];
+		assert_int_equal(step(x, cf, strlen(cf), sf, sizeof(sf)), SASL_STEP_CHALLENGE);
+		char salt64[100];
+		base64_encode(u->scram[h].salt, u->scram[h].salt_len, salt64);
+		snprintf(want, sizeof(want), ",s=%s,i=4096", salt64);
+		assert_non_null(strstr(sf, want)); /* the user's own salt: found */
+		const char *tail = strstr(sf, ",s=");
+		snprintf(np, sizeof(np), "c=biws,r=%.*s", (int)(tail - sf - 2), sf + 2);
+		snprintf(am, sizeof(am), "%s,%s,%s", cf + 3, sf, np);
+		struct creds_scram k;
+		unsigned char salted[32];
+		assert_int_equal(creds_scram_derive(h, PW_COMPOSED, strlen(PW_COMPOSED), u->scram[h].salt,
+						    u->scram[h].salt_len, 4096, &k, salted), 0);
+		scram_client_final(sha256, salted, am, proof, sig);
+		snprintf(fin, sizeof(fin), "%s,p=%s", np, proof);
+		char sfinal[256];
+		assert_int_equal(step(x, fin, strlen(fin), sfinal, sizeof(sfinal)), SASL_STEP_CHALLENGE);
+		assert_string_equal(sfinal + 2, sig);
+		assert_int_equal(step(x, "", 0, sfinal, sizeof(sfinal)), SASL_STEP_SUCCESS);
+		assert_string_equal(sasl_sess_user(x), NAME_COMPOSED);
+		sasl_sess_free(x);
+	}
+	creds_db_unref(db);
+}
+
+/* auth_channel_binding = no: -PLUS is neither offered nor started, and "y"
+ * is no downgrade (the server does not bind). */
+static void channel_binding_off(void **st)
+{
+	struct fx *f = *st;
+	struct sasl_config c = { .no_channel_binding = true };
+	char err[256] = "", buf[256];
+	struct sasl_server *s = sasl_server_new(&c, err, sizeof(err));
+	assert_non_null(s);
+	assert_string_equal(sasl_server_mechs(s, true, true), "SCRAM-SHA-256 SCRAM-SHA-1 PLAIN LOGIN");
+	struct sasl_cb scb = { .type = SASL_CB_TLS_EXPORTER, .len = 32 };
+	struct sasl_sess *x = NULL;
+	assert_int_equal(sasl_sess_start(s, f->db, "SCRAM-SHA-256-PLUS", true, &scb, &x), SASL_START_UNKNOWN);
+	assert_int_equal(sasl_start_reply(SASL_START_UNKNOWN), SMTP_AUTH_START_UNKNOWN);
+	assert_int_equal(sasl_sess_start(s, f->db, "SCRAM-SHA-1-PLUS", true, &scb, &x), SASL_START_UNKNOWN);
+	assert_int_equal(sasl_sess_start(s, f->db, "SCRAM-SHA-256", true, &scb, &x), SASL_START_OK);
+	assert_int_equal(step(x, "y,,n=user,r=abcdefgh", 20, buf, sizeof(buf)), SASL_STEP_CHALLENGE);
+	sasl_sess_free(x);
+	sasl_server_free(s);
+	/* on (the default), "y" with binding data is a downgrade */
+	assert_int_equal(sasl_sess_start(f->srv, f->db, "SCRAM-SHA-256", true, &scb, &x), SASL_START_OK);
+	assert_int_equal(step(x, "y,,n=user,r=abcdefgh", 20, buf, sizeof(buf)), SASL_STEP_FAILED);
+	sasl_sess_free(x);
+}
+
+/* An unknown user's salt comes from the configured secret: the same in a
+ * new process with the same secret (a restart), another with another. */
+static void unknown_salt_from_secret(void **st)
+{
+	struct fx *f = *st;
+	unsigned char k1[CREDS_SECRET_LEN] = { 1 }, k2[CREDS_SECRET_LEN] = { 2 };
+	const unsigned char *keys[3] = { k1, k1, k2 };
+	char first[3][512];
+	for (int i = 0; i < 3; i++) {
+		struct sasl_config c = { .secret = keys[i] };
+		char err[256] = "";
+		struct sasl_server *s = sasl_server_new(&c, err, sizeof(err));
+		assert_non_null(s);
+		struct sasl_sess *x = NULL;
+		assert_int_equal(sasl_sess_start(s, f->db, "SCRAM-SHA-256", true, NULL, &x), SASL_START_OK);
+		const char *cf = "n,,n=nobody,r=abcdefghijklmnop";
+		assert_int_equal(step(x, cf, strlen(cf), first[i], sizeof(first[i])), SASL_STEP_CHALLENGE);
+		sasl_sess_free(x);
+		sasl_server_free(s);
+	}
+	assert_string_equal(strstr(first[0], ",s="), strstr(first[1], ",s="));
+	assert_string_not_equal(strstr(first[0], ",s="), strstr(first[2], ",s="));
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -660,6 +810,10 @@ int main(void)
 		cmocka_unit_test_setup_teardown(plain_by_hand, setup, teardown),
 		cmocka_unit_test_setup_teardown(login_by_hand, setup, teardown),
 		cmocka_unit_test_setup_teardown(cram_by_hand, setup, teardown),
+		cmocka_unit_test_setup_teardown(utf8_plain_login, setup, teardown),
+		cmocka_unit_test_setup_teardown(utf8_scram, setup, teardown),
+		cmocka_unit_test_setup_teardown(channel_binding_off, setup, teardown),
+		cmocka_unit_test_setup_teardown(unknown_salt_from_secret, setup, teardown),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }

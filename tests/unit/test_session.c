@@ -915,6 +915,32 @@ static void auth_limits(void **st)
 	fake_free(f);
 }
 
+/* "*" (RFC 4954 §4) counts toward max_auth_failures like a 535, so one
+ * connection cannot probe users with AUTH and "*" without end. */
+static void auth_cancel_counts(void **st)
+{
+	struct fake *f = auth_fake(NULL);
+	ehlo(f);
+	assert_string_equal(talk(f, "AUTH LOGIN\r\n*\r\n"),
+			    "334 VXNlcm5hbWU6\r\n501 5.7.0 Error: authentication cancelled\r\n");
+	assert_string_equal(talk(f, "AUTH LOGIN dXNlcg==\r\neA==\r\n"),
+			    "334 UGFzc3dvcmQ6\r\n535 5.7.8 Error: authentication failed\r\n");
+	/* the third: "*" as the initial response */
+	assert_string_equal(talk(f, "AUTH LOGIN *\r\nNOOP\r\n"),
+			    "501 5.7.0 Error: authentication cancelled\r\n"
+			    "421 4.7.0 mx.test Error: too many failed authentications\r\n");
+	assert_true(smtp_session_closing(f->s));
+	fake_free(f);
+	f = auth_fake(NULL);
+	ehlo(f);
+	talk(f, "AUTH LOGIN\r\n*\r\nAUTH LOGIN\r\n*\r\n");
+	assert_string_equal(talk(f, "AUTH LOGIN\r\n*\r\n"),
+			    "334 VXNlcm5hbWU6\r\n501 5.7.0 Error: authentication cancelled\r\n"
+			    "421 4.7.0 mx.test Error: too many failed authentications\r\n");
+	assert_true(smtp_session_closing(f->s));
+	fake_free(f);
+}
+
 static void timeout_and_shutdown(void **st)
 {
 	struct fake *f = fake_new(NULL);
@@ -1071,6 +1097,7 @@ int main(void)
 		cmocka_unit_test(auth_not_offered_before_required_tls),
 		cmocka_unit_test(auth_plain_after_tls),
 		cmocka_unit_test(auth_limits),
+		cmocka_unit_test(auth_cancel_counts),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
