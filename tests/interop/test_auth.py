@@ -16,6 +16,7 @@ import smtplib
 import stat
 import subprocess
 import time
+import unicodedata
 
 import pytest
 
@@ -703,3 +704,173 @@ def test_postern_passwd_and_posternd(auth_server, tmp_path):
     assert out.splitlines() == ["%s\tyescrypt scram-sha-256 scram-sha-1" % USER]
     p = run_passwd(postern, ["list", OTHER, "--file", users], ok=False)
     assert p.returncode == 1
+
+
+# ---------------------------------------------------------------- UTF-8 (SASLprep, RFC 4013)
+
+UNAME = "j\u00fcrgen"                       # jürgen, as `postern passwd` stores it
+UNAME_NFD = "ju\u0308rgen"                  # the same, decomposed: SASLprep's NFKC joins it
+UPASS = "p\u00e4ssw\u00f6rd-\U0001F511"     # pässwörd-🔑 (the key is unassigned in Unicode 3.2)
+UPASS_NFD = "pa\u0308sswo\u0308rd-\U0001F511"
+UPASS_GSASL = "p\u00e4ssw\u00f6rd-\u00df\u20ac"  # no emoji: gsasl's own SCRAM client refuses those
+
+
+def utf8_users(tmp_path, name=UNAME, password=UPASS, extra=()):
+    """A users file written by `postern passwd` for one UTF-8 user."""
+    users = str(tmp_path / "utf8-users")
+    p = run_passwd(postern_bin(), ["add", name, "--file", users, "--stdin"] + list(extra), password)
+    if "\U0001F511" in password:
+        # passwd says which clients refuse such a password
+        assert b"Unicode 3.2" in p.stderr, p.stderr
+    return users
+
+
+def plain_bytes(user, password, authzid=""):
+    return base64.b64encode(("%s\0%s\0%s" % (authzid, user, password)).encode()).decode()
+
+
+@pytest.mark.parametrize("user,password", [(UNAME, UPASS), (UNAME_NFD, UPASS_NFD)],
+                         ids=["composed", "decomposed"])
+def test_utf8_plain_login_smtplib(auth_server, tmp_path, user, password):
+    """smtplib's own auth() sends ASCII only (CPython gh-73936), so its
+    docmd() carries the UTF-8 exchange: PLAIN and LOGIN, the name and the
+    password composed or decomposed."""
+    srv = auth_server(users=utf8_users(tmp_path))
+    with smtplib.SMTP(srv.host, srv.port, local_hostname="client.example", timeout=TIMEOUT) as s:
+        s.ehlo()
+        code, resp = s.docmd("AUTH", "PLAIN " + plain_bytes(user, password))
+        assert code == 235, resp
+        assert s.sendmail("alice@example.org", ["a@localhost"], MESSAGE) == {}
+    with smtplib.SMTP(srv.host, srv.port, local_hostname="client.example", timeout=TIMEOUT) as s:
+        s.ehlo()
+        assert s.docmd("AUTH", "LOGIN")[0] == 334
+        assert s.docmd(b64(user.encode()))[0] == 334
+        code, resp = s.docmd(b64(password.encode()))
+        assert code == 235, resp
+    with smtplib.SMTP(srv.host, srv.port, local_hostname="client.example", timeout=TIMEOUT) as s:
+        s.ehlo()
+        code, _ = s.docmd("AUTH", "PLAIN " + plain_bytes(user, "p\u00e4ssw\u00f6rd-"))
+        assert code == 535
+    lines = log_auth_lines(srv)
+    assert len(lines) == 3, lines
+    assert all('user="%s"' % UNAME in l for l in lines), lines  # the prepared name
+    assert ["result=ok" in l for l in lines] == [True, True, False], lines
+    assert "wrong password" in lines[2] and "malformed" not in lines[2], lines
+
+
+@pytest.mark.parametrize("mech", ["PLAIN", "LOGIN"])
+def test_utf8_swaks(auth_server, tmp_path, mech):
+    swaks = need("swaks")
+    srv = auth_server(users=utf8_users(tmp_path))
+    for user, password in ((UNAME, UPASS), (UNAME_NFD, UPASS_NFD)):
+        _, out = run([swaks, "--server", "%s:%d" % (srv.host, srv.port), "--helo", "client.example",
+                      "--auth", mech, "--auth-user", user, "--auth-password", password,
+                      "--from", "alice@example.org", "--to", "a@localhost", "--timeout", "10"])
+        assert "235 2.7.0" in out, out
+    assert len(srv.messages("a@localhost")) == 2
+
+
+@pytest.mark.parametrize("mech", ["PLAIN", "LOGIN", "SCRAM-SHA-1", "SCRAM-SHA-256"])
+def test_utf8_gsasl(auth_server, tmp_path, mech):
+    """GNU SASL's gsasl: PLAIN and LOGIN with the emoji password; its SCRAM
+    client prepares the password itself and refuses code points Unicode 3.2
+    did not assign, so SCRAM gets a password without them."""
+    gsasl = need("gsasl")
+    password = UPASS if not mech.startswith("SCRAM") else UPASS_GSASL
+    srv = auth_server(users=utf8_users(tmp_path, password=password))
+    for user, pw in ((UNAME, password), (UNAME_NFD, unicodedata.normalize("NFD", password))):
+        _, out = run([gsasl, "--smtp", "--client", "--no-starttls", "--mechanism", mech,
+                      "--authentication-id", user, "--password", pw, "--quiet",
+                      "--connect", "%s:%d" % (srv.host, srv.port)], input=b"")
+        assert "235 2.7.0" in out, out
+    lines = log_auth_lines(srv)
+    assert len(lines) == 2 and all("result=ok" in l and 'user="%s"' % UNAME in l
+                                   for l in lines), lines
+
+
+@pytest.mark.parametrize("mech", ["SCRAM-SHA-1", "SCRAM-SHA-256"])
+def test_utf8_scram_by_hand(auth_server, tmp_path, mech):
+    """SCRAM written from the RFC (scram.py): the salted password is made
+    from the prepared password (RFC 5802 §2.2), while a name the client
+    did not prepare (§5.1 says SHOULD) is prepared by the server."""
+    srv = auth_server(users=utf8_users(tmp_path), plaintext=False)
+    with srv.connect() as c:
+        c.ehlo()
+        check(scram_exchange(c, mech, UNAME_NFD, UPASS), 235, "2.7.0")
+    with srv.connect() as c:
+        c.ehlo()
+        check(scram_exchange(c, mech, UNAME, UPASS_NFD), 535, "5.7.8")  # not prepared: wrong
+
+
+# ---------------------------------------------------------------- user enumeration
+
+def scram_probe(c, user, mech="SCRAM-SHA-256"):
+    """AUTH with a client-first for user: the server-first's attributes."""
+    r = check(c.cmd("AUTH %s %s" % (mech, b64("n,,n=%s,r=abcdefghijklmnop" % user))), 334)
+    return dict(kv.split("=", 1) for kv in base64.b64decode(r.text).decode().split(","))
+
+
+def server_first(c, user, mech="SCRAM-SHA-256"):
+    """The salt and iteration count the server gives user; then "*"."""
+    attrs = scram_probe(c, user, mech)
+    check(c.cmd("*"), 501, "5.7.0")
+    return attrs["s"], attrs["i"]
+
+
+def test_unknown_user_salt_survives_restart_and_reload(auth_server, tmp_path):
+    """An unknown user's salt comes from a secret kept beside the users file
+    (created 0600 at the first start): the same after SIGHUP and after a
+    restart, like a real user's; and its iteration count is the real users'."""
+    users = str(tmp_path / "users")
+    run_passwd(postern_bin(), ["add", USER, "--file", users, "--stdin", "--iterations", "8192"],
+               PASSWORD)
+    seen = []
+    for restart in range(2):
+        srv = auth_server(users=users, plaintext=False, config={"max_auth_failures": "10"})
+        assert stat.S_IMODE(os.stat(users + ".secret").st_mode) == 0o600
+        with srv.connect() as c:
+            c.ehlo()
+            salts = [server_first(c, u) for u in (USER, "nobody", "nobody2")]
+        assert salts[0][1] == salts[1][1] == salts[2][1] == "8192"  # the real users' count
+        assert len(base64.b64decode(salts[1][0])) == len(base64.b64decode(salts[0][0]))
+        assert salts[1][0] != salts[2][0]
+        srv.signal(signal.SIGHUP)
+        deadline = time.monotonic() + 5
+        while "event=users_reloaded" not in srv.log() and time.monotonic() < deadline:
+            time.sleep(0.02)
+        with srv.connect() as c:
+            c.ehlo()
+            assert server_first(c, "nobody") == salts[1]
+        srv.stop()
+        seen.append(salts)
+    assert seen[0] == seen[1]  # a restart changes nothing: unknown names look real
+
+
+def test_secret_file_refused_when_exposed(posternd_bin, tmp_path):
+    users = write_users(str(tmp_path / "users"))
+    with open(users + ".secret", "w") as f:
+        f.write("00" * 32 + "\n")
+    os.chmod(users + ".secret", 0o644)
+    p = subprocess.run([posternd_bin, "--users", users, "--listen", "127.0.0.1:%d" % free_port()],
+                       stdout=subprocess.PIPE, stderr=subprocess.STDOUT, timeout=CLIENT_TIMEOUT)
+    assert p.returncode == 2, p.stdout
+    assert b"readable by others" in p.stdout and b".secret" in p.stdout, p.stdout
+
+
+@pytest.mark.parametrize("how", ["response", "initial-response"])
+def test_cancel_flood_gets_421(auth_server, how):
+    """AUTH answered with "*" counts toward max_auth_failures (3): the
+    third cancel is followed by 421 4.7.0 and the close, so a thousand
+    probes cannot ride one connection."""
+    srv = auth_server(plaintext=False)
+    with srv.connect() as c:
+        c.ehlo()
+        for i in range(3):
+            if how == "response":
+                scram_probe(c, "probe%d" % i)
+                r = c.cmd("*")
+            else:
+                r = c.cmd("AUTH SCRAM-SHA-256 *")
+            check(r, 501, "5.7.0")
+        check(c.reply(), 421, "4.7.0", "too many failed authentications")
+        c.expect_closed()
