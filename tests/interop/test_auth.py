@@ -122,6 +122,16 @@ def log_auth_lines(srv):
     return [l for l in srv.log().splitlines() if "event=auth " in l]
 
 
+def sighup_and_wait(srv, event="users_reloaded"):
+    """SIGHUP, then poll the log until one more event=<event> line appears."""
+    before = srv.log().count("event=%s" % event)
+    srv.signal(signal.SIGHUP)
+    deadline = time.monotonic() + 5
+    while srv.log().count("event=%s" % event) == before and time.monotonic() < deadline:
+        time.sleep(0.02)
+    assert srv.log().count("event=%s" % event) > before, srv.log()[-2000:]
+
+
 # ---------------------------------------------------------------- policy and advertisement
 
 def ehlo_auth_line(c):
@@ -496,21 +506,14 @@ def test_sighup_reloads_users_without_dropping_sessions(auth_server, tmp_path):
         with open(tmp, "w") as f:
             f.write(text + "carol:%s\n" % openssl_sha512_crypt("carol-pw"))
         os.rename(tmp, srv.users)
-        srv.signal(signal.SIGHUP)
-        deadline = time.monotonic() + 5
-        while "event=users_reloaded" not in srv.log() and time.monotonic() < deadline:
-            time.sleep(0.02)
-        assert "event=users_reloaded" in srv.log()
+        sighup_and_wait(srv)
         with srv.connect() as c:
             c.ehlo()
             check(auth_plain(c, "carol", "carol-pw"), 235)
         # a broken file: logged, the previous one stays in force
         with open(srv.users, "a") as f:
             f.write("broken line\n")
-        srv.signal(signal.SIGHUP)
-        deadline = time.monotonic() + 5
-        while "event=reload_failed" not in srv.log() and time.monotonic() < deadline:
-            time.sleep(0.02)
+        sighup_and_wait(srv, "reload_failed")
         log = srv.log()
         assert "event=reload_failed" in log and "line 6" in log, log[-2000:]
         with srv.connect() as c:
@@ -674,10 +677,7 @@ def test_postern_passwd_and_posternd(auth_server, tmp_path):
     # set: the old password stops working after a reload
     run_passwd(postern, ["set", USER, "--file", users, "--stdin"], "new password")
     assert stat.S_IMODE(os.stat(users).st_mode) == 0o600
-    srv.signal(signal.SIGHUP)
-    deadline = time.monotonic() + 5
-    while "event=users_reloaded" not in srv.log() and time.monotonic() < deadline:
-        time.sleep(0.02)
+    sighup_and_wait(srv)
     with srv.connect() as c:
         c.ehlo()
         check(auth_plain(c), 535)
@@ -835,10 +835,7 @@ def test_unknown_user_salt_survives_restart_and_reload(auth_server, tmp_path):
         assert salts[0][1] == salts[1][1] == salts[2][1] == "8192"  # the real users' count
         assert len(base64.b64decode(salts[1][0])) == len(base64.b64decode(salts[0][0]))
         assert salts[1][0] != salts[2][0]
-        srv.signal(signal.SIGHUP)
-        deadline = time.monotonic() + 5
-        while "event=users_reloaded" not in srv.log() and time.monotonic() < deadline:
-            time.sleep(0.02)
+        sighup_and_wait(srv)
         with srv.connect() as c:
             c.ehlo()
             assert server_first(c, "nobody") == salts[1]
