@@ -101,10 +101,12 @@ static int callback(Gsasl *ctx, Gsasl_session *sess, Gsasl_property prop)
 		return gsasl_property_set(sess, prop, c->host);
 	case GSASL_SCRAM_SALTED_PASSWORD:
 		return salted_password(c, sess);
-	/* The binding goes to -PLUS only. A SCRAM without -PLUS chosen while
-	 * the server offers -PLUS (--auth) says "n" (RFC 5802 §6): "y" would
-	 * be taken for a downgrade and fail, and gsasl 2.2.0 cannot send "y"
-	 * anyway (it then names the binding, which its own check refuses). */
+	/* The binding goes to -PLUS only, so a SCRAM without -PLUS says "n"
+	 * (RFC 5802 §6). Chosen with --auth while the server offers -PLUS, "n"
+	 * is right: this exchange does not bind, and "y" would be refused as a
+	 * downgrade. Against a server that offers no -PLUS, §6 wants "y", but
+	 * gsasl 2.2.0 cannot send it (it names the binding with "y", and its
+	 * own check then refuses the message before AUTH is sent). */
 	case GSASL_CB_TLS_EXPORTER:
 		if (!is_plus(sess) || c->cb_type != CLIENT_CB_TLS_EXPORTER || !c->cb_b64)
 			return GSASL_NO_CALLBACK;

@@ -299,7 +299,7 @@ static bool check_simple(struct sasl_sess *s, const char *authid, const char *pw
 	} else {
 		v = creds_verify_password(s->db, name_ok ? name : NULL, prep ? prep : "");
 		if (v == CREDS_OK && !prep)
-			v = CREDS_BAD; /* never: an empty hash input matches no real hash */
+			v = CREDS_BAD; /* refused by SASLprep: wrong, even against a hash of "" */
 		if (v == CREDS_OK)
 			creds_cache_put(s->srv->cache, u, prep, now);
 	}
@@ -474,14 +474,8 @@ enum sasl_start_status sasl_sess_start(struct sasl_server *srv, struct creds_db 
 
 /* RFC 4422 §3.4.1: no identity other than the user's own, unless allowed;
  * compared prepared, as the user name was (s->user). */
-static bool authzid_ok(struct sasl_sess *s)
+static bool authzid_allowed(struct sasl_sess *s, const char *authzid)
 {
-	const char *authid = gsasl_property_fast(s->gs, GSASL_AUTHID);
-	const char *authzid = gsasl_property_fast(s->gs, GSASL_AUTHZID);
-	if (!authid)
-		return false;
-	if (!s->user[0])
-		note_user(s, authid, strlen(authid));
 	if (s->srv->allow_authzid || !authzid || !*authzid)
 		return true;
 	char *z = prepare(authzid);
@@ -490,6 +484,16 @@ static bool authzid_ok(struct sasl_sess *s)
 	if (!same)
 		s->reason = "authorization identity differs from the user";
 	return same;
+}
+
+static bool authzid_ok(struct sasl_sess *s)
+{
+	const char *authid = gsasl_property_fast(s->gs, GSASL_AUTHID);
+	if (!authid)
+		return false;
+	if (!s->user[0])
+		note_user(s, authid, strlen(authid));
+	return authzid_allowed(s, gsasl_property_fast(s->gs, GSASL_AUTHZID));
 }
 
 static enum sasl_step_status fail(struct sasl_sess *s, const char *why)
@@ -647,19 +651,14 @@ enum smtp_auth_start sasl_start_reply(enum sasl_start_status st)
 	}
 }
 
-/* Whether p[0..n) holds a NUL. */
-static bool has_nul(const unsigned char *p, size_t n)
-{
-	return memchr(p, 0, n) != NULL;
-}
-
 static enum sasl_step_status plain_step(struct sasl_sess *s, const unsigned char *in, size_t len)
 {
 	if (!in)
 		return SASL_STEP_CHALLENGE; /* no initial response: "334 " */
 	const unsigned char *nul1 = memchr(in, 0, len);
 	const unsigned char *nul2 = nul1 ? memchr(nul1 + 1, 0, len - (size_t)(nul1 + 1 - in)) : NULL;
-	if (!nul2 || has_nul(nul2 + 1, len - (size_t)(nul2 + 1 - in)) || nul2 == nul1 + 1 ||
+	/* exactly two NULs, a name and a password (RFC 4616 §2: 1*SAFE) */
+	if (!nul2 || memchr(nul2 + 1, 0, len - (size_t)(nul2 + 1 - in)) || nul2 == nul1 + 1 ||
 	    nul2 + 1 == in + len)
 		return fail(s, "malformed");
 	size_t zl = (size_t)(nul1 - in), cl = (size_t)(nul2 - nul1 - 1);
@@ -674,18 +673,12 @@ static enum sasl_step_status plain_step(struct sasl_sess *s, const unsigned char
 		s->tempfail = true;
 		return fail(s, "out of memory");
 	}
-	bool ok = check_simple(s, authcid, pw);
+	bool ok = check_simple(s, authcid, pw); /* the hash is paid first: same time */
 	free_secret(pw);
-	/* RFC 4422 §3.4.1: no identity other than the user's own, unless
-	 * allowed; compared prepared, as the user name was */
-	char *zprep = zl ? prepare(authzid) : NULL;
-	bool z_ok = !zl || s->srv->allow_authzid || (zprep && !strcmp(zprep, s->user));
-	free(zprep);
+	ok = ok && authzid_allowed(s, authzid);
 	free(authzid);
 	free(authcid);
-	if (ok && !z_ok)
-		s->reason = "authorization identity differs from the user";
-	if (!ok || !z_ok)
+	if (!ok)
 		return fail(s, "authentication failed");
 	s->finished = true;
 	return SASL_STEP_SUCCESS;
