@@ -122,10 +122,12 @@ void creds_scram_format(enum creds_scram_hash h, const struct creds_scram *sc, c
 /* ---- the server's own secret ---- */
 
 /* Read the 32-octet secret kept in path (64 hex digits and a LF), or
- * create it (mode 0600, random, fsynced with its directory) when path does
- * not exist. 0, or -1 with a one-line err naming path. */
-int creds_secret_load(const char *path, unsigned char out[CREDS_SECRET_LEN], char *err,
-		      size_t errlen);
+ * create it (mode 0600, random, fsynced with its directory; when root
+ * creates it, with the owner and group of the file owner_like, which may
+ * be NULL) when path does not exist. A file others may read is refused.
+ * 0, or -1 with a one-line err naming path. */
+int creds_secret_load(const char *path, const char *owner_like, unsigned char out[CREDS_SECRET_LEN],
+		      char *err, size_t errlen);
 
 /* ---- helpers ---- */
 

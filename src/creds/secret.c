@@ -77,8 +77,8 @@ static int fsync_dir_of(const char *path)
 	return rc;
 }
 
-static int create_secret(const char *path, unsigned char out[CREDS_SECRET_LEN], char *err,
-			 size_t errlen)
+static int create_secret(const char *path, const char *owner_like,
+			 unsigned char out[CREDS_SECRET_LEN], char *err, size_t errlen)
 {
 	static const char digits[] = "0123456789abcdef";
 	char text[SECRET_TEXT_LEN];
@@ -98,6 +98,17 @@ static int create_secret(const char *path, unsigned char out[CREDS_SECRET_LEN], 
 		return errno == EEXIST ? 1 : (snprintf(err, errlen, "%s: cannot create: %s", path,
 						       strerror(errno)), -1);
 	}
+	/* root creating it gives it the users file's owner: whoever may read
+	 * that file (the daemon's user after --user) may read this one */
+	struct stat like;
+	if (geteuid() == 0 && owner_like && stat(owner_like, &like) == 0 &&
+	    fchown(fd, like.st_uid, like.st_gid) != 0) {
+		snprintf(err, errlen, "%s: chown: %s", path, strerror(errno));
+		creds_wipe(text, sizeof(text));
+		close(fd);
+		unlink(path);
+		return -1;
+	}
 	ssize_t w = write(fd, text, sizeof(text));
 	int werr = errno;
 	creds_wipe(text, sizeof(text));
@@ -115,8 +126,8 @@ static int create_secret(const char *path, unsigned char out[CREDS_SECRET_LEN], 
 	return 0;
 }
 
-int creds_secret_load(const char *path, unsigned char out[CREDS_SECRET_LEN], char *err,
-		      size_t errlen)
+int creds_secret_load(const char *path, const char *owner_like, unsigned char out[CREDS_SECRET_LEN],
+		      char *err, size_t errlen)
 {
 	for (int attempt = 0; attempt < 2; attempt++) {
 		int fd = open(path, O_RDONLY | O_CLOEXEC | O_NOFOLLOW);
@@ -137,7 +148,7 @@ int creds_secret_load(const char *path, unsigned char out[CREDS_SECRET_LEN], cha
 			snprintf(err, errlen, "%s: %s", path, strerror(errno));
 			return -1;
 		}
-		int rc = create_secret(path, out, err, errlen);
+		int rc = create_secret(path, owner_like, out, err, errlen);
 		if (rc <= 0)
 			return rc;
 		/* created meanwhile by another start: read that one */

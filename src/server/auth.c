@@ -173,7 +173,7 @@ int srv_auth_init(struct srv_shared *shared, char *err, size_t errlen)
 	}
 	snprintf(secret_path, strlen(sh->path) + sizeof(SRV_AUTH_SECRET_SUFFIX), "%s%s", sh->path,
 		 SRV_AUTH_SECRET_SUFFIX);
-	int src = creds_secret_load(secret_path, secret, why, sizeof(why));
+	int src = creds_secret_load(secret_path, sh->path, secret, why, sizeof(why));
 	free(secret_path);
 	if (src) {
 		snprintf(err, errlen, "users = \"%s\": %s", sh->path, why);

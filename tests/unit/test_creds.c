@@ -144,27 +144,41 @@ static void secret_file(void **st)
 	snprintf(path, sizeof(path), "%s/users.secret", dir);
 	unsigned char a[CREDS_SECRET_LEN], b[CREDS_SECRET_LEN], zero[CREDS_SECRET_LEN] = { 0 };
 	char err[256];
-	assert_int_equal(creds_secret_load(path, a, err, sizeof(err)), 0);
+	assert_int_equal(creds_secret_load(path, NULL, a, err, sizeof(err)), 0);
 	struct stat sb;
 	assert_int_equal(stat(path, &sb), 0);
 	assert_int_equal(sb.st_mode & 0777, 0600);
 	assert_int_equal(sb.st_size, 2 * CREDS_SECRET_LEN + 1);
 	assert_memory_not_equal(a, zero, sizeof(a));
-	assert_int_equal(creds_secret_load(path, b, err, sizeof(err)), 0);
+	assert_int_equal(creds_secret_load(path, NULL, b, err, sizeof(err)), 0);
 	assert_memory_equal(a, b, sizeof(a));
 	chmod(path, 0644);
-	assert_int_equal(creds_secret_load(path, b, err, sizeof(err)), -1);
+	assert_int_equal(creds_secret_load(path, NULL, b, err, sizeof(err)), -1);
 	assert_non_null(strstr(err, "readable by others"));
 	chmod(path, 0600);
 	FILE *f = fopen(path, "w");
 	fputs("not hex\n", f);
 	fclose(f);
-	assert_int_equal(creds_secret_load(path, b, err, sizeof(err)), -1);
+	assert_int_equal(creds_secret_load(path, NULL, b, err, sizeof(err)), -1);
 	assert_non_null(strstr(err, "hex digits"));
 	unlink(path);
+	/* made by root, it belongs to the users file's owner (the daemon's
+	 * user reads both after --user); made by anyone else, to them */
+	char users[128];
+	snprintf(users, sizeof(users), "%s/users", dir);
+	fclose(fopen(users, "w"));
+	bool root = geteuid() == 0;
+	if (root)
+		assert_int_equal(chown(users, 12345, 54321), 0);
+	assert_int_equal(creds_secret_load(path, users, a, err, sizeof(err)), 0);
+	assert_int_equal(stat(path, &sb), 0);
+	assert_int_equal(sb.st_uid, root ? 12345 : geteuid());
+	assert_int_equal(sb.st_mode & 0777, 0600);
+	unlink(path);
+	unlink(users);
 	rmdir(dir);
 	snprintf(path, sizeof(path), "/nonexistent-dir-%d/users.secret", (int)getpid());
-	assert_int_equal(creds_secret_load(path, b, err, sizeof(err)), -1);
+	assert_int_equal(creds_secret_load(path, NULL, b, err, sizeof(err)), -1);
 	assert_non_null(strstr(err, "cannot create"));
 }
 
