@@ -94,9 +94,12 @@ static int create_secret(const char *path, const char *owner_like,
 	/* O_EXCL: of two starts racing, the second reads the first one's file */
 	int fd = open(path, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0600);
 	if (fd < 0) {
+		int e = errno;
 		creds_wipe(text, sizeof(text));
-		return errno == EEXIST ? 1 : (snprintf(err, errlen, "%s: cannot create: %s", path,
-						       strerror(errno)), -1);
+		if (e == EEXIST)
+			return 1;
+		snprintf(err, errlen, "%s: cannot create: %s", path, strerror(e));
+		return -1;
 	}
 	/* root creating it gives it the users file's owner: whoever may read
 	 * that file (the daemon's user after --user) may read this one */
