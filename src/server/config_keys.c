@@ -148,7 +148,7 @@ const struct srv_key srv_config_keys[] = {
 	{ .key = "require_auth", BOOL, AT(smtp.require_auth), .def = "no",
 	  .help = "MAIL needs AUTH first on every listener (530 5.7.0)" },
 	{ .key = "max_auth_failures", .arg = "N", UINT(1, 100), AT(smtp.max_auth_failures),
-	  .def = "3", .help = "failed AUTH per session before 421 4.7.0" },
+	  .def = "3", .help = "failed or cancelled (*) AUTH per session before 421 4.7.0" },
 	{ .key = "auth_delay_max", .arg = "MS", UINT(0, 60000), AT(auth_delay_max),
 	  .def = "8000", .help = "milliseconds: the cap of the growing delay before a 535" },
 	{ .key = "auth_cache_ttl", .arg = "S", UINT(0, 86400), AT(auth_cache_ttl), .def = "3600",
