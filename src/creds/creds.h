@@ -121,7 +121,7 @@ void creds_scram_format(enum creds_scram_hash h, const struct creds_scram *sc, c
 
 /* ---- the server's own secret ---- */
 
-/* Read the 32-octet secret kept in path (64 hex digits and a LF), or
+/* Read the 32-octet secret kept in path (base64 and a LF), or
  * create it (mode 0600, random, fsynced with its directory; when root
  * creates it, with the owner and group of the file owner_like, which may
  * be NULL) when path does not exist. A file others may read is refused.

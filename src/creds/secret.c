@@ -12,20 +12,11 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "common/base64.h"
 #include "creds/creds.h"
 
-#define SECRET_TEXT_LEN (CREDS_SECRET_LEN * 2 + 1) /* hex digits and LF */
-
-static int hex_value(char c)
-{
-	if (c >= '0' && c <= '9')
-		return c - '0';
-	if (c >= 'a' && c <= 'f')
-		return c - 'a' + 10;
-	if (c >= 'A' && c <= 'F')
-		return c - 'A' + 10;
-	return -1;
-}
+#define SECRET_B64_LEN ((CREDS_SECRET_LEN + 2) / 3 * 4)
+#define SECRET_TEXT_LEN (SECRET_B64_LEN + 1) /* base64 and LF */
 
 static int read_secret(int fd, const char *path, unsigned char out[CREDS_SECRET_LEN], char *err,
 		       size_t errlen)
@@ -44,21 +35,18 @@ static int read_secret(int fd, const char *path, unsigned char out[CREDS_SECRET_
 			break;
 		got += (size_t)r;
 	}
-	int rc = 0;
-	if (got != SECRET_TEXT_LEN || text[SECRET_TEXT_LEN - 1] != '\n')
-		rc = -1;
-	for (size_t i = 0; rc == 0 && i < CREDS_SECRET_LEN; i++) {
-		int hi = hex_value(text[2 * i]), lo = hex_value(text[2 * i + 1]);
-		if (hi < 0 || lo < 0)
-			rc = -1;
-		else
-			out[i] = (unsigned char)(hi << 4 | lo);
-	}
-	if (rc)
-		snprintf(err, errlen, "%s: expected %d hex digits and a newline (delete the file to "
-				      "make a new secret)", path, CREDS_SECRET_LEN * 2);
+	unsigned char raw[CREDS_SECRET_LEN + 2];
+	size_t n = 0;
+	bool ok = got == SECRET_TEXT_LEN && text[SECRET_B64_LEN] == '\n' &&
+		  base64_decode(text, SECRET_B64_LEN, raw, &n) && n == CREDS_SECRET_LEN;
+	if (ok)
+		memcpy(out, raw, CREDS_SECRET_LEN);
+	else
+		snprintf(err, errlen, "%s: expected %d octets in base64 and a newline (delete the "
+				      "file to make a new secret)", path, CREDS_SECRET_LEN);
+	creds_wipe(raw, sizeof(raw));
 	creds_wipe(text, sizeof(text));
-	return rc;
+	return ok ? 0 : -1;
 }
 
 /* The directory of path, for the fsync that makes a new name durable. */
@@ -80,17 +68,13 @@ static int fsync_dir_of(const char *path)
 static int create_secret(const char *path, const char *owner_like,
 			 unsigned char out[CREDS_SECRET_LEN], char *err, size_t errlen)
 {
-	static const char digits[] = "0123456789abcdef";
-	char text[SECRET_TEXT_LEN];
+	char text[SECRET_TEXT_LEN + 1];
 	if (creds_random(out, CREDS_SECRET_LEN)) {
 		snprintf(err, errlen, "%s: no random numbers", path);
 		return -1;
 	}
-	for (size_t i = 0; i < CREDS_SECRET_LEN; i++) {
-		text[2 * i] = digits[out[i] >> 4];
-		text[2 * i + 1] = digits[out[i] & 15];
-	}
-	text[SECRET_TEXT_LEN - 1] = '\n';
+	base64_encode(out, CREDS_SECRET_LEN, text);
+	text[SECRET_B64_LEN] = '\n';
 	/* O_EXCL: of two starts racing, the second reads the first one's file */
 	int fd = open(path, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0600);
 	if (fd < 0) {
@@ -112,10 +96,10 @@ static int create_secret(const char *path, const char *owner_like,
 		unlink(path);
 		return -1;
 	}
-	ssize_t w = write(fd, text, sizeof(text));
+	ssize_t w = write(fd, text, SECRET_TEXT_LEN);
 	int werr = errno;
 	creds_wipe(text, sizeof(text));
-	if (w != (ssize_t)sizeof(text) || fsync(fd) != 0) {
+	if (w != SECRET_TEXT_LEN || fsync(fd) != 0) {
 		snprintf(err, errlen, "%s: write: %s", path, w < 0 ? strerror(werr) : "short write");
 		close(fd);
 		unlink(path);

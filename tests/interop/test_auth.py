@@ -847,7 +847,7 @@ def test_unknown_user_salt_survives_restart_and_reload(auth_server, tmp_path):
 def test_secret_file_refused_when_exposed(posternd_bin, tmp_path):
     users = write_users(str(tmp_path / "users"))
     with open(users + ".secret", "w") as f:
-        f.write("00" * 32 + "\n")
+        f.write(b64(bytes(32)) + "\n")
     os.chmod(users + ".secret", 0o644)
     p = subprocess.run([posternd_bin, "--users", users, "--listen", "127.0.0.1:%d" % free_port()],
                        stdout=subprocess.PIPE, stderr=subprocess.STDOUT, timeout=CLIENT_TIMEOUT)
