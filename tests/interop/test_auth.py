@@ -625,11 +625,7 @@ def test_gsasl_client_scram(auth_server, mech):
 
 def postern_bin():
     path = os.path.abspath(POSTERN)
-    if not os.access(path, os.X_OK):
-        pytest.skip("postern is not built at %s (set POSTERN)" % path)
-    p = subprocess.run([path, "passwd", "--help"], stdout=subprocess.PIPE, stderr=subprocess.PIPE)
-    if p.returncode != 0:
-        pytest.skip("postern was built without the passwd command")
+    assert os.access(path, os.X_OK), "postern is not built at %s (set POSTERN)" % path
     return path
 
 
