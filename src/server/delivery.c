@@ -9,67 +9,61 @@
 #include <sys/time.h>
 
 #include "common/log.h"
-#include "common/str.h"
 #include "server/internal.h"
 #include "smtp/trace.h"
+#include "store/route.h"
 
 struct srv_delivery {
 	struct srv_conn *conn;
 	struct store_msg *msg;
 	uv_work_t work;
+	struct store_result *results; /* one per recipient, filled by the commit */
+	size_t nresults;
 	enum store_status status;
 	bool committing;
 	uint64_t started_ms;
 };
 
+/* The one reply after DATA (store_summary decided which status). Until the
+ * queue can retry, a temporary failure of the target is a 451 like a local
+ * one, and a permanent one as well (SMTP_MSG has no 5xx yet). */
 static enum smtp_msg_status msg_status(enum store_status st)
 {
-	return st == STORE_OK ? SMTP_MSG_OK : st == STORE_FULL ? SMTP_MSG_FULL : SMTP_MSG_IOERR;
+	switch (st) {
+	case STORE_OK:
+		return SMTP_MSG_OK;
+	case STORE_FULL:
+		return SMTP_MSG_FULL;
+	case STORE_IOERR:
+	case STORE_TEMPFAIL:
+	case STORE_PERMFAIL:
+		break;
+	}
+	return SMTP_MSG_IOERR;
 }
 
-static int cmp_str(const void *a, const void *b)
-{
-	return strcmp(*(char *const *)a, *(char *const *)b);
-}
-
-static void lower(char *s)
-{
-	for (; *s; s++)
-		*s = str_ascii_lower(*s);
-}
-
+/* Routing lives in store/route.c; this maps its verdict to the session's. */
 static enum smtp_rcpt_verdict rcpt_check(void *ctx, const struct smtp_path *rcpt,
 					 bool authenticated)
 {
 	struct srv_conn *c = ctx;
-	const struct srv_shared *sh = c->worker->shared;
-	const struct srv_config *cfg = sh->cfg;
-	(void)authenticated; /* relaying is not built yet: everyone gets local delivery only */
-	if (rcpt->postmaster)
-		return SMTP_RCPT_OK; /* RFC 5321 §4.5.1 */
-	if (rcpt->at >= rcpt->len)
-		return SMTP_RCPT_RELAY_DENIED;
-	const char *domain = rcpt->addr + rcpt->at + 1;
-	size_t dlen = rcpt->len - rcpt->at - 1;
-	if (dlen && domain[dlen - 1] == '.')
-		dlen--;
-	bool local = false;
-	for (size_t i = 0; i < cfg->ndomains && !local; i++)
-		local = str_ieq(domain, dlen, cfg->domains[i]);
-	if (!local)
-		return SMTP_RCPT_RELAY_DENIED;
-	/* RFC 5321 §4.5.1: postmaster at every domain we host */
-	if (str_ieq(rcpt->addr, rcpt->at, "postmaster"))
+	struct route_client client = {
+		.authenticated = authenticated,
+		.addr = (const struct sockaddr *)&c->peer,
+	};
+	struct route_answer a;
+	route_check(c->worker->shared->routes, rcpt->addr, &client, &a);
+	switch (a.verdict) {
+	case ROUTE_LOCAL:
 		return SMTP_RCPT_OK;
-	if (sh->recipients) {
-		char key[SMTP_ADDR_MAX + 1];
-		str_copy(key, sizeof(key), rcpt->addr, rcpt->len);
-		lower(key);
-		char *k = key;
-		if (!bsearch(&k, sh->recipients, sh->nrecipients, sizeof(char *), cmp_str))
-			return SMTP_RCPT_NO_MAILBOX;
+	case ROUTE_NO_MAILBOX:
+		return SMTP_RCPT_NO_MAILBOX;
+	case ROUTE_RELAY: /* no relay backend yet: nothing turns the relay rule on */
+	case ROUTE_RELAY_DENIED:
+	case ROUTE_BAD_ADDRESS:
+		break;
 	}
-	return SMTP_RCPT_OK;
+	return SMTP_RCPT_RELAY_DENIED;
 }
 
 /* Queue ids are unique across loops and restarts: time, loop, sequence. */
@@ -96,14 +90,15 @@ static enum smtp_msg_status msg_begin(void *ctx, struct smtp_envelope *env)
 	}
 	for (size_t i = 0; i < env->nrcpts; i++)
 		rcpts[i] = env->rcpts[i].addr;
-	enum store_status st = STORE_OK;
-	d->msg = store_msg_begin(sh->store, env->queue_id, rcpts, env->nrcpts, &st);
+	struct store_result res;
+	d->msg = store_msg_begin(sh->store, env->queue_id, rcpts, env->nrcpts, &res);
 	free(rcpts);
 	if (!d->msg) {
-		log_msg(LOG_ERROR, "event=spool_failed sid=%s queue_id=%s status=%s", c->sid,
-			env->queue_id, st == STORE_FULL ? "full" : "io_error");
+		char q[2 * STORE_TEXT_MAX];
+		log_msg(LOG_ERROR, "event=spool_failed sid=%s queue_id=%s status=%s error=%s", c->sid,
+			env->queue_id, store_status_name(res.status), log_quote(q, sizeof(q), res.text));
 		free(d);
-		return msg_status(st == STORE_OK ? STORE_IOERR : st);
+		return msg_status(res.status == STORE_OK ? STORE_IOERR : res.status);
 	}
 	d->conn = c;
 	d->started_ms = srv_now_ms();
@@ -123,8 +118,9 @@ static enum smtp_msg_status msg_begin(void *ctx, struct smtp_envelope *env)
 		.when = time(NULL),
 		.utc_offset_min = sh->utc_offset_min,
 	};
-	st = smtp_trace_format(&hdr, &t) == BUF_OK ? store_msg_write(d->msg, hdr.data, hdr.len)
-						    : STORE_IOERR;
+	enum store_status st = smtp_trace_format(&hdr, &t) == BUF_OK
+				       ? store_msg_write(d->msg, hdr.data, hdr.len)
+				       : STORE_IOERR;
 	buf_fini(&hdr);
 	return msg_status(st);
 }
@@ -140,7 +136,41 @@ static enum smtp_msg_status msg_write(void *ctx, const char *p, size_t n)
 static void commit_work(uv_work_t *w)
 {
 	struct srv_delivery *d = w->data;
-	d->status = store_msg_commit(d->msg);
+	d->status = store_msg_commit(d->msg, d->results);
+}
+
+/* One line per message; on failure, the result that decided the reply says
+ * what failed (the path and errno text, or the target's reply). */
+static void log_commit(const struct srv_delivery *d, const struct smtp_envelope *env)
+{
+	const struct srv_conn *c = d->conn;
+	unsigned long long ms = (unsigned long long)(srv_now_ms() - d->started_ms);
+	if (d->status == STORE_OK) {
+		log_msg(LOG_INFO,
+			"event=queued sid=%s client=%s queue_id=%s recipients=%zu bytes=%llu commit_ms=%llu",
+			c->sid, c->peer_addr, env->queue_id, env->nrcpts,
+			(unsigned long long)env->size, ms);
+		return;
+	}
+	size_t which = 0;
+	char q[2 * STORE_TEXT_MAX];
+	const char *text = "out of memory";
+	if (d->results) {
+		(void)store_summary(d->results, d->nresults, &which);
+		text = d->results[which].text;
+	}
+	log_msg(LOG_ERROR,
+		"event=store_failed sid=%s client=%s queue_id=%s recipients=%zu bytes=%llu "
+		"commit_ms=%llu status=%s error=%s",
+		c->sid, c->peer_addr, env->queue_id, env->nrcpts, (unsigned long long)env->size, ms,
+		store_status_name(d->status), log_quote(q, sizeof(q), text));
+}
+
+static void delivery_drop(struct srv_delivery *d)
+{
+	store_msg_free(d->msg);
+	free(d->results);
+	free(d);
 }
 
 /* The commit is over: tell the session. pump is false when we are still
@@ -148,16 +178,10 @@ static void commit_work(uv_work_t *w)
 static void delivery_finish(struct srv_delivery *d, bool pump)
 {
 	struct srv_conn *c = d->conn;
-	store_msg_free(d->msg);
 	c->delivery = NULL;
-	const struct smtp_envelope *env = smtp_session_envelope(c->session);
-	log_msg(d->status == STORE_OK ? LOG_INFO : LOG_ERROR,
-		"event=%s sid=%s client=%s queue_id=%s recipients=%zu bytes=%llu commit_ms=%llu",
-		d->status == STORE_OK ? "queued" : "store_failed", c->sid, c->peer_addr,
-		env->queue_id, env->nrcpts, (unsigned long long)env->size,
-		(unsigned long long)(srv_now_ms() - d->started_ms));
+	log_commit(d, smtp_session_envelope(c->session));
 	enum store_status st = d->status;
-	free(d);
+	delivery_drop(d);
 	if (c->closing) {
 		srv_conn_free_if_done(c);
 		return;
@@ -181,11 +205,13 @@ static void msg_commit(void *ctx, struct smtp_envelope *env)
 {
 	struct srv_conn *c = ctx;
 	struct srv_delivery *d = c->delivery;
-	(void)env;
 	if (!d) {
 		smtp_session_msg_done(c->session, SMTP_MSG_IOERR);
 		return;
 	}
+	/* without room for the results, commit still runs and only the summary counts */
+	d->results = calloc(env->nrcpts, sizeof(*d->results));
+	d->nresults = d->results ? env->nrcpts : 0;
 	d->committing = true;
 	d->work.data = d;
 	if (!store_commit_blocks(c->worker->shared->store)) {
@@ -206,9 +232,8 @@ static void msg_abort(void *ctx)
 	struct srv_delivery *d = c->delivery;
 	if (!d || d->committing)
 		return;
-	store_msg_free(d->msg);
-	free(d);
 	c->delivery = NULL;
+	delivery_drop(d);
 }
 
 void srv_delivery_hooks(struct smtp_hooks *h)
@@ -230,57 +255,26 @@ bool srv_delivery_busy(const struct srv_conn *c)
 	return c->delivery && c->delivery->committing;
 }
 
-int srv_recipients_load(struct srv_shared *sh, const char *path, char *err, size_t errlen)
+/* Local domains, the recipients file; the relay rule stays off until
+ * relay exists. */
+int srv_routes_init(struct srv_shared *sh, char *err, size_t errlen)
 {
-	FILE *f = fopen(path, "r");
-	if (!f) {
-		snprintf(err, errlen, "recipients = \"%s\": %s", path, strerror(errno));
+	const struct srv_config *cfg = sh->cfg;
+	if (!(sh->routes = route_new())) {
+		snprintf(err, errlen, "out of memory");
 		return -1;
 	}
-	char line[1024];
-	size_t cap = 0;
-	unsigned lineno = 0;
-	while (fgets(line, sizeof(line), f)) {
-		lineno++;
-		char *p = line;
-		while (*p == ' ' || *p == '\t')
-			p++;
-		size_t n = strcspn(p, "\r\n#");
-		while (n && (p[n - 1] == ' ' || p[n - 1] == '\t'))
-			n--;
-		p[n] = '\0';
-		if (!n)
-			continue;
-		if (n > SMTP_ADDR_MAX || !strchr(p, '@') || strchr(p, ' ')) {
-			snprintf(err, errlen, "%s: line %u: expected one address local@domain", path,
-				 lineno);
-			fclose(f);
+	for (size_t i = 0; i < cfg->ndomains; i++)
+		if (route_add_domain(sh->routes, cfg->domains[i], err, errlen))
 			return -1;
-		}
-		if (sh->nrecipients == cap) {
-			cap = cap ? cap * 2 : 64;
-			char **v = realloc(sh->recipients, cap * sizeof(*v));
-			if (!v) {
-				fclose(f);
-				return -1;
-			}
-			sh->recipients = v;
-		}
-		lower(p);
-		sh->recipients[sh->nrecipients++] = strdup(p);
-	}
-	fclose(f);
-	if (!sh->recipients)
-		sh->recipients = calloc(1, sizeof(char *)); /* an empty file accepts nobody */
-	qsort(sh->recipients, sh->nrecipients, sizeof(char *), cmp_str);
+	if (cfg->recipients_file &&
+	    route_load_recipients(sh->routes, cfg->recipients_file, err, errlen))
+		return -1;
 	return 0;
 }
 
-void srv_recipients_free(struct srv_shared *sh)
+void srv_routes_free(struct srv_shared *sh)
 {
-	for (size_t i = 0; i < sh->nrecipients; i++)
-		free(sh->recipients[i]);
-	free(sh->recipients);
-	sh->recipients = NULL;
-	sh->nrecipients = 0;
+	route_free(sh->routes);
+	sh->routes = NULL;
 }

@@ -12,6 +12,7 @@
 #include "common/buf.h"
 #include "server/config.h"
 #include "smtp/session.h"
+#include "store/route.h"
 #include "store/store.h"
 
 #define SRV_READ_BUF (64 * 1024)
@@ -32,8 +33,7 @@ struct srv_ip_table {
 struct srv_shared {
 	const struct srv_config *cfg;
 	struct store *store;
-	char **recipients; /* sorted, lower-cased; NULL when no recipients file */
-	size_t nrecipients;
+	struct route_table *routes; /* local domains, recipients, relay rule */
 	atomic_uint connections;
 	struct srv_ip_table ips;
 	atomic_uint queue_seq;
@@ -125,8 +125,9 @@ void srv_delivery_hooks(struct smtp_hooks *h);
 /* the connection goes away: drop a message being received (not one committing) */
 void srv_delivery_conn_gone(struct srv_conn *c);
 bool srv_delivery_busy(const struct srv_conn *c);
-int srv_recipients_load(struct srv_shared *sh, const char *path, char *err, size_t errlen);
-void srv_recipients_free(struct srv_shared *sh);
+/* the route table (store/route.h) from the config: 0, or -1 with err */
+int srv_routes_init(struct srv_shared *sh, char *err, size_t errlen);
+void srv_routes_free(struct srv_shared *sh);
 
 /* auth.c: SMTP AUTH over the sasl/ backend, password checks on the pool */
 int srv_auth_init(struct srv_shared *sh, char *err, size_t errlen);

@@ -211,14 +211,15 @@ static int start_shared(struct srv_shared *sh, char *err, size_t errlen)
 			return 2;
 		}
 	}
-	sh->store = store_new(cfg->store, cfg->maildir, NULL, err, errlen);
+	struct store_config store_cfg = {.kind = cfg->store, .maildir = cfg->maildir};
+	sh->store = store_new(&store_cfg, err, errlen);
 	if (!sh->store) {
 		char why[700];
 		snprintf(why, sizeof(why), "store: %s", err);
 		log_msg(LOG_ERROR, "event=start_failed reason=%s", log_quote(q, sizeof(q), why));
 		return 1;
 	}
-	if (cfg->recipients_file && srv_recipients_load(sh, cfg->recipients_file, err, errlen)) {
+	if (srv_routes_init(sh, err, errlen)) {
 		log_msg(LOG_ERROR, "event=start_failed reason=%s", log_quote(q, sizeof(q), err));
 		return 2;
 	}
@@ -234,7 +235,7 @@ static void stop_shared(struct srv_shared *sh)
 	if (sh->ips.slots)
 		srv_ip_table_fini(&sh->ips);
 	srv_auth_fini(sh);
-	srv_recipients_free(sh);
+	srv_routes_free(sh);
 	store_free(sh->store);
 	srv_tls_ctx_free(sh->tls_ctx);
 	pthread_mutex_destroy(&sh->tls_lock);

@@ -1,4 +1,4 @@
-/* The "maildir" and "discard" store backends (store.h, SPEC §5).
+/* The "maildir" store backend (backend.h, SPEC §5).
  *
  * Delivery of one message into mailboxes M1..Mn:
  *
@@ -13,16 +13,17 @@
  * <name> is "<seconds>.<queue id>.<hostname>" (the Maildir convention; the
  * queue id makes it unique), with '/', ':' and control octets of the queue id
  * and the hostname written as "\ooo" octal escapes as the Maildir spec asks. */
-#include "store/store.h"
+#include "store/maildir.h"
 
 #include "common/hash.h"
 #include "common/str.h"
+#include "store/backend.h"
+#include "store/route.h"
 
 #include <errno.h>
 #include <fcntl.h>
 #include <limits.h>
 #include <pthread.h>
-#include <stdarg.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -71,10 +72,8 @@ struct dirsync {
 	pthread_cond_t done;
 };
 
-struct store {
-	enum store_kind kind;
-	char *root;      /* no trailing '/', except for "/" itself; "" for discard */
-	const char *sep; /* "/" between root and domain, "" when root is "/" or "" */
+struct maildir {
+	char *root;      /* no trailing '/', except for "/" itself */
 	struct store_fs_ops ops;
 	char host[4 * 256]; /* escaped hostname */
 	pthread_mutex_t mu; /* guards sync[] (and every dirsync in it) and fresh */
@@ -92,17 +91,18 @@ struct mbox {
 	bool in_new;  /* new exists and is ours */
 };
 
-struct store_msg {
-	struct store *st;
+struct maildir_msg {
+	struct maildir *st;
 	struct mbox *mb;
 	size_t nmb;
+	size_t nrcpts; /* as given to begin: one result each */
 	int fd;
 	char *buf;
 	size_t buflen;
-	size_t size;              /* octets accepted by store_msg_write */
-	enum store_status werr;   /* first write failure, sticky */
-	bool done;                /* commit ran */
-	enum store_status result; /* its outcome */
+	size_t size;   /* octets accepted by write */
+	int err;       /* first failure (sticky), its errno ... */
+	struct store_result failure; /* ... and what the log says */
+	bool ok;       /* and delivered */
 };
 
 static enum store_status status_of(int e)
@@ -113,22 +113,12 @@ static enum store_status status_of(int e)
 /* errno after a failed call; an injected fault may forget to set it. */
 static int last_err(void) { return errno ? errno : EIO; }
 
-__attribute__((format(printf, 3, 4)))
-static void set_err(char *err, size_t errlen, const char *fmt, ...)
-{
-	va_list ap;
-
-	if (!err || errlen == 0)
-		return;
-	va_start(ap, fmt);
-	(void)vsnprintf(err, errlen, fmt, ap);
-	va_end(ap);
-}
-
 /* ---- mailbox mapping ----
  *
  * "local@domain" -> <root>/<domain>/<local>
  *
+ * - The address is made canonical first (route_canonical): "alice"@x and
+ *   alice@x are one mailbox, and so are x and x. as domains.
  * - The address splits at its LAST '@' (a quoted local part may hold '@').
  * - Both parts are lower-cased, ASCII A-Z only; other octets (UTF-8 of
  *   SMTPUTF8 addresses) are kept as they are.
@@ -172,14 +162,24 @@ static bool put_component(char *out, size_t outlen, size_t *pos, const char *p, 
 	return *pos - start <= MAILDIR_NAME_MAX;
 }
 
-bool store_mailbox_path(const struct store *st, const char *addr, char *out, size_t outlen)
+bool maildir_mailbox_path(const char *root, const char *addr, char *out, size_t outlen)
 {
 	const char *local, *domain;
 	size_t llen, dlen, pos = 0;
 
-	if (!st || !addr || !out || outlen == 0)
+	if (!root || !*root || !addr || !out || outlen == 0)
 		return false;
+	size_t rootlen = strlen(root);
+	while (rootlen > 1 && root[rootlen - 1] == '/') /* "/x/" is "/x", "/" stays */
+		rootlen--;
+	/* "/" between root and domain, none when the root is "/" itself */
+	const char *sep = rootlen == 1 && root[0] == '/' ? "" : "/";
 	out[0] = '\0';
+	/* "alice"@x is alice@x (RFC 5321 §4.1.2): one mailbox, not two */
+	char canon[ROUTE_ADDR_MAX + 1];
+	if (!route_canonical(addr, canon, sizeof canon))
+		return false;
+	addr = canon;
 	const char *at = strrchr(addr, '@');
 	if (at) {
 		local = addr;
@@ -194,8 +194,8 @@ bool store_mailbox_path(const struct store *st, const char *addr, char *out, siz
 	} else {
 		return false;
 	}
-	if (!put(out, outlen, &pos, st->root, strlen(st->root)) ||
-	    !put(out, outlen, &pos, st->sep, strlen(st->sep)) ||
+	if (!put(out, outlen, &pos, root, rootlen) ||
+	    !put(out, outlen, &pos, sep, strlen(sep)) ||
 	    !put_component(out, outlen, &pos, domain, dlen) || !put(out, outlen, &pos, "/", 1) ||
 	    !put_component(out, outlen, &pos, local, llen)) {
 		out[0] = '\0';
@@ -242,7 +242,7 @@ static bool put_escaped(char *out, size_t outlen, size_t *pos, const char *s)
 
 /* mkdir -p. On success *created is how many directories were made along the
  * chain ending at path (0: it existed). path is modified and restored. */
-static int mkdir_p(const struct store *st, char *path, int mode, unsigned *created)
+static int mkdir_p(const struct maildir *st, char *path, int mode, unsigned *created)
 {
 	unsigned up = 0;
 
@@ -280,7 +280,7 @@ static int mkdir_p(const struct store *st, char *path, int mode, unsigned *creat
 
 /* ---- grouped directory fsync ---- */
 
-static int fsync_dir(const struct store *st, const char *path)
+static int fsync_dir(const struct maildir *st, const char *path)
 {
 	errno = 0;
 	int fd = st->ops.open(path, O_RDONLY | O_DIRECTORY | O_CLOEXEC, 0);
@@ -318,7 +318,7 @@ static size_t dirsync_bucket(const char *path)
  * covered, which costs a retry, never a lost message). Entries live only while
  * some thread uses them, so the table holds at most one per waiting thread.
  * Returns 0 or an errno. */
-static int dir_sync(struct store *st, const char *path)
+static int dir_sync(struct maildir *st, const char *path)
 {
 	size_t b = dirsync_bucket(path);
 	struct dirsync *d;
@@ -391,7 +391,7 @@ static void parent_of(char *p, size_t plen)
 
 /* Directories we created must survive a crash like the message does: fsync
  * dir and its first count - 1 ancestors, which hold the new entries. */
-static int sync_chain(struct store *st, const char *dir, unsigned count)
+static int sync_chain(struct maildir *st, const char *dir, unsigned count)
 {
 	char p[PATH_MAX];
 
@@ -416,7 +416,7 @@ static int sync_chain(struct store *st, const char *dir, unsigned count)
  * (A concurrent begin sees EEXIST only after the creator's mkdir, which the
  * creator follows at once with fresh_add; its commit comes a message later.) */
 
-static bool fresh_add(struct store *st, const char *dir, unsigned levels)
+static bool fresh_add(struct maildir *st, const char *dir, unsigned levels)
 {
 	struct fresh_dir *f;
 	bool ok = true;
@@ -442,7 +442,7 @@ static bool fresh_add(struct store *st, const char *dir, unsigned levels)
 	return ok;
 }
 
-static unsigned fresh_levels(struct store *st, const char *dir)
+static unsigned fresh_levels(struct maildir *st, const char *dir)
 {
 	unsigned levels = 0;
 
@@ -457,7 +457,7 @@ static unsigned fresh_levels(struct store *st, const char *dir)
 }
 
 /* The chain of dir was synced up to levels: forget it unless it grew meanwhile. */
-static void fresh_done(struct store *st, const char *dir, unsigned levels)
+static void fresh_done(struct maildir *st, const char *dir, unsigned levels)
 {
 	pthread_mutex_lock(&st->mu);
 	for (struct fresh_dir **pp = &st->fresh; *pp; pp = &(*pp)->next) {
@@ -477,22 +477,17 @@ static void fresh_done(struct store *st, const char *dir, unsigned levels)
 
 /* ---- store ---- */
 
-struct store *store_new(enum store_kind kind, const char *root, const struct store_fs_ops *ops,
-			char *err, size_t errlen)
+static void maildir_close(void *be);
+
+static void *maildir_open(const struct store_config *cfg, char *err, size_t errlen)
 {
-	if (err && errlen > 0)
-		err[0] = '\0';
-	if (kind != STORE_MAILDIR && kind != STORE_DISCARD) {
-		set_err(err, errlen, "unknown store kind");
-		return NULL;
-	}
-	struct store *st = calloc(1, sizeof *st);
+	const char *root = cfg->maildir;
+	const struct store_fs_ops *ops = cfg->ops;
+	struct maildir *st = calloc(1, sizeof *st);
 	if (!st) {
-		set_err(err, errlen, "out of memory");
+		store_set_err(err, errlen, "out of memory");
 		return NULL;
 	}
-	st->kind = kind;
-	st->sep = "";
 	st->ops = (struct store_fs_ops){fs_open, fs_write, fs_fsync, fs_rename, fs_link, fs_mkdir};
 	if (ops) { /* a NULL field keeps the libc call */
 		if (ops->open)
@@ -518,40 +513,33 @@ struct store *store_new(enum store_kind kind, const char *root, const struct sto
 	if (!put_escaped(st->host, sizeof st->host, &hpos, host))
 		(void)str_copy(st->host, sizeof st->host, "localhost", 9);
 
-	if (kind == STORE_DISCARD) {
-		if (!(st->root = strdup("")))
-			goto nomem;
-		return st;
-	}
-
 	if (!root || root[0] == '\0') {
-		set_err(err, errlen, "maildir root is empty");
+		store_set_err(err, errlen, "maildir root is empty");
 		goto fail;
 	}
 	size_t len = strlen(root);
 	while (len > 1 && root[len - 1] == '/')
 		len--;
 	if (len >= MAILDIR_PATH_MAX) {
-		set_err(err, errlen, "maildir root is too long");
+		store_set_err(err, errlen, "maildir root is too long");
 		goto fail;
 	}
 	if (!(st->root = strndup(root, len)))
 		goto nomem;
-	st->sep = strcmp(st->root, "/") == 0 ? "" : "/";
 
 	unsigned created = 0;
 	int e = mkdir_p(st, st->root, 0700, &created);
 	struct stat sb;
 	if (e) {
-		set_err(err, errlen, "maildir root %s: cannot create: %s", st->root, strerror(e));
+		store_set_err(err, errlen, "maildir root %s: cannot create: %s", st->root, strerror(e));
 		goto fail;
 	}
 	if (stat(st->root, &sb) != 0 || !S_ISDIR(sb.st_mode)) {
-		set_err(err, errlen, "maildir root %s: %s", st->root, "not a directory");
+		store_set_err(err, errlen, "maildir root %s: %s", st->root, "not a directory");
 		goto fail;
 	}
 	if (access(st->root, W_OK | X_OK) != 0) {
-		set_err(err, errlen, "maildir root %s: not writable: %s", st->root, strerror(errno));
+		store_set_err(err, errlen, "maildir root %s: not writable: %s", st->root, strerror(errno));
 		goto fail;
 	}
 	/* A root we just made: its entry lives in its parent, and so on up. */
@@ -560,26 +548,23 @@ struct store *store_new(enum store_kind kind, const char *root, const struct sto
 		(void)str_copy(parent, sizeof parent, st->root, strlen(st->root));
 		parent_of(parent, sizeof parent);
 		if ((e = sync_chain(st, parent, created)) != 0) {
-			set_err(err, errlen, "maildir root %s: fsync: %s", st->root, strerror(e));
+			store_set_err(err, errlen, "maildir root %s: fsync: %s", st->root, strerror(e));
 			goto fail;
 		}
 	}
 	return st;
 
 nomem:
-	set_err(err, errlen, "out of memory");
+	store_set_err(err, errlen, "out of memory");
 fail:
-	store_free(st);
+	maildir_close(st);
 	return NULL;
 }
 
-bool store_commit_blocks(const struct store *st)
+static void maildir_close(void *be)
 {
-	return st->kind != STORE_DISCARD;
-}
+	struct maildir *st = be;
 
-void store_free(struct store *st)
-{
 	if (!st)
 		return;
 	for (size_t b = 0; b < DIRSYNC_BUCKETS; b++) { /* empty unless a commit still runs */
@@ -605,7 +590,7 @@ void store_free(struct store *st)
 
 /* ---- messages ---- */
 
-static int write_all(const struct store *st, int fd, const char *p, size_t n)
+static int write_all(const struct maildir *st, int fd, const char *p, size_t n)
 {
 	while (n > 0) {
 		errno = 0;
@@ -623,7 +608,7 @@ static int write_all(const struct store *st, int fd, const char *p, size_t n)
 	return 0;
 }
 
-static int flush(struct store_msg *m)
+static int flush(struct maildir_msg *m)
 {
 	int e = write_all(m->st, m->fd, m->buf, m->buflen);
 	if (!e)
@@ -632,7 +617,7 @@ static int flush(struct store_msg *m)
 }
 
 /* Remove every entry of the message and close its file. */
-static void cleanup(struct store_msg *m)
+static void cleanup(struct maildir_msg *m)
 {
 	if (m->fd >= 0) {
 		close(m->fd);
@@ -648,42 +633,52 @@ static void cleanup(struct store_msg *m)
 	}
 }
 
-struct store_msg *store_msg_begin(struct store *st, const char *queue_id,
-				  const char *const *rcpts, size_t n, enum store_status *status)
+/* Remember the first failure of a message: its status, and the step with
+ * its path and errno text for the log (item: a store error says which path). */
+static void fail_step(struct maildir_msg *m, int e, const char *step, const char *path)
 {
-	enum store_status dummy;
+	if (m->err)
+		return;
+	m->err = e;
+	store_result_set(&m->failure, status_of(e), "%s %s: %s", step, path, strerror(e));
+}
+
+static void maildir_free(void *msg);
+
+static void *maildir_begin(void *be, const char *queue_id, const char *const *rcpts, size_t n,
+			   struct store_result *res)
+{
+	struct maildir *st = be;
 	char path[PATH_MAX];
 	char name[NAME_MAX + 1];
 	size_t pos = 0;
 
-	if (!status)
-		status = &dummy;
-	*status = STORE_IOERR;
-	if (!st || !rcpts || n == 0)
+	struct maildir_msg *m = calloc(1, sizeof *m);
+	if (!m) {
+		store_result_set(res, STORE_IOERR, "out of memory");
 		return NULL;
-	struct store_msg *m = calloc(1, sizeof *m);
-	if (!m)
-		return NULL;
+	}
 	m->st = st;
 	m->fd = -1;
-	if (st->kind == STORE_DISCARD) {
-		*status = STORE_OK;
-		return m;
-	}
+	m->nrcpts = n;
 
 	int r = snprintf(name, sizeof name, "%lld.", (long long)time(NULL));
-	if (!queue_id || !*queue_id || r < 0 || (size_t)r >= sizeof name)
+	if (r < 0 || (size_t)r >= sizeof name)
 		goto fail;
 	pos = (size_t)r;
 	if (!put_escaped(name, sizeof name, &pos, queue_id) || !put(name, sizeof name, &pos, ".", 1) ||
-	    !put_escaped(name, sizeof name, &pos, st->host))
-		goto fail;
+	    !put_escaped(name, sizeof name, &pos, st->host)) {
+		store_result_set(res, STORE_IOERR, "queue id %s: file name too long", queue_id);
+		goto fail_res;
+	}
 
 	if (!(m->mb = calloc(n, sizeof *m->mb)))
 		goto fail;
 	for (size_t i = 0; i < n; i++) {
-		if (!rcpts[i] || !store_mailbox_path(st, rcpts[i], path, sizeof path))
-			goto fail;
+		if (!maildir_mailbox_path(st->root, rcpts[i], path, sizeof path)) {
+			store_result_set(res, STORE_IOERR, "recipient %s: no mailbox path", rcpts[i]);
+			goto fail_res;
+		}
 		bool dup = false;
 		for (size_t k = 0; k < m->nmb && !dup; k++)
 			dup = strcmp(m->mb[k].dir, path) == 0;
@@ -708,8 +703,8 @@ struct store_msg *store_msg_begin(struct store *st, const char *queue_id,
 				goto fail;
 			int e = mkdir_p(st, path, 0700, &created);
 			if (e) {
-				*status = status_of(e);
-				goto fail_status;
+				fail_step(m, e, "mkdir", path);
+				goto fail_step;
 			}
 			if (created > fresh)
 				fresh = created;
@@ -718,8 +713,8 @@ struct store_msg *store_msg_begin(struct store *st, const char *queue_id,
 		if (fresh > 0 && !fresh_add(st, mb->dir, fresh)) {
 			int e = sync_chain(st, mb->dir, fresh);
 			if (e) {
-				*status = status_of(e);
-				goto fail_status;
+				fail_step(m, e, "fsync", mb->dir);
+				goto fail_step;
 			}
 		}
 	}
@@ -729,35 +724,30 @@ struct store_msg *store_msg_begin(struct store *st, const char *queue_id,
 	errno = 0;
 	m->fd = st->ops.open(m->mb[0].tmp, O_CREAT | O_EXCL | O_WRONLY | O_CLOEXEC, 0600);
 	if (m->fd < 0) {
-		*status = status_of(last_err());
+		fail_step(m, last_err(), "open", m->mb[0].tmp);
 		m->fd = -1;
-		goto fail_status;
+		goto fail_step;
 	}
 	m->mb[0].in_tmp = true;
-	*status = STORE_OK;
 	return m;
 
 fail:
-	*status = STORE_IOERR;
-fail_status:
-	store_msg_free(m);
+	store_result_set(res, STORE_IOERR, "out of memory");
+	goto fail_res;
+fail_step:
+	*res = m->failure;
+fail_res:
+	maildir_free(m);
 	return NULL;
 }
 
-enum store_status store_msg_write(struct store_msg *m, const void *p, size_t n)
+static enum store_status maildir_write(void *msg, const void *p, size_t n)
 {
+	struct maildir_msg *m = msg;
 	const char *s = p;
 
-	if (!m)
-		return STORE_IOERR;
-	if (m->st->kind == STORE_DISCARD) {
-		m->size += n;
-		return STORE_OK;
-	}
-	if (m->werr != STORE_OK)
-		return m->werr;
-	if (m->done) /* writing after commit is a caller bug; keep the file as committed */
-		return STORE_IOERR;
+	if (m->err)
+		return m->failure.status;
 	m->size += n;
 	while (n > 0) {
 		size_t chunk = MAILDIR_BUF_SIZE - m->buflen;
@@ -770,8 +760,8 @@ enum store_status store_msg_write(struct store_msg *m, const void *p, size_t n)
 		if (m->buflen == MAILDIR_BUF_SIZE) {
 			int e = flush(m);
 			if (e) {
-				m->werr = status_of(e);
-				return m->werr;
+				fail_step(m, e, "write", m->mb[0].tmp);
+				return m->failure.status;
 			}
 		}
 	}
@@ -779,21 +769,23 @@ enum store_status store_msg_write(struct store_msg *m, const void *p, size_t n)
 }
 
 /* EXDEV: the mailboxes are on different filesystems, so copy the spool file. */
-static int copy_file(struct store_msg *m, const char *from, struct mbox *to)
+static int copy_file(struct maildir_msg *m, const char *from, struct mbox *to)
 {
-	const struct store *st = m->st;
+	const struct maildir *st = m->st;
 	int e = 0;
 
 	errno = 0;
 	int in = st->ops.open(from, O_RDONLY | O_CLOEXEC, 0);
-	if (in < 0)
-		return last_err();
+	if (in < 0) {
+		fail_step(m, last_err(), "open", from);
+		return m->err;
+	}
 	errno = 0;
 	int out = st->ops.open(to->tmp, O_CREAT | O_EXCL | O_WRONLY | O_CLOEXEC, 0600);
 	if (out < 0) {
-		e = last_err();
+		fail_step(m, last_err(), "open", to->tmp);
 		close(in);
-		return e;
+		return m->err;
 	}
 	to->in_tmp = true;
 	for (;;) {
@@ -815,41 +807,33 @@ static int copy_file(struct store_msg *m, const char *from, struct mbox *to)
 	close(in);
 	if (close(out) < 0 && !e && errno != EINTR)
 		e = errno;
+	if (e)
+		fail_step(m, e, "copy to", to->tmp);
 	return e;
 }
 
-enum store_status store_msg_commit(struct store_msg *m)
+static void maildir_commit(void *msg, struct store_result *results)
 {
-	if (!m)
-		return STORE_IOERR;
-	if (m->done)
-		return m->result;
-	m->done = true;
-	if (m->st->kind == STORE_DISCARD) {
-		m->result = STORE_OK;
-		return STORE_OK;
-	}
-
-	struct store *st = m->st;
+	struct maildir_msg *m = msg;
+	struct maildir *st = m->st;
 	struct mbox *first = &m->mb[0];
 	int e = 0;
 
-	if (m->werr != STORE_OK) {
-		m->result = m->werr;
-		cleanup(m);
-		return m->result;
-	}
-	if ((e = flush(m)) != 0)
+	if (m->err)
 		goto fail;
+	if ((e = flush(m)) != 0) {
+		fail_step(m, e, "write", first->tmp);
+		goto fail;
+	}
 	errno = 0;
 	if (st->ops.fsync(m->fd) < 0) {
-		e = last_err();
+		fail_step(m, last_err(), "fsync", first->tmp);
 		goto fail;
 	}
 	int fd = m->fd;
 	m->fd = -1;
 	if (close(fd) < 0 && errno != EINTR) { /* NFS may report write errors only here */
-		e = last_err();
+		fail_step(m, last_err(), "close", first->tmp);
 		goto fail;
 	}
 
@@ -860,7 +844,11 @@ enum store_status store_msg_commit(struct store_msg *m)
 			continue;
 		}
 		e = last_err();
-		if (e != EXDEV || (e = copy_file(m, first->tmp, &m->mb[k])) != 0)
+		if (e != EXDEV) {
+			fail_step(m, e, "link to", m->mb[k].tmp);
+			goto fail;
+		}
+		if (copy_file(m, first->tmp, &m->mb[k]) != 0)
 			goto fail;
 	}
 
@@ -870,7 +858,7 @@ enum store_status store_msg_commit(struct store_msg *m)
 		struct mbox *mb = &m->mb[(i + 1) % m->nmb];
 		errno = 0;
 		if (st->ops.rename(mb->tmp, mb->new) != 0) {
-			e = last_err();
+			fail_step(m, last_err(), "rename to", mb->new);
 			goto fail;
 		}
 		mb->in_tmp = false;
@@ -880,36 +868,43 @@ enum store_status store_msg_commit(struct store_msg *m)
 	/* Only the new/ entries need to be durable: an unsynced tmp/ entry that
 	 * survives a crash is stale spool, which Maildir readers clean up. */
 	for (size_t k = 0; k < m->nmb; k++)
-		if ((e = dir_sync(st, m->mb[k].newdir)) != 0)
+		if ((e = dir_sync(st, m->mb[k].newdir)) != 0) {
+			fail_step(m, e, "fsync", m->mb[k].newdir);
 			goto fail;
+		}
 	/* A mailbox created by some begin and not yet synced: its tmp/new/cur
 	 * and the chain of parents must be durable too. */
 	for (size_t k = 0; k < m->nmb; k++) {
 		unsigned levels = fresh_levels(st, m->mb[k].dir);
 		if (levels == 0)
 			continue;
-		if ((e = sync_chain(st, m->mb[k].dir, levels)) != 0)
+		if ((e = sync_chain(st, m->mb[k].dir, levels)) != 0) {
+			fail_step(m, e, "fsync", m->mb[k].dir);
 			goto fail;
+		}
 		fresh_done(st, m->mb[k].dir, levels);
 	}
 
-	m->result = STORE_OK;
-	return STORE_OK;
+	m->ok = true;
+	for (size_t i = 0; i < m->nrcpts; i++)
+		store_result_set(&results[i], STORE_OK, "delivered to maildir");
+	return;
 
 fail:
 	/* The unlinks are not fsynced: a removed entry that comes back after a
 	 * crash is a duplicate delivery (the client got 4xx and retries), which
 	 * SMTP tolerates; a lost message it does not. */
-	m->result = status_of(e);
 	cleanup(m);
-	return m->result;
+	store_result_fill(results, m->nrcpts, &m->failure);
 }
 
-void store_msg_free(struct store_msg *m)
+static void maildir_free(void *msg)
 {
+	struct maildir_msg *m = msg;
+
 	if (!m)
 		return;
-	if (!(m->done && m->result == STORE_OK))
+	if (!m->ok)
 		cleanup(m);
 	else if (m->fd >= 0)
 		close(m->fd);
@@ -923,3 +918,14 @@ void store_msg_free(struct store_msg *m)
 	free(m->buf);
 	free(m);
 }
+
+const struct store_backend store_backend_maildir = {
+	.name = "maildir",
+	.commit_blocks = true,
+	.open = maildir_open,
+	.begin = maildir_begin,
+	.write = maildir_write,
+	.commit = maildir_commit,
+	.free = maildir_free,
+	.close = maildir_close,
+};

@@ -1,8 +1,11 @@
-/* Where accepted mail goes. A message is streamed into one spool file while
- * DATA/BDAT arrives (plain writes, on the event loop: no fsync there), then
- * committed durably on a worker thread: fsync the file, place it in every
- * recipient's mailbox, fsync the directories, and only then may the server say
- * 250. Any failure leaves nothing half-written anywhere.
+/* Where accepted mail goes: one interface, several backends (backend.h).
+ *
+ * A message is streamed into the backend while DATA/BDAT arrives (plain
+ * writes, on the event loop: no fsync there), then committed on a worker
+ * thread when the backend's commit blocks (maildir: fsync, link, rename,
+ * directory fsync; lmtp: the LMTP exchange). The commit reports one result per
+ * recipient (LMTP answers per recipient, RFC 2033 §4.2); store_summary turns
+ * them into the one reply after DATA. Any failure leaves nothing half-written.
  *
  * Backends: "maildir" (SPEC §5) and "discard" (accepts and drops, for tests
  * and benchmarks). */
@@ -16,14 +19,19 @@ enum store_kind { STORE_MAILDIR, STORE_DISCARD };
 
 enum store_status {
 	STORE_OK = 0,
-	STORE_FULL,  /* ENOSPC / EDQUOT: 452 4.3.1 */
-	STORE_IOERR, /* anything else: 451 4.3.0 */
+	STORE_FULL,     /* ENOSPC / EDQUOT: 452 4.3.1 */
+	STORE_IOERR,    /* a local failure: 451 4.3.0 */
+	STORE_TEMPFAIL, /* the target answered 4xx (or cannot be reached): try again later */
+	STORE_PERMFAIL, /* the target answered 5xx: retrying will not help */
 };
 
 /* Filesystem calls, replaceable by tests (SQLite-style fault injection).
  * A NULL field keeps the libc call. Directory fsyncs go through open (with
- * O_DIRECTORY) and fsync too. close, unlink (cleanup), read (the EXDEV copy),
- * stat and access (store_new) always use libc. */
+ * O_DIRECTORY) and fsync too; the spool file is opened with O_TMPFILE when
+ * the filesystem has it (else O_CREAT); link follows a symbolic link
+ * (linkat AT_SYMLINK_FOLLOW: the spool is linked as /proc/self/fd/N). close,
+ * unlink (cleanup), read (the EXDEV copy), stat, chown and access always use
+ * libc. */
 struct store_fs_ops {
 	int (*open)(const char *path, int flags, int mode);
 	long (*write)(int fd, const void *p, size_t n);
@@ -33,48 +41,76 @@ struct store_fs_ops {
 	int (*mkdir)(const char *path, int mode);
 };
 
+struct store_config {
+	enum store_kind kind;
+	const char *maildir;  /* maildir: the root */
+	const struct store_fs_ops *ops; /* maildir: NULL for libc */
+};
+
+/* What happened to one recipient, or why begin failed. text is for the log:
+ * the target's reply ("550 5.1.1 <x@y> User doesn't exist") or the failed
+ * step with its path and errno text ("open /var/mail/x/tmp: No space left on
+ * device"); "" when there is nothing to say. */
+#define STORE_TEXT_MAX 512
+struct store_result {
+	enum store_status status;
+	char text[STORE_TEXT_MAX];
+};
+
 struct store;
 struct store_msg;
 
-/* root: the Maildir root (ignored for STORE_DISCARD). ops: NULL for libc.
- * On error returns NULL and writes a reason into err. */
-struct store *store_new(enum store_kind kind, const char *root, const struct store_fs_ops *ops,
-			char *err, size_t errlen);
+/* On error returns NULL and writes a reason (with the path and the errno
+ * text) into err. */
+struct store *store_new(const struct store_config *cfg, char *err, size_t errlen);
 void store_free(struct store *st);
-/* False for the discard backend: its commit does no I/O and may run inline. */
+/* The backend's name for logs: "maildir", "discard". */
+const char *store_name(const struct store *st);
+/* False when commit does no blocking I/O and may run inline (discard). */
 bool store_commit_blocks(const struct store *st);
+/* Warnings the backend found at start that do not stop it (a mailbox it
+ * cannot write to, with the path): "" when none. */
+const char *store_warnings(const struct store *st);
 
-/* The mailbox directory of a recipient address "local@domain" (see README:
- * <root>/<domain>/<local>/ with both parts lower-cased and unsafe octets
- * percent-encoded). Writes a NUL-terminated path into out; false if it does
- * not fit or the address cannot be mapped.
- * Reading (documented in maildir.c): the path is written WITHOUT a trailing
- * '/'; the bare address "postmaster" maps to postmaster@localhost; for
- * STORE_DISCARD the root is empty, so the path is the relative
- * "<domain>/<local>", useful only to check that an address maps. */
-bool store_mailbox_path(const struct store *st, const char *addr, char *out, size_t outlen);
-
-/* Start a message for n recipients (addresses "local@domain"; recipients
- * that map to the same mailbox are stored once there). queue_id names the
- * message; it must be unique (the caller makes it so). Creates missing
- * mailbox directories and the spool file in the first mailbox's tmp/.
- * Returns NULL and sets *status on failure: STORE_FULL for ENOSPC/EDQUOT,
- * STORE_IOERR otherwise, including n == 0, an empty queue_id and a recipient
- * that cannot be mapped (the caller should have refused it at RCPT). */
+/* Start a message for n recipients (addresses "local@domain" as RCPT gave
+ * them; the backend uses their canonical form, route_canonical, so
+ * recipients that reach the same mailbox are stored once there). queue_id names the message; it must be unique (the
+ * caller makes it so). Returns NULL on failure and fills *res (may be NULL):
+ * STORE_FULL for ENOSPC/EDQUOT, STORE_IOERR otherwise, including n == 0, an
+ * empty queue_id and a recipient that cannot be mapped (the caller should
+ * have refused it at RCPT). */
 struct store_msg *store_msg_begin(struct store *st, const char *queue_id,
-				  const char *const *rcpts, size_t n, enum store_status *status);
-/* Append message octets (buffered; bounded memory). After a failure every
- * later call returns the same failure: the caller keeps reading the message
- * and reports at the end. */
+				  const char *const *rcpts, size_t n, struct store_result *res);
+/* Append message octets, CRLF line ends as received (buffered; bounded
+ * memory). After a failure every later call returns the same failure: the
+ * caller keeps reading the message and reports at the end. */
 enum store_status store_msg_write(struct store_msg *m, const void *p, size_t n);
-/* Make the message durable in every mailbox. BLOCKING (fsync): call on a
- * worker thread, never on the event loop. On failure nothing of the message
- * remains in any new/ or tmp/. Safe to call from several threads at once for
- * different messages: directory fsyncs of concurrent commits into the same
- * directory are shared. A second call returns the first call's result. */
-enum store_status store_msg_commit(struct store_msg *m);
+/* Deliver. BLOCKING when store_commit_blocks: call on a worker thread, never
+ * on the event loop. Fills results[i] for recipient i of begin (results may
+ * be NULL) and returns store_summary of them. On failure nothing of the
+ * message remains in any new/ or tmp/ of a maildir. Safe to call from
+ * several threads at once for different messages. A second call returns the
+ * first call's summary and leaves results alone. */
+enum store_status store_msg_commit(struct store_msg *m, struct store_result *results);
 /* Remove everything the message created (if not committed) and free it.
  * Call exactly once per store_msg_begin, after commit or instead of it. */
 void store_msg_free(struct store_msg *m);
+
+/* The one status for the one reply after DATA, from per-recipient results
+ * (SMTP has a single reply for all recipients; until the queue can retry
+ * some and bounce others, this is the rule):
+ * - all delivered: STORE_OK (250);
+ * - any temporary failure (local I/O, a 4xx, the target unreachable): that
+ *   temporary status (STORE_FULL before STORE_IOERR before STORE_TEMPFAIL),
+ *   so the client retries; the recipients already delivered may get the
+ *   message twice, never zero times;
+ * - else any permanent failure: STORE_PERMFAIL (5xx), so the client bounces:
+ *   a 250 would lose the message for the refused recipients without a word.
+ * n == 0 is STORE_IOERR. *which (may be NULL) is the index of the result
+ * that decided, for its text. */
+enum store_status store_summary(const struct store_result *results, size_t n, size_t *which);
+
+/* "ok", "full", "io_error", "tempfail", "permfail": for logs. */
+const char *store_status_name(enum store_status st);
 
 #endif

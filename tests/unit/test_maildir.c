@@ -1,12 +1,13 @@
 /* store/maildir.c: mailbox mapping, durable delivery, hard links, bounded
  * writes, fault injection of every filesystem step (nothing may be left
- * behind), the discard backend and grouped directory fsyncs under threads. */
+ * behind) and grouped directory fsyncs under threads. */
 #include <stdarg.h>
 #include <stddef.h>
 #include <setjmp.h>
 #include <stdint.h>
 #include <cmocka.h>
 
+#include "store/maildir.h"
 #include "store/store.h"
 
 #include <dirent.h>
@@ -131,6 +132,24 @@ static void counters_reset(void)
 	atomic_store(&g_max_write, 0);
 }
 
+/* ---- the store API in the shape these tests use ---- */
+
+static struct store *mk_store(enum store_kind kind, const char *root,
+			      const struct store_fs_ops *ops, char *err, size_t errlen)
+{
+	struct store_config cfg = {.kind = kind, .maildir = root, .ops = ops};
+	return store_new(&cfg, err, errlen);
+}
+
+static struct store_msg *begin(struct store *st, const char *qid, const char *const *rcpts,
+			       size_t n, enum store_status *status)
+{
+	struct store_result res;
+	struct store_msg *m = store_msg_begin(st, qid, rcpts, n, &res);
+	*status = res.status;
+	return m;
+}
+
 /* ---- fixture: a fresh temporary directory per test ---- */
 
 struct fx {
@@ -155,7 +174,7 @@ static int setup(void **state)
 	fault_set(F_NONE, 0, 0);
 	counters_reset();
 	char err[256];
-	fx->st = store_new(STORE_MAILDIR, fx->root, &t_ops, err, sizeof err);
+	fx->st = mk_store(STORE_MAILDIR, fx->root, &t_ops, err, sizeof err);
 	assert_non_null(fx->st);
 	/* the new root's entry in fx->dir was made durable */
 	assert_int_equal(atomic_load(&g_dir_fsyncs), 1);
@@ -251,7 +270,7 @@ static void expect_map(const struct fx *fx, const char *addr, const char *rel)
 {
 	char got[PATH_MAX], want[PATH_MAX];
 	sub(want, sizeof want, fx->root, rel);
-	assert_true(store_mailbox_path(fx->st, addr, got, sizeof got));
+	assert_true(maildir_mailbox_path(fx->root, addr, got, sizeof got));
 	assert_string_equal(got, want);
 }
 
@@ -273,30 +292,39 @@ static void test_mapping(void **state)
 	expect_map(fx, "u@.evil", "%2Eevil/u");
 	expect_map(fx, "u@a/../b", "a%2F..%2Fb/u");
 	expect_map(fx, "\"a@b\"@x.org", "x.org/\"a@b\"");
+	/* RFC 5321 §4.1.2: quotes that are not needed name the same mailbox */
+	expect_map(fx, "\"alice\"@localhost", "localhost/alice");
+	expect_map(fx, "\"Al\\ice\"@x.org.", "x.org/alice");
+	/* quoted local parts that need their quotes cannot leave the root */
+	expect_map(fx, "\"../x\"@x.org", "x.org/\"..%2Fx\"");
+	expect_map(fx, "\"..\"@x.org", "x.org/\"..\"");
+	expect_map(fx, "\".x\"@x.org", "x.org/\".x\"");
+	expect_map(fx, "\"a/b\"@x.org", "x.org/a%2Fb");
+	expect_map(fx, "\"a/../../b\"@x.org", "x.org/\"a%2F..%2F..%2Fb\"");
 	/* SMTPUTF8: only ASCII is folded, UTF-8 octets stay */
 	expect_map(fx, "\xc3\x9cNI@B\xc3\xbc.DE", "b\xc3\xbc.de/\xc3\x9cni");
 	expect_map(fx, "postmaster", "localhost/postmaster");
 	expect_map(fx, "PostMaster", "localhost/postmaster");
 	expect_map(fx, "Postmaster@Example.com", "example.com/postmaster");
 
-	assert_false(store_mailbox_path(fx->st, "@x.org", out, sizeof out));
-	assert_false(store_mailbox_path(fx->st, "user@", out, sizeof out));
-	assert_false(store_mailbox_path(fx->st, "user", out, sizeof out));
-	assert_false(store_mailbox_path(fx->st, "", out, sizeof out));
-	assert_false(store_mailbox_path(fx->st, "a@b", out, strlen(fx->root) + 4));
-	assert_true(store_mailbox_path(fx->st, "a@b", out, strlen(fx->root) + 5));
+	assert_false(maildir_mailbox_path(fx->root, "@x.org", out, sizeof out));
+	assert_false(maildir_mailbox_path(fx->root, "user@", out, sizeof out));
+	assert_false(maildir_mailbox_path(fx->root, "user", out, sizeof out));
+	assert_false(maildir_mailbox_path(fx->root, "", out, sizeof out));
+	assert_false(maildir_mailbox_path(fx->root, "a@b", out, strlen(fx->root) + 4));
+	assert_true(maildir_mailbox_path(fx->root, "a@b", out, strlen(fx->root) + 5));
 	/* a component longer than NAME_MAX once encoded */
 	char big[200];
 	memset(big, '/', 99);
 	(void)snprintf(big + 99, sizeof big - 99, "@x.org");
-	assert_false(store_mailbox_path(fx->st, big, out, sizeof out));
+	assert_false(maildir_mailbox_path(fx->root, big, out, sizeof out));
 
 	/* a trailing '/' on the root is not doubled */
 	char err[256], root2[160];
 	sub(root2, sizeof root2, fx->root, "");
-	struct store *st2 = store_new(STORE_MAILDIR, root2, NULL, err, sizeof err);
+	struct store *st2 = mk_store(STORE_MAILDIR, root2, NULL, err, sizeof err);
 	assert_non_null(st2);
-	assert_true(store_mailbox_path(st2, "a@b", out, sizeof out));
+	assert_true(maildir_mailbox_path(root2, "a@b", out, sizeof out));
 	sub(root2, sizeof root2, fx->root, "b/a");
 	assert_string_equal(out, root2);
 	store_free(st2);
@@ -314,7 +342,7 @@ static void test_deliver_one(void **state)
 	char p[PATH_MAX], f[PATH_MAX];
 	struct stat sb;
 
-	struct store_msg *m = store_msg_begin(fx->st, "Q1:a/b", rcpt, 1, &s);
+	struct store_msg *m = begin(fx->st, "Q1:a/b", rcpt, 1, &s);
 	assert_non_null(m);
 	assert_int_equal(s, STORE_OK);
 	assert_int_equal(store_msg_write(m, msg1, sizeof msg1 - 1), STORE_OK);
@@ -322,8 +350,8 @@ static void test_deliver_one(void **state)
 	assert_int_equal(store_msg_write(m, "", 0), STORE_OK);
 	sub(p, sizeof p, fx->root, "example.org/alice/tmp");
 	assert_int_equal(entries(p), 1); /* spooling */
-	assert_int_equal(store_msg_commit(m), STORE_OK);
-	assert_int_equal(store_msg_commit(m), STORE_OK); /* idempotent */
+	assert_int_equal(store_msg_commit(m, NULL), STORE_OK);
+	assert_int_equal(store_msg_commit(m, NULL), STORE_OK); /* idempotent */
 	store_msg_free(m);
 
 	assert_int_equal(entries(p), 0);
@@ -352,9 +380,9 @@ static void test_deliver_one(void **state)
 
 	/* the mailbox is durable now: the next message costs one of each */
 	counters_reset();
-	m = store_msg_begin(fx->st, "Q1b", rcpt, 1, &s);
+	m = begin(fx->st, "Q1b", rcpt, 1, &s);
 	assert_non_null(m);
-	assert_int_equal(store_msg_commit(m), STORE_OK);
+	assert_int_equal(store_msg_commit(m, NULL), STORE_OK);
 	store_msg_free(m);
 	assert_int_equal(atomic_load(&g_file_fsyncs), 1);
 	assert_int_equal(atomic_load(&g_dir_fsyncs), 1);
@@ -366,7 +394,7 @@ static void test_free_without_commit(void **state)
 	const char *rcpt[] = {"a@x.org", "b@x.org"};
 	enum store_status s;
 
-	struct store_msg *m = store_msg_begin(fx->st, "Q2", rcpt, 2, &s);
+	struct store_msg *m = begin(fx->st, "Q2", rcpt, 2, &s);
 	assert_non_null(m);
 	assert_int_equal(store_msg_write(m, "abc", 3), STORE_OK);
 	assert_int_equal(count_files(fx->root), 1);
@@ -382,10 +410,10 @@ static void test_three_rcpts_hard_links(void **state)
 	char p[PATH_MAX], fa[PATH_MAX], fb[PATH_MAX];
 	struct stat sa, sbb;
 
-	struct store_msg *m = store_msg_begin(fx->st, "Q3", rcpt, 3, &s);
+	struct store_msg *m = begin(fx->st, "Q3", rcpt, 3, &s);
 	assert_non_null(m);
 	assert_int_equal(store_msg_write(m, "hello\r\n", 7), STORE_OK);
-	assert_int_equal(store_msg_commit(m), STORE_OK);
+	assert_int_equal(store_msg_commit(m, NULL), STORE_OK);
 	store_msg_free(m);
 
 	assert_int_equal(count_files(fx->root), 2);
@@ -413,7 +441,7 @@ static enum store_status deliver(struct fx *fx, const char *qid, const char *con
 	enum store_status s;
 	char piece[1000];
 
-	struct store_msg *m = store_msg_begin(fx->st, qid, rcpt, n, &s);
+	struct store_msg *m = begin(fx->st, qid, rcpt, n, &s);
 	if (!m)
 		return s;
 	*wst = STORE_OK;
@@ -426,7 +454,7 @@ static enum store_status deliver(struct fx *fx, const char *qid, const char *con
 		else
 			assert_int_equal(s, *wst); /* sticky */
 	}
-	s = store_msg_commit(m);
+	s = store_msg_commit(m, NULL);
 	store_msg_free(m);
 	return s;
 }
@@ -584,20 +612,20 @@ static void test_fresh_mailbox_synced_later(void **state)
 	const char *rcpt[] = {"new@x.org"};
 	enum store_status s;
 
-	struct store_msg *m = store_msg_begin(fx->st, "QA", rcpt, 1, &s);
+	struct store_msg *m = begin(fx->st, "QA", rcpt, 1, &s);
 	assert_non_null(m);
 	store_msg_free(m); /* aborted: no commit */
 	counters_reset();
-	m = store_msg_begin(fx->st, "QB", rcpt, 1, &s);
+	m = begin(fx->st, "QB", rcpt, 1, &s);
 	assert_non_null(m);
-	assert_int_equal(store_msg_commit(m), STORE_OK);
+	assert_int_equal(store_msg_commit(m, NULL), STORE_OK);
 	store_msg_free(m);
 	/* new/, then new (tmp, new, cur), x.org (new), root (x.org) */
 	assert_int_equal(atomic_load(&g_dir_fsyncs), 4);
 	counters_reset();
-	m = store_msg_begin(fx->st, "QC", rcpt, 1, &s);
+	m = begin(fx->st, "QC", rcpt, 1, &s);
 	assert_non_null(m);
-	assert_int_equal(store_msg_commit(m), STORE_OK);
+	assert_int_equal(store_msg_commit(m, NULL), STORE_OK);
 	store_msg_free(m);
 	assert_int_equal(atomic_load(&g_dir_fsyncs), 1);
 }
@@ -609,10 +637,10 @@ static void test_fault_open_spool(void **state)
 	enum store_status s = STORE_OK;
 
 	fault_set(F_OPEN_CREAT, 1, ENOSPC);
-	assert_null(store_msg_begin(fx->st, "QO", rcpt, 1, &s));
+	assert_null(begin(fx->st, "QO", rcpt, 1, &s));
 	assert_int_equal(s, STORE_FULL);
 	fault_set(F_OPEN_CREAT, 1, EACCES);
-	assert_null(store_msg_begin(fx->st, "QO", rcpt, 1, &s));
+	assert_null(begin(fx->st, "QO", rcpt, 1, &s));
 	assert_int_equal(s, STORE_IOERR);
 	assert_int_equal(count_files(fx->root), 0);
 }
@@ -652,13 +680,13 @@ static void test_bad_begin(void **state)
 	const char *bad[] = {"ok@x.org", "@nolocal"};
 	enum store_status s = STORE_OK;
 
-	assert_null(store_msg_begin(fx->st, "QB", bad, 2, &s));
+	assert_null(begin(fx->st, "QB", bad, 2, &s));
 	assert_int_equal(s, STORE_IOERR);
 	s = STORE_OK;
-	assert_null(store_msg_begin(fx->st, "QB", bad, 0, &s));
+	assert_null(begin(fx->st, "QB", bad, 0, &s));
 	assert_int_equal(s, STORE_IOERR);
 	s = STORE_OK;
-	assert_null(store_msg_begin(fx->st, "", bad, 1, &s));
+	assert_null(begin(fx->st, "", bad, 1, &s));
 	assert_int_equal(s, STORE_IOERR);
 	assert_int_equal(count_files(fx->root), 0);
 }
@@ -677,54 +705,26 @@ static void test_root_unusable(void **state)
 	assert_true(fd >= 0);
 	close(fd);
 	err[0] = '\0';
-	assert_null(store_new(STORE_MAILDIR, p, NULL, err, sizeof err));
+	assert_null(mk_store(STORE_MAILDIR, p, NULL, err, sizeof err));
 	assert_non_null(strstr(err, "not a directory"));
 
 	sub(p, sizeof p, fx->dir, "file/below");
 	err[0] = '\0';
-	assert_null(store_new(STORE_MAILDIR, p, NULL, err, sizeof err));
+	assert_null(mk_store(STORE_MAILDIR, p, NULL, err, sizeof err));
 	assert_non_null(strstr(err, "cannot create"));
 
 	err[0] = '\0';
-	assert_null(store_new(STORE_MAILDIR, "", NULL, err, sizeof err));
+	assert_null(mk_store(STORE_MAILDIR, "", NULL, err, sizeof err));
 	assert_true(err[0] != '\0');
-	assert_null(store_new(STORE_MAILDIR, NULL, NULL, err, sizeof err));
+	assert_null(mk_store(STORE_MAILDIR, NULL, NULL, err, sizeof err));
 
 	/* a missing root is created, mode 0700 */
 	sub(p, sizeof p, fx->dir, "a/b/c");
-	struct store *st = store_new(STORE_MAILDIR, p, NULL, err, sizeof err);
+	struct store *st = mk_store(STORE_MAILDIR, p, NULL, err, sizeof err);
 	assert_non_null(st);
 	assert_int_equal(stat(p, &sb), 0);
 	assert_int_equal(sb.st_mode & 0777, 0700);
 	store_free(st);
-}
-
-/* ---- discard ---- */
-
-static void test_discard(void **state)
-{
-	struct fx *fx = *state;
-	const char *rcpt[] = {"a@x.org", "b@y.org"};
-	enum store_status s;
-	char err[256], out[PATH_MAX], big[4096];
-
-	struct store *st = store_new(STORE_DISCARD, NULL, &t_ops, err, sizeof err);
-	assert_non_null(st);
-	assert_true(store_mailbox_path(st, "A@B", out, sizeof out));
-	assert_string_equal(out, "b/a");
-	struct store_msg *m = store_msg_begin(st, "QD", rcpt, 2, &s);
-	assert_non_null(m);
-	assert_int_equal(s, STORE_OK);
-	memset(big, 'x', sizeof big);
-	for (int i = 0; i < 256; i++)
-		assert_int_equal(store_msg_write(m, big, sizeof big), STORE_OK);
-	assert_int_equal(store_msg_commit(m), STORE_OK);
-	store_msg_free(m);
-	store_free(st);
-	assert_int_equal(atomic_load(&g_writes), 0);
-	assert_int_equal(atomic_load(&g_file_fsyncs), 0);
-	assert_int_equal(atomic_load(&g_dir_fsyncs), 0);
-	assert_int_equal(count_files(fx->dir), 0);
 }
 
 /* ---- grouped directory fsync ---- */
@@ -748,12 +748,12 @@ static void *worker_run(void *arg)
 		enum store_status s;
 		(void)snprintf(qid, sizeof qid, "T%d-%d", w->id, i);
 		int n = snprintf(body, sizeof body, "Subject: %d/%d\r\n\r\nhi\r\n", w->id, i);
-		struct store_msg *m = store_msg_begin(w->st, qid, rcpt, 1, &s);
+		struct store_msg *m = begin(w->st, qid, rcpt, 1, &s);
 		if (!m) {
 			atomic_fetch_add(w->failures, 1);
 			continue;
 		}
-		if (store_msg_write(m, body, (size_t)n) != STORE_OK || store_msg_commit(m) != STORE_OK)
+		if (store_msg_write(m, body, (size_t)n) != STORE_OK || store_msg_commit(m, NULL) != STORE_OK)
 			atomic_fetch_add(w->failures, 1);
 		store_msg_free(m);
 	}
@@ -821,7 +821,6 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_exdev_copies, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_bad_begin, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_root_unusable, setup, teardown),
-		cmocka_unit_test_setup_teardown(test_discard, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_threads_share_dir_fsync, setup, teardown),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);

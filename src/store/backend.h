@@ -1,0 +1,43 @@
+/* The store backend interface (private to store/; store.c selects one and
+ * wraps it). Each backend keeps its own state (open) and its own message
+ * (begin .. free); store.c owns the generic parts: argument checks, sticky
+ * commit results, the summary. */
+#ifndef POSTERN_STORE_BACKEND_H
+#define POSTERN_STORE_BACKEND_H
+
+#include <stdarg.h>
+
+#include "store/store.h"
+
+struct store_backend {
+	const char *name;
+	/* commit does blocking I/O: the server runs it on a worker thread */
+	bool commit_blocks;
+	/* The backend's state, or NULL with a reason in err. */
+	void *(*open)(const struct store_config *cfg, char *err, size_t errlen);
+	/* One message for n >= 1 recipients; NULL with res filled on failure. */
+	void *(*begin)(void *be, const char *queue_id, const char *const *rcpts, size_t n,
+		       struct store_result *res);
+	enum store_status (*write)(void *msg, const void *p, size_t n);
+	/* Fill results[0..n) (n as given to begin); called once. */
+	void (*commit)(void *msg, struct store_result *results);
+	/* Undo what an uncommitted or failed message left, and free it. */
+	void (*free)(void *msg);
+	/* Start-up warnings ("" when none). */
+	const char *(*warnings)(const void *be);
+	void (*close)(void *be);
+};
+
+extern const struct store_backend store_backend_maildir;
+extern const struct store_backend store_backend_discard;
+
+/* Helpers for backends: set a result (the text is printf-formatted). */
+__attribute__((format(printf, 3, 4)))
+void store_result_set(struct store_result *r, enum store_status st, const char *fmt, ...);
+/* Copy one result to all n. */
+void store_result_fill(struct store_result *results, size_t n, const struct store_result *r);
+/* vsnprintf into err (NULL or errlen 0: nothing). */
+__attribute__((format(printf, 3, 4)))
+void store_set_err(char *err, size_t errlen, const char *fmt, ...);
+
+#endif

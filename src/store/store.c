@@ -1,0 +1,211 @@
+/* Backend selection and the generic half of every store call (store.h):
+ * argument checks, a commit that runs once, and the one reply after DATA
+ * decided from per-recipient results. */
+#include "store/backend.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+struct store {
+	const struct store_backend *be;
+	void *state;
+};
+
+struct store_msg {
+	struct store *st;
+	void *impl;
+	size_t n;
+	bool done;
+	enum store_status summary;
+};
+
+void store_set_err(char *err, size_t errlen, const char *fmt, ...)
+{
+	va_list ap;
+
+	if (!err || errlen == 0)
+		return;
+	va_start(ap, fmt);
+	(void)vsnprintf(err, errlen, fmt, ap);
+	va_end(ap);
+}
+
+void store_result_set(struct store_result *r, enum store_status st, const char *fmt, ...)
+{
+	va_list ap;
+
+	if (!r)
+		return;
+	r->status = st;
+	va_start(ap, fmt);
+	(void)vsnprintf(r->text, sizeof r->text, fmt, ap);
+	va_end(ap);
+}
+
+void store_result_fill(struct store_result *results, size_t n, const struct store_result *r)
+{
+	for (size_t i = 0; i < n; i++)
+		if (&results[i] != r)
+			results[i] = *r;
+}
+
+static const struct store_backend *backend_of(enum store_kind kind)
+{
+	switch (kind) {
+	case STORE_MAILDIR:
+		return &store_backend_maildir;
+	case STORE_DISCARD:
+		return &store_backend_discard;
+	}
+	return NULL;
+}
+
+struct store *store_new(const struct store_config *cfg, char *err, size_t errlen)
+{
+	store_set_err(err, errlen, "%s", "");
+	const struct store_backend *be = cfg ? backend_of(cfg->kind) : NULL;
+	if (!be) {
+		store_set_err(err, errlen, "unknown store kind");
+		return NULL;
+	}
+	struct store *st = calloc(1, sizeof *st);
+	if (!st) {
+		store_set_err(err, errlen, "out of memory");
+		return NULL;
+	}
+	st->be = be;
+	if (!(st->state = be->open(cfg, err, errlen))) {
+		free(st);
+		return NULL;
+	}
+	return st;
+}
+
+void store_free(struct store *st)
+{
+	if (!st)
+		return;
+	st->be->close(st->state);
+	free(st);
+}
+
+const char *store_name(const struct store *st) { return st->be->name; }
+
+bool store_commit_blocks(const struct store *st) { return st->be->commit_blocks; }
+
+const char *store_warnings(const struct store *st)
+{
+	return st->be->warnings ? st->be->warnings(st->state) : "";
+}
+
+struct store_msg *store_msg_begin(struct store *st, const char *queue_id,
+				  const char *const *rcpts, size_t n, struct store_result *res)
+{
+	struct store_result dummy;
+
+	if (!res)
+		res = &dummy;
+	store_result_set(res, STORE_IOERR, "%s", "");
+	if (!st || !rcpts || n == 0 || !queue_id || !*queue_id) {
+		store_result_set(res, STORE_IOERR, "no recipients or no queue id");
+		return NULL;
+	}
+	for (size_t i = 0; i < n; i++)
+		if (!rcpts[i]) {
+			store_result_set(res, STORE_IOERR, "recipient %zu is missing", i);
+			return NULL;
+		}
+	struct store_msg *m = calloc(1, sizeof *m);
+	if (!m) {
+		store_result_set(res, STORE_IOERR, "out of memory");
+		return NULL;
+	}
+	m->st = st;
+	m->n = n;
+	if (!(m->impl = st->be->begin(st->state, queue_id, rcpts, n, res))) {
+		if (res->status == STORE_OK)
+			res->status = STORE_IOERR;
+		free(m);
+		return NULL;
+	}
+	res->status = STORE_OK;
+	return m;
+}
+
+enum store_status store_msg_write(struct store_msg *m, const void *p, size_t n)
+{
+	if (!m || m->done) /* writing after commit is a caller bug */
+		return STORE_IOERR;
+	return m->st->be->write(m->impl, p, n);
+}
+
+enum store_status store_msg_commit(struct store_msg *m, struct store_result *results)
+{
+	if (!m)
+		return STORE_IOERR;
+	if (m->done)
+		return m->summary;
+	m->done = true;
+	struct store_result *r = results ? results : calloc(m->n, sizeof *r);
+	if (!r) {
+		m->summary = STORE_IOERR;
+		return m->summary;
+	}
+	for (size_t i = 0; i < m->n; i++)
+		store_result_set(&r[i], STORE_IOERR, "not delivered");
+	m->st->be->commit(m->impl, r);
+	m->summary = store_summary(r, m->n, NULL);
+	if (r != results)
+		free(r);
+	return m->summary;
+}
+
+void store_msg_free(struct store_msg *m)
+{
+	if (!m)
+		return;
+	m->st->be->free(m->impl);
+	free(m);
+}
+
+const char *store_status_name(enum store_status st)
+{
+	static const char *const names[] = {"ok", "full", "io_error", "tempfail", "permfail"};
+	return (size_t)st < sizeof(names) / sizeof(names[0]) ? names[st] : "unknown";
+}
+
+/* Lower is the one to answer with: a temporary failure beats a permanent
+ * one (the client retries, and may then see the permanent one alone). */
+static int summary_rank(enum store_status s)
+{
+	switch (s) {
+	case STORE_FULL:
+		return 0;
+	case STORE_IOERR:
+		return 1;
+	case STORE_TEMPFAIL:
+		return 2;
+	case STORE_PERMFAIL:
+		return 3;
+	case STORE_OK:
+		break;
+	}
+	return 4;
+}
+
+enum store_status store_summary(const struct store_result *results, size_t n, size_t *which)
+{
+	size_t best = 0;
+
+	if (which)
+		*which = 0;
+	if (!results || n == 0)
+		return STORE_IOERR;
+	for (size_t i = 1; i < n; i++)
+		if (summary_rank(results[i].status) < summary_rank(results[best].status))
+			best = i;
+	if (which)
+		*which = best;
+	return results[best].status;
+}
