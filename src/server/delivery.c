@@ -76,6 +76,21 @@ static void make_queue_id(struct srv_conn *c, char *out, size_t outlen)
 		 (long)tv.tv_usec, c->worker->id & 0xffu, seq & 0xffffu);
 }
 
+/* After a failed write the session stops writing and reports after the end
+ * of data without a commit: this is the one log line (a disk full is an
+ * error to see). */
+static enum store_status spool(struct srv_conn *c, const void *p, size_t n)
+{
+	enum store_status st = store_msg_write(c->delivery->msg, p, n);
+	if (st != STORE_OK) {
+		char q[2 * STORE_TEXT_MAX];
+		log_msg(LOG_ERROR, "event=spool_failed sid=%s queue_id=%s status=%s error=%s",
+			c->sid, smtp_session_envelope(c->session)->queue_id, store_status_name(st),
+			log_quote(q, sizeof(q), store_msg_error(c->delivery->msg)));
+	}
+	return st;
+}
+
 static enum smtp_msg_status msg_begin(void *ctx, struct smtp_envelope *env)
 {
 	struct srv_conn *c = ctx;
@@ -119,7 +134,7 @@ static enum smtp_msg_status msg_begin(void *ctx, struct smtp_envelope *env)
 		.utc_offset_min = sh->utc_offset_min,
 	};
 	enum store_status st = smtp_trace_format(&hdr, &t) == BUF_OK
-				       ? store_msg_write(d->msg, hdr.data, hdr.len)
+				       ? spool(c, hdr.data, hdr.len)
 				       : STORE_IOERR;
 	buf_fini(&hdr);
 	return msg_status(st);
@@ -130,7 +145,7 @@ static enum smtp_msg_status msg_write(void *ctx, const char *p, size_t n)
 	struct srv_conn *c = ctx;
 	if (!c->delivery)
 		return SMTP_MSG_IOERR;
-	return msg_status(store_msg_write(c->delivery->msg, p, n));
+	return msg_status(spool(c, p, n));
 }
 
 static void commit_work(uv_work_t *w)
@@ -253,6 +268,25 @@ void srv_delivery_conn_gone(struct srv_conn *c)
 bool srv_delivery_busy(const struct srv_conn *c)
 {
 	return c->delivery && c->delivery->committing;
+}
+
+int srv_store_open(struct srv_shared *sh, char *err, size_t errlen)
+{
+	const struct srv_config *cfg = sh->cfg;
+	struct store_config store_cfg = {
+		.kind = cfg->store,
+		.maildir = cfg->maildir,
+		.user = cfg->user,
+	};
+	if (!(sh->store = store_new(&store_cfg, err, errlen)))
+		return -1;
+	const char *warnings = store_warnings(sh->store);
+	if (*warnings) {
+		char q[2 * 1200];
+		log_msg(LOG_WARN, "event=store_warning store=%s warning=%s", store_name(sh->store),
+			log_quote(q, sizeof(q), warnings));
+	}
+	return 0;
 }
 
 /* Local domains, the recipients file; the relay rule stays off until

@@ -125,6 +125,8 @@ void srv_delivery_hooks(struct smtp_hooks *h);
 /* the connection goes away: drop a message being received (not one committing) */
 void srv_delivery_conn_gone(struct srv_conn *c);
 bool srv_delivery_busy(const struct srv_conn *c);
+/* the store from the config (its start-up warnings logged): 0, or -1 with err */
+int srv_store_open(struct srv_shared *sh, char *err, size_t errlen);
 /* the route table (store/route.h) from the config: 0, or -1 with err */
 int srv_routes_init(struct srv_shared *sh, char *err, size_t errlen);
 void srv_routes_free(struct srv_shared *sh);

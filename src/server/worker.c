@@ -211,9 +211,7 @@ static int start_shared(struct srv_shared *sh, char *err, size_t errlen)
 			return 2;
 		}
 	}
-	struct store_config store_cfg = {.kind = cfg->store, .maildir = cfg->maildir};
-	sh->store = store_new(&store_cfg, err, errlen);
-	if (!sh->store) {
+	if (srv_store_open(sh, err, errlen)) {
 		char why[700];
 		snprintf(why, sizeof(why), "store: %s", err);
 		log_msg(LOG_ERROR, "event=start_failed reason=%s", log_quote(q, sizeof(q), why));

@@ -23,6 +23,8 @@ struct store_backend {
 	void (*commit)(void *msg, struct store_result *results);
 	/* Undo what an uncommitted or failed message left, and free it. */
 	void (*free)(void *msg);
+	/* The first failure of a message, for the log ("" when none). */
+	const char *(*error)(const void *msg);
 	/* Start-up warnings ("" when none). */
 	const char *(*warnings)(const void *be);
 	void (*close)(void *be);

@@ -2,13 +2,25 @@
  *
  * Delivery of one message into mailboxes M1..Mn:
  *
- *   begin   create Mk/{tmp,new,cur} if missing; open M1/tmp/<name> (O_EXCL)
- *   write   fill a 64 KiB buffer, write() it whenever it is full
- *   commit  flush; fsync(file); close
- *           link M1/tmp/<name> -> Mk/tmp/<name>  (copy + fsync on EXDEV)
+ *   begin   create Mk/{tmp,new,cur} if missing; open an unnamed spool file
+ *           in M1/tmp (O_TMPFILE; where the filesystem lacks it, the named
+ *           M1/tmp/<name> with O_EXCL)
+ *   write   CRLF -> LF into a 64 KiB buffer, write() it whenever it is full
+ *   commit  flush; fsync(file)
+ *           link the spool -> Mk/tmp/<name>  (copy + fsync on EXDEV); close
  *           rename Mk/tmp/<name> -> Mk/new/<name> for k = 2..n, then M1
  *           fsync every Mk/new/ (shared between concurrent commits)
  *   failure unlink every tmp/ and new/ entry this message made
+ *
+ * The unnamed spool is why an interrupted delivery (kill -9, a second
+ * SIGTERM, a crash mid-DATA) leaves nothing in tmp/: the kernel drops the
+ * file with the last descriptor. Only the instant between link and rename
+ * can leave a tmp/ entry; those, and the named spools of filesystems without
+ * O_TMPFILE, go after 36 hours (clean_tmp).
+ *
+ * Files are stored with LF line ends (SPEC §5: the Unix convention that
+ * Postfix's local/virtual delivery, Dovecot and mutt expect); the session
+ * hands over CRLF lines only (bare CR and LF are normalised or refused).
  *
  * <name> is "<seconds>.<queue id>.<hostname>" (the Maildir convention; the
  * queue id makes it unique), with '/', ':' and control octets of the queue id
@@ -24,6 +36,7 @@
 #include <fcntl.h>
 #include <limits.h>
 #include <pthread.h>
+#include <stdatomic.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -42,6 +55,8 @@
  * syncs a new mailbox itself. Reached only by thousands of new mailboxes
  * whose first messages all failed. */
 #define FRESH_MAX 1024
+/* tmp/ is swept at start and then once a day (by the first commit after) */
+#define CLEAN_INTERVAL (24 * 3600)
 
 /* ---- libc defaults for struct store_fs_ops ---- */
 
@@ -49,7 +64,11 @@ static int fs_open(const char *path, int flags, int mode) { return open(path, fl
 static long fs_write(int fd, const void *p, size_t n) { return (long)write(fd, p, n); }
 static int fs_fsync(int fd) { return fsync(fd); }
 static int fs_rename(const char *from, const char *to) { return rename(from, to); }
-static int fs_link(const char *from, const char *to) { return link(from, to); }
+/* follows a symbolic link: the unnamed spool is linked as /proc/self/fd/N */
+static int fs_link(const char *from, const char *to)
+{
+	return linkat(AT_FDCWD, from, AT_FDCWD, to, AT_SYMLINK_FOLLOW);
+}
 static int fs_mkdir(const char *path, int mode) { return mkdir(path, (mode_t)mode); }
 
 /* A mailbox begin created whose directory entries are not yet durable. */
@@ -80,6 +99,9 @@ struct maildir {
 	struct dirsync *sync[DIRSYNC_BUCKETS];
 	struct fresh_dir *fresh;
 	size_t nfresh;
+	bool tmpfile;       /* O_TMPFILE spools can be linked through /proc/self/fd */
+	atomic_llong next_clean; /* time of the next tmp/ sweep */
+	char warnings[1200];
 };
 
 struct mbox {
@@ -97,6 +119,9 @@ struct maildir_msg {
 	size_t nmb;
 	size_t nrcpts; /* as given to begin: one result each */
 	int fd;
+	bool unnamed;  /* fd is an O_TMPFILE: spool names it for link and copy */
+	char spool[32 + MAILDIR_PATH_MAX]; /* the spool file's path */
+	bool cr;       /* the last octet written was a CR, not yet stored */
 	char *buf;
 	size_t buflen;
 	size_t size;   /* octets accepted by write */
@@ -479,6 +504,27 @@ static void fresh_done(struct maildir *st, const char *dir, unsigned levels)
 
 static void maildir_close(void *be);
 
+/* Mailboxes an earlier run as root left behind would fail every delivery
+ * with 451 once the server runs as user: fix them, or name them at start. */
+static void check_owners(struct maildir *st, const char *user)
+{
+	struct maildir_owner_report r;
+	char *w = st->warnings;
+	size_t wl = sizeof st->warnings;
+
+	maildir_check_owner(st->root, user, &r);
+	if (r.fixed > 0)
+		store_set_err(w, wl, "changed the owner of %zu entries under %s from root to %s%s",
+			      r.fixed, st->root, user, r.problems ? "; " : "");
+	if (r.problems > 0) {
+		size_t n = strlen(w);
+		store_set_err(w + n, wl - n,
+			      "%zu entries under the maildir root are not usable by this server "
+			      "(deliveries to them will get 451 4.3.0): %s",
+			      r.problems, r.text);
+	}
+}
+
 static void *maildir_open(const struct store_config *cfg, char *err, size_t errlen)
 {
 	const char *root = cfg->maildir;
@@ -552,6 +598,11 @@ static void *maildir_open(const struct store_config *cfg, char *err, size_t errl
 			goto fail;
 		}
 	}
+	st->tmpfile = access("/proc/self/fd", X_OK) == 0;
+	check_owners(st, cfg->user);
+	time_t now = time(NULL);
+	(void)maildir_clean_tmp(st->root, now);
+	atomic_store(&st->next_clean, (long long)now + CLEAN_INTERVAL);
 	return st;
 
 nomem:
@@ -610,7 +661,7 @@ static int write_all(const struct maildir *st, int fd, const char *p, size_t n)
 
 static int flush(struct maildir_msg *m)
 {
-	int e = write_all(m->st, m->fd, m->buf, m->buflen);
+	int e = m->buflen ? write_all(m->st, m->fd, m->buf, m->buflen) : 0;
 	if (!e)
 		m->buflen = 0;
 	return e;
@@ -644,6 +695,46 @@ static void fail_step(struct maildir_msg *m, int e, const char *step, const char
 }
 
 static void maildir_free(void *msg);
+
+/* The spool file in the first mailbox's tmp/: unnamed when the filesystem
+ * can (nothing to clean after a crash), else named. 0 or an errno. */
+static int open_spool(struct maildir_msg *m)
+{
+	const struct maildir *st = m->st;
+	struct mbox *first = &m->mb[0];
+	char dir[MAILDIR_PATH_MAX];
+	int e;
+
+	if (st->tmpfile) {
+		int r = snprintf(dir, sizeof dir, "%s/tmp", first->dir);
+		if (r < 0 || (size_t)r >= sizeof dir)
+			return ENAMETOOLONG;
+		errno = 0;
+		m->fd = st->ops.open(dir, O_TMPFILE | O_WRONLY | O_CLOEXEC, 0600);
+		if (m->fd >= 0) {
+			m->unnamed = true;
+			(void)snprintf(m->spool, sizeof m->spool, "/proc/self/fd/%d", m->fd);
+			return 0;
+		}
+		e = last_err();
+		/* not supported here (kernel or filesystem): use a named file */
+		if (e != EOPNOTSUPP && e != EISDIR && e != EINVAL) {
+			fail_step(m, e, "open", dir);
+			return e;
+		}
+	}
+	errno = 0;
+	m->fd = st->ops.open(first->tmp, O_CREAT | O_EXCL | O_WRONLY | O_CLOEXEC, 0600);
+	if (m->fd < 0) {
+		e = last_err();
+		m->fd = -1;
+		fail_step(m, e, "open", first->tmp);
+		return e;
+	}
+	first->in_tmp = true;
+	(void)str_copy(m->spool, sizeof m->spool, first->tmp, strlen(first->tmp));
+	return 0;
+}
 
 static void *maildir_begin(void *be, const char *queue_id, const char *const *rcpts, size_t n,
 			   struct store_result *res)
@@ -721,14 +812,8 @@ static void *maildir_begin(void *be, const char *queue_id, const char *const *rc
 
 	if (!(m->buf = malloc(MAILDIR_BUF_SIZE)))
 		goto fail;
-	errno = 0;
-	m->fd = st->ops.open(m->mb[0].tmp, O_CREAT | O_EXCL | O_WRONLY | O_CLOEXEC, 0600);
-	if (m->fd < 0) {
-		fail_step(m, last_err(), "open", m->mb[0].tmp);
-		m->fd = -1;
+	if (open_spool(m) != 0)
 		goto fail_step;
-	}
-	m->mb[0].in_tmp = true;
 	return m;
 
 fail:
@@ -741,29 +826,62 @@ fail_res:
 	return NULL;
 }
 
-static enum store_status maildir_write(void *msg, const void *p, size_t n)
+/* Append n octets to the buffer, writing it out whenever it is full. */
+static int put_buf(struct maildir_msg *m, const char *p, size_t n)
 {
-	struct maildir_msg *m = msg;
-	const char *s = p;
-
-	if (m->err)
-		return m->failure.status;
-	m->size += n;
 	while (n > 0) {
 		size_t chunk = MAILDIR_BUF_SIZE - m->buflen;
 		if (chunk > n)
 			chunk = n;
-		memcpy(m->buf + m->buflen, s, chunk);
+		memcpy(m->buf + m->buflen, p, chunk);
 		m->buflen += chunk;
-		s += chunk;
+		p += chunk;
 		n -= chunk;
 		if (m->buflen == MAILDIR_BUF_SIZE) {
 			int e = flush(m);
-			if (e) {
-				fail_step(m, e, "write", m->mb[0].tmp);
-				return m->failure.status;
-			}
+			if (e)
+				return e;
 		}
+	}
+	return 0;
+}
+
+/* CRLF -> LF. A CR at the end of one write waits for the next octet; a CR
+ * that is not followed by LF is kept. */
+static int put_lf(struct maildir_msg *m, const char *p, size_t n)
+{
+	int e = 0;
+
+	while (n > 0 && !e) {
+		if (m->cr) {
+			m->cr = false;
+			if (*p != '\n' && (e = put_buf(m, "\r", 1)) != 0)
+				break;
+		}
+		const char *cr = memchr(p, '\r', n);
+		size_t run = cr ? (size_t)(cr - p) : n;
+		e = put_buf(m, p, run);
+		if (cr) {
+			m->cr = true;
+			run++;
+		}
+		p += run;
+		n -= run;
+	}
+	return e;
+}
+
+static enum store_status maildir_write(void *msg, const void *p, size_t n)
+{
+	struct maildir_msg *m = msg;
+
+	if (m->err)
+		return m->failure.status;
+	m->size += n;
+	int e = put_lf(m, p, n);
+	if (e) {
+		fail_step(m, e, "write", m->spool);
+		return m->failure.status;
 	}
 	return STORE_OK;
 }
@@ -812,44 +930,59 @@ static int copy_file(struct maildir_msg *m, const char *from, struct mbox *to)
 	return e;
 }
 
+/* Once a day one commit (on a worker thread, never the loop) sweeps tmp/. */
+static void sweep_if_due(struct maildir *st)
+{
+	long long now = (long long)time(NULL);
+	long long due = atomic_load(&st->next_clean);
+	if (now < due || !atomic_compare_exchange_strong(&st->next_clean, &due, now + CLEAN_INTERVAL))
+		return;
+	(void)maildir_clean_tmp(st->root, (time_t)now);
+}
+
 static void maildir_commit(void *msg, struct store_result *results)
 {
 	struct maildir_msg *m = msg;
 	struct maildir *st = m->st;
-	struct mbox *first = &m->mb[0];
 	int e = 0;
 
 	if (m->err)
 		goto fail;
+	if (m->cr && (e = put_buf(m, "\r", 1)) != 0) {
+		fail_step(m, e, "write", m->spool);
+		goto fail;
+	}
+	m->cr = false;
 	if ((e = flush(m)) != 0) {
-		fail_step(m, e, "write", first->tmp);
+		fail_step(m, e, "write", m->spool);
 		goto fail;
 	}
 	errno = 0;
 	if (st->ops.fsync(m->fd) < 0) {
-		fail_step(m, last_err(), "fsync", first->tmp);
-		goto fail;
-	}
-	int fd = m->fd;
-	m->fd = -1;
-	if (close(fd) < 0 && errno != EINTR) { /* NFS may report write errors only here */
-		fail_step(m, last_err(), "close", first->tmp);
+		fail_step(m, last_err(), "fsync", m->spool);
 		goto fail;
 	}
 
-	for (size_t k = 1; k < m->nmb; k++) {
+	/* An unnamed spool gets its first name here; a named one has it. */
+	for (size_t k = m->unnamed ? 0 : 1; k < m->nmb; k++) {
 		errno = 0;
-		if (st->ops.link(first->tmp, m->mb[k].tmp) == 0) {
+		if (st->ops.link(m->spool, m->mb[k].tmp) == 0) {
 			m->mb[k].in_tmp = true;
 			continue;
 		}
 		e = last_err();
-		if (e != EXDEV) {
+		if (e != EXDEV || k == 0) {
 			fail_step(m, e, "link to", m->mb[k].tmp);
 			goto fail;
 		}
-		if (copy_file(m, first->tmp, &m->mb[k]) != 0)
+		if (copy_file(m, m->spool, &m->mb[k]) != 0)
 			goto fail;
+	}
+	int fd = m->fd;
+	m->fd = -1;
+	if (close(fd) < 0 && errno != EINTR) { /* NFS may report write errors only here */
+		fail_step(m, last_err(), "close", m->spool);
+		goto fail;
 	}
 
 	/* The first mailbox last, as the spec of the sequence asks; all links are
@@ -886,6 +1019,7 @@ static void maildir_commit(void *msg, struct store_result *results)
 	}
 
 	m->ok = true;
+	sweep_if_due(st);
 	for (size_t i = 0; i < m->nrcpts; i++)
 		store_result_set(&results[i], STORE_OK, "delivered to maildir");
 	return;
@@ -919,6 +1053,18 @@ static void maildir_free(void *msg)
 	free(m);
 }
 
+static const char *maildir_warnings(const void *be)
+{
+	const struct maildir *st = be;
+	return st->warnings;
+}
+
+static const char *maildir_error(const void *msg)
+{
+	const struct maildir_msg *m = msg;
+	return m->failure.text;
+}
+
 const struct store_backend store_backend_maildir = {
 	.name = "maildir",
 	.commit_blocks = true,
@@ -927,5 +1073,7 @@ const struct store_backend store_backend_maildir = {
 	.write = maildir_write,
 	.commit = maildir_commit,
 	.free = maildir_free,
+	.error = maildir_error,
+	.warnings = maildir_warnings,
 	.close = maildir_close,
 };

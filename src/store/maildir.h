@@ -2,8 +2,10 @@
 #ifndef POSTERN_STORE_MAILDIR_H
 #define POSTERN_STORE_MAILDIR_H
 
+#include <limits.h>
 #include <stdbool.h>
 #include <stddef.h>
+#include <time.h>
 
 /* The mailbox directory of a recipient address "local@domain" under root
  * (see README: <root>/<domain>/<local> with both parts lower-cased and unsafe
@@ -12,5 +14,28 @@
  * cannot be mapped. The bare address "postmaster" maps to
  * postmaster@localhost. */
 bool maildir_mailbox_path(const char *root, const char *addr, char *out, size_t outlen);
+
+/* ---- maildir_tidy.c ---- */
+
+/* Maildir's rule: a tmp/ file untouched for 36 hours is stale. */
+#define MAILDIR_TMP_MAX_AGE (36 * 3600)
+#define MAILDIR_TIDY_PATH_MAX PATH_MAX
+
+/* Remove the files of every <root>/<domain>/<mailbox>/tmp/ older than
+ * MAILDIR_TMP_MAX_AGE at time now; returns how many went. */
+size_t maildir_clean_tmp(const char *root, time_t now);
+
+struct maildir_owner_report {
+	size_t fixed;    /* entries whose owner became the user */
+	size_t problems; /* entries named in text */
+	char text[1024]; /* "path: reason; path: reason..." (cut when long) */
+};
+
+/* Check the tree's owners. Running as root with a user (--user): root's
+ * entries become the user's (an earlier run as root made them), entries of
+ * a third owner are reported. Otherwise, as a non-root process: every
+ * directory a delivery writes into that this process cannot write is
+ * reported. Root without a user checks nothing. */
+void maildir_check_owner(const char *root, const char *user, struct maildir_owner_report *r);
 
 #endif

@@ -140,6 +140,11 @@ enum store_status store_msg_write(struct store_msg *m, const void *p, size_t n)
 	return m->st->be->write(m->impl, p, n);
 }
 
+const char *store_msg_error(const struct store_msg *m)
+{
+	return m->st->be->error ? m->st->be->error(m->impl) : "";
+}
+
 enum store_status store_msg_commit(struct store_msg *m, struct store_result *results)
 {
 	if (!m)

@@ -44,6 +44,7 @@ struct store_fs_ops {
 struct store_config {
 	enum store_kind kind;
 	const char *maildir;  /* maildir: the root */
+	const char *user;     /* maildir: --user, whose mailboxes they must be (NULL: none) */
 	const struct store_fs_ops *ops; /* maildir: NULL for libc */
 };
 
@@ -85,6 +86,9 @@ struct store_msg *store_msg_begin(struct store *st, const char *queue_id,
  * memory). After a failure every later call returns the same failure: the
  * caller keeps reading the message and reports at the end. */
 enum store_status store_msg_write(struct store_msg *m, const void *p, size_t n);
+/* What the first failed write or begin step was, with its path and errno
+ * text, for the log: "" while nothing failed. */
+const char *store_msg_error(const struct store_msg *m);
 /* Deliver. BLOCKING when store_commit_blocks: call on a worker thread, never
  * on the event loop. Fills results[i] for recipient i of begin (results may
  * be NULL) and returns store_summary of them. On failure nothing of the

@@ -315,10 +315,19 @@ TRACE_RE = re.compile(
 
 
 class Stored:
-    """A delivered file split into its trace headers and the message."""
+    """A delivered file split into its trace headers and the message.
+
+    A Maildir file has LF line ends (SPEC §5), and since the session turns
+    every bare CR and LF into CRLF (or refuses the message), a stored file
+    holds no CR at all: that is asserted, and then `data`, `trace` and `body`
+    give the message with CRLF again, as it was sent (dot-unstuffed), so
+    tests compare it with what they sent. `raw` is the file as stored."""
 
     def __init__(self, path, data):
         self.path = path
+        self.raw = data
+        assert b"\r" not in data, "stored file has CR octets (CRLF line ends?): %r" % data[:400]
+        data = data.replace(b"\n", b"\r\n")
         self.data = data
         m = TRACE_RE.match(data)
         assert m, "stored file does not start with Return-Path and Received: %r" % data[:400]

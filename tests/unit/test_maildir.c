@@ -34,6 +34,7 @@ static struct {
 	int calls;
 	size_t short_write; /* >0: write at most this much per call */
 	bool eintr_once;    /* the next write fails with EINTR */
+	bool no_tmpfile;    /* open(O_TMPFILE) fails with EOPNOTSUPP */
 } g_fault;
 
 static atomic_long g_dir_fsyncs, g_file_fsyncs, g_writes;
@@ -51,8 +52,13 @@ static bool trip(enum fault_op op)
 
 static int t_open(const char *path, int flags, int mode)
 {
-	if ((flags & O_CREAT) && trip(F_OPEN_CREAT))
+	bool creates = (flags & O_CREAT) || (flags & O_TMPFILE) == O_TMPFILE;
+	if (creates && trip(F_OPEN_CREAT))
 		return -1;
+	if ((flags & O_TMPFILE) == O_TMPFILE && g_fault.no_tmpfile) {
+		errno = EOPNOTSUPP; /* as on a filesystem without O_TMPFILE */
+		return -1;
+	}
 	return open(path, flags, (mode_t)mode);
 }
 
@@ -102,7 +108,7 @@ static int t_link(const char *from, const char *to)
 {
 	if (trip(F_LINK))
 		return -1;
-	return link(from, to);
+	return linkat(AT_FDCWD, from, AT_FDCWD, to, AT_SYMLINK_FOLLOW);
 }
 
 static int t_mkdir(const char *path, int mode) { return mkdir(path, (mode_t)mode); }
@@ -338,6 +344,8 @@ static void test_deliver_one(void **state)
 	const char *rcpt[] = {"Alice@Example.ORG"};
 	const char msg1[] = "Return-Path: <a@b>\r\nSubject: hi\r\n\r\n";
 	const char msg2[] = "body\r\n\0binary\xff\r\n";
+	/* stored with LF line ends (SPEC §5) */
+	const char want[] = "Return-Path: <a@b>\nSubject: hi\n\nbody\n\0binary\xff\n";
 	enum store_status s;
 	char p[PATH_MAX], f[PATH_MAX];
 	struct stat sb;
@@ -348,8 +356,9 @@ static void test_deliver_one(void **state)
 	assert_int_equal(store_msg_write(m, msg1, sizeof msg1 - 1), STORE_OK);
 	assert_int_equal(store_msg_write(m, msg2, sizeof msg2 - 1), STORE_OK);
 	assert_int_equal(store_msg_write(m, "", 0), STORE_OK);
+	/* the spool has no name while it fills: a crash now leaves nothing */
 	sub(p, sizeof p, fx->root, "example.org/alice/tmp");
-	assert_int_equal(entries(p), 1); /* spooling */
+	assert_int_equal(entries(p), 0);
 	assert_int_equal(store_msg_commit(m, NULL), STORE_OK);
 	assert_int_equal(store_msg_commit(m, NULL), STORE_OK); /* idempotent */
 	store_msg_free(m);
@@ -368,9 +377,8 @@ static void test_deliver_one(void **state)
 
 	size_t len;
 	char *got = slurp(f, &len);
-	assert_int_equal(len, sizeof msg1 - 1 + sizeof msg2 - 1);
-	assert_memory_equal(got, msg1, sizeof msg1 - 1);
-	assert_memory_equal(got + sizeof msg1 - 1, msg2, sizeof msg2 - 1);
+	assert_int_equal(len, sizeof want - 1);
+	assert_memory_equal(got, want, sizeof want - 1);
 	free(got);
 	assert_int_equal(count_files(fx->root), 1);
 	/* the file; new/; and the fresh mailbox: alice (tmp, new, cur),
@@ -395,6 +403,15 @@ static void test_free_without_commit(void **state)
 	enum store_status s;
 
 	struct store_msg *m = begin(fx->st, "Q2", rcpt, 2, &s);
+	assert_non_null(m);
+	assert_int_equal(store_msg_write(m, "abc", 3), STORE_OK);
+	assert_int_equal(count_files(fx->root), 0); /* the spool is unnamed */
+	store_msg_free(m);
+	assert_int_equal(count_files(fx->root), 0);
+
+	/* where O_TMPFILE is missing, the named spool is removed as well */
+	g_fault.no_tmpfile = true;
+	m = begin(fx->st, "Q2b", rcpt, 2, &s);
 	assert_non_null(m);
 	assert_int_equal(store_msg_write(m, "abc", 3), STORE_OK);
 	assert_int_equal(count_files(fx->root), 1);
@@ -425,7 +442,7 @@ static void test_three_rcpts_hard_links(void **state)
 	assert_int_equal(stat(fb, &sbb), 0);
 	assert_int_equal(sa.st_ino, sbb.st_ino);
 	assert_int_equal(sa.st_nlink, 2);
-	assert_int_equal(sa.st_size, 7);
+	assert_int_equal(sa.st_size, 6); /* "hello\n" */
 }
 
 static void fill(char *p, size_t n, size_t off)
@@ -519,19 +536,108 @@ struct fault_case {
 
 static void run_fault(struct fx *fx, const struct fault_case *c)
 {
-	const char *rcpt[] = {"one@x.org", "two@y.org", "three@x.org"};
+	/* fresh mailboxes for each round, as some faults hit their creation */
+	const char *rounds[2][3] = {{"one@x.org", "two@y.org", "three@x.org"},
+				    {"one@v.org", "two@w.org", "three@v.org"}};
 	enum store_status w;
 
-	fault_set(c->op, c->nth, c->err);
-	assert_int_equal(deliver(fx, "QF", rcpt, c->nrcpt, c->size, &w), c->want);
-	assert_int_equal(w, c->want_write);
-	assert_true(g_fault.calls >= c->nth); /* the fault was reached */
-	assert_int_equal(count_files(fx->root), 0);
+	/* with the unnamed spool, then with the named one (no O_TMPFILE) */
+	for (size_t named = 0; named < 2; named++) {
+		const char *const *rcpt = rounds[named];
+		size_t before = named * c->nrcpt;
+		fault_set(c->op, c->nth, c->err);
+		g_fault.no_tmpfile = named;
+		assert_int_equal(deliver(fx, named ? "QF2" : "QF", rcpt, c->nrcpt, c->size, &w),
+				 c->want);
+		assert_int_equal(w, c->want_write);
+		assert_true(g_fault.calls >= c->nth); /* the fault was reached */
+		assert_int_equal(count_files(fx->root), before);
 
-	/* the store still works afterwards */
+		/* the store still works afterwards */
+		fault_set(F_NONE, 0, 0);
+		g_fault.no_tmpfile = named;
+		assert_int_equal(deliver(fx, named ? "QG2" : "QG", rcpt, c->nrcpt, c->size, &w),
+				 STORE_OK);
+		assert_int_equal(count_files(fx->root), before + c->nrcpt);
+	}
+}
+
+/* Line ends: CRLF becomes LF wherever the writes split it; a CR on its own
+ * stays (the session never sends one, but nothing is lost if it did). */
+static void test_lf_line_ends(void **state)
+{
+	struct fx *fx = *state;
+	const char *rcpt[] = {"lf@x.org"};
+	static const char *const pieces[] = {"Subject: a\r", "\nTo: b\r\n\r", "\n", "one\rtwo\r\n",
+					     "\r", "\r\n", "last\r"};
+	const char want[] = "Subject: a\nTo: b\n\none\rtwo\n\r\nlast\r";
+	enum store_status s;
+	char p[PATH_MAX], f[PATH_MAX];
+	size_t len;
+
+	struct store_msg *m = begin(fx->st, "QL", rcpt, 1, &s);
+	assert_non_null(m);
+	for (size_t i = 0; i < sizeof pieces / sizeof pieces[0]; i++)
+		assert_int_equal(store_msg_write(m, pieces[i], strlen(pieces[i])), STORE_OK);
+	assert_int_equal(store_msg_commit(m, NULL), STORE_OK);
+	store_msg_free(m);
+	sub(p, sizeof p, fx->root, "x.org/lf/new");
+	only_file(p, f, sizeof f);
+	char *got = slurp(f, &len);
+	assert_int_equal(len, sizeof want - 1);
+	assert_memory_equal(got, want, len);
+	free(got);
+}
+
+/* Store errors name the step, the path and the errno text (for the log). */
+static void test_error_text(void **state)
+{
+	struct fx *fx = *state;
+	const char *rcpt[] = {"full@x.org", "other@y.org"};
+	char big[70 * 1024];
+	struct store_result res[2];
+	enum store_status s;
+
+	memset(big, 'b', sizeof big);
+	fault_set(F_WRITE, 1, ENOSPC);
+	struct store_msg *m = begin(fx->st, "QE", rcpt, 2, &s);
+	assert_non_null(m);
+	assert_string_equal(store_msg_error(m), "");
+	assert_int_equal(store_msg_write(m, big, sizeof big), STORE_FULL);
+	assert_non_null(strstr(store_msg_error(m), "write "));
+	assert_non_null(strstr(store_msg_error(m), strerror(ENOSPC)));
+	assert_int_equal(store_msg_commit(m, res), STORE_FULL);
+	for (size_t i = 0; i < 2; i++) {
+		assert_int_equal(res[i].status, STORE_FULL);
+		assert_string_equal(res[i].text, store_msg_error(m));
+	}
+	store_msg_free(m);
+
+	fault_set(F_RENAME, 1, EIO);
+	m = begin(fx->st, "QE2", rcpt, 2, &s);
+	assert_non_null(m);
+	assert_int_equal(store_msg_commit(m, res), STORE_IOERR);
+	assert_non_null(strstr(res[0].text, "rename to "));
+	assert_non_null(strstr(res[0].text, fx->root));
+	assert_non_null(strstr(res[0].text, "/new/"));
+	assert_non_null(strstr(res[0].text, strerror(EIO)));
+	store_msg_free(m);
+
+	/* begin: the directory it could not make */
 	fault_set(F_NONE, 0, 0);
-	assert_int_equal(deliver(fx, "QG", rcpt, c->nrcpt, c->size, &w), STORE_OK);
-	assert_int_equal(count_files(fx->root), c->nrcpt);
+	char p[PATH_MAX];
+	sub(p, sizeof p, fx->root, "z.org");
+	int fd = open(p, O_CREAT | O_WRONLY, 0600); /* a file where the domain goes */
+	assert_true(fd >= 0);
+	close(fd);
+	const char *blocked[] = {"u@z.org"};
+	struct store_result r;
+	assert_null(store_msg_begin(fx->st, "QE3", blocked, 1, &r));
+	assert_int_equal(r.status, STORE_IOERR);
+	assert_non_null(strstr(r.text, "mkdir "));
+	assert_non_null(strstr(r.text, p));
+	assert_non_null(strstr(r.text, strerror(ENOTDIR)));
+	unlink(p);
 }
 
 static void test_fault_write_enospc_at_commit(void **state)
@@ -654,7 +760,8 @@ static void test_exdev_copies(void **state)
 	struct stat sa, sbb;
 	size_t la, lb;
 
-	fault_set(F_LINK, 1, EXDEV);
+	/* the first link names the spool in one's own tmp/; the second crosses */
+	fault_set(F_LINK, 2, EXDEV);
 	assert_int_equal(deliver(fx, "QX", rcpt, 2, 200 * 1000, &w), STORE_OK);
 	assert_int_equal(count_files(fx->root), 2);
 	sub(p, sizeof p, fx->root, "x.org/one/new");
@@ -822,6 +929,8 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_bad_begin, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_root_unusable, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_threads_share_dir_fsync, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_lf_line_ends, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_error_text, setup, teardown),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
