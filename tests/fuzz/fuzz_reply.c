@@ -1,4 +1,4 @@
-/* libFuzzer target for the client's reply parser (src/client/reply_parse.c)
+/* libFuzzer target for the client's reply parser (src/smtp/reply_parse.c)
  * and the session above it (src/client/session.c).
  *
  * Input: byte 0 picks the read size; the rest is what a server sends. It is
@@ -12,7 +12,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "client/reply_parse.h"
+#include "smtp/reply_parse.h"
 #include "client/session.h"
 
 #define check(x) \

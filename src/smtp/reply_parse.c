@@ -1,4 +1,4 @@
-#include "client/reply_parse.h"
+#include "smtp/reply_parse.h"
 
 #include <string.h>
 
