@@ -105,8 +105,17 @@ static enum smtp_msg_status msg_begin(void *ctx, struct smtp_envelope *env)
 	}
 	for (size_t i = 0; i < env->nrcpts; i++)
 		rcpts[i] = env->rcpts[i].addr;
+	struct store_envelope senv = {
+		.queue_id = env->queue_id,
+		.sender = env->from.addr,
+		.rcpts = rcpts,
+		.nrcpts = env->nrcpts,
+		.smtputf8 = env->params.smtputf8,
+		.eightbit = env->params.body == SMTP_BODY_8BITMIME ||
+			    env->params.body == SMTP_BODY_BINARYMIME,
+	};
 	struct store_result res;
-	d->msg = store_msg_begin(sh->store, env->queue_id, rcpts, env->nrcpts, &res);
+	d->msg = store_msg_begin(sh->store, &senv, &res);
 	free(rcpts);
 	if (!d->msg) {
 		char q[2 * STORE_TEXT_MAX];
@@ -118,11 +127,12 @@ static enum smtp_msg_status msg_begin(void *ctx, struct smtp_envelope *env)
 	d->conn = c;
 	d->started_ms = srv_now_ms();
 	c->delivery = d;
-	/* RFC 5321 §4.4: Return-Path and Received first */
+	/* RFC 5321 §4.4: Return-Path (unless an LMTP server, the final
+	 * delivery, adds it) and Received first */
 	struct buf hdr;
 	buf_init(&hdr, 4096);
 	struct smtp_trace t = {
-		.return_path = env->from.addr,
+		.return_path = store_wants_return_path(sh->store) ? env->from.addr : NULL,
 		.helo = env->helo,
 		.client_addr = c->peer_addr,
 		.by = sh->cfg->hostname,

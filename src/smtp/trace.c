@@ -25,8 +25,9 @@ static int addr_literal(struct buf *out, const char *addr)
 
 int smtp_trace_format(struct buf *out, const struct smtp_trace *t)
 {
-	int rc = buf_printf(out, "Return-Path: <%s>\r\nReceived: from %s (", t->return_path,
-			    t->helo && *t->helo ? t->helo : "unknown");
+	int rc = t->return_path ? buf_printf(out, "Return-Path: <%s>\r\n", t->return_path) : BUF_OK;
+	if (rc == BUF_OK)
+		rc = buf_printf(out, "Received: from %s (", t->helo && *t->helo ? t->helo : "unknown");
 	if (rc == BUF_OK)
 		rc = addr_literal(out, t->client_addr);
 	if (rc == BUF_OK)

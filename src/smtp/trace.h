@@ -9,7 +9,7 @@
 #include "common/buf.h"
 
 struct smtp_trace {
-	const char *return_path; /* envelope sender without brackets; "" for <> */
+	const char *return_path; /* envelope sender without brackets; "" for <>; NULL: no Return-Path */
 	const char *helo;        /* what the client said in EHLO/HELO */
 	const char *client_addr; /* numeric address, e.g. "127.0.0.1" or "::1" */
 	const char *by;          /* our host name */
@@ -21,7 +21,9 @@ struct smtp_trace {
 	int utc_offset_min;      /* local offset from UTC in minutes */
 };
 
-/* Append "Return-Path: <...>\r\nReceived: ...\r\n". */
+/* Append "Return-Path: <...>\r\nReceived: ...\r\n" (no Return-Path when
+ * return_path is NULL: an LMTP server behind us is the final delivery and
+ * adds it, RFC 5321 §4.4). */
 int smtp_trace_format(struct buf *out, const struct smtp_trace *t);
 /* RFC 5322 §3.3 date-time, e.g. "Sat, 28 Nov 2026 17:42:33 +0000". */
 int smtp_trace_date(struct buf *out, time_t when, int utc_offset_min);

@@ -13,18 +13,22 @@ struct store_backend {
 	const char *name;
 	/* commit does blocking I/O: the server runs it on a worker thread */
 	bool commit_blocks;
+	/* the caller writes Return-Path (store_wants_return_path) */
+	bool return_path;
 	/* The backend's state, or NULL with a reason in err. */
 	void *(*open)(const struct store_config *cfg, char *err, size_t errlen);
-	/* One message for n >= 1 recipients; NULL with res filled on failure. */
-	void *(*begin)(void *be, const char *queue_id, const char *const *rcpts, size_t n,
-		       struct store_result *res);
+	/* One message (env checked: recipients, sender, queue id); NULL with
+	 * res filled on failure. env and its strings live only during the call. */
+	void *(*begin)(void *be, const struct store_envelope *env, struct store_result *res);
 	enum store_status (*write)(void *msg, const void *p, size_t n);
-	/* Fill results[0..n) (n as given to begin); called once. */
+	/* Fill results[0..env->nrcpts) of begin; called once. */
 	void (*commit)(void *msg, struct store_result *results);
 	/* Undo what an uncommitted or failed message left, and free it. */
 	void (*free)(void *msg);
 	/* The first failure of a message, for the log ("" when none). */
 	const char *(*error)(const void *msg);
+	/* store_delivered; NULL: cannot tell. */
+	bool (*delivered)(void *be, const char *rcpt, const char *queue_id);
 	/* Start-up warnings ("" when none). */
 	const char *(*warnings)(const void *be);
 	void (*close)(void *be);

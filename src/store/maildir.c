@@ -32,6 +32,7 @@
 #include "store/backend.h"
 #include "store/route.h"
 
+#include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <limits.h>
@@ -736,10 +737,12 @@ static int open_spool(struct maildir_msg *m)
 	return 0;
 }
 
-static void *maildir_begin(void *be, const char *queue_id, const char *const *rcpts, size_t n,
-			   struct store_result *res)
+static void *maildir_begin(void *be, const struct store_envelope *env, struct store_result *res)
 {
 	struct maildir *st = be;
+	const char *queue_id = env->queue_id;
+	const char *const *rcpts = env->rcpts;
+	size_t n = env->nrcpts;
 	char path[PATH_MAX];
 	char name[NAME_MAX + 1];
 	size_t pos = 0;
@@ -1053,6 +1056,37 @@ static void maildir_free(void *msg)
 	free(m);
 }
 
+/* A file of this message in new/ or cur/: "<seconds>.<queue id>.<host>"
+ * (the escaped queue id, between dots, is unique). */
+static bool maildir_delivered(void *be, const char *rcpt, const char *queue_id)
+{
+	const struct maildir *st = be;
+	char dir[PATH_MAX], needle[NAME_MAX + 1];
+	size_t pos = 0;
+
+	if (!maildir_mailbox_path(st->root, rcpt, dir, sizeof dir) ||
+	    !put(needle, sizeof needle, &pos, ".", 1) ||
+	    !put_escaped(needle, sizeof needle, &pos, queue_id) ||
+	    !put(needle, sizeof needle, &pos, ".", 1))
+		return false;
+	static const char *const subs[] = {"/new", "/cur"};
+	for (size_t i = 0; i < sizeof subs / sizeof subs[0]; i++) {
+		char *sub = path_join(dir, subs[i], "");
+		DIR *d = sub ? opendir(sub) : NULL;
+		free(sub);
+		if (!d)
+			continue;
+		bool found = false;
+		struct dirent *de;
+		while (!found && (de = readdir(d)) != NULL)
+			found = strstr(de->d_name, needle) != NULL;
+		closedir(d);
+		if (found)
+			return true;
+	}
+	return false;
+}
+
 static const char *maildir_warnings(const void *be)
 {
 	const struct maildir *st = be;
@@ -1068,12 +1102,14 @@ static const char *maildir_error(const void *msg)
 const struct store_backend store_backend_maildir = {
 	.name = "maildir",
 	.commit_blocks = true,
+	.return_path = true,
 	.open = maildir_open,
 	.begin = maildir_begin,
 	.write = maildir_write,
 	.commit = maildir_commit,
 	.free = maildir_free,
 	.error = maildir_error,
+	.delivered = maildir_delivered,
 	.warnings = maildir_warnings,
 	.close = maildir_close,
 };

@@ -99,20 +99,29 @@ const char *store_warnings(const struct store *st)
 	return st->be->warnings ? st->be->warnings(st->state) : "";
 }
 
-struct store_msg *store_msg_begin(struct store *st, const char *queue_id,
-				  const char *const *rcpts, size_t n, struct store_result *res)
+bool store_wants_return_path(const struct store *st) { return st->be->return_path; }
+
+bool store_delivered(struct store *st, const char *rcpt, const char *queue_id)
+{
+	return st->be->delivered && rcpt && queue_id && st->be->delivered(st->state, rcpt, queue_id);
+}
+
+struct store_msg *store_msg_begin(struct store *st, const struct store_envelope *env,
+				  struct store_result *res)
 {
 	struct store_result dummy;
 
 	if (!res)
 		res = &dummy;
 	store_result_set(res, STORE_IOERR, "%s", "");
-	if (!st || !rcpts || n == 0 || !queue_id || !*queue_id) {
-		store_result_set(res, STORE_IOERR, "no recipients or no queue id");
+	if (!st || !env || !env->rcpts || env->nrcpts == 0 || !env->queue_id || !*env->queue_id ||
+	    !env->sender) {
+		store_result_set(res, STORE_IOERR, "no recipients, sender or queue id");
 		return NULL;
 	}
+	size_t n = env->nrcpts;
 	for (size_t i = 0; i < n; i++)
-		if (!rcpts[i]) {
+		if (!env->rcpts[i]) {
 			store_result_set(res, STORE_IOERR, "recipient %zu is missing", i);
 			return NULL;
 		}
@@ -123,7 +132,7 @@ struct store_msg *store_msg_begin(struct store *st, const char *queue_id,
 	}
 	m->st = st;
 	m->n = n;
-	if (!(m->impl = st->be->begin(st->state, queue_id, rcpts, n, res))) {
+	if (!(m->impl = st->be->begin(st->state, env, res))) {
 		if (res->status == STORE_OK)
 			res->status = STORE_IOERR;
 		free(m);

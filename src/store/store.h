@@ -69,19 +69,36 @@ void store_free(struct store *st);
 const char *store_name(const struct store *st);
 /* False when commit does no blocking I/O and may run inline (discard). */
 bool store_commit_blocks(const struct store *st);
+/* Whether the caller starts the message with Return-Path (RFC 5321 §4.4:
+ * the final delivery adds it). False when the target adds it itself (an
+ * LMTP server is the final delivery). */
+bool store_wants_return_path(const struct store *st);
+/* Whether the message queue_id is already in rcpt's mailbox (a delivery
+ * that finished before a crash: the queue does not deliver it twice).
+ * Blocking (reads directories); false when the backend cannot tell. */
+bool store_delivered(struct store *st, const char *rcpt, const char *queue_id);
 /* Warnings the backend found at start that do not stop it (a mailbox it
  * cannot write to, with the path): "" when none. */
 const char *store_warnings(const struct store *st);
 
-/* Start a message for n recipients (addresses "local@domain" as RCPT gave
- * them; the backend uses their canonical form, route_canonical, so
- * recipients that reach the same mailbox are stored once there). queue_id names the message; it must be unique (the
- * caller makes it so). Returns NULL on failure and fills *res (may be NULL):
- * STORE_FULL for ENOSPC/EDQUOT, STORE_IOERR otherwise, including n == 0, an
- * empty queue_id and a recipient that cannot be mapped (the caller should
- * have refused it at RCPT). */
-struct store_msg *store_msg_begin(struct store *st, const char *queue_id,
-				  const char *const *rcpts, size_t n, struct store_result *res);
+/* One message's envelope. Recipients are "local@domain" as RCPT gave them;
+ * a backend uses their canonical form (route_canonical), so recipients that
+ * reach the same mailbox get the message once. */
+struct store_envelope {
+	const char *queue_id;     /* names the message; unique (the caller makes it so) */
+	const char *sender;       /* without brackets; "" for <> */
+	const char *const *rcpts;
+	size_t nrcpts;
+	bool smtputf8;            /* MAIL ... SMTPUTF8 (RFC 6531) */
+	bool eightbit;            /* BODY=8BITMIME or BINARYMIME (RFC 6152, RFC 3030) */
+};
+
+/* Start a message. Returns NULL on failure and fills *res (may be NULL):
+ * STORE_FULL for ENOSPC/EDQUOT, STORE_IOERR otherwise, including no
+ * recipients, an empty queue_id and a recipient that cannot be mapped (the
+ * caller should have refused it at RCPT). */
+struct store_msg *store_msg_begin(struct store *st, const struct store_envelope *env,
+				  struct store_result *res);
 /* Append message octets, CRLF line ends as received (buffered; bounded
  * memory). After a failure every later call returns the same failure: the
  * caller keeps reading the message and reports at the end. */

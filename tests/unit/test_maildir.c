@@ -150,8 +150,10 @@ static struct store *mk_store(enum store_kind kind, const char *root,
 static struct store_msg *begin(struct store *st, const char *qid, const char *const *rcpts,
 			       size_t n, enum store_status *status)
 {
+	struct store_envelope env = {
+		.queue_id = qid, .sender = "s@example.org", .rcpts = rcpts, .nrcpts = n};
 	struct store_result res;
-	struct store_msg *m = store_msg_begin(st, qid, rcpts, n, &res);
+	struct store_msg *m = store_msg_begin(st, &env, &res);
 	*status = res.status;
 	return m;
 }
@@ -589,6 +591,30 @@ static void test_lf_line_ends(void **state)
 	free(got);
 }
 
+/* The queue asks after a crash whether a message is in a mailbox already. */
+static void test_delivered(void **state)
+{
+	struct fx *fx = *state;
+	const char *rcpt[] = {"a@x.org", "\"b\"@x.org"};
+	enum store_status w;
+
+	assert_int_equal(deliver(fx, "Q1:7", rcpt, 2, 10, &w), STORE_OK);
+	assert_true(store_delivered(fx->st, "a@x.org", "Q1:7"));
+	assert_true(store_delivered(fx->st, "A@X.ORG", "Q1:7"));
+	assert_true(store_delivered(fx->st, "b@x.org", "Q1:7"));
+	assert_false(store_delivered(fx->st, "a@x.org", "Q1"));
+	assert_false(store_delivered(fx->st, "a@x.org", "1:7"));
+	assert_false(store_delivered(fx->st, "c@x.org", "Q1:7"));
+	/* read and moved to cur/ by a mail reader: still delivered */
+	char p[PATH_MAX], f[PATH_MAX], to[PATH_MAX + 8];
+	sub(p, sizeof p, fx->root, "x.org/a/new");
+	only_file(p, f, sizeof f);
+	(void)snprintf(to, sizeof to, "%s:2,S", f);
+	memcpy(to + strlen(p) - 3, "cur", 3);
+	assert_int_equal(rename(f, to), 0);
+	assert_true(store_delivered(fx->st, "a@x.org", "Q1:7"));
+}
+
 /* Store errors name the step, the path and the errno text (for the log). */
 static void test_error_text(void **state)
 {
@@ -632,7 +658,9 @@ static void test_error_text(void **state)
 	close(fd);
 	const char *blocked[] = {"u@z.org"};
 	struct store_result r;
-	assert_null(store_msg_begin(fx->st, "QE3", blocked, 1, &r));
+	struct store_envelope env = {
+		.queue_id = "QE3", .sender = "", .rcpts = blocked, .nrcpts = 1};
+	assert_null(store_msg_begin(fx->st, &env, &r));
 	assert_int_equal(r.status, STORE_IOERR);
 	assert_non_null(strstr(r.text, "mkdir "));
 	assert_non_null(strstr(r.text, p));
@@ -931,6 +959,7 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_threads_share_dir_fsync, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_lf_line_ends, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_error_text, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_delivered, setup, teardown),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }

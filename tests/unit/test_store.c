@@ -61,9 +61,12 @@ static void test_discard(void **state)
 	assert_string_equal(store_name(st), "discard");
 	assert_false(store_commit_blocks(st));
 	assert_string_equal(store_warnings(st), "");
+	assert_true(store_wants_return_path(st));
+	assert_false(store_delivered(st, "a@x.org", "QD"));
 
 	struct store_result begin;
-	struct store_msg *m = store_msg_begin(st, "QD", rcpt, 3, &begin);
+	struct store_envelope env = {.queue_id = "QD", .sender = "", .rcpts = rcpt, .nrcpts = 3};
+	struct store_msg *m = store_msg_begin(st, &env, &begin);
 	assert_non_null(m);
 	assert_int_equal(begin.status, STORE_OK);
 	memset(big, 'x', sizeof big);
@@ -90,11 +93,20 @@ static void test_bad_arguments(void **state)
 	struct store_result r;
 
 	assert_non_null(st);
-	assert_null(store_msg_begin(st, "Q", rcpt, 0, &r));
+	struct store_envelope env = {.queue_id = "Q", .sender = "", .rcpts = rcpt, .nrcpts = 0};
+	assert_null(store_msg_begin(st, &env, &r));
 	assert_int_equal(r.status, STORE_IOERR);
-	assert_null(store_msg_begin(st, "", rcpt, 1, &r));
+	env.nrcpts = 1;
+	env.queue_id = "";
+	assert_null(store_msg_begin(st, &env, &r));
 	assert_int_equal(r.status, STORE_IOERR);
-	assert_null(store_msg_begin(st, "Q", rcpt, 2, &r));
+	env.queue_id = "Q";
+	env.sender = NULL;
+	assert_null(store_msg_begin(st, &env, &r));
+	assert_int_equal(r.status, STORE_IOERR);
+	env.sender = "";
+	env.nrcpts = 2;
+	assert_null(store_msg_begin(st, &env, &r));
 	assert_int_equal(r.status, STORE_IOERR);
 	assert_non_null(strstr(r.text, "missing"));
 	store_free(st);

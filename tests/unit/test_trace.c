@@ -36,6 +36,14 @@ static void received(void **st)
 				    "Received: from client.test ([IPv6:::1])\r\n"
 				    "\tby mx.test (postern) with UTF8SMTP id Q1; "
 				    "Sat, 28 Nov 2026 12:26:35 -0530\r\n");
+	/* before an LMTP server, which adds Return-Path itself: Received only */
+	buf_clear(&b);
+	t.return_path = NULL;
+	assert_int_equal(smtp_trace_format(&b, &t), BUF_OK);
+	buf_append(&b, "", 1);
+	assert_string_equal(b.data, "Received: from client.test ([IPv6:::1])\r\n"
+				    "\tby mx.test (postern) with UTF8SMTP id Q1; "
+				    "Sat, 28 Nov 2026 12:26:35 -0530\r\n");
 	buf_fini(&b);
 }
 
