@@ -65,7 +65,7 @@ static void put_uint(void *p, size_t size, uint64_t v)
 }
 
 /* CHOICE fields hold the index of the word: these enums must count from 0 */
-_Static_assert(STORE_MAILDIR == 0 && STORE_DISCARD == 1, "store choices");
+_Static_assert(STORE_MAILDIR == 0 && STORE_DISCARD == 1 && STORE_LMTP == 2, "store choices");
 _Static_assert(SMTP_BARE_NORMALIZE == 0 && SMTP_BARE_REJECT == 1, "bare_newline choices");
 
 void srv_config_free(struct srv_config *c)
@@ -519,6 +519,10 @@ int srv_config_finish(struct srv_config *c, char *err, size_t errlen)
 				 listen_keys[k], c->listen[k][0]);
 			return -1;
 		}
+	}
+	if (c->store == STORE_LMTP && !c->lmtp) {
+		snprintf(err, errlen, "store = lmtp needs an LMTP server (lmtp = HOST:PORT or unix:/path)");
+		return -1;
 	}
 	if (c->smtp.require_tls && !c->tls_cert) {
 		snprintf(err, errlen, "require_tls = yes needs a certificate (tls_cert and tls_key)");

@@ -24,9 +24,11 @@ struct srv_delivery {
 	uint64_t started_ms;
 };
 
-/* The one reply after DATA (store_summary decided which status). Until the
- * queue can retry, a temporary failure of the target is a 451 like a local
- * one, and a permanent one as well (SMTP_MSG has no 5xx yet). */
+/* The one reply after DATA, from the status store_summary chose (store.h
+ * says why: any temporary failure wins, so the client retries and nothing
+ * is lost; else any permanent one, so the sender hears of it). Until the
+ * queue exists, the target's 4xx is a 451 like a local failure, and its 5xx
+ * a 554 5.3.0 for the whole message. */
 static enum smtp_msg_status msg_status(enum store_status st)
 {
 	switch (st) {
@@ -34,9 +36,10 @@ static enum smtp_msg_status msg_status(enum store_status st)
 		return SMTP_MSG_OK;
 	case STORE_FULL:
 		return SMTP_MSG_FULL;
+	case STORE_PERMFAIL:
+		return SMTP_MSG_REJECTED;
 	case STORE_IOERR:
 	case STORE_TEMPFAIL:
-	case STORE_PERMFAIL:
 		break;
 	}
 	return SMTP_MSG_IOERR;
@@ -287,6 +290,8 @@ int srv_store_open(struct srv_shared *sh, char *err, size_t errlen)
 		.kind = cfg->store,
 		.maildir = cfg->maildir,
 		.user = cfg->user,
+		.lmtp = cfg->lmtp,
+		.hostname = cfg->hostname,
 	};
 	if (!(sh->store = store_new(&store_cfg, err, errlen)))
 		return -1;

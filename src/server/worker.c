@@ -322,7 +322,7 @@ int srv_run(struct srv_config *cfg)
 				cfg->listen[kind][j],
 				srv_listen_implicit_tls(kind) ? "implicit" : cfg->tls_cert ? "starttls" : "no",
 				srv_listen_is_submission(kind) ? "submission" : "smtp", cfg->workers,
-				cfg->hostname, cfg->store == STORE_MAILDIR ? "maildir" : "discard");
+				cfg->hostname, store_name(sh.store));
 	uv_run(main_loop, UV_RUN_DEFAULT);
 	for (unsigned i = 0; i < m.nworkers; i++)
 		uv_thread_join(&m.workers[i].thread);

@@ -302,6 +302,8 @@ void smtp_session_msg_done(struct smtp_session *s, enum smtp_msg_status st)
 	}
 	else if (st == SMTP_MSG_FULL)
 		reply(s, 452, ESC_SYS_FULL, "Error: insufficient system storage");
+	else if (st == SMTP_MSG_REJECTED)
+		reply(s, 554, ESC_SYS_OTHER, "Error: the mailbox server refused the message");
 	else
 		reply(s, 451, ESC_SYS_OTHER, "Error: local error in processing");
 	txn_reset(s);

@@ -63,6 +63,7 @@ enum smtp_msg_status {
 	SMTP_MSG_OK,
 	SMTP_MSG_FULL,  /* 452 4.3.1 */
 	SMTP_MSG_IOERR, /* 451 4.3.0 */
+	SMTP_MSG_REJECTED, /* 554 5.3.0: the mailbox server refused it for good */
 };
 
 /* One mail transaction (OpenSMTPD's habit: RSET is "free the transaction"). */

@@ -36,6 +36,7 @@ struct store_backend {
 
 extern const struct store_backend store_backend_maildir;
 extern const struct store_backend store_backend_discard;
+extern const struct store_backend store_backend_lmtp;
 
 /* Helpers for backends: set a result (the text is printf-formatted). */
 __attribute__((format(printf, 3, 4)))

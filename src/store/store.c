@@ -57,6 +57,8 @@ static const struct store_backend *backend_of(enum store_kind kind)
 		return &store_backend_maildir;
 	case STORE_DISCARD:
 		return &store_backend_discard;
+	case STORE_LMTP:
+		return &store_backend_lmtp;
 	}
 	return NULL;
 }

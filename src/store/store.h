@@ -7,15 +7,16 @@
  * recipient (LMTP answers per recipient, RFC 2033 §4.2); store_summary turns
  * them into the one reply after DATA. Any failure leaves nothing half-written.
  *
- * Backends: "maildir" (SPEC §5) and "discard" (accepts and drops, for tests
- * and benchmarks). */
+ * Backends: "maildir" (SPEC §5), "discard" (accepts and drops, for tests
+ * and benchmarks) and "lmtp" (hands each message to an LMTP server, RFC
+ * 2033, such as Dovecot's). */
 #ifndef POSTERN_STORE_STORE_H
 #define POSTERN_STORE_STORE_H
 
 #include <stdbool.h>
 #include <stddef.h>
 
-enum store_kind { STORE_MAILDIR, STORE_DISCARD };
+enum store_kind { STORE_MAILDIR, STORE_DISCARD, STORE_LMTP };
 
 enum store_status {
 	STORE_OK = 0,
@@ -45,6 +46,8 @@ struct store_config {
 	enum store_kind kind;
 	const char *maildir;  /* maildir: the root */
 	const char *user;     /* maildir: --user, whose mailboxes they must be (NULL: none) */
+	const char *lmtp;     /* lmtp: "HOST:PORT", "[IPv6]:PORT" or "unix:/path" */
+	const char *hostname; /* lmtp: the LHLO name (NULL: gethostname) */
 	const struct store_fs_ops *ops; /* maildir: NULL for libc */
 };
 
@@ -65,7 +68,7 @@ struct store_msg;
  * text) into err. */
 struct store *store_new(const struct store_config *cfg, char *err, size_t errlen);
 void store_free(struct store *st);
-/* The backend's name for logs: "maildir", "discard". */
+/* The backend's name for logs: "maildir", "discard", "lmtp". */
 const char *store_name(const struct store *st);
 /* False when commit does no blocking I/O and may run inline (discard). */
 bool store_commit_blocks(const struct store *st);

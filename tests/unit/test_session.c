@@ -702,6 +702,18 @@ static void data_store_errors(void **st)
 	smtp_session_msg_done(f->s, SMTP_MSG_FULL);
 	assert_string_equal(talk(f, ""), "452 4.3.1 Error: insufficient system storage\r\n");
 	fake_free(f);
+
+	/* the mailbox server (LMTP) refused it for good */
+	f = fake_new(NULL);
+	f->async_commit = true;
+	transaction(f);
+	assert_string_equal(talk(f, "hello\r\n.\r\n"), "");
+	smtp_session_msg_done(f->s, SMTP_MSG_REJECTED);
+	assert_string_equal(talk(f, ""),
+			    "554 5.3.0 Error: the mailbox server refused the message\r\n");
+	/* and the session goes on */
+	assert_string_equal(talk(f, "NOOP\r\n"), "250 2.0.0 Ok\r\n");
+	fake_free(f);
 }
 
 static void data_pending_commit(void **st)

@@ -1,0 +1,612 @@
+/* The "lmtp" store backend: hands each message to an LMTP server (RFC 2033)
+ * such as Dovecot's, which answers per recipient.
+ *
+ *   begin   an unnamed spool file (O_TMPFILE in $TMPDIR or /tmp): the body
+ *           arrives on the event loop, where no network wait is allowed
+ *   write   a 64 KiB buffer, written to the spool when full
+ *   commit  (a worker thread) take an idle connection or open one (greeting,
+ *           LHLO), then MAIL, RCPT per recipient, DATA, the spool streamed
+ *           dot-stuffed, and one reply per accepted recipient; the connection
+ *           goes back to the idle pool for the next message
+ *
+ * A reply 2xx is delivered, 4xx (or no reply: refused, closed, timed out)
+ * temporary, 5xx permanent. A reused connection that the server closed
+ * while idle is noticed before the message went out, and the message is
+ * tried once more on a fresh connection; never after its body was sent
+ * (that could deliver it twice). The protocol itself is lmtp_session.c. */
+#include "store/backend.h"
+
+#include "common/str.h"
+#include "store/lmtp_session.h"
+#include "store/route.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <netdb.h>
+#include <poll.h>
+#include <pthread.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <sys/un.h>
+#include <unistd.h>
+
+#define LMTP_IDLE_MAX 8                  /* connections kept open between messages */
+#define LMTP_CONNECT_TIMEOUT_MS 30000
+#define LMTP_IO_TIMEOUT_MS (300 * 1000)  /* RFC 5321 §4.5.3.2: minutes, not seconds */
+#define LMTP_READ_BUF 8192
+#define LMTP_TARGET_MAX 512
+
+struct lmtp_conn {
+	int fd;
+	struct lmtp_session *s;
+	char rbuf[LMTP_READ_BUF];
+	size_t rlen;
+};
+
+struct lmtp {
+	char target[LMTP_TARGET_MAX]; /* as configured, for logs */
+	char unix_path[sizeof(((struct sockaddr_un *)0)->sun_path)]; /* "" for TCP */
+	char host[LMTP_TARGET_MAX];
+	char port[8];
+	char *lhlo_name;
+	pthread_mutex_t mu; /* guards idle[] */
+	struct lmtp_conn *idle[LMTP_IDLE_MAX];
+	size_t nidle;
+};
+
+struct lmtp_msg_state {
+	struct lmtp *be;
+	char *sender;
+	bool smtputf8, eightbit;
+	char **rcpts;      /* unique canonical recipients, in the order first seen */
+	size_t nrcpts;
+	size_t *rcpt_of;   /* the unique recipient of each recipient of begin */
+	size_t nin;
+	int fd;            /* the spool */
+	char buf[LMTP_BODY_CHUNK];
+	size_t buflen;
+	int err;           /* first spool failure, sticky */
+	struct store_result failure;
+};
+
+static void conn_close(struct lmtp_conn *c)
+{
+	if (!c)
+		return;
+	if (c->fd >= 0)
+		close(c->fd);
+	lmtp_session_free(c->s);
+	free(c);
+}
+
+/* ---- the target ---- */
+
+/* "unix:/path", "host:port" or "[v6addr]:port". */
+static int parse_target(struct lmtp *be, const char *t, char *err, size_t errlen)
+{
+	if (!t || !*t) {
+		store_set_err(err, errlen, "lmtp: no target (lmtp = HOST:PORT or unix:/path)");
+		return -1;
+	}
+	if (strlen(t) >= sizeof be->target)
+		goto bad;
+	(void)str_copy(be->target, sizeof be->target, t, strlen(t));
+	if (strncmp(t, "unix:", 5) == 0) {
+		const char *path = t + 5;
+		if (path[0] != '/' || strlen(path) >= sizeof be->unix_path)
+			goto bad;
+		(void)str_copy(be->unix_path, sizeof be->unix_path, path, strlen(path));
+		return 0;
+	}
+	const char *colon = strrchr(t, ':');
+	if (!colon || colon == t)
+		goto bad;
+	const char *host = t;
+	size_t hlen = (size_t)(colon - t);
+	if (t[0] == '[') { /* [v6]:port */
+		if (hlen < 3 || t[hlen - 1] != ']')
+			goto bad;
+		host++;
+		hlen -= 2;
+	} else if (memchr(t, ':', hlen)) {
+		goto bad; /* a bare IPv6 address needs brackets */
+	}
+	const char *port = colon + 1;
+	size_t plen = strlen(port);
+	if (plen == 0 || plen > 5 || strspn(port, "0123456789") != plen || atoi(port) < 1 ||
+	    atoi(port) > 65535)
+		goto bad;
+	(void)str_copy(be->host, sizeof be->host, host, hlen);
+	(void)str_copy(be->port, sizeof be->port, port, plen);
+	return 0;
+bad:
+	store_set_err(err, errlen, "lmtp = \"%s\": expected HOST:PORT, [IPv6]:PORT or unix:/path",
+		      t);
+	return -1;
+}
+
+/* ---- blocking I/O with timeouts (on a worker thread) ---- */
+
+static int wait_fd(int fd, short events, int timeout_ms)
+{
+	struct pollfd p = {.fd = fd, .events = events};
+	for (;;) {
+		int r = poll(&p, 1, timeout_ms);
+		if (r > 0)
+			return 0;
+		if (r == 0)
+			return ETIMEDOUT;
+		if (errno != EINTR)
+			return errno;
+	}
+}
+
+static int connect_addr(const struct sockaddr *sa, socklen_t len, int *out)
+{
+	int fd = socket(sa->sa_family, SOCK_STREAM | SOCK_CLOEXEC | SOCK_NONBLOCK, 0);
+	if (fd < 0)
+		return errno;
+	int e = 0;
+	if (connect(fd, sa, len) != 0) {
+		e = errno;
+		if (e == EINPROGRESS || e == EAGAIN) {
+			socklen_t elen = sizeof e;
+			e = wait_fd(fd, POLLOUT, LMTP_CONNECT_TIMEOUT_MS);
+			if (!e && getsockopt(fd, SOL_SOCKET, SO_ERROR, &e, &elen) != 0)
+				e = errno;
+		}
+	}
+	if (e) {
+		close(fd);
+		return e;
+	}
+	*out = fd;
+	return 0;
+}
+
+/* Connect to the target; on failure fills err with why. */
+static int dial(const struct lmtp *be, char *err, size_t errlen)
+{
+	int fd = -1, e;
+	if (be->unix_path[0]) {
+		struct sockaddr_un sun = {.sun_family = AF_UNIX};
+		(void)str_copy(sun.sun_path, sizeof sun.sun_path, be->unix_path, strlen(be->unix_path));
+		if ((e = connect_addr((struct sockaddr *)&sun, sizeof sun, &fd)) != 0) {
+			store_set_err(err, errlen, "connect: %s", strerror(e));
+			return -1;
+		}
+		return fd;
+	}
+	struct addrinfo hints = {.ai_family = AF_UNSPEC, .ai_socktype = SOCK_STREAM};
+	struct addrinfo *res = NULL;
+	int g = getaddrinfo(be->host, be->port, &hints, &res);
+	if (g != 0) {
+		store_set_err(err, errlen, "resolve %s: %s", be->host, gai_strerror(g));
+		return -1;
+	}
+	e = ENOENT;
+	for (struct addrinfo *a = res; a && fd < 0; a = a->ai_next)
+		e = connect_addr(a->ai_addr, a->ai_addrlen, &fd);
+	freeaddrinfo(res);
+	if (fd < 0) {
+		store_set_err(err, errlen, "connect: %s", strerror(e));
+		return -1;
+	}
+	return fd;
+}
+
+/* Write the session's output; 0 or an errno. */
+static int flush_out(struct lmtp_conn *c)
+{
+	struct buf *out = lmtp_session_out(c->s);
+	size_t off = 0;
+	int e = 0;
+	while (off < out->len) {
+		ssize_t r = send(c->fd, out->data + off, out->len - off, MSG_NOSIGNAL | MSG_DONTWAIT);
+		if (r > 0) {
+			off += (size_t)r;
+			continue;
+		}
+		if (r < 0 && errno == EINTR)
+			continue;
+		if (r < 0 && (errno == EAGAIN || errno == EWOULDBLOCK)) {
+			if ((e = wait_fd(c->fd, POLLOUT, LMTP_IO_TIMEOUT_MS)) != 0)
+				break;
+			continue;
+		}
+		e = r < 0 ? errno : EPIPE;
+		break;
+	}
+	buf_clear(out);
+	return e;
+}
+
+/* Write what is queued, then read and feed until an event. */
+static enum lmtp_event step(struct lmtp_conn *c)
+{
+	char why[128];
+	int e = flush_out(c);
+	if (e) {
+		(void)snprintf(why, sizeof why, "write: %s", strerror(e));
+		return lmtp_session_eof(c->s, why);
+	}
+	for (;;) {
+		size_t used = 0;
+		enum lmtp_event ev = LMTP_EV_NONE;
+		if (c->rlen > 0) {
+			ev = lmtp_session_feed(c->s, c->rbuf, c->rlen, &used);
+			memmove(c->rbuf, c->rbuf + used, c->rlen - used);
+			c->rlen -= used;
+		}
+		if (ev != LMTP_EV_NONE)
+			return ev;
+		if (lmtp_session_out(c->s)->len > 0) { /* without PIPELINING: the next command */
+			if ((e = flush_out(c)) != 0)
+				break;
+			continue;
+		}
+		if ((e = wait_fd(c->fd, POLLIN, LMTP_IO_TIMEOUT_MS)) != 0)
+			break;
+		ssize_t r = recv(c->fd, c->rbuf + c->rlen, sizeof c->rbuf - c->rlen, MSG_DONTWAIT);
+		if (r > 0) {
+			c->rlen += (size_t)r;
+			continue;
+		}
+		if (r < 0 && (errno == EINTR || errno == EAGAIN || errno == EWOULDBLOCK))
+			continue;
+		return lmtp_session_eof(c->s, r == 0 ? "the LMTP server closed the connection"
+						     : strerror(errno));
+	}
+	(void)snprintf(why, sizeof why, "%s", strerror(e));
+	return lmtp_session_eof(c->s, why);
+}
+
+/* A new connection, greeted and past LHLO; NULL with why in err. */
+static struct lmtp_conn *conn_open(const struct lmtp *be, char *err, size_t errlen)
+{
+	struct lmtp_conn *c = calloc(1, sizeof *c);
+	if (!c || !(c->s = lmtp_session_new(be->lhlo_name))) {
+		free(c);
+		store_set_err(err, errlen, "out of memory");
+		return NULL;
+	}
+	if ((c->fd = dial(be, err, errlen)) < 0) {
+		conn_close(c);
+		return NULL;
+	}
+	if (step(c) != LMTP_EV_READY) {
+		store_set_err(err, errlen, "%s", lmtp_session_error(c->s));
+		conn_close(c);
+		return NULL;
+	}
+	return c;
+}
+
+/* An idle connection the server has not closed meanwhile: one with
+ * something to read (a 421 for idleness, or the end) is dropped. */
+static struct lmtp_conn *conn_take_idle(struct lmtp *be)
+{
+	for (;;) {
+		struct lmtp_conn *c = NULL;
+		pthread_mutex_lock(&be->mu);
+		if (be->nidle > 0)
+			c = be->idle[--be->nidle];
+		pthread_mutex_unlock(&be->mu);
+		if (!c)
+			return NULL;
+		struct pollfd p = {.fd = c->fd, .events = POLLIN};
+		if (poll(&p, 1, 0) == 0)
+			return c;
+		conn_close(c);
+	}
+}
+
+static void conn_put_idle(struct lmtp *be, struct lmtp_conn *c)
+{
+	pthread_mutex_lock(&be->mu);
+	if (be->nidle < LMTP_IDLE_MAX) {
+		be->idle[be->nidle++] = c;
+		c = NULL;
+	}
+	pthread_mutex_unlock(&be->mu);
+	conn_close(c); /* the pool is full */
+}
+
+/* ---- the backend ---- */
+
+static void lmtp_close(void *state)
+{
+	struct lmtp *be = state;
+	if (!be)
+		return;
+	for (size_t i = 0; i < be->nidle; i++) {
+		(void)send(be->idle[i]->fd, "QUIT\r\n", 6, MSG_NOSIGNAL | MSG_DONTWAIT);
+		conn_close(be->idle[i]);
+	}
+	pthread_mutex_destroy(&be->mu);
+	free(be->lhlo_name);
+	free(be);
+}
+
+static void *lmtp_open(const struct store_config *cfg, char *err, size_t errlen)
+{
+	struct lmtp *be = calloc(1, sizeof *be);
+	if (!be) {
+		store_set_err(err, errlen, "out of memory");
+		return NULL;
+	}
+	pthread_mutex_init(&be->mu, NULL);
+	char host[256];
+	const char *name = cfg->hostname;
+	if (!name || !*name) {
+		if (gethostname(host, sizeof host) != 0 || !host[0])
+			(void)str_copy(host, sizeof host, "localhost", 9);
+		host[sizeof host - 1] = '\0';
+		name = host;
+	}
+	if (parse_target(be, cfg->lmtp, err, errlen) != 0) {
+		lmtp_close(be);
+		return NULL;
+	}
+	if (!(be->lhlo_name = strdup(name))) {
+		store_set_err(err, errlen, "out of memory");
+		lmtp_close(be);
+		return NULL;
+	}
+	/* No connection now: the LMTP server may start after us; a message
+	 * that finds it down gets a 4xx and is retried by its sender. */
+	return be;
+}
+
+static void lmtp_free(void *msg)
+{
+	struct lmtp_msg_state *m = msg;
+	if (!m)
+		return;
+	if (m->fd >= 0)
+		close(m->fd);
+	for (size_t i = 0; i < m->nrcpts; i++)
+		free(m->rcpts[i]);
+	free(m->rcpts);
+	free(m->rcpt_of);
+	free(m->sender);
+	free(m);
+}
+
+/* An unnamed file (it vanishes with the last descriptor, whatever happens). */
+static int open_spool(char *err, size_t errlen)
+{
+	const char *dir = getenv("TMPDIR");
+	if (!dir || !*dir)
+		dir = "/tmp";
+	int fd = open(dir, O_TMPFILE | O_RDWR | O_CLOEXEC, 0600);
+	if (fd >= 0)
+		return fd;
+	char path[4096];
+	(void)snprintf(path, sizeof path, "%s/postern-lmtp.XXXXXX", dir);
+	fd = mkostemp(path, O_CLOEXEC);
+	if (fd >= 0) {
+		(void)unlink(path);
+		return fd;
+	}
+	store_set_err(err, errlen, "spool in %s: %s", dir, strerror(errno));
+	return -1;
+}
+
+static enum store_status status_of(int e)
+{
+	return (e == ENOSPC || e == EDQUOT) ? STORE_FULL : STORE_IOERR;
+}
+
+static void *lmtp_begin(void *state, const struct store_envelope *env, struct store_result *res)
+{
+	struct lmtp_msg_state *m = calloc(1, sizeof *m);
+	if (!m) {
+		store_result_set(res, STORE_IOERR, "out of memory");
+		return NULL;
+	}
+	m->be = state;
+	m->fd = -1;
+	m->nin = env->nrcpts;
+	m->smtputf8 = env->smtputf8;
+	m->eightbit = env->eightbit;
+	m->rcpts = calloc(env->nrcpts, sizeof(*m->rcpts));
+	m->rcpt_of = calloc(env->nrcpts, sizeof(*m->rcpt_of));
+	if (!m->rcpts || !m->rcpt_of || !(m->sender = strdup(env->sender)))
+		goto nomem;
+	/* one RCPT per mailbox: "alice"@x and Alice@x reach the same one */
+	for (size_t i = 0; i < env->nrcpts; i++) {
+		char canon[ROUTE_ADDR_MAX + 1];
+		if (!route_canonical(env->rcpts[i], canon, sizeof canon)) {
+			store_result_set(res, STORE_IOERR, "recipient %s: not an address", env->rcpts[i]);
+			lmtp_free(m);
+			return NULL;
+		}
+		size_t k = 0;
+		while (k < m->nrcpts && strcasecmp(m->rcpts[k], canon) != 0)
+			k++;
+		if (k == m->nrcpts && !(m->rcpts[m->nrcpts++] = strdup(canon)))
+			goto nomem;
+		m->rcpt_of[i] = k;
+	}
+	char err[STORE_TEXT_MAX];
+	if ((m->fd = open_spool(err, sizeof err)) < 0) {
+		store_result_set(res, status_of(errno), "%s", err);
+		lmtp_free(m);
+		return NULL;
+	}
+	return m;
+nomem:
+	store_result_set(res, STORE_IOERR, "out of memory");
+	lmtp_free(m);
+	return NULL;
+}
+
+static int spool_flush(struct lmtp_msg_state *m)
+{
+	size_t off = 0;
+	while (off < m->buflen) {
+		ssize_t r = write(m->fd, m->buf + off, m->buflen - off);
+		if (r < 0 && errno == EINTR)
+			continue;
+		if (r <= 0)
+			return r < 0 ? errno : EIO;
+		off += (size_t)r;
+	}
+	m->buflen = 0;
+	return 0;
+}
+
+static void spool_failed(struct lmtp_msg_state *m, int e)
+{
+	if (m->err)
+		return;
+	m->err = e;
+	store_result_set(&m->failure, status_of(e), "write the LMTP spool: %s", strerror(e));
+}
+
+static enum store_status lmtp_write(void *msg, const void *p, size_t n)
+{
+	struct lmtp_msg_state *m = msg;
+	const char *s = p;
+	while (n > 0 && !m->err) {
+		size_t k = sizeof m->buf - m->buflen;
+		if (k > n)
+			k = n;
+		memcpy(m->buf + m->buflen, s, k);
+		m->buflen += k;
+		s += k;
+		n -= k;
+		int e = m->buflen == sizeof m->buf ? spool_flush(m) : 0;
+		if (e)
+			spool_failed(m, e);
+	}
+	return m->err ? m->failure.status : STORE_OK;
+}
+
+/* Stream the spool through the session as the body. 0 or an errno of the
+ * spool (a network failure shows in the session instead). */
+static int send_body(struct lmtp_msg_state *m, struct lmtp_conn *c)
+{
+	off_t off = 0;
+	for (;;) {
+		ssize_t r = pread(m->fd, m->buf, sizeof m->buf, off);
+		if (r < 0 && errno == EINTR)
+			continue;
+		if (r < 0)
+			return errno;
+		if (r == 0)
+			break;
+		off += r;
+		lmtp_session_body(c->s, m->buf, (size_t)r);
+		if (flush_out(c) != 0)
+			return 0; /* the session notices at the next read */
+	}
+	lmtp_session_body_end(c->s);
+	return 0;
+}
+
+/* One message on one connection. *retry: the connection failed before the
+ * server could have taken the message (a reused one closed while idle). */
+static enum lmtp_event transact(struct lmtp_msg_state *m, struct lmtp_conn *c, bool *retry,
+				int *spool_err)
+{
+	struct lmtp_msg lm = {
+		.sender = m->sender,
+		.rcpts = (const char *const *)m->rcpts,
+		.nrcpts = m->nrcpts,
+		.smtputf8 = m->smtputf8,
+		.eightbit = m->eightbit,
+	};
+	*retry = false;
+	*spool_err = 0;
+	enum lmtp_event ev = lmtp_session_start(c->s, &lm);
+	if (ev == LMTP_EV_DONE || ev == LMTP_EV_CLOSED)
+		return ev;
+	ev = step(c);
+	if (ev == LMTP_EV_CLOSED) {
+		/* nothing of this message was answered: it cannot have been taken */
+		bool answered = false;
+		for (size_t i = 0; i < m->nrcpts && !answered; i++)
+			answered = lmtp_session_rcpt(c->s, i)->code != 0;
+		*retry = !answered;
+		return ev;
+	}
+	if (ev != LMTP_EV_BODY)
+		return ev;
+	if ((*spool_err = send_body(m, c)) != 0)
+		return lmtp_session_eof(c->s, "reading the spool failed");
+	return step(c);
+}
+
+static void lmtp_commit(void *msg, struct store_result *results)
+{
+	struct lmtp_msg_state *m = msg;
+	struct lmtp *be = m->be;
+	char err[STORE_TEXT_MAX];
+	int e;
+
+	if (m->err || (e = spool_flush(m)) != 0) {
+		if (!m->err)
+			spool_failed(m, e);
+		store_result_fill(results, m->nin, &m->failure);
+		return;
+	}
+	struct lmtp_conn *c = conn_take_idle(be);
+	bool reused = c != NULL;
+	enum lmtp_event ev = LMTP_EV_CLOSED;
+	int spool_err = 0;
+	for (int attempt = 0; attempt < 2; attempt++) {
+		if (!c && !(c = conn_open(be, err, sizeof err))) {
+			struct store_result r;
+			store_result_set(&r, STORE_TEMPFAIL, "lmtp %s: %s", be->target, err);
+			store_result_fill(results, m->nin, &r);
+			return;
+		}
+		bool retry;
+		ev = transact(m, c, &retry, &spool_err);
+		if (ev != LMTP_EV_CLOSED || !retry || !reused)
+			break;
+		conn_close(c); /* closed by the server while idle: once more, fresh */
+		c = NULL;
+		reused = false;
+	}
+	for (size_t i = 0; i < m->nin; i++) {
+		const struct lmtp_rcpt_result *r = lmtp_session_rcpt(c->s, m->rcpt_of[i]);
+		enum store_status st = r->code == 0	  ? STORE_TEMPFAIL
+				       : r->code / 100 == 2 ? STORE_OK
+				       : r->code / 100 == 5 ? STORE_PERMFAIL
+							    : STORE_TEMPFAIL;
+		if (r->code == 0 && spool_err)
+			store_result_set(&results[i], status_of(spool_err), "read the LMTP spool: %s",
+					 strerror(spool_err));
+		else
+			store_result_set(&results[i], st, "lmtp %s: %s", be->target,
+					 r->code ? r->text : lmtp_session_error(c->s));
+	}
+	if (ev == LMTP_EV_DONE)
+		conn_put_idle(be, c);
+	else
+		conn_close(c);
+}
+
+static const char *lmtp_error(const void *msg)
+{
+	const struct lmtp_msg_state *m = msg;
+	return m->failure.text;
+}
+
+const struct store_backend store_backend_lmtp = {
+	.name = "lmtp",
+	.commit_blocks = true,
+	.return_path = false, /* the LMTP server is the final delivery: it adds Return-Path */
+	.open = lmtp_open,
+	.begin = lmtp_begin,
+	.write = lmtp_write,
+	.commit = lmtp_commit,
+	.free = lmtp_free,
+	.error = lmtp_error,
+	.close = lmtp_close,
+};
