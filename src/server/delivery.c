@@ -167,6 +167,25 @@ static void commit_work(uv_work_t *w)
 	d->status = store_msg_commit(d->msg, d->results);
 }
 
+/* Recipients whose outcomes differ (an LMTP server answers each): one line
+ * each, so the log says who has the message although the client got one
+ * failure for all. Identical outcomes (a Maildir failure) need no more. */
+static void log_recipients(const struct srv_delivery *d, const struct smtp_envelope *env)
+{
+	bool mixed = false;
+	for (size_t i = 1; i < d->nresults && !mixed; i++)
+		mixed = d->results[i].status != d->results[0].status ||
+			strcmp(d->results[i].text, d->results[0].text) != 0;
+	for (size_t i = 0; mixed && i < d->nresults; i++) {
+		char q[2 * STORE_TEXT_MAX];
+		log_msg(d->results[i].status == STORE_OK ? LOG_INFO : LOG_ERROR,
+			"event=rcpt_result sid=%s queue_id=%s to=<%s> status=%s reply=%s",
+			d->conn->sid, env->queue_id, env->rcpts[i].addr,
+			store_status_name(d->results[i].status),
+			log_quote(q, sizeof(q), d->results[i].text));
+	}
+}
+
 /* One line per message; on failure, the result that decided the reply says
  * what failed (the path and errno text, or the target's reply). */
 static void log_commit(const struct srv_delivery *d, const struct smtp_envelope *env)
@@ -192,6 +211,7 @@ static void log_commit(const struct srv_delivery *d, const struct smtp_envelope 
 		"commit_ms=%llu status=%s error=%s",
 		c->sid, c->peer_addr, env->queue_id, env->nrcpts, (unsigned long long)env->size, ms,
 		store_status_name(d->status), log_quote(q, sizeof(q), text));
+	log_recipients(d, env);
 }
 
 static void delivery_drop(struct srv_delivery *d)

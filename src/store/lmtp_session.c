@@ -18,7 +18,7 @@ enum state {
 };
 
 /* The replies a message waits for, in order: MAIL, RCPT 0..n-1, DATA. */
-enum step { STEP_MAIL, STEP_RCPT, STEP_DATA };
+enum step { STEP_RSET, STEP_MAIL, STEP_RCPT, STEP_DATA };
 
 struct lmtp_session {
 	enum state state;
@@ -39,6 +39,7 @@ struct lmtp_session {
 	size_t rcpt;    /* the recipient whose RCPT reply is next */
 	size_t sent;    /* commands of the envelope written (without PIPELINING: one ahead) */
 	bool mail_failed;
+	bool need_rset; /* the last transaction did not end with "." */
 	size_t replied; /* replies to "." received in S_REPLIES */
 	/* the body's dot-stuffing */
 	bool bol;       /* at the start of a line */
@@ -176,12 +177,17 @@ enum lmtp_event lmtp_session_start(struct lmtp_session *s, const struct lmtp_msg
 	}
 	s->use_smtputf8 = m->smtputf8 && s->smtputf8;
 	s->use_8bit = m->eightbit && s->eightbitmime;
-	s->step = STEP_MAIL;
 	s->rcpt = 0;
 	s->mail_failed = false;
 	s->replied = 0;
+	/* A transaction left open (DATA refused, or no recipient for it) must
+	 * be reset first, or the server answers MAIL with 503. */
+	s->step = s->need_rset ? STEP_RSET : STEP_MAIL;
+	if (s->need_rset && buf_append_str(&s->out, "RSET\r\n") != BUF_OK)
+		return closed(s, "%s", "out of memory");
+	s->need_rset = true; /* until the replies to "." are in */
 	/* RFC 2920: MAIL, every RCPT and DATA in one go when pipelining */
-	s->sent = s->pipelining ? s->nrcpts + 2 : 1;
+	s->sent = s->pipelining ? s->nrcpts + 2 : s->step == STEP_RSET ? 0 : 1;
 	for (size_t k = 0; k < s->sent; k++)
 		if (!send_cmd(s, k))
 			return closed(s, "%s", "out of memory");
@@ -263,6 +269,9 @@ static enum lmtp_event msg_done(struct lmtp_session *s)
 static enum lmtp_event envelope_reply(struct lmtp_session *s, const struct client_reply *r)
 {
 	switch (s->step) {
+	case STEP_RSET: /* whatever it says, the next MAIL will tell */
+		s->step = STEP_MAIL;
+		return send_next(s, 0) ? LMTP_EV_NONE : closed(s, "%s", "out of memory");
 	case STEP_MAIL:
 		if (r->code / 100 != 2) {
 			s->mail_failed = true;
@@ -336,7 +345,10 @@ static enum lmtp_event on_reply(struct lmtp_session *s, const struct client_repl
 	case S_REPLIES:
 		/* RFC 2033 §4.2: one reply per accepted recipient, in RCPT order */
 		set_result(s, s->accepted[s->replied++], r);
-		return s->replied == s->naccepted ? msg_done(s) : LMTP_EV_NONE;
+		if (s->replied < s->naccepted)
+			return LMTP_EV_NONE;
+		s->need_rset = false;
+		return msg_done(s);
 	case S_READY:
 	case S_BODY:
 	case S_CLOSED:

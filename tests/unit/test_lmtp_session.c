@@ -117,8 +117,11 @@ static void test_without_pipelining(void **state)
 	expect_rcpt(s, 0, 550, "550 5.1.1 no");
 	expect_rcpt(s, 1, 450, "450 4.2.0 busy");
 
-	/* MAIL refused: nothing more is sent, every recipient gets its reply */
+	/* MAIL refused: nothing more is sent, every recipient gets its reply;
+	 * the transaction left open before is reset first */
 	assert_int_equal(lmtp_session_start(s, &m), LMTP_EV_NONE);
+	assert_string_equal(out(s), "RSET\r\n");
+	assert_int_equal(feed(s, "250 2.0.0 OK\r\n"), LMTP_EV_NONE);
 	assert_string_equal(out(s), "MAIL FROM:<s@x>\r\n");
 	assert_int_equal(feed(s, "451 4.3.0 try later\r\n"), LMTP_EV_DONE);
 	assert_string_equal(out(s), "");
@@ -144,20 +147,25 @@ static void test_refusals_pipelined(void **state)
 
 	/* DATA refused: the accepted recipients get its reply */
 	assert_int_equal(lmtp_session_start(s, &m), LMTP_EV_NONE);
-	(void)out(s);
-	assert_int_equal(feed(s, "250 OK\r\n250 OK\r\n550 5.1.1 unknown\r\n452 4.3.1 disk full\r\n"),
+	assert_string_equal(out(s), "RSET\r\nMAIL FROM:<s@x>\r\nRCPT TO:<a@l>\r\n"
+				    "RCPT TO:<b@l>\r\nDATA\r\n");
+	assert_int_equal(feed(s, "250 OK\r\n250 OK\r\n250 OK\r\n550 5.1.1 unknown\r\n"
+				 "452 4.3.1 disk full\r\n"),
 			 LMTP_EV_DONE);
 	expect_rcpt(s, 0, 452, "452 4.3.1 disk full");
 	expect_rcpt(s, 1, 550, "550 5.1.1 unknown");
 
-	/* still in step: a third message works */
+	/* still in step: a third message works, and the fourth needs no RSET */
 	assert_int_equal(lmtp_session_start(s, &m), LMTP_EV_NONE);
-	(void)out(s);
-	assert_int_equal(feed(s, "250 OK\r\n250 OK\r\n250 OK\r\n354 go\r\n"), LMTP_EV_BODY);
+	assert_int_equal(strncmp(out(s), "RSET\r\nMAIL", 10), 0);
+	assert_int_equal(feed(s, "250 OK\r\n250 OK\r\n250 OK\r\n250 OK\r\n354 go\r\n"),
+			 LMTP_EV_BODY);
 	lmtp_session_body_end(s);
 	assert_string_equal(out(s), "\r\n.\r\n");
 	assert_int_equal(feed(s, "250 a\r\n250 b\r\n"), LMTP_EV_DONE);
 	expect_rcpt(s, 1, 250, "250 b");
+	assert_int_equal(lmtp_session_start(s, &m), LMTP_EV_NONE);
+	assert_int_equal(strncmp(out(s), "MAIL FROM:<s@x>\r\n", 17), 0);
 	lmtp_session_free(s);
 }
 

@@ -1,0 +1,370 @@
+"""The LMTP store backend against a real Dovecot (RFC 2033).
+
+Each test starts its own `dovecot -F -c <config>` with its own base_dir, a
+loopback port and a unix socket, a passwd-file userdb and a Maildir mail
+location under a temporary directory, never the system service. Mail is read
+back from Dovecot's Maildir. Dovecot refuses uid 0 for mail, so as root the
+mailboxes belong to "nobody" (the tests' files stay readable by root)."""
+
+import os
+import pwd
+import shutil
+import signal
+import socket
+import subprocess
+import tempfile
+import time
+
+import pytest
+
+from conftest import FakeServer, check, free_port, queue_id
+
+DOVECOT = shutil.which("dovecot") or "/usr/sbin/dovecot"
+START_TIMEOUT = 15.0
+
+USERS = ("alice", "bob", "carol")
+BROKEN_USER = "broken"  # its Maildir would be below a regular file: a 4xx after DATA
+
+
+class Dovecot:
+    def __init__(self):
+        if not os.access(DOVECOT, os.X_OK):
+            pytest.fail("dovecot is not installed (scripts/deps installs dovecot-core and "
+                        "dovecot-lmtpd)")
+        self.base = tempfile.mkdtemp(prefix="postern-dovecot-")
+        os.chmod(self.base, 0o755)  # the mail user must reach its mailbox
+        me = pwd.getpwuid(os.getuid())
+        mail = pwd.getpwnam("nobody") if os.getuid() == 0 else me
+        self.mail_root = os.path.join(self.base, "mail")
+        os.mkdir(self.mail_root)
+        os.chown(self.mail_root, mail.pw_uid, mail.pw_gid)
+        self.port = free_port()
+        self.socket = os.path.join(self.base, "lmtp.sock")
+        self.log_path = os.path.join(self.base, "dovecot.log")
+        users = "".join("%s:{PLAIN}unused:%d:%d::%s/home/%s::\n"
+                        % (u, mail.pw_uid, mail.pw_gid, self.base, u) for u in USERS)
+        users += "%s:{PLAIN}unused:%d:%d::%s/home/%s::userdb_mail=maildir:%s/users/nomail\n" % (
+            BROKEN_USER, mail.pw_uid, mail.pw_gid, self.base, BROKEN_USER, self.base)
+        with open(os.path.join(self.base, "users"), "w") as f:
+            f.write(users)
+        conf = os.path.join(self.base, "dovecot.conf")
+        with open(conf, "w") as f:
+            f.write("""
+base_dir = {b}/run
+state_dir = {b}/state
+log_path = {b}/dovecot.log
+protocols = lmtp
+ssl = no
+listen = 127.0.0.1
+default_internal_user = {me}
+default_internal_group = {group}
+default_login_user = {me}
+first_valid_uid = 1
+mail_location = maildir:{b}/mail/%n
+auth_username_format = %n
+postmaster_address = postmaster@localhost
+passdb {{
+  driver = passwd-file
+  args = {b}/users
+}}
+userdb {{
+  driver = passwd-file
+  args = {b}/users
+}}
+service lmtp {{
+  inet_listener lmtp {{
+    address = 127.0.0.1
+    port = {port}
+  }}
+  unix_listener {sock} {{
+    mode = 0666
+  }}
+}}
+""".format(b=self.base, me=me.pw_name, group=_group_name(me.pw_gid), port=self.port,
+           sock=self.socket))
+        self.proc = subprocess.Popen([DOVECOT, "-F", "-c", conf], stdin=subprocess.DEVNULL,
+                                     stdout=subprocess.PIPE, stderr=subprocess.STDOUT)
+        self._wait_ready()
+
+    def _greets(self, family, addr):
+        try:
+            with socket.socket(family, socket.SOCK_STREAM) as s:
+                s.settimeout(2)
+                s.connect(addr)
+                data = b""
+                while b"\r\n" not in data:
+                    chunk = s.recv(512)
+                    if not chunk:
+                        return False
+                    data += chunk
+                s.sendall(b"QUIT\r\n")
+                return data.startswith(b"220 ")
+        except OSError:
+            return False
+
+    def _wait_ready(self):
+        deadline = time.monotonic() + START_TIMEOUT
+        while time.monotonic() < deadline:
+            if self.proc.poll() is not None:
+                out = self.proc.stdout.read().decode("utf-8", "replace")
+                pytest.fail("dovecot exited at start:\n%s\n%s" % (out, self.log()))
+            if (self._greets(socket.AF_INET, ("127.0.0.1", self.port))
+                    and self._greets(socket.AF_UNIX, self.socket)):
+                return
+            time.sleep(0.02)
+        pytest.fail("dovecot not ready on port %d and %s:\n%s" % (self.port, self.socket, self.log()))
+
+    def log(self):
+        try:
+            with open(self.log_path, encoding="utf-8", errors="replace") as f:
+                return f.read()
+        except OSError:
+            return ""
+
+    def connections(self):
+        """LMTP connections Dovecot has seen (less the readiness probes)."""
+        return self.log().count("Connect from 127.0.0.1") + self.log().count("Connect from local")
+
+    def messages(self, user):
+        """The files Dovecot delivered to user, as bytes."""
+        out = []
+        for sub in ("new", "cur"):
+            d = os.path.join(self.mail_root, user, sub)
+            if os.path.isdir(d):
+                for name in sorted(os.listdir(d)):
+                    with open(os.path.join(d, name), "rb") as f:
+                        out.append(f.read())
+        return out
+
+    def stop(self):
+        if self.proc.poll() is None:
+            self.proc.send_signal(signal.SIGTERM)
+            try:
+                self.proc.wait(15)
+            except subprocess.TimeoutExpired:
+                self.proc.kill()
+                self.proc.wait()
+        self.proc.stdout.close()
+        shutil.rmtree(self.base, ignore_errors=True)
+
+
+def _group_name(gid):
+    import grp
+    return grp.getgrgid(gid).gr_name
+
+
+@pytest.fixture
+def dovecot():
+    d = Dovecot()
+    yield d
+    d.stop()
+
+
+def lmtp_server(start_server, target):
+    return start_server(config={"store": "lmtp", "lmtp": target})
+
+
+BODY = (b"From: Sender <s@example.org>\r\nSubject: via lmtp\r\n\r\n"
+        b"first line\r\n.a line that starts with a dot\r\nlast line\r\n")
+
+
+def sent(c, rcpts, body=BODY):
+    """One transaction on an open session; returns the final reply."""
+    check(c.cmd("MAIL FROM:<s@example.org>"), 250, "2.1.0")
+    for r in rcpts:
+        check(c.cmd("RCPT TO:<%s>" % r), 250, "2.1.5")
+    check(c.cmd("DATA"), 354)
+    c.send(body.replace(b"\r\n.", b"\r\n..") + b".\r\n")
+    return c.reply()
+
+
+def check_delivered(data, qid, body=BODY):
+    """Dovecot's own Return-Path and Received, then ours, then the message
+    with LF line ends (as Dovecot stores Maildir files)."""
+    text = data.replace(b"\r\n", b"\n")
+    assert text.count(b"Return-Path:") == 1, data[:600]
+    assert text.startswith(b"Return-Path: <s@example.org>\n"), data[:600]
+    assert b"(postern) with ESMTP id %s" % qid.encode() in text, data[:600]
+    assert text.endswith(b"\n\n" + body.split(b"\r\n\r\n", 1)[1].replace(b"\r\n", b"\n")) \
+        or text.endswith(body.replace(b"\r\n", b"\n")), data[-400:]
+    assert b"\nSubject: via lmtp\n" in text
+
+
+def test_single_recipient_over_tcp(start_server, dovecot):
+    srv = lmtp_server(start_server, "127.0.0.1:%d" % dovecot.port)
+    with srv.connect() as c:
+        c.ehlo()
+        qid = queue_id(sent(c, ["alice@localhost"]))
+    [msg] = dovecot.messages("alice")
+    check_delivered(msg, qid)
+    assert dovecot.messages("bob") == []
+    # posternd's own Maildir stays untouched
+    assert srv.all_files("new") == []
+
+
+def test_many_recipients_over_a_unix_socket(start_server, dovecot):
+    srv = lmtp_server(start_server, "unix:" + dovecot.socket)
+    with srv.connect() as c:
+        c.ehlo()
+        # "alice" quoted and unquoted are one mailbox: delivered once
+        qid = queue_id(sent(c, ["alice@localhost", "bob@localhost", "carol@localhost",
+                                '"alice"@localhost']))
+    for user in USERS:
+        [msg] = dovecot.messages(user)
+        check_delivered(msg, qid)
+
+
+def test_connection_reused(start_server, dovecot):
+    srv = lmtp_server(start_server, "127.0.0.1:%d" % dovecot.port)
+    before = dovecot.connections()
+    with srv.connect() as c:
+        c.ehlo()
+        qids = [queue_id(sent(c, ["bob@localhost"])) for _ in range(3)]
+    with srv.connect() as c:
+        c.ehlo()
+        qids.append(queue_id(sent(c, ["bob@localhost"])))
+    msgs = dovecot.messages("bob")
+    assert len(msgs) == 4
+    for qid in qids:
+        assert any(b" id %s" % qid.encode() in m for m in msgs), qid
+    # four messages, one LMTP connection
+    assert dovecot.connections() - before == 1, dovecot.log()
+
+
+def test_recipient_refused_by_dovecot(start_server, dovecot):
+    """An unknown user: Dovecot answers 550 5.1.1 at RCPT. Without a queue to
+    bounce from, the message gets one permanent reply (554 5.3.0) so the
+    sender hears of it; the known recipient has it all the same."""
+    srv = lmtp_server(start_server, "127.0.0.1:%d" % dovecot.port)
+    with srv.connect() as c:
+        c.ehlo()
+        check(sent(c, ["alice@localhost", "dave@localhost"]), 554, "5.3.0")
+        # alone: nothing delivered anywhere
+        check(sent(c, ["dave@localhost"]), 554, "5.3.0")
+        # the session goes on
+        qid = queue_id(sent(c, ["carol@localhost"]))
+    assert len(dovecot.messages("alice")) == 1
+    [msg] = dovecot.messages("carol")
+    check_delivered(msg, qid)
+    log = srv.log()
+    assert "550 5.1.1 <dave@localhost> User doesn't exist" in log, log
+    assert "rcpt_result" in log and "to=<alice@localhost> status=ok" in log, log
+
+
+def test_temporary_failure_wins(start_server, dovecot):
+    """Dovecot's 451 4.2.0 after the body for one recipient (its Maildir
+    cannot be made) and a 550 at RCPT for another: the client gets 451 and
+    tries again (the one delivered may then get it twice; none is lost)."""
+    srv = lmtp_server(start_server, "127.0.0.1:%d" % dovecot.port)
+    with srv.connect() as c:
+        c.ehlo()
+        check(sent(c, ["bob@localhost", BROKEN_USER + "@localhost", "dave@localhost"]), 451,
+              "4.3.0")
+    assert len(dovecot.messages("bob")) == 1
+    log = srv.log()
+    assert "event=store_failed" in log and "status=tempfail" in log, log
+    assert "451 4.2.0 <%s@localhost>" % BROKEN_USER in log, log
+
+
+def test_lmtp_server_down(start_server, tmp_path):
+    srv = lmtp_server(start_server, "127.0.0.1:%d" % free_port())
+    with srv.connect() as c:
+        c.ehlo()
+        check(sent(c, ["alice@localhost"]), 451, "4.3.0")
+    log = srv.log()
+    assert "connect: Connection refused" in log, log
+    srv2 = lmtp_server(start_server, "unix:%s/nothing.sock" % tmp_path)
+    with srv2.connect() as c:
+        c.ehlo()
+        check(sent(c, ["alice@localhost"]), 451, "4.3.0")
+    assert "connect: No such file or directory" in srv2.log()
+
+
+@pytest.mark.parametrize("target", ["", "localhost", "[::1", "::1:24", "h:0", "h:65536",
+                                    "h:x", "unix:relative/path"])
+def test_bad_lmtp_target(posternd_bin, tmp_path, target):
+    conf = tmp_path / "posternd.conf"
+    conf.write_text("store = lmtp\nlmtp = %s\n" % target)
+    p = subprocess.run([posternd_bin, "--config", str(conf), "--listen",
+                        "127.0.0.1:%d" % free_port(), "--maildir", str(tmp_path / "md")],
+                       stdout=subprocess.PIPE, stderr=subprocess.PIPE, timeout=10)
+    err = p.stderr.decode()
+    assert p.returncode != 0, err
+    assert "lmtp" in err, err
+
+
+def test_store_lmtp_needs_a_target(posternd_bin, tmp_path):
+    p = subprocess.run([posternd_bin, "--store", "lmtp", "--listen",
+                        "127.0.0.1:%d" % free_port(), "--maildir", str(tmp_path / "md")],
+                       stdout=subprocess.PIPE, stderr=subprocess.PIPE, timeout=10)
+    assert p.returncode == 2, p.stderr
+    assert b"store = lmtp needs an LMTP server" in p.stderr
+
+
+class FlakyLmtp(FakeServer):
+    """A small LMTP server whose first connection dies after one message,
+    as one that closes idle connections would: the next message must go
+    through a fresh connection, once."""
+
+    def __init__(self):
+        self.messages = []  # (connection number, body)
+        self.nconn = 0
+        super().__init__()
+
+    def serve(self, c):
+        self.nconn += 1
+        n = self.nconn
+        f = c.makefile("rb")
+        c.sendall(b"220 fake LMTP\r\n")
+        rcpts = 0
+        done = 0
+        while True:
+            line = f.readline()
+            if not line:
+                break
+            verb = line[:4].upper()
+            if n == 1 and done == 1:
+                break  # gone without a word, as after an idle timeout
+            if verb == b"LHLO":
+                c.sendall(b"250-fake\r\n250 PIPELINING\r\n")
+            elif verb in (b"MAIL", b"RSET"):
+                rcpts = 0
+                c.sendall(b"250 2.1.0 OK\r\n")
+            elif verb == b"RCPT":
+                rcpts += 1
+                c.sendall(b"250 2.1.5 OK\r\n")
+            elif verb == b"DATA":
+                c.sendall(b"354 go\r\n")
+                body = b""
+                while not body.endswith(b"\r\n.\r\n"):
+                    chunk = f.readline()
+                    if not chunk:
+                        return
+                    body += chunk
+                self.messages.append((n, body))
+                done += 1
+                c.sendall(b"250 2.0.0 saved\r\n" * rcpts)
+            elif verb == b"QUIT":
+                c.sendall(b"221 bye\r\n")
+                break
+            else:
+                c.sendall(b"500 what\r\n")
+        c.close()
+
+
+def test_reconnects_when_an_idle_connection_died(start_server):
+    fake = FlakyLmtp()
+    try:
+        srv = lmtp_server(start_server, "127.0.0.1:%d" % fake.port)
+        with srv.connect() as c:
+            c.ehlo()
+            q1 = queue_id(sent(c, ["alice@localhost"]))
+            q2 = queue_id(sent(c, ["alice@localhost", "bob@localhost"]))
+        assert [n for n, _ in fake.messages] == [1, 2]
+        assert b" id %s" % q1.encode() in fake.messages[0][1]
+        assert b" id %s" % q2.encode() in fake.messages[1][1]
+        # dot-stuffed on the way, Return-Path left to the LMTP server
+        assert b"\r\n..a line that starts with a dot\r\n" in fake.messages[1][1]
+        assert not fake.messages[1][1].startswith(b"Return-Path:")
+    finally:
+        fake.close()
