@@ -375,12 +375,17 @@ static void lmtp_free(void *msg)
 	free(m);
 }
 
+/* Where spools go: $TMPDIR, else /tmp. */
+static const char *spool_dir(void)
+{
+	const char *dir = getenv("TMPDIR");
+	return dir && *dir ? dir : "/tmp";
+}
+
 /* An unnamed file (it vanishes with the last descriptor, whatever happens). */
 static int open_spool(char *err, size_t errlen)
 {
-	const char *dir = getenv("TMPDIR");
-	if (!dir || !*dir)
-		dir = "/tmp";
+	const char *dir = spool_dir();
 	int fd = open(dir, O_TMPFILE | O_RDWR | O_CLOEXEC, 0600);
 	if (fd >= 0)
 		return fd;
@@ -464,7 +469,8 @@ static void spool_failed(struct lmtp_msg_state *m, int e)
 	if (m->err)
 		return;
 	m->err = e;
-	store_result_set(&m->failure, status_of(e), "write the LMTP spool: %s", strerror(e));
+	store_result_set(&m->failure, status_of(e), "write the LMTP spool in %s: %s", spool_dir(),
+			 strerror(e));
 }
 
 static enum store_status lmtp_write(void *msg, const void *p, size_t n)
@@ -580,8 +586,8 @@ static void lmtp_commit(void *msg, struct store_result *results)
 				       : r->code / 100 == 5 ? STORE_PERMFAIL
 							    : STORE_TEMPFAIL;
 		if (r->code == 0 && spool_err)
-			store_result_set(&results[i], status_of(spool_err), "read the LMTP spool: %s",
-					 strerror(spool_err));
+			store_result_set(&results[i], status_of(spool_err), "read the LMTP spool in %s: %s",
+					 spool_dir(), strerror(spool_err));
 		else
 			store_result_set(&results[i], st, "lmtp %s: %s", be->target,
 					 r->code ? r->text : lmtp_session_error(c->s));

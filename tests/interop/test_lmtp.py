@@ -18,6 +18,7 @@ import time
 import pytest
 
 from conftest import FakeServer, check, free_port, queue_id
+from test_faults import small_fs  # noqa: F401 (a fixture: a 256 KiB tmpfs)
 
 DOVECOT = shutil.which("dovecot") or "/usr/sbin/dovecot"
 START_TIMEOUT = 15.0
@@ -368,3 +369,20 @@ def test_reconnects_when_an_idle_connection_died(start_server):
         assert not fake.messages[1][1].startswith(b"Return-Path:")
     finally:
         fake.close()
+
+
+def test_spool_disk_full(start_server, dovecot, small_fs, monkeypatch):
+    """The LMTP spool lives in $TMPDIR: when that fills, 452 4.3.1, a log line
+    that names the place, and nothing reaches Dovecot."""
+    monkeypatch.setenv("TMPDIR", str(small_fs))
+    srv = lmtp_server(start_server, "127.0.0.1:%d" % dovecot.port)
+    big = b"Subject: big\r\n\r\n" + (b"x" * 78 + b"\r\n") * 5000  # 400 KB
+    with srv.connect() as c:
+        c.ehlo()
+        check(sent(c, ["alice@localhost"], big), 452, "4.3.1")
+        # the space is back: the next message goes
+        queue_id(sent(c, ["alice@localhost"]))
+    assert len(dovecot.messages("alice")) == 1
+    log = srv.log()
+    assert "write the LMTP spool in %s: No space left on device" % small_fs in log, log
+    assert os.listdir(str(small_fs)) == []
