@@ -1,6 +1,7 @@
-/* The session hooks that decide recipients and talk to the store. Spooling
- * happens on the loop (plain writes, no fsync); the durable commit (fsync,
- * rename, directory fsync) runs on libuv's thread pool, and the session
+/* The session hooks that ask store/ to route recipients and to keep the
+ * message: thread-pool glue. Spooling happens on the loop (plain writes, no
+ * fsync); the commit (Maildir: fsync, rename, directory fsync; LMTP: the
+ * exchange with the server) runs on libuv's thread pool, and the session
  * waits, consuming nothing, until it is done. */
 #include <errno.h>
 #include <stdio.h>
@@ -177,10 +178,11 @@ static void log_recipients(const struct srv_delivery *d, const struct smtp_envel
 		mixed = d->results[i].status != d->results[0].status ||
 			strcmp(d->results[i].text, d->results[0].text) != 0;
 	for (size_t i = 0; mixed && i < d->nresults; i++) {
-		char q[2 * STORE_TEXT_MAX];
+		char q[2 * STORE_TEXT_MAX], to[2 * SMTP_ADDR_MAX + 8], addr[SMTP_ADDR_MAX + 3];
+		(void)snprintf(addr, sizeof(addr), "<%s>", env->rcpts[i].addr);
 		log_msg(d->results[i].status == STORE_OK ? LOG_INFO : LOG_ERROR,
-			"event=rcpt_result sid=%s queue_id=%s to=<%s> status=%s reply=%s",
-			d->conn->sid, env->queue_id, env->rcpts[i].addr,
+			"event=rcpt_result sid=%s queue_id=%s to=%s status=%s reply=%s",
+			d->conn->sid, env->queue_id, log_quote(to, sizeof(to), addr),
 			store_status_name(d->results[i].status),
 			log_quote(q, sizeof(q), d->results[i].text));
 	}

@@ -249,7 +249,7 @@ def test_recipient_refused_by_dovecot(start_server, dovecot):
     check_delivered(msg, qid)
     log = srv.log()
     assert "550 5.1.1 <dave@localhost> User doesn't exist" in log, log
-    assert "rcpt_result" in log and "to=<alice@localhost> status=ok" in log, log
+    assert "rcpt_result" in log and 'to="<alice@localhost>" status=ok' in log, log
 
 
 def test_temporary_failure_wins(start_server, dovecot):
