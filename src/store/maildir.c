@@ -122,6 +122,7 @@ struct maildir_msg {
 	int fd;
 	bool unnamed;  /* fd is an O_TMPFILE: spool names it for link and copy */
 	char spool[32 + MAILDIR_PATH_MAX]; /* the spool file's path */
+	char spool_dir[MAILDIR_PATH_MAX + 32]; /* an unnamed spool's tmp/, for the log */
 	bool cr;       /* the last octet written was a CR, not yet stored */
 	char *buf;
 	size_t buflen;
@@ -697,6 +698,12 @@ static void fail_step(struct maildir_msg *m, int e, const char *step, const char
 
 static void maildir_free(void *msg);
 
+/* The spool for the log: its name, or for an unnamed one where it is. */
+static const char *spool_name(const struct maildir_msg *m)
+{
+	return m->unnamed ? m->spool_dir : m->spool;
+}
+
 /* The spool file in the first mailbox's tmp/: unnamed when the filesystem
  * can (nothing to clean after a crash), else named. 0 or an errno. */
 static int open_spool(struct maildir_msg *m)
@@ -715,6 +722,7 @@ static int open_spool(struct maildir_msg *m)
 		if (m->fd >= 0) {
 			m->unnamed = true;
 			(void)snprintf(m->spool, sizeof m->spool, "/proc/self/fd/%d", m->fd);
+			(void)snprintf(m->spool_dir, sizeof m->spool_dir, "%s (unnamed spool)", dir);
 			return 0;
 		}
 		e = last_err();
@@ -883,7 +891,7 @@ static enum store_status maildir_write(void *msg, const void *p, size_t n)
 	m->size += n;
 	int e = put_lf(m, p, n);
 	if (e) {
-		fail_step(m, e, "write", m->spool);
+		fail_step(m, e, "write", spool_name(m));
 		return m->failure.status;
 	}
 	return STORE_OK;
@@ -952,17 +960,17 @@ static void maildir_commit(void *msg, struct store_result *results)
 	if (m->err)
 		goto fail;
 	if (m->cr && (e = put_buf(m, "\r", 1)) != 0) {
-		fail_step(m, e, "write", m->spool);
+		fail_step(m, e, "write", spool_name(m));
 		goto fail;
 	}
 	m->cr = false;
 	if ((e = flush(m)) != 0) {
-		fail_step(m, e, "write", m->spool);
+		fail_step(m, e, "write", spool_name(m));
 		goto fail;
 	}
 	errno = 0;
 	if (st->ops.fsync(m->fd) < 0) {
-		fail_step(m, last_err(), "fsync", m->spool);
+		fail_step(m, last_err(), "fsync", spool_name(m));
 		goto fail;
 	}
 
@@ -984,7 +992,7 @@ static void maildir_commit(void *msg, struct store_result *results)
 	int fd = m->fd;
 	m->fd = -1;
 	if (close(fd) < 0 && errno != EINTR) { /* NFS may report write errors only here */
-		fail_step(m, last_err(), "close", m->spool);
+		fail_step(m, last_err(), "close", spool_name(m));
 		goto fail;
 	}
 

@@ -79,6 +79,10 @@ def test_disk_full(start_server, small_fs):
                 acked[queue_id(r)] = body
             assert failed is not None, "the 256 KiB filesystem never filled up"
             check(failed, 452, "4.3.1")
+            # logged as an error, with the path and the system's reason
+            lines = [l for l in srv.log().splitlines() if "No space left on device" in l]
+            assert lines and all("level=error" in l for l in lines), srv.log()[-2000:]
+            assert str(small_fs) in lines[0], lines[0]
             # the session survives the failure
             check(c.cmd("NOOP"), 250, "2.0.0")
             check(c.cmd("QUIT"), 221, "2.0.0")

@@ -632,6 +632,9 @@ static void test_error_text(void **state)
 	assert_int_equal(store_msg_write(m, big, sizeof big), STORE_FULL);
 	assert_non_null(strstr(store_msg_error(m), "write "));
 	assert_non_null(strstr(store_msg_error(m), strerror(ENOSPC)));
+	/* the unnamed spool is named by where it is, not by /proc/self/fd */
+	assert_non_null(strstr(store_msg_error(m), "/x.org/full/tmp (unnamed spool)"));
+	assert_null(strstr(store_msg_error(m), "/proc/"));
 	assert_int_equal(store_msg_commit(m, res), STORE_FULL);
 	for (size_t i = 0; i < 2; i++) {
 		assert_int_equal(res[i].status, STORE_FULL);
