@@ -56,8 +56,6 @@
  * syncs a new mailbox itself. Reached only by thousands of new mailboxes
  * whose first messages all failed. */
 #define FRESH_MAX 1024
-/* tmp/ is swept at start and then once a day (by the first commit after) */
-#define CLEAN_INTERVAL (24 * 3600)
 
 /* ---- libc defaults for struct store_fs_ops ---- */
 
@@ -604,7 +602,7 @@ static void *maildir_open(const struct store_config *cfg, char *err, size_t errl
 	check_owners(st, cfg->user);
 	time_t now = time(NULL);
 	(void)maildir_clean_tmp(st->root, now);
-	atomic_store(&st->next_clean, (long long)now + CLEAN_INTERVAL);
+	atomic_store(&st->next_clean, (long long)now + MAILDIR_SWEEP_INTERVAL);
 	return st;
 
 nomem:
@@ -944,11 +942,9 @@ static int copy_file(struct maildir_msg *m, const char *from, struct mbox *to)
 /* Once a day one commit (on a worker thread, never the loop) sweeps tmp/. */
 static void sweep_if_due(struct maildir *st)
 {
-	long long now = (long long)time(NULL);
-	long long due = atomic_load(&st->next_clean);
-	if (now < due || !atomic_compare_exchange_strong(&st->next_clean, &due, now + CLEAN_INTERVAL))
-		return;
-	(void)maildir_clean_tmp(st->root, (time_t)now);
+	time_t now = time(NULL);
+	if (maildir_sweep_due(&st->next_clean, now))
+		(void)maildir_clean_tmp(st->root, now);
 }
 
 static void maildir_commit(void *msg, struct store_result *results)

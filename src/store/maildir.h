@@ -3,6 +3,7 @@
 #define POSTERN_STORE_MAILDIR_H
 
 #include <limits.h>
+#include <stdatomic.h>
 #include <stdbool.h>
 #include <stddef.h>
 #include <time.h>
@@ -24,6 +25,13 @@ bool maildir_mailbox_path(const char *root, const char *addr, char *out, size_t 
 /* Remove the files of every <root>/<domain>/<mailbox>/tmp/ older than
  * MAILDIR_TMP_MAX_AGE at time now; returns how many went. */
 size_t maildir_clean_tmp(const char *root, time_t now);
+
+/* tmp/ is swept at start and then once a day, by the first commit after. */
+#define MAILDIR_SWEEP_INTERVAL (24 * 3600)
+
+/* Whether the sweep is due at now; if so, the next one is set a day later,
+ * and of threads that ask at once only one is told yes. */
+bool maildir_sweep_due(atomic_llong *next, time_t now);
 
 struct maildir_owner_report {
 	size_t fixed;    /* entries whose owner became the user */

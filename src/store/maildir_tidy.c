@@ -96,6 +96,13 @@ size_t maildir_clean_tmp(const char *root, time_t now)
 	return c.removed;
 }
 
+bool maildir_sweep_due(atomic_llong *next, time_t now)
+{
+	long long due = atomic_load(next);
+	return (long long)now >= due &&
+	       atomic_compare_exchange_strong(next, &due, (long long)now + MAILDIR_SWEEP_INTERVAL);
+}
+
 /* ---- owners ---- */
 
 struct owners {

@@ -127,6 +127,20 @@ static void test_clean_tmp(void **state)
 	assert_false(exists(fx, "x.org/a/tmp/young"));
 }
 
+static void test_sweep_daily(void **state)
+{
+	(void)state;
+	atomic_llong next = 1000;
+	assert_false(maildir_sweep_due(&next, 999));
+	assert_true(maildir_sweep_due(&next, 1000));
+	assert_int_equal(atomic_load(&next), 1000 + MAILDIR_SWEEP_INTERVAL);
+	/* once per day, whoever asks */
+	assert_false(maildir_sweep_due(&next, 1001));
+	assert_false(maildir_sweep_due(&next, 1000 + MAILDIR_SWEEP_INTERVAL - 1));
+	assert_true(maildir_sweep_due(&next, 5000 + MAILDIR_SWEEP_INTERVAL));
+	assert_int_equal(atomic_load(&next), 5000 + 2 * MAILDIR_SWEEP_INTERVAL);
+}
+
 static struct store *open_store(const struct fx *fx, const char *user)
 {
 	char err[256];
@@ -244,6 +258,7 @@ int main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test_setup_teardown(test_clean_tmp, setup, teardown),
+		cmocka_unit_test(test_sweep_daily),
 		cmocka_unit_test_setup_teardown(test_store_sweeps_at_start, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_owner_fixed_for_user, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_store_warns_at_start, setup, teardown),
