@@ -1,10 +1,17 @@
 /* SMTP AUTH (RFC 4954) for a connection: the session hooks over the sasl/
  * backend. Every step of an exchange (GNU SASL's gsasl_step, and with it
- * the yescrypt check of a password) runs on libuv's thread pool; the
- * session reads nothing until the answer comes back to the loop. A failed
- * exchange is answered after a delay that grows with the recent failures
- * of the client's address (a uv_timer: the loop never sleeps). */
+ * the yescrypt check of a password) runs on the password check pool
+ * (cpu_pool.c), never on libuv's, where commits wait; the session reads
+ * nothing until the answer comes back to the loop. Steps queued or running
+ * at once are capped per client and in all (auth_checks_per_client,
+ * auth_checks_max): past the cap the answer is 454 4.7.0 at once, so a
+ * flood costs a queue of bounded length. A failed exchange is answered
+ * after a delay that grows with the recent failures of the client's address
+ * (a uv_timer: the loop never sleeps, and the check's place is already
+ * given back). A client that hangs up takes its step back from the queue,
+ * or has its result thrown away. */
 #include <arpa/inet.h>
+#include <stddef.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -16,9 +23,9 @@
 #include "sasl/sasl.h"
 #include "server/internal.h"
 
-/* Failures per client address: a bounded table (8-way sets, the least
- * recently failed entry is evicted), so memory does not grow with the
- * number of attackers. IPv6 addresses count per /64. */
+/* Failures per client (srv_client_key: IPv6 counts per /64): a bounded
+ * table (8-way sets, the least recently failed entry is evicted), so memory
+ * does not grow with the number of attackers. */
 #define AUTH_IP_SETS 512
 #define AUTH_IP_WAYS 8
 /* A failure is forgotten after this long without another one. */
@@ -30,7 +37,7 @@
 #define SRV_AUTH_SECRET_SUFFIX ".secret"
 
 struct ip_slot {
-	unsigned char key[17]; /* family, then the address (/64 for IPv6) */
+	unsigned char key[SRV_CLIENT_KEY_LEN];
 	unsigned failures;
 	uint64_t last_ms;
 };
@@ -43,18 +50,23 @@ struct srv_auth_shared {
 	struct creds_db *db;
 	struct ip_slot *slots;
 	uint64_t seed;
+	struct srv_ip_table checks; /* steps queued or running, per client */
+	unsigned checks_max, checks_per_client;
+	bool limit_loopback;
 };
 
-/* One connection's exchange. It outlives the connection while a step is on
- * the pool (the pool's callback frees it then). */
+/* One connection's exchange. It outlives the connection while a step runs
+ * on the pool (the pool's callback frees it then). */
 struct srv_auth {
 	struct srv_conn *conn; /* NULL once the connection has gone */
 	struct srv_auth_shared *sh;
+	struct srv_cpu_pool *pool;
+	struct sockaddr_storage peer; /* its check is counted under this client */
 	struct sasl_sess *sess;
 	struct sasl_cb cb;
-	uv_work_t work;
+	struct srv_cpu_job job;
 	uv_timer_t delay;
-	bool working;       /* a step is on the pool */
+	bool working;       /* a step is queued or runs on the pool (and is counted in checks) */
 	bool timer_closing;
 	bool timer_closed;
 	bool logged;        /* this exchange's outcome is in the log */
@@ -78,29 +90,11 @@ static uint64_t hash_key(uint64_t seed, const unsigned char *k, size_t n)
 	return h ^ (h >> 29);
 }
 
-static void ip_key(const struct sockaddr_storage *ss, unsigned char key[17])
-{
-	memset(key, 0, 17);
-	if (ss->ss_family == AF_INET) {
-		key[0] = 4;
-		memcpy(key + 1, &((const struct sockaddr_in *)ss)->sin_addr, 4);
-	} else if (ss->ss_family == AF_INET6) {
-		const unsigned char *a = ((const struct sockaddr_in6 *)ss)->sin6_addr.s6_addr;
-		if (IN6_IS_ADDR_V4MAPPED((const struct in6_addr *)a)) {
-			key[0] = 4;
-			memcpy(key + 1, a + 12, 4);
-		} else {
-			key[0] = 6;
-			memcpy(key + 1, a, 8); /* one /64 is one client */
-		}
-	}
-}
-
 /* Count one failure from addr; returns the delay before its 535. */
 static unsigned ip_failure(struct srv_auth_shared *sh, const struct sockaddr_storage *addr)
 {
-	unsigned char key[17];
-	ip_key(addr, key);
+	unsigned char key[SRV_CLIENT_KEY_LEN];
+	srv_client_key(addr, key);
 	uint64_t now = srv_now_ms();
 	pthread_mutex_lock(&sh->lock);
 	struct ip_slot *set = &sh->slots[(hash_key(sh->seed, key, sizeof(key)) % AUTH_IP_SETS) * AUTH_IP_WAYS];
@@ -154,8 +148,12 @@ int srv_auth_init(struct srv_shared *shared, char *err, size_t errlen)
 	sh->delay_max = cfg->auth_delay_max;
 	sh->path = strdup(cfg->users_file);
 	sh->slots = calloc((size_t)AUTH_IP_SETS * AUTH_IP_WAYS, sizeof(*sh->slots));
+	sh->checks_max = cfg->auth_checks_max;
+	sh->checks_per_client = cfg->auth_checks_per_client;
+	sh->limit_loopback = cfg->limit_loopback;
 	char why[600];
-	if (!sh->path || !sh->slots || creds_random(&sh->seed, sizeof(sh->seed))) {
+	if (!sh->path || !sh->slots || creds_random(&sh->seed, sizeof(sh->seed)) ||
+	    srv_ip_table_init(&sh->checks, sh->checks_max)) {
 		snprintf(err, errlen, "out of memory");
 		goto fail;
 	}
@@ -232,6 +230,8 @@ void srv_auth_fini(struct srv_shared *shared)
 	sasl_server_free(sh->sasl);
 	creds_db_unref(sh->db);
 	pthread_mutex_destroy(&sh->lock);
+	if (sh->checks.slots)
+		srv_ip_table_fini(&sh->checks);
 	free(sh->slots);
 	free(sh->path);
 	free(sh);
@@ -265,6 +265,9 @@ static struct srv_auth *auth_get(struct srv_conn *c)
 		return NULL;
 	a->conn = c;
 	a->sh = c->worker->shared->auth;
+	a->pool = c->worker->shared->cpu_pool;
+	a->peer = c->peer;
+	a->job.worker = c->worker;
 	uv_timer_init(&c->worker->loop, &a->delay);
 	a->delay.data = a;
 	c->auth = a;
@@ -312,19 +315,36 @@ static enum smtp_auth_start auth_start(void *ctx, const char *mech, bool tls)
 	return sasl_start_reply(st);
 }
 
-static void step_work(uv_work_t *w)
+static struct srv_auth *job_auth(struct srv_cpu_job *job)
 {
-	struct srv_auth *a = w->data;
-	srv_pool_thread_cpu_bound(); /* a NOOP is answered while 20 sessions authenticate */
-	/* NULL means "no initial response"; an empty response is not that */
-	static const unsigned char empty[1];
-	const unsigned char *in = a->in_absent ? NULL : a->in ? a->in : empty;
-	a->st = sasl_sess_step(a->sess, in, a->in_len, &a->out, &a->out_len);
+	return (struct srv_auth *)((char *)job - offsetof(struct srv_auth, job));
+}
+
+static void wipe_input(struct srv_auth *a)
+{
 	if (a->in) {
 		creds_wipe(a->in, a->in_len);
 		free(a->in);
 		a->in = NULL;
 	}
+}
+
+/* The step left the pool (done or taken back): its place is free. */
+static void step_left_pool(struct srv_auth *a)
+{
+	a->working = false;
+	wipe_input(a);
+	srv_ip_release(&a->sh->checks, &a->peer);
+}
+
+static void step_work(struct srv_cpu_job *job)
+{
+	struct srv_auth *a = job_auth(job);
+	/* NULL means "no initial response"; an empty response is not that */
+	static const unsigned char empty[1];
+	const unsigned char *in = a->in_absent ? NULL : a->in ? a->in : empty;
+	a->st = sasl_sess_step(a->sess, in, a->in_len, &a->out, &a->out_len);
+	wipe_input(a);
 }
 
 static void delay_done(uv_timer_t *t)
@@ -337,22 +357,17 @@ static void delay_done(uv_timer_t *t)
 	srv_conn_pump(c);
 }
 
-static void step_done(uv_work_t *w, int status)
+static void step_done(struct srv_cpu_job *job)
 {
-	struct srv_auth *a = w->data;
-	a->working = false;
-	if (a->in) { /* cancelled before it ran */
-		creds_wipe(a->in, a->in_len);
-		free(a->in);
-		a->in = NULL;
-	}
+	struct srv_auth *a = job_auth(job);
+	step_left_pool(a);
 	struct srv_conn *c = a->conn;
-	if (!c) {
+	if (!c) { /* hung up while it ran: the result goes nowhere */
+		free(a->out);
+		a->out = NULL;
 		auth_free_if_done(a);
 		return;
 	}
-	if (status == UV_ECANCELED)
-		a->st = SASL_STEP_TEMPFAIL;
 	unsigned char *out = a->out;
 	size_t out_len = a->out_len;
 	a->out = NULL;
@@ -409,16 +424,21 @@ static void auth_step(void *ctx, const unsigned char *resp, size_t len)
 		}
 		memcpy(a->in, resp, len);
 	}
-	a->work.data = a;
-	a->working = true;
-	if (uv_queue_work(&c->worker->loop, &a->work, step_work, step_done) != 0) {
-		a->working = false;
-		creds_wipe(a->in, a->in_len);
-		free(a->in);
-		a->in = NULL;
-		auth_log(a, "tempfail", "thread pool");
-		smtp_session_auth_reply(c->session, SMTP_AUTH_TEMPFAIL, NULL, 0, NULL);
+	/* loopback is trusted as for max_connections_per_ip; the total is not */
+	unsigned per_client = srv_client_is_loopback(&c->peer) && !a->sh->limit_loopback
+				      ? 0 : a->sh->checks_per_client;
+	enum srv_ip_verdict v = srv_ip_acquire(&a->sh->checks, &c->peer, per_client, a->sh->checks_max);
+	if (v != SRV_IP_OK) {
+		wipe_input(a);
+		auth_log(a, "tempfail", v == SRV_IP_CLIENT_FULL ? "too many checks from this client"
+								: "too many checks in flight");
+		smtp_session_auth_reply(c->session, SMTP_AUTH_BUSY, NULL, 0, NULL);
+		return;
 	}
+	a->working = true;
+	a->job.work = step_work;
+	a->job.done = step_done;
+	srv_cpu_pool_submit(a->pool, &a->job);
 }
 
 /* The exchange is over: success, failure, "*", a bad line, or the end of
@@ -456,8 +476,16 @@ void srv_auth_conn_gone(struct srv_conn *c)
 	if (a->sess && !a->logged)
 		auth_log(a, "aborted", "connection closed");
 	a->conn = NULL;
+	if (a->working && srv_cpu_pool_cancel(a->pool, &a->job))
+		step_left_pool(a); /* never ran: nothing was hashed for nobody */
 	uv_timer_stop(&a->delay);
 	uv_close((uv_handle_t *)&a->delay, timer_closed);
+}
+
+bool srv_auth_busy(const struct srv_conn *c)
+{
+	const struct srv_auth *a = c->auth;
+	return a && (a->working || uv_is_active((const uv_handle_t *)&a->delay));
 }
 
 int srv_auth_channel_binding(struct srv_conn *c, const char *kind, const unsigned char *data,

@@ -125,7 +125,7 @@ const struct srv_key srv_config_keys[] = {
 	  AT(max_connections_per_ip), .def = "50",
 	  .help = "connections at once from one address; 0: no limit" },
 	{ .key = "limit_loopback", BOOL, AT(limit_loopback), .def = "no",
-	  .help = "apply max_connections_per_ip to 127.0.0.0/8 and ::1 too" },
+	  .help = "apply max_connections_per_ip and auth_checks_per_client to 127.0.0.0/8 and ::1 too" },
 	{ .key = "command_timeout", .flag = "command-timeout", .arg = "S", UINT(1, 86400),
 	  AT(command_timeout), .def = "300", .help = "idle seconds before 421 4.4.2" },
 	{ .key = "shutdown_timeout", .arg = "S", UINT(0, 86400), AT(shutdown_timeout),
@@ -157,6 +157,10 @@ const struct srv_key srv_config_keys[] = {
 	  .def = "8000", .help = "milliseconds: the cap of the growing delay before a 535" },
 	{ .key = "auth_cache_ttl", .arg = "S", UINT(0, 86400), AT(auth_cache_ttl), .def = "3600",
 	  .help = "seconds a good PLAIN/LOGIN password is not hashed again; 0: off" },
+	{ .key = "auth_checks_max", .arg = "N", UINT(1, 100000), AT(auth_checks_max), .def = "32",
+	  .help = "password checks queued or running at once; more get 454 4.7.0" },
+	{ .key = "auth_checks_per_client", .arg = "N", UINT(0, 100000), AT(auth_checks_per_client),
+	  .def = "4", .help = "the same per client address (IPv6: its /64); 0: no limit" },
 };
 
 const size_t srv_config_nkeys = sizeof(srv_config_keys) / sizeof(srv_config_keys[0]);

@@ -16,6 +16,13 @@
 #define CONN_IN_MAX (SRV_READ_BUF + 70000)
 /* Output the peer did not take yet (it pipelines without reading). */
 #define CONN_PENDING_MAX (512 * 1024)
+/* While AUTH is checked (or its 535 delayed) the socket is still read, only
+ * to see a hang-up at once: the connection slot is freed and the check
+ * dropped, instead of both lasting until the answer goes out to nobody. A
+ * client should send nothing before the answer (RFC 4954 §4); what it sends
+ * anyway is kept, up to this much, and reading stops there. A client that
+ * only half-closes its side while its AUTH is checked has gone too. */
+#define CONN_HOLD_MAX 4096
 
 uint64_t srv_now_ms(void)
 {
@@ -37,6 +44,8 @@ static void conn_alloc(uv_handle_t *h, size_t hint, uv_buf_t *buf)
 	w->rbuf_busy = true;
 	buf->base = w->rbuf;
 	buf->len = sizeof(w->rbuf);
+	if (srv_auth_busy(c) && c->held < CONN_HOLD_MAX)
+		buf->len = CONN_HOLD_MAX - c->held;
 }
 
 /* Free once both handles are closed and no commit still refers to us. */
@@ -386,8 +395,12 @@ void srv_conn_pump(struct srv_conn *c)
 		return;
 	}
 	bool handshaking = c->tls_on && !c->tls_ready;
-	bool want = (smtp_session_wants_input(c->session) || handshaking) && !c->writing;
-	conn_set_reading(c, want);
+	bool wants = smtp_session_wants_input(c->session);
+	if (wants)
+		c->held = 0;
+	bool watch_hangup = srv_auth_busy(c) && c->held < CONN_HOLD_MAX;
+	bool want = (wants || handshaking) && !c->writing;
+	conn_set_reading(c, want || (watch_hangup && !c->writing));
 	if (handshaking)
 		return; /* the handshake deadline runs on, set once */
 	if (want)
@@ -413,6 +426,8 @@ static void conn_read(uv_stream_t *s, ssize_t n, const uv_buf_t *buf)
 			w->rbuf_busy = false;
 		return;
 	}
+	if (srv_auth_busy(c))
+		c->held += (size_t)n;
 	if (c->tls_on) {
 		int rc = srv_tls_feed(c->tls, buf->base, (size_t)n);
 		w->rbuf_busy = false;
@@ -549,14 +564,12 @@ void srv_conn_accept(struct srv_worker *w, uv_stream_t *listener, enum srv_liste
 		srv_conn_close(c);
 		return;
 	}
-	bool loopback = (c->peer.ss_family == AF_INET &&
-			 (ntohl(((struct sockaddr_in *)&c->peer)->sin_addr.s_addr) >> 24) == 127) ||
-			(c->peer.ss_family == AF_INET6 &&
-			 IN6_IS_ADDR_LOOPBACK(&((struct sockaddr_in6 *)&c->peer)->sin6_addr));
+	bool loopback = srv_client_is_loopback(&c->peer);
 	unsigned per_ip = (loopback && !sh->cfg->limit_loopback) ? 0 : sh->cfg->max_connections_per_ip;
 	bool over = total > sh->cfg->max_connections || w->stopping;
 	if (!over) {
-		c->counted_ip = srv_ip_acquire(&sh->ips, &c->peer, per_ip);
+		/* the total is counted above (refused connections count too) */
+		c->counted_ip = srv_ip_acquire(&sh->ips, &c->peer, per_ip, 0) == SRV_IP_OK;
 		over = !c->counted_ip;
 	}
 	log_msg(LOG_INFO, "event=connect sid=%s client=%s port=%u%s%s%s", c->sid, c->peer_addr,

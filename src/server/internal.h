@@ -19,14 +19,30 @@
 /* Plaintext out of TLS per step: one TLS record's worth. */
 #define SRV_TLS_PLAIN_BUF (16 * 1024)
 
-/* Connections per client address, across all loops; bounded by max_connections. */
+/* A client as the limits count it (limits.c: srv_client_key). */
+#define SRV_CLIENT_KEY_LEN 16
+
+/* Counts per client across all loops (connections, password checks in
+ * flight), and their total; bounded by the number it was sized for. */
 struct srv_ip_table {
 	pthread_mutex_t lock;
 	size_t size; /* slots, a power of two */
+	unsigned total;
 	struct srv_ip_slot {
-		unsigned char addr[16];
+		unsigned char key[SRV_CLIENT_KEY_LEN];
 		unsigned count;
 	} *slots;
+};
+
+/* A pool of threads for CPU-bound work (cpu_pool.c), apart from libuv's. */
+struct srv_cpu_pool;
+struct srv_worker;
+struct srv_cpu_job {
+	struct srv_cpu_job *prev, *next; /* in the pool's queue, then in the loop's done list */
+	struct srv_worker *worker;       /* whose loop runs done */
+	void (*work)(struct srv_cpu_job *job);  /* on a pool thread */
+	void (*done)(struct srv_cpu_job *job);  /* on the loop, after work */
+	bool queued;                     /* in the queue: srv_cpu_pool_cancel can take it back */
 };
 
 /* Read-only after start, except the counters. */
@@ -39,6 +55,7 @@ struct srv_shared {
 	atomic_uint queue_seq;
 	int utc_offset_min;
 	struct srv_auth_shared *auth; /* auth.c; NULL when no users file: AUTH is not offered */
+	struct srv_cpu_pool *cpu_pool; /* password checks; NULL when no users file */
 	/* TLS: NULL without a certificate. SIGHUP swaps it under tls_lock;
 	 * connections hold their own reference (srv_tls_new takes one). */
 	pthread_mutex_t tls_lock;
@@ -67,6 +84,12 @@ struct srv_worker {
 	char rbuf[SRV_READ_BUF];
 	bool rbuf_busy;
 	char tlsbuf[SRV_TLS_PLAIN_BUF]; /* decrypted input, handed to a session at once */
+	/* CPU pool jobs of this loop that are done, under cpu_lock; cpu_async
+	 * wakes the loop to run them. cpu_jobs counts jobs out (loop only). */
+	uv_async_t cpu_async;
+	pthread_mutex_t cpu_lock;
+	struct srv_cpu_job *cpu_done;
+	unsigned cpu_jobs;
 };
 
 struct srv_delivery; /* delivery.c */
@@ -106,6 +129,7 @@ struct srv_conn {
 	bool tls_busy;         /* a handshake step runs on the pool */
 	bool tls_answered;     /* our reply to the ClientHello is out: later steps run inline */
 	bool refused;          /* over a limit: 421 instead of the greeting */
+	size_t held;           /* octets read while AUTH is checked: bounded, read only to see a hang-up */
 	char tls_info[128];    /* the Received comment, after the handshake */
 };
 
@@ -137,8 +161,11 @@ int srv_auth_init(struct srv_shared *sh, char *err, size_t errlen);
 int srv_auth_reload(struct srv_shared *sh, char *err, size_t errlen);
 void srv_auth_fini(struct srv_shared *sh);
 void srv_auth_hooks(struct srv_conn *c, struct smtp_hooks *h);
-/* the connection goes away: an exchange in flight finishes on its own */
+/* the connection goes away: a check not started is cancelled, the result
+ * of one running is thrown away */
 void srv_auth_conn_gone(struct srv_conn *c);
+/* A password check runs or its 535 waits: the client can only hang up. */
+bool srv_auth_busy(const struct srv_conn *c);
 /* For the TLS layer after its handshake: channel binding data (kind
  * "tls-exporter" or "tls-unique") that enables SCRAM-*-PLUS. 0 or -1. */
 int srv_auth_channel_binding(struct srv_conn *c, const char *kind, const unsigned char *data,
@@ -153,12 +180,33 @@ void srv_fd_budget(struct srv_config *cfg);
 int srv_listen_fd(const char *spec, bool first, char *err, size_t errlen);
 int srv_listen_parse(const char *spec, struct sockaddr_storage *ss, socklen_t *len);
 
-/* limits.c */
-int srv_ip_table_init(struct srv_ip_table *t, unsigned max_connections);
+/* limits.c: one key per client (IPv6: per /64) for every per-client limit */
+void srv_client_key(const struct sockaddr_storage *addr, unsigned char key[SRV_CLIENT_KEY_LEN]);
+bool srv_client_is_loopback(const struct sockaddr_storage *addr);
+int srv_ip_table_init(struct srv_ip_table *t, unsigned max_entries);
 void srv_ip_table_fini(struct srv_ip_table *t);
-/* Count one more connection from addr; false when over the limit (not counted). */
-bool srv_ip_acquire(struct srv_ip_table *t, const struct sockaddr_storage *addr, unsigned limit);
+enum srv_ip_verdict {
+	SRV_IP_OK,          /* counted */
+	SRV_IP_CLIENT_FULL, /* this client has per_client already */
+	SRV_IP_TOTAL_FULL,  /* the table has total already */
+};
+/* Count one more for addr's client unless it has per_client or the table
+ * total (0: no such limit); only SRV_IP_OK counts. */
+enum srv_ip_verdict srv_ip_acquire(struct srv_ip_table *t, const struct sockaddr_storage *addr,
+				   unsigned per_client, unsigned total);
 void srv_ip_release(struct srv_ip_table *t, const struct sockaddr_storage *addr);
+
+/* cpu_pool.c */
+struct srv_cpu_pool *srv_cpu_pool_new(unsigned threads);
+/* Joins the threads; every job must be done or cancelled. */
+void srv_cpu_pool_free(struct srv_cpu_pool *p);
+/* Queue job (work, done and worker set; called on worker's loop). */
+void srv_cpu_pool_submit(struct srv_cpu_pool *p, struct srv_cpu_job *job);
+/* Take back a job not started: true, and done will not run. false: it
+ * runs or ran, and done will run. */
+bool srv_cpu_pool_cancel(struct srv_cpu_pool *p, struct srv_cpu_job *job);
+/* worker.c: the loop's side (init on the loop before it runs, close when it stops) */
+void srv_cpu_loop_init(struct srv_worker *w);
 
 uint64_t srv_now_ms(void);
 /* worker.c: a pool thread about to do CPU-bound work (a password hash, a TLS

@@ -68,8 +68,11 @@ static void grace_tick(uv_timer_t *t)
 			else
 				srv_conn_shutdown_now(c);
 		}
-	if (!w->conns)
+	/* a password check still running comes back to this loop */
+	if (!w->conns && !w->cpu_jobs) {
 		uv_close((uv_handle_t *)&w->grace_timer, close_cb_noop);
+		uv_close((uv_handle_t *)&w->cpu_async, close_cb_noop);
+	}
 }
 
 static void on_stop(uv_async_t *a)
@@ -94,6 +97,7 @@ static void worker_main(void *arg)
 	struct srv_worker *w = arg;
 	uv_run(&w->loop, UV_RUN_DEFAULT);
 	uv_loop_close(&w->loop);
+	pthread_mutex_destroy(&w->cpu_lock);
 }
 
 static int worker_init(struct srv_worker *w, unsigned id, struct srv_shared *sh, char *err,
@@ -106,6 +110,7 @@ static int worker_init(struct srv_worker *w, unsigned id, struct srv_shared *sh,
 	w->stop_async.data = w;
 	uv_timer_init(&w->loop, &w->grace_timer);
 	w->grace_timer.data = w;
+	srv_cpu_loop_init(w);
 	const struct srv_config *cfg = sh->cfg;
 	for (int kind = 0; kind < SRV_LISTEN_KINDS; kind++) {
 		for (size_t j = 0; j < cfg->nlisten[kind]; j++) {
@@ -225,6 +230,10 @@ static int start_shared(struct srv_shared *sh, char *err, size_t errlen)
 		log_msg(LOG_ERROR, "event=start_failed reason=%s", log_quote(q, sizeof(q), err));
 		return 2;
 	}
+	if (sh->auth && !(sh->cpu_pool = srv_cpu_pool_new(0))) {
+		log_msg(LOG_ERROR, "event=start_failed reason=\"password check threads: cannot start\"");
+		return 1;
+	}
 	return srv_ip_table_init(&sh->ips, cfg->max_connections) ? 1 : 0;
 }
 
@@ -232,6 +241,7 @@ static void stop_shared(struct srv_shared *sh)
 {
 	if (sh->ips.slots)
 		srv_ip_table_fini(&sh->ips);
+	srv_cpu_pool_free(sh->cpu_pool); /* every loop has stopped: no job is out */
 	srv_auth_fini(sh);
 	srv_routes_free(sh);
 	store_free(sh->store);
@@ -247,7 +257,8 @@ int srv_run(struct srv_config *cfg)
 	sh.cfg = cfg;
 	sh.utc_offset_min = local_utc_offset();
 	signal(SIGPIPE, SIG_IGN);
-	/* deliveries block a pool thread in fsync: give the pool room */
+	/* libuv's pool: commits, blocked in fsync, and TLS handshake steps.
+	 * Password checks have a pool of their own (cpu_pool.c). */
 	setenv("UV_THREADPOOL_SIZE", "16", 0);
 
 	for (int kind = 0; kind < SRV_LISTEN_KINDS; kind++) {
@@ -300,6 +311,7 @@ int srv_run(struct srv_config *cfg)
 			uv_walk(&m.workers[i].loop, close_any, NULL);
 			uv_run(&m.workers[i].loop, UV_RUN_DEFAULT);
 			uv_loop_close(&m.workers[i].loop);
+			pthread_mutex_destroy(&m.workers[i].cpu_lock);
 		}
 		free(m.workers);
 		stop_shared(&sh);

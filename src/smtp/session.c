@@ -709,6 +709,10 @@ void smtp_session_auth_reply(struct smtp_session *s, enum smtp_auth_reply r, con
 		auth_finish(s);
 		reply(s, 454, ESC_SEC_OTHER, "Error: temporary authentication failure");
 		return;
+	case SMTP_AUTH_BUSY:
+		auth_finish(s);
+		reply(s, 454, ESC_SEC_OTHER, "Error: too many password checks in flight, try again later");
+		return;
 	default:
 		auth_failed(s, 535, ESC_SEC_AUTH_CREDENTIALS_INVALID, "Error: authentication failed");
 		return;

@@ -94,6 +94,7 @@ enum smtp_auth_reply {
 	SMTP_AUTH_SUCCESS,   /* 235 2.7.0 */
 	SMTP_AUTH_FAILED,    /* 535 5.7.8: also malformed credentials, same reply for every cause */
 	SMTP_AUTH_TEMPFAIL,  /* 454 4.7.0: the credential store is unreachable */
+	SMTP_AUTH_BUSY,      /* 454 4.7.0: too many password checks in flight (SPEC.md §6) */
 };
 
 struct smtp_hooks {

@@ -1,0 +1,169 @@
+/* A thread pool for password checks, apart from libuv's.
+ *
+ * libuv has one pool per process (UV_THREADPOOL_SIZE threads, one FIFO
+ * queue) for every uv_queue_work of every loop. When password checks
+ * (yescrypt: tens of milliseconds of CPU each) went there too, an AUTH
+ * flood queued hundreds of them, and every Maildir commit behind them
+ * waited seconds for its 250. Lowering the checking threads' priority does
+ * not help a job that is still in the queue. So checks get their own queue
+ * and their own threads, one per core (a check is pure CPU: more threads
+ * would only share the same cores); libuv's pool keeps the commits (which
+ * wait on the disk) and the TLS handshake steps (a millisecond each). A
+ * flood of checks then costs logins time, bounded by auth_checks_max
+ * (auth.c refuses more), and never costs deliveries their place in a queue.
+ * The threads run at a lowered priority, so the loops keep the CPU.
+ *
+ * A job's done callback runs on the loop that submitted it: the finishing
+ * thread puts it on that loop's done list and wakes it with uv_async_send.
+ * A job still queued can be taken back (a client that hung up). */
+#include <stdlib.h>
+#include <unistd.h>
+
+#include "server/internal.h"
+
+struct srv_cpu_pool {
+	pthread_mutex_t lock;
+	pthread_cond_t wake;
+	struct srv_cpu_job *head, *tail; /* queued, oldest first */
+	bool stopping;
+	unsigned nthreads;
+	pthread_t threads[];
+};
+
+static void *pool_thread(void *arg)
+{
+	struct srv_cpu_pool *p = arg;
+	srv_pool_thread_cpu_bound();
+	pthread_mutex_lock(&p->lock);
+	for (;;) {
+		while (!p->head && !p->stopping)
+			pthread_cond_wait(&p->wake, &p->lock);
+		if (!p->head)
+			break; /* stopping, and nothing left */
+		struct srv_cpu_job *job = p->head;
+		p->head = job->next;
+		if (p->head)
+			p->head->prev = NULL;
+		else
+			p->tail = NULL;
+		job->queued = false;
+		pthread_mutex_unlock(&p->lock);
+
+		job->work(job);
+
+		struct srv_worker *w = job->worker;
+		pthread_mutex_lock(&w->cpu_lock);
+		job->prev = NULL;
+		job->next = w->cpu_done;
+		w->cpu_done = job;
+		pthread_mutex_unlock(&w->cpu_lock);
+		uv_async_send(&w->cpu_async);
+		pthread_mutex_lock(&p->lock);
+	}
+	pthread_mutex_unlock(&p->lock);
+	return NULL;
+}
+
+struct srv_cpu_pool *srv_cpu_pool_new(unsigned threads)
+{
+	if (threads == 0) {
+		long n = sysconf(_SC_NPROCESSORS_ONLN);
+		threads = n > 0 ? (unsigned)n : 1;
+	}
+	struct srv_cpu_pool *p = calloc(1, sizeof(*p) + threads * sizeof(pthread_t));
+	if (!p)
+		return NULL;
+	pthread_mutex_init(&p->lock, NULL);
+	pthread_cond_init(&p->wake, NULL);
+	for (; p->nthreads < threads; p->nthreads++)
+		if (pthread_create(&p->threads[p->nthreads], NULL, pool_thread, p))
+			break;
+	if (p->nthreads == 0) {
+		srv_cpu_pool_free(p);
+		return NULL;
+	}
+	return p;
+}
+
+void srv_cpu_pool_free(struct srv_cpu_pool *p)
+{
+	if (!p)
+		return;
+	pthread_mutex_lock(&p->lock);
+	p->stopping = true;
+	pthread_cond_broadcast(&p->wake);
+	pthread_mutex_unlock(&p->lock);
+	for (unsigned i = 0; i < p->nthreads; i++)
+		pthread_join(p->threads[i], NULL);
+	pthread_cond_destroy(&p->wake);
+	pthread_mutex_destroy(&p->lock);
+	free(p);
+}
+
+void srv_cpu_pool_submit(struct srv_cpu_pool *p, struct srv_cpu_job *job)
+{
+	job->worker->cpu_jobs++;
+	pthread_mutex_lock(&p->lock);
+	job->next = NULL;
+	job->prev = p->tail;
+	if (p->tail)
+		p->tail->next = job;
+	else
+		p->head = job;
+	p->tail = job;
+	job->queued = true;
+	pthread_cond_signal(&p->wake);
+	pthread_mutex_unlock(&p->lock);
+}
+
+bool srv_cpu_pool_cancel(struct srv_cpu_pool *p, struct srv_cpu_job *job)
+{
+	pthread_mutex_lock(&p->lock);
+	bool taken = job->queued;
+	if (taken) {
+		if (job->prev)
+			job->prev->next = job->next;
+		else
+			p->head = job->next;
+		if (job->next)
+			job->next->prev = job->prev;
+		else
+			p->tail = job->prev;
+		job->prev = job->next = NULL;
+		job->queued = false;
+	}
+	pthread_mutex_unlock(&p->lock);
+	if (taken)
+		job->worker->cpu_jobs--;
+	return taken;
+}
+
+/* On the loop: run the done callbacks of its finished jobs, oldest first. */
+static void on_cpu_done(uv_async_t *a)
+{
+	struct srv_worker *w = a->data;
+	pthread_mutex_lock(&w->cpu_lock);
+	struct srv_cpu_job *list = w->cpu_done;
+	w->cpu_done = NULL;
+	pthread_mutex_unlock(&w->cpu_lock);
+	struct srv_cpu_job *fifo = NULL; /* the list is newest first */
+	while (list) {
+		struct srv_cpu_job *next = list->next;
+		list->next = fifo;
+		fifo = list;
+		list = next;
+	}
+	while (fifo) {
+		struct srv_cpu_job *next = fifo->next;
+		w->cpu_jobs--;
+		fifo->done(fifo);
+		fifo = next;
+	}
+}
+
+void srv_cpu_loop_init(struct srv_worker *w)
+{
+	pthread_mutex_init(&w->cpu_lock, NULL);
+	uv_async_init(&w->loop, &w->cpu_async, on_cpu_done);
+	w->cpu_async.data = w;
+}
