@@ -11,7 +11,14 @@
  *   mode auth:            connect, 220, EHLO, [TLS], AUTH PLAIN, 235, QUIT
  *
  * One message per session.  A session counts as done only if every reply
- * had the expected code.  At the same time a separate thread keeps one
+ * had the expected code.  The time from the message's last octet to its
+ * 250 is measured too (eod_*).
+ *
+ * --flood N adds N threads that flood AUTH meanwhile, each in a loop from
+ * its own loopback address (127.0.1.x, --flood-sources of them): connect,
+ * 220, EHLO, AUTH PLAIN with a wrong password, then hang up at once
+ * (--flood-mode hangup) or wait for the answer first (wait).  Their
+ * counts are printed (flood_*); they are not timed.  At the same time a separate thread keeps one
  * plain connection open and sends NOOP every --noop-ms milliseconds,
  * timing each round trip (it reconnects every --noop-reconnect NOOPs, so
  * that no server's junk-command limit interferes; the reconnection is not
@@ -76,6 +83,10 @@ static struct {
 	int timeout_s;
 	long max_errors;
 	bool verbose;
+	int flood;          /* AUTH flood threads; 0: none */
+	int flood_sources;  /* loopback source addresses for them */
+	bool flood_wait;    /* read the AUTH reply before hanging up */
+	const char *flood_user;
 } opt = {
 	.host = "127.0.0.1",
 	.port = "2525",
@@ -90,6 +101,8 @@ static struct {
 	.noop_reconnect = 50,
 	.timeout_s = 30,
 	.max_errors = 10000,
+	.flood_sources = 50,
+	.flood_user = "alice",
 };
 
 static struct addrinfo *g_addr;
@@ -351,7 +364,7 @@ static bool do_tls(struct conn *c, SSL_SESSION **sess, long *resumed)
 }
 
 /* One session; true if every reply was the expected one. */
-static bool session(struct conn *c, SSL_SESSION **sess, long *resumed)
+static bool session(struct conn *c, SSL_SESSION **sess, long *resumed, double *eod_s)
 {
 	char cmd[600];
 	int n;
@@ -379,8 +392,10 @@ static bool session(struct conn *c, SSL_SESSION **sess, long *resumed)
 			goto out;
 		if (!STEP(c, "DATA", "DATA\r\n", 354))
 			goto out;
+		double t = now_s();
 		if (!step(c, "end of data", g_body, g_body_len, 250))
 			goto out;
+		*eod_s = now_s() - t;
 	}
 	if (!STEP(c, "QUIT", "QUIT\r\n", 221))
 		goto out;
@@ -407,6 +422,7 @@ struct worker {
 	long errors;
 	long resumed;   /* TLS resumptions among the sessions in done */
 	struct vec lat; /* session seconds, measured window */
+	struct vec eod; /* last octet of the message to its 250, seconds */
 	double last_end;
 };
 
@@ -421,7 +437,8 @@ static void *worker_main(void *arg)
 		if (t >= g_deadline)
 			break;
 		long r = 0;
-		bool ok = session(c, opt.resume ? &sess : NULL, &r);
+		double eod = 0;
+		bool ok = session(c, opt.resume ? &sess : NULL, &r, &eod);
 		double e = now_s();
 		w->last_end = e;
 		if (ok) {
@@ -430,6 +447,8 @@ static void *worker_main(void *arg)
 				w->done++;
 				w->resumed += r;
 				vec_push(&w->lat, e - t);
+				if (opt.mode == MODE_MAIL)
+					vec_push(&w->eod, eod);
 			}
 		} else {
 			w->errors++;
@@ -518,6 +537,50 @@ static void *prober_main(void *arg)
 	return NULL;
 }
 
+/* ---- the AUTH flood ---- */
+static char g_flood_cmd[1024];
+static atomic_long g_flood_sent, g_flood_refused, g_flood_failed;
+
+static void *flood_main(void *arg)
+{
+	int id = (int)(intptr_t)arg;
+	struct sockaddr_in src = {.sin_family = AF_INET};
+	src.sin_addr.s_addr = htonl(0x7f000100u + 1 + (unsigned)(id % opt.flood_sources));
+	char ehlo[300];
+	int n = snprintf(ehlo, sizeof ehlo, "EHLO flood%d.bench.local\r\n", id);
+	while (!atomic_load(&g_stop) && now_s() < g_deadline) {
+		int fd = socket(g_addr->ai_family, SOCK_STREAM | SOCK_CLOEXEC, 0);
+		if (fd < 0)
+			break;
+		struct conn c = {.fd = fd};
+		struct timeval tv = {.tv_sec = opt.timeout_s};
+		setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof tv);
+		int one = 1;
+		setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof one);
+		setsockopt(fd, IPPROTO_IP, IP_BIND_ADDRESS_NO_PORT, &one, sizeof one); /* the port at connect */
+		if ((g_addr->ai_family == AF_INET && bind(fd, (struct sockaddr *)&src, sizeof src) < 0) ||
+		    connect(fd, g_addr->ai_addr, g_addr->ai_addrlen) < 0) {
+			close(fd);
+			atomic_fetch_add(&g_flood_failed, 1);
+			usleep(10000);
+			continue;
+		}
+		int code = conn_reply(&c);
+		if (code != 220) {
+			atomic_fetch_add(&g_flood_refused, 1); /* 421: no slot */
+		} else if (conn_write(&c, ehlo, (size_t)n) == 0 && conn_reply(&c) == 250 &&
+			   conn_write(&c, g_flood_cmd, strlen(g_flood_cmd)) == 0) {
+			atomic_fetch_add(&g_flood_sent, 1);
+			if (opt.flood_wait)
+				conn_reply(&c); /* 535 (after its delay) or 454 */
+		} else {
+			atomic_fetch_add(&g_flood_failed, 1);
+		}
+		close(fd);
+	}
+	return NULL;
+}
+
 /* ---- setup ---- */
 static void b64(const unsigned char *in, size_t n, char *out)
 {
@@ -570,7 +633,11 @@ static void usage(void)
 		"  --tls-max 1.2|1.3     highest TLS version offered\n"
 		"  --mode mail|handshake|auth   (default mail; handshake implies --starttls)\n"
 		"  --noop-ms MS (10; 0 = no NOOP prober)  --noop-reconnect N (50)\n"
-		"  --timeout S (30)  --max-errors N (10000)\n");
+		"  --timeout S (30)  --max-errors N (10000)\n"
+		"  --flood N (0)         N more threads flooding AUTH PLAIN with a wrong password\n"
+		"  --flood-sources K (50)  from 127.0.1.1 .. 127.0.1.K\n"
+		"  --flood-mode hangup|wait  hang up after AUTH (default) or after its reply\n"
+		"  --flood-user U (alice)\n");
 	exit(2);
 }
 
@@ -624,13 +691,23 @@ int main(int argc, char **argv)
 			opt.max_errors = atol(ARG());
 		else if (!strcmp(a, "-v"))
 			opt.verbose = true;
+		else if (!strcmp(a, "--flood"))
+			opt.flood = atoi(ARG());
+		else if (!strcmp(a, "--flood-sources"))
+			opt.flood_sources = atoi(ARG());
+		else if (!strcmp(a, "--flood-mode")) {
+			const char *v = ARG();
+			opt.flood_wait = !strcmp(v, "wait") ? true : !strcmp(v, "hangup") ? false : (usage(), false);
+		} else if (!strcmp(a, "--flood-user"))
+			opt.flood_user = ARG();
 		else
 			usage();
 	}
 	if (opt.mode == MODE_HANDSHAKE)
 		opt.starttls = true;
 	if (opt.sessions < 1 || opt.duration <= 0 || opt.warmup < 0 || (opt.user && !opt.pass) ||
-	    (opt.mode == MODE_AUTH && !opt.user))
+	    (opt.mode == MODE_AUTH && !opt.user) || opt.flood < 0 || opt.flood_sources < 1 ||
+	    opt.flood_sources > 254)
 		usage();
 	signal(SIGPIPE, SIG_IGN);
 
@@ -666,6 +743,20 @@ int main(int argc, char **argv)
 			SSL_CTX_set_options(g_ctx, SSL_OP_NO_TICKET);
 	}
 	make_body();
+	{
+		unsigned char raw[600];
+		const char *bad = "wrong-password";
+		size_t ul = strlen(opt.flood_user), pl = strlen(bad);
+		if (ul + pl + 2 > 600)
+			usage();
+		raw[0] = 0;
+		memcpy(raw + 1, opt.flood_user, ul);
+		raw[1 + ul] = 0;
+		memcpy(raw + 2 + ul, bad, pl);
+		memcpy(g_flood_cmd, "AUTH PLAIN ", 11);
+		b64(raw, ul + pl + 2, g_flood_cmd + 11);
+		strcat(g_flood_cmd, "\r\n");
+	}
 
 	struct worker *ws = calloc((size_t)opt.sessions, sizeof *ws);
 	struct prober pr = {0};
@@ -679,9 +770,15 @@ int main(int argc, char **argv)
 		}
 	if (opt.noop_ms > 0)
 		pthread_create(&pr.th, NULL, prober_main, &pr);
+	pthread_t *floods = calloc((size_t)opt.flood + 1, sizeof *floods);
+	for (int i = 0; i < opt.flood; i++)
+		if (pthread_create(&floods[i], NULL, flood_main, (void *)(intptr_t)i)) {
+			perror("pthread_create");
+			return 1;
+		}
 	long done = 0, done_all = 0, errors = 0, resumed = 0;
 	double end = g_warm_end;
-	struct vec lat = {0};
+	struct vec lat = {0}, eod = {0};
 	for (int i = 0; i < opt.sessions; i++) {
 		pthread_join(ws[i].th, NULL);
 		done += ws[i].done;
@@ -692,14 +789,21 @@ int main(int argc, char **argv)
 			end = ws[i].last_end;
 		for (size_t k = 0; k < ws[i].lat.n; k++)
 			vec_push(&lat, ws[i].lat.v[k]);
+		for (size_t k = 0; k < ws[i].eod.n; k++)
+			vec_push(&eod, ws[i].eod.v[k]);
 		free(ws[i].lat.v);
+		free(ws[i].eod.v);
 	}
 	atomic_store(&g_stop, true);
 	if (opt.noop_ms > 0)
 		pthread_join(pr.th, NULL);
+	for (int i = 0; i < opt.flood; i++)
+		pthread_join(floods[i], NULL);
+	free(floods);
 	double secs = end - g_warm_end;
 	double rate = secs > 0 ? done / secs : 0;
 	qsort(lat.v, lat.n, sizeof(double), cmp_d);
+	qsort(eod.v, eod.n, sizeof(double), cmp_d);
 	qsort(pr.rtt.v, pr.rtt.n, sizeof(double), cmp_d);
 	double nmax = pr.rtt.n ? pr.rtt.v[pr.rtt.n - 1] : 0;
 	const char *mname = opt.mode == MODE_MAIL ? "mail" : opt.mode == MODE_HANDSHAKE ? "handshake" : "auth";
@@ -707,20 +811,27 @@ int main(int argc, char **argv)
 	fprintf(stderr,
 		"auth_load: %s:%s mode=%s%s%s%s, %d sessions, %.2f s measured (+%.1f s warm-up)\n"
 		"  done %ld (%ld with warm-up), %.1f sessions/s, errors %ld, resumed %ld%s%s\n"
-		"  session ms: p50 %.2f p99 %.2f\n"
+		"  session ms: p50 %.2f p99 %.2f; end of data to 250 ms: p50 %.2f p99 %.2f\n"
 		"  NOOP every %d ms: %zu round trips, p50 %.3f ms, p99 %.3f ms, max %.3f ms, errors %ld\n",
 		opt.host, opt.port, mname, opt.starttls ? " starttls" : "", opt.resume ? " resume" : "",
 		opt.user ? " auth=PLAIN" : "", opt.sessions, secs, opt.warmup, done, done_all, rate, errors,
-		resumed, g_tls_desc[0] ? ", TLS " : "", g_tls_desc, pct(&lat, 50) * 1e3, pct(&lat, 99) * 1e3, opt.noop_ms, pr.rtt.n,
+		resumed, g_tls_desc[0] ? ", TLS " : "", g_tls_desc, pct(&lat, 50) * 1e3, pct(&lat, 99) * 1e3,
+		pct(&eod, 50) * 1e3, pct(&eod, 99) * 1e3, opt.noop_ms, pr.rtt.n,
 		pct(&pr.rtt, 50) * 1e3, pct(&pr.rtt, 99) * 1e3, nmax * 1e3, pr.errors);
+	if (opt.flood)
+		fprintf(stderr, "  AUTH flood: %d threads (%s) from %d addresses: %ld AUTH sent, %ld refused at connect, %ld failed\n",
+			opt.flood, opt.flood_wait ? "wait" : "hangup", opt.flood_sources,
+			atomic_load(&g_flood_sent), atomic_load(&g_flood_refused), atomic_load(&g_flood_failed));
 	for (int i = 0; i < g_nkinds; i++)
 		fprintf(stderr, "  error x%ld: %s\n", g_kinds[i].n, g_kinds[i].what);
 	printf("result mode=%s sessions=%d secs=%.3f done=%ld rate=%.1f errors=%ld sess_p50_ms=%.3f "
 	       "sess_p99_ms=%.3f noop_n=%zu noop_p50_ms=%.3f noop_p99_ms=%.3f noop_max_ms=%.3f "
-	       "noop_errors=%ld resumed=%ld tls=%s\n",
+	       "noop_errors=%ld resumed=%ld tls=%s eod_p50_ms=%.3f eod_p99_ms=%.3f flood=%d "
+	       "flood_sent=%ld flood_refused=%ld flood_failed=%ld\n",
 	       mname, opt.sessions, secs, done, rate, errors, pct(&lat, 50) * 1e3, pct(&lat, 99) * 1e3,
 	       pr.rtt.n, pct(&pr.rtt, 50) * 1e3, pct(&pr.rtt, 99) * 1e3, nmax * 1e3, pr.errors, resumed,
-	       g_tls_desc[0] ? g_tls_desc : "-");
+	       g_tls_desc[0] ? g_tls_desc : "-", pct(&eod, 50) * 1e3, pct(&eod, 99) * 1e3, opt.flood,
+	       atomic_load(&g_flood_sent), atomic_load(&g_flood_refused), atomic_load(&g_flood_failed));
 	fflush(stdout);
 	return 0;
 }
