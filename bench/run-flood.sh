@@ -5,8 +5,12 @@
 # (bench/tools/auth_load, mode mail), in three conditions, alternated per rep:
 #   reference      the message load alone
 #   flood hangup   plus FLOOD sessions from 50 loopback addresses, each in a
-#                  loop: connect, EHLO, AUTH PLAIN with a wrong password, hang up
+#                  loop: connect, EHLO, AUTH PLAIN with a wrong password, hang
+#                  up; FLOOD_RATE AUTH per second each (200 x 5 = 1,000/s, some
+#                  15 times what two cores can hash)
 #   flood wait     the same, but each waits for its 535 or 454 before hanging up
+#   unpaced        flood hangup as fast as the flooders can: a connection
+#                  flood (thousands per second) more than a password flood
 # Figures: messages/s and the p99 of "last octet of the message -> 250", each
 # flood against the reference.  Target: rate >= 0.8x the reference, p99 < 100 ms.
 # Only posternd runs (no Postfix), with its defaults (auth_delay_max,
@@ -17,16 +21,18 @@
 #        default build/release/posternd, built with
 #        meson setup build/release --buildtype=release && ninja -C build/release)
 # env:   DUR (10 s measured)  WARMUP (2 s)  REPS (3)  SESSIONS (20)  SIZE (4096)
-#        FLOOD (200)  WORKERS (2)  PD_PORT (10095)  NOOP_MS (10)
+#        FLOOD (200)  FLOOD_RATE (5)  WORKERS (2)  PD_PORT (10095)  NOOP_MS (10)
 #        OUT (default $ANCHORS/results/flood-<UTC stamp>)
-# Runtime: (WARMUP+DUR) x 3 conditions x REPS: ~2 min with the defaults.
+# Runtime: (WARMUP+DUR) x 4 conditions x REPS: ~2.5 min with the defaults.
+# The machine's load drifts: compare the medians of several reps, and the
+# ratio to the reference more than the absolute figures.
 set -u
 . "$(cd "$(dirname "$0")" && pwd)/lib.sh"
 POSTERND=$(readlink -f "${1:-$TOP/build/release/posternd}")
 [ -x "$POSTERND" ] || { echo "usage: $0 [POSTERND_PATH]  ($POSTERND: not an executable)" >&2; exit 2; }
 need_root
 DUR=${DUR:-10}; WARMUP=${WARMUP:-2}; REPS=${REPS:-3}; SESSIONS=${SESSIONS:-20}; SIZE=${SIZE:-4096}
-FLOOD=${FLOOD:-200}; PD_PORT=${PD_PORT:-10095}
+FLOOD=${FLOOD:-200}; FLOOD_RATE=${FLOOD_RATE:-5}; PD_PORT=${PD_PORT:-10095}
 STAMP=$(date -u +%Y%m%dT%H%M%SZ)
 OUT=${OUT:-$ANCHORS/results/flood-$STAMP}; mkdir -p "$OUT"
 TSV=$OUT/runs.tsv; : > "$TSV"
@@ -39,20 +45,22 @@ rm -rf "$PD"; mkdir -p "$PD"
 echo benchpass | "$(dirname "$POSTERND")/postern" passwd add bench --file "$PD/users" --stdin >> "$OUT/posternd.log" 2>&1 ||
   die "postern passwd add failed (see $OUT/posternd.log; postern is expected next to posternd)"
 log "posternd: $POSTERND ($("$POSTERND" --version 2>&1))  out: $OUT"
-log "DUR=$DUR WARMUP=$WARMUP REPS=$REPS SESSIONS=$SESSIONS SIZE=$SIZE FLOOD=$FLOOD"
+log "DUR=$DUR WARMUP=$WARMUP REPS=$REPS SESSIONS=$SESSIONS SIZE=$SIZE FLOOD=$FLOOD FLOOD_RATE=$FLOOD_RATE"
 
 start_dns
 pd_start --store maildir --users "$PD/users" --auth-plaintext
 MAIL=(--port "$PD_PORT" --size "$SIZE")
+FL=(--flood "$FLOOD" --flood-user bench)
 for rep in $(seq 1 "$REPS"); do
   # rotate the order, so that a drift of the machine's load favours no condition
-  conds=("reference" "flood hangup" "flood wait")
-  for k in 0 1 2; do
-    c=${conds[$(((k + rep) % 3))]}
+  conds=("reference" "flood hangup" "flood wait" "unpaced")
+  for k in 0 1 2 3; do
+    c=${conds[$(((k + rep) % 4))]}
     case $c in
       reference) record posternd "$c" "$rep" "${MAIL[@]}" ;;
-      "flood hangup") record posternd "$c" "$rep" "${MAIL[@]}" --flood "$FLOOD" --flood-user bench --flood-mode hangup ;;
-      "flood wait") record posternd "$c" "$rep" "${MAIL[@]}" --flood "$FLOOD" --flood-user bench --flood-mode wait ;;
+      "flood hangup") record posternd "$c" "$rep" "${MAIL[@]}" "${FL[@]}" --flood-rate "$FLOOD_RATE" --flood-mode hangup ;;
+      "flood wait") record posternd "$c" "$rep" "${MAIL[@]}" "${FL[@]}" --flood-rate "$FLOOD_RATE" --flood-mode wait ;;
+      unpaced) record posternd "$c" "$rep" "${MAIL[@]}" "${FL[@]}" --flood-rate 0 --flood-mode hangup ;;
     esac
     find "$PD/Maildir" -type f -path '*/new/*' -delete 2>/dev/null
   done
@@ -63,7 +71,7 @@ pd_stop
   echo "# AUTH flood benchmark $STAMP"
   echo
   "$BENCH/machine.sh" "$POSTERND"
-  echo "- load: bench/tools/auth_load, $SESSIONS sessions of ${SIZE}-octet messages (no AUTH), ${DUR} s measured after ${WARMUP} s warm-up, $REPS reps; flood: $FLOOD more sessions from 127.0.1.1-50 sending AUTH PLAIN with a wrong password"
+  echo "- load: bench/tools/auth_load, $SESSIONS sessions of ${SIZE}-octet messages (no AUTH), ${DUR} s measured after ${WARMUP} s warm-up, $REPS reps; flood: $FLOOD more sessions from 127.0.1.1-50 sending AUTH PLAIN with a wrong password, $FLOOD_RATE per second each (unpaced: as fast as they can)"
   echo "- posternd: --store maildir --users (yescrypt) --auth-plaintext --workers ${WORKERS:-2}, every other key at its default"
   echo
   "$PY" - "$TSV" <<'PYEOF'
@@ -79,7 +87,7 @@ def med(test, key):
 ref = med("reference", "rate")
 print("| condition | messages/s (median of reps) | x reference | end of data -> 250 p50 / p99 ms | NOOP p99 ms | flood AUTH sent / refused at connect | errors |")
 print("|---|---|---|---|---|---|---|")
-for t in ("reference", "flood hangup", "flood wait"):
+for t in ("reference", "flood hangup", "flood wait", "unpaced"):
     r = med(t, "rate")
     print("| %s | %.1f | %.2f | %.1f / %.1f | %.1f | %s / %s | %s |" % (
         t, r, r / ref if ref else float("nan"), med(t, "eod_p50_ms"), med(t, "eod_p99_ms"),

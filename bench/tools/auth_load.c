@@ -17,8 +17,10 @@
  * --flood N adds N threads that flood AUTH meanwhile, each in a loop from
  * its own loopback address (127.0.1.x, --flood-sources of them): connect,
  * 220, EHLO, AUTH PLAIN with a wrong password, then hang up at once
- * (--flood-mode hangup) or wait for the answer first (wait).  Their
- * counts are printed (flood_*); they are not timed.  At the same time a separate thread keeps one
+ * (--flood-mode hangup) or wait for the answer first (wait), at most
+ * --flood-rate AUTH per second each (0: as fast as they can, which makes
+ * it a connection flood more than a password-check flood).  Their counts
+ * are printed (flood_*); they are not timed.  At the same time a separate thread keeps one
  * plain connection open and sends NOOP every --noop-ms milliseconds,
  * timing each round trip (it reconnects every --noop-reconnect NOOPs, so
  * that no server's junk-command limit interferes; the reconnection is not
@@ -86,6 +88,7 @@ static struct {
 	int flood;          /* AUTH flood threads; 0: none */
 	int flood_sources;  /* loopback source addresses for them */
 	bool flood_wait;    /* read the AUTH reply before hanging up */
+	double flood_rate;  /* AUTH per second per flood thread; 0: no pacing */
 	const char *flood_user;
 } opt = {
 	.host = "127.0.0.1",
@@ -548,7 +551,16 @@ static void *flood_main(void *arg)
 	src.sin_addr.s_addr = htonl(0x7f000100u + 1 + (unsigned)(id % opt.flood_sources));
 	char ehlo[300];
 	int n = snprintf(ehlo, sizeof ehlo, "EHLO flood%d.bench.local\r\n", id);
+	double next = now_s();
 	while (!atomic_load(&g_stop) && now_s() < g_deadline) {
+		if (opt.flood_rate > 0) {
+			next += 1.0 / opt.flood_rate;
+			double s = next - now_s();
+			if (s > 0)
+				usleep((useconds_t)(s * 1e6));
+			else
+				next = now_s(); /* behind: no burst to catch up */
+		}
 		int fd = socket(g_addr->ai_family, SOCK_STREAM | SOCK_CLOEXEC, 0);
 		if (fd < 0)
 			break;
@@ -637,7 +649,7 @@ static void usage(void)
 		"  --flood N (0)         N more threads flooding AUTH PLAIN with a wrong password\n"
 		"  --flood-sources K (50)  from 127.0.1.1 .. 127.0.1.K\n"
 		"  --flood-mode hangup|wait  hang up after AUTH (default) or after its reply\n"
-		"  --flood-user U (alice)\n");
+		"  --flood-user U (alice)  --flood-rate R (0)  AUTH per second per flood thread; 0: unpaced\n");
 	exit(2);
 }
 
@@ -700,6 +712,8 @@ int main(int argc, char **argv)
 			opt.flood_wait = !strcmp(v, "wait") ? true : !strcmp(v, "hangup") ? false : (usage(), false);
 		} else if (!strcmp(a, "--flood-user"))
 			opt.flood_user = ARG();
+		else if (!strcmp(a, "--flood-rate"))
+			opt.flood_rate = atof(ARG());
 		else
 			usage();
 	}
@@ -827,11 +841,12 @@ int main(int argc, char **argv)
 	printf("result mode=%s sessions=%d secs=%.3f done=%ld rate=%.1f errors=%ld sess_p50_ms=%.3f "
 	       "sess_p99_ms=%.3f noop_n=%zu noop_p50_ms=%.3f noop_p99_ms=%.3f noop_max_ms=%.3f "
 	       "noop_errors=%ld resumed=%ld tls=%s eod_p50_ms=%.3f eod_p99_ms=%.3f flood=%d "
-	       "flood_sent=%ld flood_refused=%ld flood_failed=%ld\n",
+	       "flood_sent=%ld flood_refused=%ld flood_failed=%ld flood_rate=%g\n",
 	       mname, opt.sessions, secs, done, rate, errors, pct(&lat, 50) * 1e3, pct(&lat, 99) * 1e3,
 	       pr.rtt.n, pct(&pr.rtt, 50) * 1e3, pct(&pr.rtt, 99) * 1e3, nmax * 1e3, pr.errors, resumed,
 	       g_tls_desc[0] ? g_tls_desc : "-", pct(&eod, 50) * 1e3, pct(&eod, 99) * 1e3, opt.flood,
-	       atomic_load(&g_flood_sent), atomic_load(&g_flood_refused), atomic_load(&g_flood_failed));
+	       atomic_load(&g_flood_sent), atomic_load(&g_flood_refused), atomic_load(&g_flood_failed),
+	       opt.flood_rate);
 	fflush(stdout);
 	return 0;
 }
