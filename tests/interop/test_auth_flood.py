@@ -217,3 +217,23 @@ def test_ipv6_client_counted_for_connections_and_checks(auth_server, tmp_path):
         check(c.reply(), 535)
     for c in conns + queued:
         c.close()
+
+
+def test_the_535_delay_holds_no_check_place(auth_server, tmp_path):
+    """While a 535 waits its delay (a timer), the check is over: another
+    check of the same client is not refused for it."""
+    srv = auth_server(users=yescrypt_users(tmp_path),
+                      config={"auth_delay_max": "60000", "max_auth_failures": "10",
+                              "auth_checks_per_client": "1", "limit_loopback": "yes"})
+    with srv.connect(source=("127.0.0.77", 0)) as a, \
+            srv.connect(source=("127.0.0.77", 0)) as b:
+        a.ehlo()
+        b.ehlo()
+        for _ in range(3):  # 250, 500, 1000 ms: the next one waits 2 s
+            check(a.cmd(WRONG.rstrip("\r\n")), 535)
+        a.send(WRONG.encode())
+        wait_log(srv, lambda log: log.count("client=127.0.0.77 mech=PLAIN") >= 4 and
+                 "delay_ms=2000" in log, "the fourth failure and its delay")
+        # a's 535 is still to come (nothing has been read from a yet)
+        check(b.cmd("AUTH PLAIN " + plain_ir()), 235)
+        check(a.reply(), 535)
