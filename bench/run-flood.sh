@@ -21,7 +21,8 @@
 #        default build/release/posternd, built with
 #        meson setup build/release --buildtype=release && ninja -C build/release)
 # env:   DUR (10 s measured)  WARMUP (2 s)  REPS (3)  SESSIONS (20)  SIZE (4096)
-#        FLOOD (200)  FLOOD_RATE (5)  WORKERS (2)  PD_PORT (10095)  NOOP_MS (10)
+#        FLOOD (200)  FLOOD_RATE (5)  WORKERS (2)  CONF (a posternd config file, e.g.
+#        to try auth_threads or auth_checks_max; default none)  PD_PORT (10095)  NOOP_MS (10)
 #        OUT (default $ANCHORS/results/flood-<UTC stamp>)
 # Runtime: (WARMUP+DUR) x 4 conditions x REPS: ~2.5 min with the defaults.
 # The machine's load drifts: compare the medians of several reps, and the
@@ -48,7 +49,7 @@ log "posternd: $POSTERND ($("$POSTERND" --version 2>&1))  out: $OUT"
 log "DUR=$DUR WARMUP=$WARMUP REPS=$REPS SESSIONS=$SESSIONS SIZE=$SIZE FLOOD=$FLOOD FLOOD_RATE=$FLOOD_RATE"
 
 start_dns
-pd_start --store maildir --users "$PD/users" --auth-plaintext
+pd_start --store maildir --users "$PD/users" --auth-plaintext ${CONF:+--config "$CONF"}
 MAIL=(--port "$PD_PORT" --size "$SIZE")
 FL=(--flood "$FLOOD" --flood-user bench)
 for rep in $(seq 1 "$REPS"); do
@@ -72,7 +73,7 @@ pd_stop
   echo
   "$BENCH/machine.sh" "$POSTERND"
   echo "- load: bench/tools/auth_load, $SESSIONS sessions of ${SIZE}-octet messages (no AUTH), ${DUR} s measured after ${WARMUP} s warm-up, $REPS reps; flood: $FLOOD more sessions from 127.0.1.1-50 sending AUTH PLAIN with a wrong password, $FLOOD_RATE per second each (unpaced: as fast as they can)"
-  echo "- posternd: --store maildir --users (yescrypt) --auth-plaintext --workers ${WORKERS:-2}, every other key at its default"
+  echo "- posternd: --store maildir --users (yescrypt) --auth-plaintext --workers ${WORKERS:-2}, every other key at its default${CONF:+ except: $(grep -v '^#' "$CONF" | tr '\n' ' ')}"
   echo
   "$PY" - "$TSV" <<'PYEOF'
 import sys, statistics

@@ -60,6 +60,7 @@ struct srv_config {
 	unsigned auth_cache_ttl;  /* s: a good PLAIN/LOGIN password is not hashed again; 0: off */
 	unsigned auth_checks_max; /* password checks queued or running at once; more get 454 */
 	unsigned auth_checks_per_client; /* the same per client address (IPv6: /64); 0: no limit */
+	unsigned auth_threads;    /* password check threads; 0: half the cores, at least 1 */
 	/* TLS (RFC 3207, RFC 8314); smtp.require_tls and smtp.tls_available too */
 	char *tls_cert;           /* PEM chain; NULL: no STARTTLS, no implicit TLS */
 	char *tls_key;

@@ -161,6 +161,8 @@ const struct srv_key srv_config_keys[] = {
 	  .help = "password checks queued or running at once; more get 454 4.7.0" },
 	{ .key = "auth_checks_per_client", .arg = "N", UINT(0, 100000), AT(auth_checks_per_client),
 	  .def = "4", .help = "the same per client address (IPv6: its /64); 0: no limit" },
+	{ .key = "auth_threads", .arg = "N", UINT(0, 256), AT(auth_threads), .def = "0",
+	  .help = "threads that check passwords; 0: half the cores, at least 1" },
 };
 
 const size_t srv_config_nkeys = sizeof(srv_config_keys) / sizeof(srv_config_keys[0]);

@@ -6,12 +6,13 @@
  * flood queued hundreds of them, and every Maildir commit behind them
  * waited seconds for its 250. Lowering the checking threads' priority does
  * not help a job that is still in the queue. So checks get their own queue
- * and their own threads, one per core (a check is pure CPU: more threads
- * would only share the same cores); libuv's pool keeps the commits (which
- * wait on the disk) and the TLS handshake steps (a millisecond each). A
- * flood of checks then costs logins time, bounded by auth_checks_max
- * (auth.c refuses more), and never costs deliveries their place in a queue.
- * The threads run at a lowered priority, so the loops keep the CPU.
+ * and their own threads; libuv's pool keeps the commits (which wait on the
+ * disk) and the TLS handshake steps (a millisecond each). A flood of checks
+ * then costs logins time, bounded by auth_checks_max (auth.c refuses
+ * more), and never costs deliveries their place in a queue. Its share of
+ * the CPU is bounded too: by default half the cores run checks (a check is
+ * pure CPU: more threads than that would only take cores from the loops),
+ * at a lowered priority, so the loops keep the CPU first.
  *
  * A job's done callback runs on the loop that submitted it: the finishing
  * thread puts it on that loop's done list and wakes it with uv_async_send.
@@ -68,7 +69,7 @@ struct srv_cpu_pool *srv_cpu_pool_new(unsigned threads)
 {
 	if (threads == 0) {
 		long n = sysconf(_SC_NPROCESSORS_ONLN);
-		threads = n > 0 ? (unsigned)n : 1;
+		threads = n > 1 ? (unsigned)n / 2 : 1;
 	}
 	struct srv_cpu_pool *p = calloc(1, sizeof(*p) + threads * sizeof(pthread_t));
 	if (!p)

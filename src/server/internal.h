@@ -197,6 +197,7 @@ enum srv_ip_verdict srv_ip_acquire(struct srv_ip_table *t, const struct sockaddr
 void srv_ip_release(struct srv_ip_table *t, const struct sockaddr_storage *addr);
 
 /* cpu_pool.c */
+/* threads: 0 for half the cores, at least 1 */
 struct srv_cpu_pool *srv_cpu_pool_new(unsigned threads);
 /* Joins the threads; every job must be done or cancelled. */
 void srv_cpu_pool_free(struct srv_cpu_pool *p);

@@ -230,7 +230,7 @@ static int start_shared(struct srv_shared *sh, char *err, size_t errlen)
 		log_msg(LOG_ERROR, "event=start_failed reason=%s", log_quote(q, sizeof(q), err));
 		return 2;
 	}
-	if (sh->auth && !(sh->cpu_pool = srv_cpu_pool_new(0))) {
+	if (sh->auth && !(sh->cpu_pool = srv_cpu_pool_new(cfg->auth_threads))) {
 		log_msg(LOG_ERROR, "event=start_failed reason=\"password check threads: cannot start\"");
 		return 1;
 	}
