@@ -73,9 +73,10 @@ def test_hangup_during_auth_frees_the_slot_and_drops_the_check(auth_server, tmp_
     """200 clients from 40 loopback addresses send a wrong AUTH PLAIN and
     hang up. Each connection is closed when the hang-up is read, not after
     its check and its 535 delay (up to a minute here): no 535 is ever
-    written to a client that has gone, and a legitimate client is served."""
+    written to a client that has gone, and a legitimate client is served
+    during the flood and after it."""
     srv = auth_server(users=yescrypt_users(tmp_path),
-                      config={"auth_delay_max": "60000", "max_connections": "50",
+                      config={"auth_delay_max": "60000", "max_connections": "100",
                               "auth_checks_max": "1000", "auth_checks_per_client": "0"})
     ports = []
     lock = threading.Lock()
@@ -90,9 +91,19 @@ def test_hangup_during_auth_frees_the_slot_and_drops_the_check(auth_server, tmp_
     threads = [threading.Thread(target=flooder, args=(i,)) for i in range(40)]
     for t in threads:
         t.start()
+    # during the flood (half of it sent): at most one connection per
+    # flooder is open, so there is room
+    deadline = time.monotonic() + LOG_WAIT
+    while len(ports) < 100 and any(t.is_alive() for t in threads) and time.monotonic() < deadline:
+        time.sleep(0.01)
+    with srv.connect(source=("127.0.0.201", 0)) as c:
+        check(c.reply(), 220)
+        check(c.cmd("EHLO client.example"), 250)
+        check(c.cmd("AUTH PLAIN " + plain_ir()), 235)
+        deliver(c)
     for t in threads:
         t.join()
-    assert ports, "no flood connection was accepted"
+    assert len(ports) == 200, "flood connections refused: %d of 200 accepted" % len(ports)
 
     def all_gone(log):
         sids = [sid_of(log, p) for p in ports]
