@@ -439,6 +439,11 @@ const struct creds_user *creds_db_user(const struct creds_db *db, size_t i)
 	return i < db->n ? &db->users[i] : NULL;
 }
 
+const char *creds_db_unknown_setting(const struct creds_db *db)
+{
+	return db->dummy_setting;
+}
+
 const struct creds_user *creds_db_find(const struct creds_db *db, const char *name)
 {
 	struct creds_user key = { .name = (char *)name };

@@ -75,6 +75,9 @@ size_t creds_db_count(const struct creds_db *db);
 const struct creds_user *creds_db_user(const struct creds_db *db, size_t i); /* in file order */
 /* Exact (case-sensitive) match; NULL if absent. */
 const struct creds_user *creds_db_find(const struct creds_db *db, const char *name);
+/* The crypt setting an unknown user's password is checked against (the
+ * first user's hash: same method and cost, so the same time). */
+const char *creds_db_unknown_setting(const struct creds_db *db);
 
 /* A name the file can hold: 1..255 octets, no control octet, no ':'. */
 bool creds_valid_name(const char *name, size_t len);

@@ -660,9 +660,9 @@ def test_idle_timeout(start_server):
     srv = start_server(config={"command_timeout": 1})
     with srv.connect() as c:
         ready(c)
-        t0 = time.monotonic()
+        # the default (300 s) would not fire within the read timeout: this
+        # 421 is the configured one
         check(c.reply(), 421, "4.4.2")
-        assert time.monotonic() - t0 < 4
         c.expect_closed()
 
 
