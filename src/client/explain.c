@@ -755,10 +755,16 @@ static void pair_note(struct ctx *c, const struct view *v, struct buf *out)
 		check(c, buf_printf(out, M(c, M_PAIR_PRACTICE), v->estr, v->bstr));
 		break;
 	case SMTP_PAIR_UNLISTED:
-		if (v->ec->registry[0])
-			check(c, buf_printf(out, M(c, M_PAIR_UNLISTED), v->estr, v->ec->registry, v->bstr));
-		else
+		if (v->ec->registry[0]) {
+			/* "535 554" as "535, 554" */
+			buf_init(&t, 256);
+			for (const char *p = v->ec->registry; *p; p++)
+				check(c, *p == ' ' ? buf_append_str(&t, ", ") : buf_append(&t, p, 1));
+			check(c, buf_printf(out, M(c, M_PAIR_UNLISTED), v->estr, cstr(c, &t), v->bstr));
+			buf_fini(&t);
+		} else {
 			check(c, buf_printf(out, M(c, M_PAIR_UNLISTED_NONE), v->estr, v->bstr));
+		}
 		break;
 	case SMTP_PAIR_IMPOSSIBLE:
 		check(c, buf_printf(out, M(c, strchr(v->ec->classes, '2') ? M_IMPOSSIBLE_SUCCESS
@@ -1039,8 +1045,11 @@ static void text_enh(struct ctx *c, const struct view *v, size_t ind, bool alone
 	if (v->ec) {
 		line(c, ind, M_WHEN, tr(c, v->ec->when));
 		line(c, ind, M_FIX, tr(c, v->ec->fix));
-		list_basic(c, ind, M_BASIC_CODES, v->ec->registry, v->cls);
-		list_basic(c, ind, M_BASIC_PRACTICE, v->ec->practice, v->cls);
+		/* for an impossible class, the classes it does come with */
+		int lc = smtp_code_class_possible(v->ec, v->cls) ? v->cls : CLIENT_EXPLAIN_ANY_CLASS;
+
+		list_basic(c, ind, M_BASIC_CODES, v->ec->registry, lc);
+		list_basic(c, ind, M_BASIC_PRACTICE, v->ec->practice, lc);
 	} else if (alone && !any_class(v)) {
 		line(c, ind, M_FIX, class_fix(c, v->cls));
 	}
@@ -1574,6 +1583,39 @@ int client_explain_json(struct buf *out, const struct client_explain_code *codes
 	} else {
 		j_str(&c, "comparison", NULL);
 	}
+	j_close(&c, "}");
+	put(&c, "\n");
+	return c.err;
+}
+
+int client_explain_json_open(struct buf *out, const char *lang)
+{
+	struct ctx c = { .b = out, .json = true };
+
+	j_open(&c, NULL, "{");
+	j_int(&c, "schema", CLIENT_EXPLAIN_SCHEMA);
+	j_str(&c, "lang", lang);
+	j_open(&c, "codes", "[");
+	return c.err;
+}
+
+int client_explain_json_item(struct buf *out, const struct client_explain_code *code,
+	client_explain_tr trfn, bool first)
+{
+	struct ctx c = { .b = out, .tr = trfn, .json = true, .comma = !first };
+	struct view v;
+
+	view_init(&v, code);
+	json_code(&c, &v, code);
+	return c.err;
+}
+
+int client_explain_json_close(struct buf *out)
+{
+	struct ctx c = { .b = out, .json = true, .comma = false };
+
+	j_close(&c, "]");
+	j_str(&c, "comparison", NULL);
 	j_close(&c, "}");
 	put(&c, "\n");
 	return c.err;

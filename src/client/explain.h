@@ -80,6 +80,15 @@ int client_explain_text(struct buf *out, const struct client_explain_code *codes
 int client_explain_json(struct buf *out, const struct client_explain_code *codes,
 	size_t n, client_explain_tr tr, const char *lang);
 
+/* The JSON of a list of any length (a pasted transcript), in three steps:
+ * the opening, one item per code (first true for the first), the close.
+ * Together they give the same object as client_explain_json with no
+ * comparison. */
+int client_explain_json_open(struct buf *out, const char *lang);
+int client_explain_json_item(struct buf *out, const struct client_explain_code *code,
+	client_explain_tr tr, bool first);
+int client_explain_json_close(struct buf *out);
+
 /* Every code of the table, basic codes then enhanced codes in the
  * registry's X form: as text cards, or as one JSON object. */
 int client_explain_all_text(struct buf *out, client_explain_tr tr);
