@@ -96,7 +96,7 @@ static int paste_one(void *arg, const struct client_explain_code *c)
 }
 
 /* `postern explain -`: every reply in what comes on stdin, in order. */
-static int explain_stdin(client_explain_tr tr, bool json, const char *lang)
+static int explain_stdin(client_explain_tr tr, bool json, const char *lang, bool asked)
 {
 	struct buf in, out;
 	char chunk[8192];
@@ -118,6 +118,12 @@ static int explain_stdin(client_explain_tr tr, bool json, const char *lang)
 	if (ferror(stdin)) {
 		perror("postern explain: stdin");
 		buf_fini(&in);
+		return 2;
+	}
+	if (in.len == 0 && !asked) {
+		/* `postern explain` alone, from a script with nothing on stdin */
+		buf_fini(&in);
+		usage(stderr);
 		return 2;
 	}
 	buf_init(&out, 256);
@@ -183,15 +189,15 @@ int postern_explain_main(int argc, char **argv)
 		return 0;
 	}
 	client_explain_tr tr = postern_translating() ? postern_tr : NULL;
-	bool from_stdin = (optind == argc - 1 && strcmp(argv[optind], "-") == 0) ||
-			  (optind >= argc && !all && !isatty(STDIN_FILENO));
+	bool dash = optind == argc - 1 && strcmp(argv[optind], "-") == 0;
+	bool from_stdin = dash || (optind >= argc && !all && !isatty(STDIN_FILENO));
 
 	if (all && optind < argc) {
 		usage(stderr);
 		return 2;
 	}
 	if (from_stdin)
-		return explain_stdin(tr, json, chosen);
+		return explain_stdin(tr, json, chosen, dash);
 	if (optind >= argc && !all) {
 		usage(stderr);
 		return 2;
