@@ -460,6 +460,8 @@ static void spaces(struct ctx *c, size_t n)
  * in lower case ("3xx positive intermediate"). Acronyms stay as they are. */
 static void put_lc(struct ctx *c, const char *s)
 {
+	if (!s)
+		s = M(c, M_NOT_DEFINED);
 	if (s[0] >= 'A' && s[0] <= 'Z' && s[1] >= 'a' && s[1] <= 'z') {
 		char first[2] = { (char)(s[0] + 32), '\0' };
 

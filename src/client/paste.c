@@ -114,9 +114,12 @@ static int flush(struct scan *sc)
 	}
 	memset(&c, 0, sizeof(c));
 	c.basic = sc->r.code;
-	c.cls = sc->r.cls;
-	c.subject = sc->r.subject;
-	c.detail = sc->r.detail;
+	/* RFC 3463 2 has no class 3: "334 3.7.2" carries no enhanced code */
+	if (sc->r.cls == 2 || sc->r.cls == 4 || sc->r.cls == 5) {
+		c.cls = sc->r.cls;
+		c.subject = sc->r.subject;
+		c.detail = sc->r.detail;
+	}
 	first = client_reply_line(&sc->r, 0, NULL);
 	if (!c.cls) {
 		/* an enhanced code of another class is kept, to be called impossible */
