@@ -149,13 +149,13 @@ static void test_interrupted(void **state)
 
 	assert_int_equal(g.n, 3);
 	assert_code(&g.c[0], 250, 0, 0, 0, "first");
+	assert_code(&g.c[1], 550, 5, 1, 1, "other");
 	assert_code(&g.c[2], 421, 4, 4, 2, "going");
 
 	/* RFC 3463 has no class 3: "334 3.7.2" has no enhanced code (found by fuzz_paste) */
 	g = scan("334 3.7.2\n");
 	assert_int_equal(g.n, 1);
 	assert_code(&g.c[0], 334, 0, 0, 0, "3.7.2");
-	assert_code(&g.c[1], 550, 5, 1, 1, "other");
 }
 
 /* Bounds: over-long lines are cut, text stays within its buffer, control
