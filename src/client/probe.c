@@ -135,7 +135,7 @@ static void pc_close(struct pconn *c)
 
 static int pc_tls(struct pconn *c, const struct client_probe_opts *o)
 {
-	struct client_tls_opts to = { o->verify, o->cafile, o->host };
+	struct client_tls_opts to = { .verify = o->verify, .cafile = o->cafile, .host = o->host };
 
 	c->have = 0; /* RFC 3207 §6: nothing from before the handshake counts */
 	client_reply_parser_init(&c->parser);

@@ -3,6 +3,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 
 #include "client/message.h"
 #include "client/transcript.h"
@@ -13,6 +14,7 @@
 #define AUTH_LINE_MAX 12288         /* RFC 4954 §4: longest response line */
 #define CMD_LINE_MAX 512            /* RFC 5321 §4.5.3.1.4 */
 #define BDAT_CHUNK ((size_t)1 << 20)
+#define N_(s) s /* a msgid for xgettext, translated through cfg.tr */
 
 enum state {
 	S_GREETING,
@@ -38,6 +40,7 @@ struct client_session {
 	struct client_reply reply;
 	struct client_caps caps;
 	bool tls_active, cb, authed, mail_ok;
+	bool tls_refused; /* --tls-optional: STARTTLS was refused, go on in the clear */
 	enum client_mech mech;
 	unsigned auth_step;
 	struct buf sasl; /* a SASL message (ir, response) before base64 */
@@ -50,6 +53,26 @@ struct client_session {
 	struct client_result result;
 	struct client_rcpt_result *rcpts;
 };
+
+static const char *const quit_after_names[] = {
+	[CLIENT_QUIT_AFTER_NONE] = "none", [CLIENT_QUIT_AFTER_CONNECT] = "connect",
+	[CLIENT_QUIT_AFTER_BANNER] = "banner", [CLIENT_QUIT_AFTER_EHLO] = "ehlo",
+	[CLIENT_QUIT_AFTER_TLS] = "tls", [CLIENT_QUIT_AFTER_AUTH] = "auth",
+	[CLIENT_QUIT_AFTER_MAIL] = "mail", [CLIENT_QUIT_AFTER_RCPT] = "rcpt",
+};
+
+int client_quit_after_by_name(const char *name)
+{
+	for (size_t i = 1; i < sizeof(quit_after_names) / sizeof(quit_after_names[0]); i++)
+		if (strcasecmp(name, quit_after_names[i]) == 0)
+			return (int)i;
+	return -1;
+}
+
+const char *client_quit_after_name(enum client_quit_after q)
+{
+	return quit_after_names[q];
+}
 
 const char *client_phase_name(enum client_phase p)
 {
@@ -125,6 +148,11 @@ enum client_phase client_session_phase(const struct client_session *s)
 
 /* ---- output ---- */
 
+static const char *tr_msg(const struct client_session *s, const char *msgid)
+{
+	return s->cfg.tr ? s->cfg.tr(msgid) : msgid;
+}
+
 static void trace_rc(int rc)
 {
 	(void)rc; /* a transcript that cannot grow loses lines, never the session */
@@ -164,6 +192,23 @@ static enum client_event quit(struct client_session *s)
 	return CLIENT_EV_NONE;
 }
 
+/* --quit-after: the stage q was reached with reply r; stop there if asked. */
+static bool stop_after(struct client_session *s, enum client_quit_after q, const struct client_reply *r)
+{
+	if (s->cfg.quit_after != q)
+		return false;
+	s->result.ok = true;
+	s->result.quit_early = true;
+	if (r) {
+		size_t n;
+		const char *t = client_reply_line(r, 0, &n);
+
+		snprintf(s->result.final, sizeof(s->result.final), "%d %.*s", r->code, (int)n, t);
+	}
+	quit(s);
+	return true;
+}
+
 /* Stop with a server's reply (r) or a reason of our own; say QUIT. */
 static enum client_event fail(struct client_session *s, enum client_phase phase,
 			      enum client_local local, const struct client_reply *r)
@@ -185,6 +230,10 @@ static enum client_event fail(struct client_session *s, enum client_phase phase,
 
 static void ehlo(struct client_session *s)
 {
+	/* RFC 3207 4.2: the capabilities after STARTTLS replace those before */
+	if (s->cfg.transcript && s->tls_active && s->cfg.tls != CLIENT_TLS_IMPLICIT)
+		trace_rc(client_transcript_note(s->cfg.transcript,
+			 tr_msg(s, N_("EHLO again after STARTTLS: this reply replaces the capabilities above"))));
 	send_line(s, "EHLO %s\r\n%s", s->cfg.helo_name, "");
 	s->state = S_EHLO;
 	s->result.phase = CLIENT_PHASE_EHLO;
@@ -269,9 +318,15 @@ static enum client_event auth_start(struct client_session *s)
 }
 
 /* After EHLO: TLS first, then AUTH, then the mail. */
-static enum client_event after_ehlo(struct client_session *s)
+static enum client_event after_ehlo(struct client_session *s, const struct client_reply *r)
 {
-	if (s->cfg.tls == CLIENT_TLS_STARTTLS && !s->tls_active) {
+	bool want_tls = s->cfg.tls == CLIENT_TLS_STARTTLS ||
+			(s->cfg.tls == CLIENT_TLS_OPTIONAL && s->caps.starttls && !s->tls_refused);
+
+	if (want_tls && !s->tls_active) {
+		/* --quit-after ehlo: the first EHLO, before STARTTLS */
+		if (stop_after(s, CLIENT_QUIT_AFTER_EHLO, r))
+			return CLIENT_EV_NONE;
 		if (!s->caps.starttls)
 			return fail(s, CLIENT_PHASE_STARTTLS, CLIENT_LOCAL_NO_STARTTLS, NULL);
 		send_line(s, "STARTTLS\r\n%s%s", "", "");
@@ -279,6 +334,9 @@ static enum client_event after_ehlo(struct client_session *s)
 		s->result.phase = CLIENT_PHASE_STARTTLS;
 		return CLIENT_EV_NONE;
 	}
+	/* TLS runs now, or none is wanted: "after tls" is here either way */
+	if (stop_after(s, CLIENT_QUIT_AFTER_EHLO, r) || stop_after(s, CLIENT_QUIT_AFTER_TLS, r))
+		return CLIENT_EV_NONE;
 	if (s->cfg.auth && !s->authed)
 		return auth_start(s);
 	return transaction(s);
@@ -376,6 +434,9 @@ static enum client_event transaction(struct client_session *s)
 	char params[96] = "";
 	size_t pl = 0;
 
+	/* after AUTH (or where it would have been): the reply in hand is its */
+	if (stop_after(s, CLIENT_QUIT_AFTER_AUTH, &s->reply))
+		return CLIENT_EV_NONE;
 	s->result.phase = CLIENT_PHASE_MAIL;
 	if (s->utf8 && !s->caps.smtputf8)
 		return fail(s, CLIENT_PHASE_MAIL, CLIENT_LOCAL_NO_SMTPUTF8, NULL);
@@ -393,10 +454,11 @@ static enum client_event transaction(struct client_session *s)
 	s->qlen = s->qhead = s->next_rcpt = 0;
 	s->result.accepted = 0;
 	queue_cmd(s, P_MAIL);
-	if (s->caps.pipelining) {
+	if (s->caps.pipelining && s->cfg.quit_after != CLIENT_QUIT_AFTER_MAIL) {
 		while (s->next_rcpt < s->cfg.nrcpts)
 			send_rcpt(s);
-		send_data_cmd(s);
+		if (s->cfg.quit_after != CLIENT_QUIT_AFTER_RCPT)
+			send_data_cmd(s);
 	}
 	s->state = S_TRANSACTION;
 	return CLIENT_EV_NONE;
@@ -409,6 +471,21 @@ static void count_lines(const char *m, size_t n, size_t *lines)
 		*lines += m[i] == '\n';
 }
 
+/* --show-data: the message's lines in the transcript, as "C: " lines */
+static void trace_data(struct client_session *s, const char *m, size_t n)
+{
+	size_t i = 0;
+
+	while (i < n) {
+		const char *nl = memchr(m + i, '\n', n - i);
+		size_t len = nl ? (size_t)(nl - (m + i)) : n - i;
+		size_t shown = len > 0 && m[i + len - 1] == '\r' ? len - 1 : len;
+
+		trace_rc(client_transcript_cmd(s->cfg.transcript, m + i, shown));
+		i += len + (nl ? 1 : 0);
+	}
+}
+
 static void send_body(struct client_session *s)
 {
 	size_t lines;
@@ -419,6 +496,8 @@ static void send_body(struct client_session *s)
 		return;
 	}
 	if (s->cfg.transcript) {
+		if (s->cfg.show_data)
+			trace_data(s, s->cfg.msg, s->cfg.msg_len);
 		trace_rc(client_transcript_body(s->cfg.transcript, "", s->cfg.msg_len, lines));
 		trace_rc(client_transcript_cmd(s->cfg.transcript, ".", 1));
 	}
@@ -451,6 +530,8 @@ static void send_bdat(struct client_session *s)
 			count_lines(s->cfg.msg + s->bdat_sent, n, &lines);
 			cmd[k - 2] = '\0';
 			trace_rc(client_transcript_cmd(s->cfg.transcript, cmd, (size_t)k - 2));
+			if (s->cfg.show_data)
+				trace_data(s, s->cfg.msg + s->bdat_sent, n);
 			trace_rc(client_transcript_body(s->cfg.transcript, "", n, lines));
 		}
 		s->bdat_sent += n;
@@ -486,6 +567,8 @@ static enum client_event on_transaction_reply(struct client_session *s, const st
 				return fail(s, CLIENT_PHASE_MAIL, CLIENT_LOCAL_NONE, r);
 			return CLIENT_EV_NONE;
 		}
+		if (stop_after(s, CLIENT_QUIT_AFTER_MAIL, r))
+			return CLIENT_EV_NONE;
 		if (!s->caps.pipelining)
 			send_rcpt(s);
 		return CLIENT_EV_NONE;
@@ -518,6 +601,8 @@ static enum client_event on_transaction_reply(struct client_session *s, const st
 				return CLIENT_EV_NONE; /* DATA's reply is still to come */
 			return fail(s, CLIENT_PHASE_RCPT, CLIENT_LOCAL_NONE, NULL);
 		}
+		if (stop_after(s, CLIENT_QUIT_AFTER_RCPT, r))
+			return CLIENT_EV_NONE;
 		if (s->bdat_mode) {
 			send_bdat(s);
 			return CLIENT_EV_NONE;
@@ -590,12 +675,14 @@ static enum client_event on_reply(struct client_session *s, const struct client_
 		if (r->code != 220)
 			return fail(s, CLIENT_PHASE_GREETING,
 				    r->code / 100 == 2 ? CLIENT_LOCAL_PROTOCOL : CLIENT_LOCAL_NONE, r);
+		if (stop_after(s, CLIENT_QUIT_AFTER_BANNER, r))
+			return CLIENT_EV_NONE;
 		ehlo(s);
 		return CLIENT_EV_NONE;
 	case S_EHLO:
 		if (r->code == 250) {
 			client_caps_parse(&s->caps, r);
-			return after_ehlo(s);
+			return after_ehlo(s, r);
 		}
 		/* an old server: HELO, unless something needs an extension */
 		if ((r->code == 500 || r->code == 502) && s->cfg.tls != CLIENT_TLS_STARTTLS &&
@@ -609,8 +696,14 @@ static enum client_event on_reply(struct client_session *s, const struct client_
 		if (r->code != 250)
 			return fail(s, CLIENT_PHASE_EHLO, CLIENT_LOCAL_NONE, r);
 		memset(&s->caps, 0, sizeof(s->caps));
+		if (stop_after(s, CLIENT_QUIT_AFTER_EHLO, r) || stop_after(s, CLIENT_QUIT_AFTER_TLS, r))
+			return CLIENT_EV_NONE;
 		return transaction(s);
 	case S_STARTTLS:
+		if (r->code != 220 && s->cfg.tls == CLIENT_TLS_OPTIONAL && r->code / 100 != 2) {
+			s->tls_refused = true;
+			return after_ehlo(s, r);
+		}
 		if (r->code != 220)
 			return fail(s, CLIENT_PHASE_STARTTLS, CLIENT_LOCAL_NONE, r);
 		s->state = S_HANDSHAKE;
