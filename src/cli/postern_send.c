@@ -19,6 +19,7 @@
 #include "client/hostport.h"
 #include "client/message.h"
 #include "client/mime.h"
+#include "client/mx.h"
 #include "client/send.h"
 #include "smtp/cmd.h"
 
@@ -30,12 +31,16 @@
 
 static void usage(FILE *f)
 {
-	fputs(_("usage: postern send --server HOST[:PORT] --from ADDR --to ADDR [--to ADDR...]\n"
+	fputs(_("usage: postern send [--server HOST[:PORT] | --resolver IP[:PORT]] [--port PORT]\n"
+		"                    --from ADDR --to ADDR [--to ADDR...]\n"
 		"                    [--starttls | --tls] [--user USER [--auth MECH] [--password-file F]]\n"
 		"                    [--subject S] [--body TEXT | --body-file F] [--header H...] [--attach F...]\n"
 		"                    [--bdat] [-v [--show-data]] [--quit-after STAGE] [--timeout SEC]\n"
 		"                    [--data FILE | FILE | -]\n"), f);
-	fputs(_("  --server HOST[:PORT]  the server (port 25; 465 with --tls; [IPv6]:PORT)\n"
+	fputs(_("  --server HOST[:PORT]  the server (port 25; 465 with --tls; [IPv6]:PORT); without\n"
+		"                        it, the MX hosts of the first --to's domain, in order\n"
+		"  --resolver IP[:PORT]  the DNS server for that MX lookup (default: the system's)\n"
+		"  --port PORT           the port (default 25, or 465 with --tls)\n"
 		"  --starttls            upgrade to TLS with STARTTLS before anything else\n"
 		"  --tls                 implicit TLS from the first octet (RFC 8314)\n"
 		"  --tls-optional        STARTTLS when the server offers it, else go on in the clear\n"
@@ -213,6 +218,8 @@ int postern_send_main(int argc, char **argv)
 		{ "cert", required_argument, NULL, 'C' },
 		{ "key", required_argument, NULL, 'K' },
 		{ "show-data", no_argument, NULL, 'D' },
+		{ "resolver", required_argument, NULL, 'R' },
+		{ "port", required_argument, NULL, 'N' },
 		CLI_NET_LONGOPTS,
 		{ NULL, 0, NULL, 0 },
 	};
@@ -221,7 +228,7 @@ int postern_send_main(int argc, char **argv)
 	static const char *rcpts[RCPT_MAX], *headers[HEADER_MAX], *attach[ATTACH_MAX];
 	size_t nrcpts = 0, nheaders = 0, nattach = 0;
 	const char *data = NULL, *body_file = NULL, *quit_after = NULL, *tls_version = NULL;
-	const char *sni = NULL, *cert = NULL, *key = NULL;
+	const char *sni = NULL, *cert = NULL, *key = NULL, *resolver = NULL, *port_opt = NULL;
 	bool starttls = false, tls = false, bdat = false, verbose = false, tls_optional = false;
 	bool show_data = false;
 	struct cli_net_opts net = CLI_NET_OPTS_INIT;
@@ -269,6 +276,8 @@ int postern_send_main(int argc, char **argv)
 		case 'C': cert = optarg; break;
 		case 'K': key = optarg; break;
 		case 'D': show_data = true; break;
+		case 'R': resolver = optarg; break;
+		case 'N': port_opt = optarg; break;
 		default: cli_net_option(&net, ch, optarg, argv[optind - 1]); break;
 		}
 	}
@@ -290,8 +299,13 @@ int postern_send_main(int argc, char **argv)
 	char host[256], port[8], helo_buf[256];
 	enum client_mech mech = CLIENT_MECH_NONE;
 
-	if (!server || !from || nrcpts == 0)
-		problem = _("--server, --from and at least one --to are required");
+	if (!from || nrcpts == 0)
+		problem = _("--from and at least one --to are required");
+	else if (server && resolver)
+		problem = _("--resolver is for the MX lookup without --server");
+	else if (port_opt && (strspn(port_opt, "0123456789") != strlen(port_opt) || !port_opt[0] ||
+			      atol(port_opt) < 1 || atol(port_opt) > 65535 || strlen(port_opt) > 5))
+		problem = _("--port wants a number from 1 to 65535");
 	else if (starttls + tls + tls_optional > 1)
 		problem = _("--starttls, --tls and --tls-optional do not go together");
 	else if (optind + 1 < argc || (data && optind < argc))
@@ -308,8 +322,8 @@ int postern_send_main(int argc, char **argv)
 		problem = _("--key goes with --cert");
 	else if (show_data && !verbose)
 		problem = _("--show-data goes with -v");
-	else if (client_hostport_split(server, host, sizeof(host), port, sizeof(port),
-					tls ? "465" : "25") != 0)
+	else if (server && client_hostport_split(server, host, sizeof(host), port, sizeof(port),
+						  port_opt ? port_opt : tls ? "465" : "25") != 0)
 		problem = _("--server wants HOST or HOST:PORT (or [IPv6]:PORT)");
 	else if (auth && (mech = client_mech_by_name(auth)) == CLIENT_MECH_NONE)
 		problem = _("--auth: unknown mechanism (PLAIN, LOGIN, CRAM-MD5, SCRAM-SHA-1, SCRAM-SHA-256, SCRAM-SHA-1-PLUS, SCRAM-SHA-256-PLUS)");
@@ -327,9 +341,13 @@ int postern_send_main(int argc, char **argv)
 			problem = _("--header wants \"Name: value\" on one line");
 	if (problem) {
 		fprintf(stderr, "postern send: %s\n", problem);
-		if (!server || !from || nrcpts == 0)
+		if (!from || nrcpts == 0)
 			usage(stderr);
 		return CLIENT_EXIT_USAGE;
+	}
+	if (!server) {
+		host[0] = '\0'; /* each MX host in turn, below */
+		snprintf(port, sizeof(port), "%s", port_opt ? port_opt : tls ? "465" : "25");
 	}
 	if (!helo) {
 		cli_helo_name(helo_buf, sizeof(helo_buf));
@@ -397,7 +415,32 @@ int postern_send_main(int argc, char **argv)
 		};
 
 		signal(SIGPIPE, SIG_IGN);
-		rc = client_send(&o);
+		if (server) {
+			rc = client_send(&o);
+		} else {
+			/* RFC 5321 5.1: the exchangers in preference order, the next
+			 * one only when this one cannot be reached */
+			static struct client_mx mx[CLIENT_MX_MAX];
+			const char *at = strrchr(rcpts[0], '@');
+			size_t nmx = 0;
+			char err[512];
+
+			if (!at || client_mx_lookup(at + 1, resolver, (int)net.timeout * 1000, mx, &nmx,
+						    err, sizeof(err)) != 0) {
+				fprintf(stderr, "postern send: %s\n", at ? err : _("a --to is not a valid address"));
+				rc = CLIENT_EXIT_UNAVAILABLE;
+			}
+			for (size_t i = 0; i < nmx; i++) {
+				if (verbose)
+					fprintf(stdout, _("-- MX of %s: %s (%s), preference %d\n"), at + 1,
+						mx[i].name, mx[i].addr, mx[i].preference);
+				o.host = mx[i].addr;
+				o.sni = sni ? sni : mx[i].name;
+				rc = client_send(&o);
+				if (rc != CLIENT_EXIT_UNAVAILABLE)
+					break;
+			}
+		}
 	}
 	explicit_bzero(password, sizeof(password));
 	buf_fini(&msg);

@@ -578,3 +578,108 @@ def test_relay_refused_when_logged_in_does_not_say_user(auth_posternd):
     if p.returncode == 0:
         pytest.fail("posternd relayed for an authenticated user; this test needs a refusal: " + out(p))
     assert "--user" not in p.stderr.decode().split("refused", 1)[-1], out(p)
+
+
+# ---------------------------------------------------------------- MX lookup (c-ares)
+# dnsmasq and unbound are not installed here (scripts/deps lists neither), so
+# the tests answer DNS with this small loopback responder: never the system's.
+
+import socket  # noqa: E402
+import struct  # noqa: E402
+import threading  # noqa: E402
+
+
+def dns_name(name):
+    return b"".join(bytes([len(p)]) + p.encode() for p in name.rstrip(".").split(".") if p) + b"\0"
+
+
+class DnsServer:
+    """Answers A and MX queries from a table, NXDOMAIN for unknown names,
+    NODATA for a known name without the asked type; counts queries."""
+
+    def __init__(self, records):
+        self.records = records  # {(name, "A"|"MX"): [value, ...]}
+        self.sock = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+        self.sock.bind(("127.0.0.1", 0))
+        self.port = self.sock.getsockname()[1]
+        self.queries = []
+        threading.Thread(target=self.serve, daemon=True).start()
+
+    def serve(self):
+        while True:
+            try:
+                q, peer = self.sock.recvfrom(512)
+            except OSError:
+                return
+            self.sock.sendto(self.answer(q), peer)
+
+    def answer(self, q):
+        qid, flags, qd = struct.unpack("!HHH", q[:6])
+        i, labels = 12, []
+        while q[i]:
+            labels.append(q[i + 1:i + 1 + q[i]].decode())
+            i += 1 + q[i]
+        qtype = struct.unpack("!H", q[i + 1:i + 3])[0]
+        question = q[12:i + 5]
+        name = ".".join(labels).lower()
+        kind = {1: "A", 15: "MX"}.get(qtype)
+        self.queries.append((name, kind))
+        known = any(n == name for n, _ in self.records)
+        values = self.records.get((name, kind), [])
+        answers = b""
+        for v in values:
+            if kind == "A":
+                rdata = socket.inet_aton(v)
+            else:
+                pref, host = v
+                rdata = struct.pack("!H", pref) + dns_name(host)
+            answers += dns_name(name) + struct.pack("!HHIH", qtype, 1, 60, len(rdata)) + rdata
+        rcode = 0 if known else 3
+        return struct.pack("!HHHHHH", qid, 0x8180 | rcode, 1, len(values), 0, 0) + question + answers
+
+    def close(self):
+        self.sock.close()
+
+
+def test_mx_lookup_delivers_to_best_reachable_mx(server):
+    dead = free_port()  # nobody listens: the preferred MX is down
+    dns = DnsServer({
+        ("example.test", "MX"): [(20, "mx2.example.test"), (10, "mx1.example.test")],
+        ("mx1.example.test", "A"): ["127.0.0.2"],
+        ("mx2.example.test", "A"): ["127.0.0.1"],
+    })
+    try:
+        # mx1 (127.0.0.2) refuses on the port; mx2 (127.0.0.1) is posternd
+        p = postern("send", "--resolver", "127.0.0.1:%d" % dns.port, "--port", str(server.port),
+                    "--from", "a@example.org", "--to", "b@example.test", "-v", timeout=30)
+    finally:
+        dns.close()
+    t = out(p)
+    assert "-- MX of example.test: mx1.example.test (127.0.0.2), preference 10" in t
+    assert "-- MX of example.test: mx2.example.test (127.0.0.1), preference 20" in t
+    assert t.index("mx1.example.test") < t.index("mx2.example.test")
+    assert ("example.test", "MX") in dns.queries
+    # posternd refuses to relay for example.test: the point is that mx2 was reached
+    assert "S: 220 " in t and "RCPT TO:<b@example.test>" in t, t
+    del dead
+
+
+def test_mx_null_and_implicit(server):
+    dns = DnsServer({
+        ("null.test", "MX"): [(0, ".")],
+        ("plain.test", "A"): ["127.0.0.1"],
+    })
+    try:
+        p = postern("send", "--resolver", "127.0.0.1:%d" % dns.port, "--from", "a@example.org",
+                    "--to", "b@null.test", timeout=30)
+        assert p.returncode == EX_UNAVAILABLE, out(p)
+        assert "null MX" in out(p)
+        # no MX record: the domain itself is the exchanger (RFC 5321 5.1)
+        p = postern("send", "--resolver", "127.0.0.1:%d" % dns.port, "--port", str(server.port),
+                    "--from", "a@example.org", "--to", "b@plain.test", "-v", timeout=30)
+        assert "-- MX of plain.test: plain.test (127.0.0.1)" in out(p), out(p)
+        p = postern("send", "--resolver", "127.0.0.1:%d" % dns.port, "--from", "a@example.org",
+                    "--to", "b@nowhere.test", timeout=30)
+        assert p.returncode == EX_UNAVAILABLE and "nowhere.test" in out(p), out(p)
+    finally:
+        dns.close()
