@@ -7,6 +7,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 #include <sys/random.h>
 #include <time.h>
 #include <unistd.h>
@@ -64,6 +65,7 @@ static void usage(FILE *f)
 		"  --helo NAME           the name to give in EHLO (default: this host's name)\n"
 		"  -v, --verbose         print the whole conversation, explained\n"
 		"  --show-data           with -v, also print the message's lines\n"
+		"  --protocol P          smtp (the default) or lmtp (RFC 2033: LHLO, a reply per recipient)\n"
 		"  --quit-after STAGE    stop with QUIT after connect, banner, ehlo, tls, auth, mail or rcpt\n"
 		"  --timeout SEC         give up on a silent server after SEC seconds (default 30)\n"
 		"  --lang LANG           language of the messages: en or th\n"), f);
@@ -220,6 +222,7 @@ int postern_send_main(int argc, char **argv)
 		{ "show-data", no_argument, NULL, 'D' },
 		{ "resolver", required_argument, NULL, 'R' },
 		{ "port", required_argument, NULL, 'N' },
+		{ "protocol", required_argument, NULL, 'L' },
 		CLI_NET_LONGOPTS,
 		{ NULL, 0, NULL, 0 },
 	};
@@ -229,6 +232,7 @@ int postern_send_main(int argc, char **argv)
 	size_t nrcpts = 0, nheaders = 0, nattach = 0;
 	const char *data = NULL, *body_file = NULL, *quit_after = NULL, *tls_version = NULL;
 	const char *sni = NULL, *cert = NULL, *key = NULL, *resolver = NULL, *port_opt = NULL;
+	const char *protocol = NULL;
 	bool starttls = false, tls = false, bdat = false, verbose = false, tls_optional = false;
 	bool show_data = false;
 	struct cli_net_opts net = CLI_NET_OPTS_INIT;
@@ -278,6 +282,7 @@ int postern_send_main(int argc, char **argv)
 		case 'D': show_data = true; break;
 		case 'R': resolver = optarg; break;
 		case 'N': port_opt = optarg; break;
+		case 'L': protocol = optarg; break;
 		default: cli_net_option(&net, ch, optarg, argv[optind - 1]); break;
 		}
 	}
@@ -301,6 +306,8 @@ int postern_send_main(int argc, char **argv)
 
 	if (!from || nrcpts == 0)
 		problem = _("--from and at least one --to are required");
+	else if (protocol && strcasecmp(protocol, "smtp") != 0 && strcasecmp(protocol, "lmtp") != 0)
+		problem = _("--protocol wants smtp or lmtp");
 	else if (server && resolver)
 		problem = _("--resolver is for the MX lookup without --server");
 	else if (port_opt && (strspn(port_opt, "0123456789") != strlen(port_opt) || !port_opt[0] ||
@@ -405,6 +412,7 @@ int postern_send_main(int argc, char **argv)
 			     : tls_optional ? CLIENT_TLS_OPTIONAL : CLIENT_TLS_NONE,
 			.sni = sni, .tls_version = version, .cert = cert, .key = key,
 			.show_data = show_data, .quit_after = (enum client_quit_after)qa,
+			.lmtp = protocol && strcasecmp(protocol, "lmtp") == 0,
 			.verify = net.verify, .cafile = net.cafile,
 			.user = user, .password = password, .mech = mech,
 			.helo = helo, .from = from, .rcpts = rcpts, .nrcpts = nrcpts,

@@ -316,6 +316,7 @@ int client_send(const struct client_send_opts *o)
 		.bdat = o->bdat,
 		.transcript = o->verbose ? &r.trace : NULL,
 		.show_data = o->show_data,
+		.lmtp = o->lmtp,
 		.quit_after = o->quit_after,
 		.tr = o->tr,
 	};

@@ -38,6 +38,7 @@ struct client_send_opts {
 	bool bdat;
 	bool verbose;
 	bool show_data;         /* -v shows the message's lines too */
+	bool lmtp;              /* --protocol lmtp */
 	enum client_quit_after quit_after;
 	const char *sni;        /* --sni NAME */
 	int tls_version;        /* 0, or TLS1_2_VERSION / TLS1_3_VERSION */

@@ -41,6 +41,8 @@ struct client_session {
 	struct client_caps caps;
 	bool tls_active, cb, authed, mail_ok;
 	bool tls_refused; /* --tls-optional: STARTTLS was refused, go on in the clear */
+	size_t lmtp_next; /* LMTP: the recipient the next reply after DATA is for */
+	size_t delivered; /* LMTP: recipients whose delivery reply was 2xx */
 	enum client_mech mech;
 	unsigned auth_step;
 	struct buf sasl; /* a SASL message (ir, response) before base64 */
@@ -234,7 +236,8 @@ static void ehlo(struct client_session *s)
 	if (s->cfg.transcript && s->tls_active && s->cfg.tls != CLIENT_TLS_IMPLICIT)
 		trace_rc(client_transcript_note(s->cfg.transcript,
 			 tr_msg(s, N_("EHLO again after STARTTLS: this reply replaces the capabilities above"))));
-	send_line(s, "EHLO %s\r\n%s", s->cfg.helo_name, "");
+	/* RFC 2033 4.1: LMTP greets with LHLO */
+	send_line(s, s->cfg.lmtp ? "LHLO %s\r\n%s" : "EHLO %s\r\n%s", s->cfg.helo_name, "");
 	s->state = S_EHLO;
 	s->result.phase = CLIENT_PHASE_EHLO;
 }
@@ -442,7 +445,7 @@ static enum client_event transaction(struct client_session *s)
 		return fail(s, CLIENT_PHASE_MAIL, CLIENT_LOCAL_NO_SMTPUTF8, NULL);
 	if (s->caps.has_size && s->caps.size > 0 && s->cfg.msg_len > s->caps.size)
 		return fail(s, CLIENT_PHASE_MAIL, CLIENT_LOCAL_TOO_BIG, NULL);
-	s->bdat_mode = s->cfg.bdat && s->caps.chunking;
+	s->bdat_mode = s->cfg.bdat && s->caps.chunking && !s->cfg.lmtp;
 	/* RFC 1870 §6: the size declared is the message's, without stuffing */
 	if (s->caps.has_size)
 		pl += (size_t)snprintf(params + pl, sizeof(params) - pl, " SIZE=%zu", s->cfg.msg_len);
@@ -635,6 +638,39 @@ static enum client_event on_transaction_reply(struct client_session *s, const st
 	return CLIENT_EV_NONE;
 }
 
+/* RFC 2033 4.2: after the message, one reply for each accepted recipient,
+ * in RCPT order; the message went to those that got a 2xx. */
+static enum client_event on_lmtp_reply(struct client_session *s, const struct client_reply *r)
+{
+	size_t n = s->cfg.nrcpts < CLIENT_RCPT_MAX ? s->cfg.nrcpts : CLIENT_RCPT_MAX;
+
+	while (s->lmtp_next < n && s->rcpts[s->lmtp_next].code / 100 != 2)
+		s->lmtp_next++;
+	if (s->lmtp_next < n)
+		record_rcpt(s, s->lmtp_next++, r);
+	if (r->code / 100 == 2) {
+		size_t len;
+		const char *t = client_reply_line(r, 0, &len);
+
+		s->delivered++;
+		snprintf(s->result.final, sizeof(s->result.final), "%d %.*s", r->code, (int)len, t);
+	} else {
+		copy_reply(s, r);
+	}
+	size_t left = s->lmtp_next;
+
+	while (left < n && s->rcpts[left].code / 100 != 2)
+		left++;
+	if (left < n)
+		return CLIENT_EV_NONE; /* more replies to come */
+	s->result.accepted = s->delivered;
+	if (s->delivered == 0)
+		return fail(s, CLIENT_PHASE_BODY, CLIENT_LOCAL_NONE, NULL);
+	s->result.ok = true;
+	s->result.phase = CLIENT_PHASE_QUIT;
+	return quit(s);
+}
+
 static enum client_event on_body_reply(struct client_session *s, const struct client_reply *r)
 {
 	if (s->qhead < s->qlen && s->queue[s->qhead] == P_BDAT) {
@@ -650,6 +686,8 @@ static enum client_event on_body_reply(struct client_session *s, const struct cl
 	} else if (s->result.accepted == 0 || !s->mail_ok) {
 		/* the end of the empty message sent after a stray 354 */
 		return fail(s, s->result.phase, CLIENT_LOCAL_NONE, NULL);
+	} else if (s->cfg.lmtp) {
+		return on_lmtp_reply(s, r);
 	} else if (r->code / 100 != 2) {
 		return fail(s, CLIENT_PHASE_BODY, CLIENT_LOCAL_NONE, r);
 	}
@@ -685,7 +723,7 @@ static enum client_event on_reply(struct client_session *s, const struct client_
 			return after_ehlo(s, r);
 		}
 		/* an old server: HELO, unless something needs an extension */
-		if ((r->code == 500 || r->code == 502) && s->cfg.tls != CLIENT_TLS_STARTTLS &&
+		if ((r->code == 500 || r->code == 502) && s->cfg.tls != CLIENT_TLS_STARTTLS && !s->cfg.lmtp &&
 		    !s->cfg.auth && !s->utf8 && !s->tls_active) {
 			send_line(s, "HELO %s\r\n%s", s->cfg.helo_name, "");
 			s->state = S_HELO;

@@ -95,6 +95,7 @@ struct client_session_cfg {
 	struct client_sasl_ops sasl;
 	struct buf *transcript;    /* "C: " / "S: " lines go here when not NULL */
 	bool show_data;            /* the transcript shows the message's lines too */
+	bool lmtp;                 /* LMTP (RFC 2033): LHLO, one reply per recipient after DATA */
 	enum client_quit_after quit_after;
 	client_tr tr;
 };

@@ -683,3 +683,47 @@ def test_mx_null_and_implicit(server):
         assert p.returncode == EX_UNAVAILABLE and "nowhere.test" in out(p), out(p)
     finally:
         dns.close()
+
+
+# ---------------------------------------------------------------- LMTP (RFC 2033)
+
+class LmtpSink:
+    """Delivers to every recipient but one, answering per recipient."""
+
+    def __init__(self):
+        self.messages = []
+
+    async def handle_DATA(self, server, session, envelope):
+        self.messages.append(envelope)
+        return "\r\n".join("550 5.1.1 <%s> no such user" % r if r.startswith("nobody@")
+                           else "250 2.0.0 <%s> delivered" % r for r in envelope.rcpt_tos)
+
+
+def test_lmtp_per_recipient_replies():
+    from aiosmtpd.lmtp import LMTP
+
+    class LmtpController(aiosmtpd.Controller):
+        def factory(self):
+            return LMTP(self.handler)
+
+    handler = LmtpSink()
+    port = free_port()
+    c = LmtpController(handler, hostname="127.0.0.1", port=port)
+    c.start()
+    try:
+        p = postern("send", "--server", "127.0.0.1:%d" % port, "--protocol", "lmtp", "-v",
+                    "--from", "a@example.org", "--to", "b@example.org", "--to", "nobody@example.org",
+                    "--to", "c@example.org")
+        t = out(p)
+        assert "C: LHLO " in t and "C: EHLO" not in t
+        # one reply per recipient after the message; the one refused is named
+        assert "accepted by 127.0.0.1 for 2 of 3 recipients: 250 2.0.0 <c@example.org> delivered" in t
+        assert "refused <nobody@example.org>: 550 5.1.1 <nobody@example.org> no such user" in t
+        assert p.returncode == EX_PERM, t
+        assert len(handler.messages) == 1
+        p = postern("send", "--server", "127.0.0.1:%d" % port, "--protocol", "lmtp",
+                    "--from", "a@example.org", "--to", "b@example.org")
+        assert p.returncode == 0, out(p)
+        assert "for 1 of 1 recipients: 250 2.0.0 <b@example.org> delivered" in out(p)
+    finally:
+        c.stop()
