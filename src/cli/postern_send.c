@@ -194,6 +194,16 @@ static bool valid_addr(const char *a, bool rcpt)
 	return smtp_cmd_parse_mail(line, (size_t)n, &path, &params) == SMTP_PARSE_OK;
 }
 
+/* A repeatable option: one more value, or the option is bad past max. */
+static void repeat(const char **vals, size_t *n, size_t max, const char *val, const char *opt,
+	const char **bad)
+{
+	if (*n == max)
+		*bad = *bad ? *bad : opt;
+	else
+		vals[(*n)++] = val;
+}
+
 int postern_send_main(int argc, char **argv)
 {
 	static const struct option opts[] = {
@@ -249,28 +259,13 @@ int postern_send_main(int argc, char **argv)
 		case 'u': user = optarg; break;
 		case 'p': pwfile = optarg; break;
 		case 'f': from = optarg; break;
-		case 't':
-			if (nrcpts == RCPT_MAX)
-				net.bad = net.bad ? net.bad : "--to";
-			else
-				rcpts[nrcpts++] = optarg;
-			break;
+		case 't': repeat(rcpts, &nrcpts, RCPT_MAX, optarg, "--to", &net.bad); break;
 		case 'j': subject = optarg; break;
 		case 'b': body = optarg; break;
 		case 'B': bdat = true; break;
 		case 'v': verbose = true; break;
-		case 'e':
-			if (nheaders == HEADER_MAX)
-				net.bad = net.bad ? net.bad : "--header";
-			else
-				headers[nheaders++] = optarg;
-			break;
-		case 'A':
-			if (nattach == ATTACH_MAX)
-				net.bad = net.bad ? net.bad : "--attach";
-			else
-				attach[nattach++] = optarg;
-			break;
+		case 'e': repeat(headers, &nheaders, HEADER_MAX, optarg, "--header", &net.bad); break;
+		case 'A': repeat(attach, &nattach, ATTACH_MAX, optarg, "--attach", &net.bad); break;
 		case 'd': data = optarg; break;
 		case 'F': body_file = optarg; break;
 		case 'q': quit_after = optarg; break;

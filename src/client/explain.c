@@ -873,15 +873,9 @@ static void challenge(struct ctx *c, const char *b64, struct buf *out)
 	if (!base64_decode(b64, n, raw, &len)) {
 		check(c, buf_append_str(out, M(c, M_NOT_BASE64)));
 	} else {
+		/* as send -v shows it: nothing a terminal would act on */
 		check(c, buf_append_str(out, "\""));
-		for (size_t i = 0; i < len; i++) {
-			unsigned char ch = (unsigned char)raw[i];
-
-			if (ch < 0x20 || ch >= 0x7f)
-				check(c, buf_printf(out, "\\x%02x", ch));
-			else
-				check(c, buf_append(out, raw + i, 1));
-		}
+		check(c, esc_append(out, ESC_TERMINAL, raw, len));
 		check(c, buf_append_str(out, "\""));
 	}
 	free(raw);

@@ -45,11 +45,15 @@ static void run(ares_channel ch, const bool *done, long long deadline)
 			return;
 		}
 		for (int i = 0; i < ARES_GETSOCK_MAXNUM; i++) {
-			if (!ARES_GETSOCK_READABLE(bits, i) && !ARES_GETSOCK_WRITABLE(bits, i))
+			/* ares.h's ARES_GETSOCK_WRITABLE shifts a signed 1 into the
+			 * sign bit for the last socket: test the bits unsigned */
+			bool rd = ((unsigned)bits >> i) & 1u;
+			bool wr = ((unsigned)bits >> (i + ARES_GETSOCK_MAXNUM)) & 1u;
+
+			if (!rd && !wr)
 				continue;
 			pfd[n].fd = socks[i];
-			pfd[n].events = (short)((ARES_GETSOCK_READABLE(bits, i) ? POLLIN : 0) |
-						(ARES_GETSOCK_WRITABLE(bits, i) ? POLLOUT : 0));
+			pfd[n].events = (short)((rd ? POLLIN : 0) | (wr ? POLLOUT : 0));
 			n++;
 		}
 		struct timeval tv, *tvp, max = { left / 1000, (left % 1000) * 1000 };
