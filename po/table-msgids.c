@@ -81,6 +81,18 @@ int main(void)
 		rc |= entry(&seen, ctx, e->name);
 		snprintf(ctx, sizeof(ctx), "X.%d.%d: meaning", e->subject, e->detail);
 		rc |= entry(&seen, ctx, e->meaning);
+		snprintf(ctx, sizeof(ctx), "X.%d.%d: when a client meets it", e->subject, e->detail);
+		rc |= entry(&seen, ctx, e->when);
+		snprintf(ctx, sizeof(ctx), "X.%d.%d: how to fix it", e->subject, e->detail);
+		rc |= entry(&seen, ctx, e->fix);
+	}
+	for (size_t i = 0; i < smtp_code_seen_count(); i++) {
+		const struct smtp_code_seen *s = smtp_code_seen_at(i);
+
+		snprintf(ctx, sizeof(ctx), "seen in practice, %s: what it means", s->who);
+		rc |= entry(&seen, ctx, s->meaning);
+		snprintf(ctx, sizeof(ctx), "seen in practice, %s: the fix", s->who);
+		rc |= entry(&seen, ctx, s->fix);
 	}
 	if (fflush(stdout) != 0 || ferror(stdout))
 		rc = -1;

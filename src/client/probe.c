@@ -135,7 +135,7 @@ static void pc_close(struct pconn *c)
 
 static int pc_tls(struct pconn *c, const struct client_probe_opts *o)
 {
-	struct client_tls_opts to = { o->verify, o->cafile, o->host };
+	struct client_tls_opts to = { .verify = o->verify, .cafile = o->cafile, .host = o->host };
 
 	c->have = 0; /* RFC 3207 §6: nothing from before the handshake counts */
 	client_reply_parser_init(&c->parser);
@@ -148,7 +148,7 @@ static int pc_tls(struct pconn *c, const struct client_probe_opts *o)
 
 /* ---- the report ---- */
 
-enum verdict { V_PASS, V_FAIL, V_SKIP };
+enum verdict { V_PASS, V_FAIL, V_SKIP, V_INFO };
 
 struct check {
 	const char *name; /* msgid */
@@ -156,11 +156,14 @@ struct check {
 	char seen[600];
 };
 
-#define NCHECKS 5
+#define NCHECKS 7
 
 struct report {
 	char banner[CLIENT_REPLY_LINE_MAX + 8];
 	struct client_reply *ehlo;       /* the last EHLO reply (after TLS when there was TLS) */
+	struct client_reply *ehlo_plain; /* the EHLO reply before STARTTLS, when there was one */
+	struct client_reply *plain_buf;  /* room for it (NULL with implicit TLS) */
+	bool caps_differ;                /* the two lists differ */
 	char auth_before[CLIENT_CAPS_AUTH_MAX], auth_after[CLIENT_CAPS_AUTH_MAX];
 	bool starttls_offered, tls_done, size_known;
 	unsigned long long size;
@@ -184,7 +187,64 @@ static void json_str(struct buf *b, const char *s)
 
 static const char *verdict_name(enum verdict v)
 {
-	return v == V_PASS ? "PASS" : v == V_FAIL ? "FAIL" : "SKIP";
+	return v == V_PASS ? "PASS" : v == V_FAIL ? "FAIL" : v == V_INFO ? "INFO" : "SKIP";
+}
+
+/* The keyword of EHLO line i, or NULL for an empty line (a server may send
+ * "250-" with nothing: it is no capability). */
+static const char *cap_line(const struct client_reply *r, size_t i, size_t *kwlen)
+{
+	size_t n, k;
+	const char *l = client_reply_line(r, i, &n);
+
+	while (*l == ' ') {
+		l++;
+		n--;
+	}
+	if (n == 0)
+		return NULL;
+	for (k = 0; k < n && l[k] != ' '; k++)
+		;
+	*kwlen = k;
+	return l;
+}
+
+static void json_caps(struct buf *b, const struct client_probe_opts *o, const struct client_reply *r)
+{
+	bool first = true;
+
+	buf_append_str(b, "[");
+	for (size_t i = 1; r && i < r->nlines; i++) {
+		size_t k;
+		const char *l = cap_line(r, i, &k);
+		const char *m = l ? client_probe_keyword_meaning(l, k) : NULL;
+
+		if (!l)
+			continue;
+		buf_append_str(b, first ? "{\"keyword\":" : ",{\"keyword\":");
+		first = false;
+		json_str(b, l);
+		buf_append_str(b, ",\"meaning\":");
+		if (m)
+			json_str(b, T(o, m));
+		else
+			buf_append_str(b, "null");
+		buf_append_str(b, "}");
+	}
+	buf_append_str(b, "]");
+}
+
+static void text_caps(const struct client_probe_opts *o, const struct client_reply *r, const char *title)
+{
+	fprintf(o->out, "%s\n", T(o, title));
+	for (size_t i = 1; i < r->nlines; i++) {
+		size_t k;
+		const char *l = cap_line(r, i, &k);
+		const char *m = l ? client_probe_keyword_meaning(l, k) : NULL;
+
+		if (l)
+			fprintf(o->out, "  %-28s %s\n", l, m ? T(o, m) : T(o, N_("(not known to postern)")));
+	}
 }
 
 static void print_json(const struct client_probe_opts *o, const struct report *rp)
@@ -196,25 +256,14 @@ static void print_json(const struct client_probe_opts *o, const struct report *r
 	json_str(&b, o->host);
 	buf_printf(&b, ",\"port\":%s,\"banner\":", o->port);
 	json_str(&b, rp->banner);
-	buf_append_str(&b, ",\"capabilities\":[");
-	for (size_t i = 1; rp->ehlo && i < rp->ehlo->nlines; i++) {
-		size_t n, k;
-		const char *l = client_reply_line(rp->ehlo, i, &n);
-		const char *m;
-
-		for (k = 0; k < n && l[k] != ' '; k++)
-			;
-		m = client_probe_keyword_meaning(l, k);
-		buf_append_str(&b, i > 1 ? ",{\"keyword\":" : "{\"keyword\":");
-		json_str(&b, l);
-		buf_append_str(&b, ",\"meaning\":");
-		if (m)
-			json_str(&b, T(o, m));
-		else
-			buf_append_str(&b, "null");
-		buf_append_str(&b, "}");
-	}
-	buf_printf(&b, "],\"starttls\":%s,\"tls\":", rp->starttls_offered ? "true" : "false");
+	buf_append_str(&b, ",\"capabilities\":");
+	json_caps(&b, o, rp->ehlo);
+	buf_append_str(&b, ",\"capabilities_before_starttls\":");
+	if (rp->ehlo_plain)
+		json_caps(&b, o, rp->ehlo_plain);
+	else
+		buf_append_str(&b, "null");
+	buf_printf(&b, ",\"starttls\":%s,\"tls\":", rp->starttls_offered ? "true" : "false");
 	if (rp->tls_done) {
 		buf_append_str(&b, "{\"version\":");
 		json_str(&b, rp->tls.version);
@@ -265,19 +314,13 @@ static void print_text(const struct client_probe_opts *o, const struct report *r
 	FILE *f = o->out;
 
 	fprintf(f, "%s %s\n", T(o, N_("banner:")), rp->banner);
-	if (rp->ehlo) {
-		fprintf(f, "%s\n", T(o, N_("EHLO capabilities:")));
-		for (size_t i = 1; i < rp->ehlo->nlines; i++) {
-			size_t n, k;
-			const char *l = client_reply_line(rp->ehlo, i, &n);
-			const char *m;
-
-			for (k = 0; k < n && l[k] != ' '; k++)
-				;
-			m = client_probe_keyword_meaning(l, k);
-			fprintf(f, "  %-28s %s\n", l, m ? T(o, m) : T(o, N_("(not known to postern)")));
-		}
-	}
+	/* RFC 3207 4.2: the list after STARTTLS replaces the one before; both
+	 * are shown when they differ, each under its own title */
+	if (rp->ehlo_plain && rp->caps_differ)
+		text_caps(o, rp->ehlo_plain, N_("EHLO capabilities before STARTTLS:"));
+	if (rp->ehlo)
+		text_caps(o, rp->ehlo, rp->ehlo_plain ? N_("EHLO capabilities after STARTTLS:")
+				       : N_("EHLO capabilities:"));
 	fprintf(f, "%s %s\n", T(o, N_("STARTTLS:")),
 		o->tls ? T(o, N_("implicit TLS")) : rp->starttls_offered ? T(o, N_("offered")) : T(o, N_("not offered")));
 	if (rp->tls_done) {
@@ -339,8 +382,19 @@ static void check_long_line(struct pconn *c, struct check *ck)
 	memset(line + 5, 'x', 506);
 	memcpy(line + 511, "\r\n", 2);
 	int rc = pc_send(c, line, 513) == 0 ? pc_reply(c) : -1;
+	const char *name = N_("500 to a 513-octet command line");
 
-	verdict_on(ck, N_("500 to a 513-octet command line"), c, rc, 500);
+	verdict_on(ck, name, c, rc, 500);
+	/* RFC 5321 4.5.3.1: "implementations should impose no limits where
+	 * possible": taking a longer line is within the RFC, so information */
+	if (rc == 0 && ck->v == V_FAIL && c->r.code / 100 == 2) {
+		char seen[600];
+
+		reply_text(&c->r, seen, sizeof(seen));
+		set_check(ck, name, V_INFO, seen);
+		snprintf(ck->seen + strlen(ck->seen), sizeof(ck->seen) - strlen(ck->seen), " (%s)",
+			 "accepts lines over 512 octets, which RFC 5321 4.5.3.1 allows");
+	}
 }
 
 static void check_pipelining(struct pconn *c, struct check *ck, bool offered)
@@ -464,11 +518,75 @@ static void check_starttls_injection(const struct client_probe_opts *o, struct c
 	pc_close(c);
 }
 
+#define CHECK_STARTTLS_REPLY N_("STARTTLS answered with 220, and nothing before the TLS handshake")
+#define CHECK_STARTTLS_HIDDEN N_("STARTTLS not hidden: it works only when EHLO offers it")
+
+static void copy_caps(struct report *rp, const struct client_reply *ehlo, bool after_tls);
+
+/* The STARTTLS safety checks of the 2021 "NO STARTTLS" study, from the
+ * client's side: STARTTLS answered with 4xx/5xx although offered, octets
+ * after the 220 and before the handshake (response injection: they would be
+ * read as if inside TLS), and STARTTLS that works without being offered
+ * (hidden, so clients never use it). Then TLS and EHLO again when it works.
+ * 0, or -1 when the connection failed (c->err). */
+static int starttls(const struct client_probe_opts *o, struct pconn *c, struct report *rp,
+	const char *ehlo)
+{
+	char seen[600];
+
+	if (pc_cmd(c, "STARTTLS") != 0)
+		return -1;
+	reply_text(&c->r, seen, sizeof(seen));
+	if (!rp->starttls_offered) {
+		if (c->r.code != 220) {
+			set_check(&rp->checks[5], CHECK_STARTTLS_REPLY, V_SKIP, "STARTTLS not offered");
+			set_check(&rp->checks[6], CHECK_STARTTLS_HIDDEN, V_INFO, seen);
+			snprintf(rp->checks[6].seen + strlen(rp->checks[6].seen),
+				 sizeof(rp->checks[6].seen) - strlen(rp->checks[6].seen), " (%s)",
+				 "neither offered nor accepted: mail to this server goes in the clear");
+			return 0;
+		}
+		set_check(&rp->checks[6], CHECK_STARTTLS_HIDDEN, V_FAIL, seen);
+		snprintf(rp->checks[6].seen + strlen(rp->checks[6].seen),
+			 sizeof(rp->checks[6].seen) - strlen(rp->checks[6].seen), " (%s)",
+			 "STARTTLS works but EHLO does not offer it");
+	} else {
+		set_check(&rp->checks[6], CHECK_STARTTLS_HIDDEN, V_PASS, "offered in EHLO");
+		if (c->r.code != 220) {
+			set_check(&rp->checks[5], CHECK_STARTTLS_REPLY, V_FAIL, seen);
+			return 0;
+		}
+	}
+	if (c->have > 0) {
+		snprintf(seen + strlen(seen), sizeof(seen) - strlen(seen),
+			 "; then %zu octets before the handshake (response injection)", c->have);
+		set_check(&rp->checks[5], CHECK_STARTTLS_REPLY, V_FAIL, seen);
+	} else {
+		set_check(&rp->checks[5], CHECK_STARTTLS_REPLY, V_PASS, seen);
+	}
+	if (pc_tls(c, o) != 0)
+		return -1;
+	rp->tls_done = true;
+	client_transport_tls_info(c->t, &rp->tls);
+	if (pc_cmd(c, ehlo) != 0)
+		return -1;
+	copy_caps(rp, &c->r, true);
+	return 0;
+}
+
 static void copy_caps(struct report *rp, const struct client_reply *ehlo, bool after_tls)
 {
 	struct client_caps caps;
 
 	client_caps_parse(&caps, ehlo);
+	if (after_tls && rp->plain_buf) {
+		memcpy(rp->plain_buf, rp->ehlo, sizeof(*ehlo));
+		rp->ehlo_plain = rp->plain_buf;
+		rp->caps_differ = rp->ehlo->nlines != ehlo->nlines;
+		for (size_t i = 1; !rp->caps_differ && i < ehlo->nlines; i++)
+			rp->caps_differ = strcmp(client_reply_line(rp->ehlo, i, NULL),
+						 client_reply_line(ehlo, i, NULL)) != 0;
+	}
 	memcpy(rp->ehlo, ehlo, sizeof(*ehlo));
 	snprintf(after_tls ? rp->auth_after : rp->auth_before, CLIENT_CAPS_AUTH_MAX, "%s", caps.auth);
 	if (!after_tls)
@@ -481,21 +599,31 @@ int client_probe(const struct client_probe_opts *o)
 {
 	struct report *rp = calloc(1, sizeof(*rp));
 	struct client_reply *ehlo_r = malloc(sizeof(*ehlo_r));
+	struct client_reply *plain_r = malloc(sizeof(*plain_r));
 	struct pconn *c = NULL;
 	char ehlo[300];
 	int rc = 0;
 
-	if (!rp || !ehlo_r) {
+	if (!rp || !ehlo_r || !plain_r) {
 		fprintf(o->err, "postern probe: out of memory\n");
 		free(rp);
 		free(ehlo_r);
+		free(plain_r);
 		return CLIENT_EXIT_SOFTWARE;
 	}
+	rp->plain_buf = o->tls ? NULL : plain_r;
 	rp->ehlo = NULL;
 	snprintf(ehlo, sizeof(ehlo), "EHLO %s", o->helo);
 	c = pc_open(o, rp->error, sizeof(rp->error), &rp->error_kind);
-	if (!c)
-		goto report;
+	if (!c) {
+		/* nothing was learnt: one line, no partial report */
+		fprintf(o->err, "postern probe: %s\n", rp->error);
+		rc = rp->error_kind;
+		free(rp);
+		free(ehlo_r);
+		free(plain_r);
+		return rc;
+	}
 	if (o->tls) {
 		if (pc_tls(c, o) != 0)
 			goto fail;
@@ -521,18 +649,11 @@ int client_probe(const struct client_probe_opts *o)
 	copy_caps(rp, &c->r, o->tls);
 	if (o->tls)
 		rp->starttls_offered = false;
-	if (!o->tls && rp->starttls_offered) {
-		if (pc_cmd(c, "STARTTLS") != 0)
-			goto fail;
-		if (c->r.code == 220) {
-			if (pc_tls(c, o) != 0)
-				goto fail;
-			rp->tls_done = true;
-			client_transport_tls_info(c->t, &rp->tls);
-			if (pc_cmd(c, ehlo) != 0)
-				goto fail;
-			copy_caps(rp, &c->r, true);
-		}
+	if (o->tls) {
+		set_check(&rp->checks[5], CHECK_STARTTLS_REPLY, V_SKIP, "implicit TLS");
+		set_check(&rp->checks[6], CHECK_STARTTLS_HIDDEN, V_SKIP, "implicit TLS");
+	} else if (starttls(o, c, rp, ehlo) != 0) {
+		goto fail;
 	}
 	struct client_caps caps;
 
@@ -563,5 +684,6 @@ report:
 	pc_close(c);
 	free(rp);
 	free(ehlo_r);
+	free(plain_r);
 	return rc;
 }

@@ -79,7 +79,12 @@ void client_send_advice(char *out, size_t cap, const struct client_result *r,
 		say(N_("the server wants you to authenticate first: add --user (and --starttls)"));
 	} else if (r->code == 500) {
 		say(N_("the server did not understand a command: the command line must not exceed 512 octets and must end with CRLF"));
-	} else if (r->phase == CLIENT_PHASE_RCPT && (r->code == 554 || r->code == 550) && esc_is(r, 7, 1)) {
+	} else if (r->phase == CLIENT_PHASE_RCPT && (r->code == 554 || r->code == 550 || r->code == 503) &&
+		   esc_is(r, 7, 1) && r->mech != CLIENT_MECH_NONE) {
+		/* logged in, and still refused: --user cannot be the advice */
+		say(N_("relay refused although you are logged in: this account may not send to that domain, or not with this --from; use the sender address of your account"));
+	} else if (r->phase == CLIENT_PHASE_RCPT && (r->code == 554 || r->code == 550 || r->code == 503) &&
+		   esc_is(r, 7, 1)) {
 		say(N_("relay access denied: this server does not take mail for that domain from you; authenticate with --user, or send through the server of the recipient's domain"));
 	} else if (r->phase == CLIENT_PHASE_RCPT && (r->code == 550 || esc_is(r, 1, 1))) {
 		say(N_("the recipient's mailbox does not exist there: check the address"));
@@ -130,6 +135,7 @@ struct run {
 	struct client_sasl *sasl;
 	struct buf trace;
 	char err[ERR_MAX];
+	bool injected; /* bytes came between the 220 to STARTTLS and the handshake */
 };
 
 static void flush_trace(struct run *r)
@@ -148,7 +154,10 @@ static int net_exit(enum client_net_err e)
 
 static enum client_net_err start_tls(struct run *r)
 {
-	struct client_tls_opts to = { r->o->verify, r->o->cafile, r->o->host };
+	struct client_tls_opts to = {
+		.verify = r->o->verify, .cafile = r->o->cafile, .host = r->o->host, .sni = r->o->sni,
+		.version = r->o->tls_version, .cert = r->o->cert, .key = r->o->key,
+	};
 	enum client_net_err e = client_transport_start_tls(r->t, &to, r->err, sizeof(r->err));
 
 	if (e != CLIENT_NET_OK)
@@ -193,8 +202,17 @@ static enum client_net_err converse(struct run *r)
 		if (ev == CLIENT_EV_DONE)
 			return CLIENT_NET_OK;
 		if (ev == CLIENT_EV_STARTTLS) {
-			/* RFC 3207 §6: nothing read before the handshake counts */
-			have = 0;
+			/* RFC 3207 §6: nothing read before the handshake counts. Bytes
+			 * already there came in the clear after the 220: someone
+			 * injected them (the "NO STARTTLS" study's response
+			 * injection), so stop rather than trust the session. */
+			if (have > 0) {
+				snprintf(r->err, sizeof(r->err), T(r->o->tr,
+					 N_("the server sent %zu octets after its 220 to STARTTLS, before the TLS handshake: they may be injected by an attacker, so the session stops")),
+					 have);
+				r->injected = true;
+				return CLIENT_NET_TLS;
+			}
 			if ((e = start_tls(r)) != CLIENT_NET_OK)
 				return e;
 			ev = CLIENT_EV_NONE;
@@ -222,9 +240,31 @@ static enum client_net_err converse(struct run *r)
 	}
 }
 
+/* A hint when the TLS mode does not match the port (issue: "wrong version
+ * number" for --tls on a STARTTLS port, silence for --starttls on 465). */
+static void tls_mode_hint(const struct run *r, enum client_net_err e, enum client_phase phase)
+{
+	const struct client_send_opts *o = r->o;
+
+	if (o->tls == CLIENT_TLS_IMPLICIT && e == CLIENT_NET_TLS &&
+	    (strstr(r->err, "wrong version number") || strstr(r->err, "packet length too long") ||
+	     strstr(r->err, "unknown protocol")))
+		fprintf(o->err, "postern send: %s\n", T(o->tr,
+			N_("the server answered in plain text, so this port speaks STARTTLS (usually 587 or 25): try --starttls instead of --tls")));
+	else if (o->tls != CLIENT_TLS_IMPLICIT && e == CLIENT_NET_TIMEOUT && phase == CLIENT_PHASE_GREETING)
+		fprintf(o->err, "postern send: %s\n", T(o->tr,
+			N_("no greeting: a port with TLS from the first octet (implicit TLS, usually 465) waits for the client's TLS handshake: try --tls")));
+}
+
 static void summary(struct run *r, const struct client_result *res)
 {
 	const struct client_send_opts *o = r->o;
+
+	if (res->quit_early) {
+		fprintf(o->out, T(o->tr, N_("stopped after %s, as --quit-after asked: %s\n")),
+			client_quit_after_name(o->quit_after), res->final);
+		return;
+	}
 
 	fprintf(o->out, T(o->tr, N_("accepted by %s for %zu of %zu recipients: %s\n")), o->host,
 		res->accepted, o->nrcpts, res->final);
@@ -250,6 +290,13 @@ int client_send(const struct client_send_opts *o)
 		buf_fini(&r.trace);
 		return net_exit(e);
 	}
+	if (o->quit_after == CLIENT_QUIT_AFTER_CONNECT) {
+		fprintf(o->out, T(o->tr, N_("stopped after %s, as --quit-after asked: %s\n")), "connect",
+			o->host);
+		client_transport_close(r.t);
+		buf_fini(&r.trace);
+		return CLIENT_EXIT_OK;
+	}
 	if (o->user && !(r.sasl = client_sasl_new(o->user, o->password ? o->password : "", o->host))) {
 		fprintf(o->err, "postern send: %s\n", T(o->tr, N_("cannot start GNU SASL")));
 		client_transport_close(r.t);
@@ -268,6 +315,9 @@ int client_send(const struct client_send_opts *o)
 		.msg_len = o->msg_len,
 		.bdat = o->bdat,
 		.transcript = o->verbose ? &r.trace : NULL,
+		.show_data = o->show_data,
+		.lmtp = o->lmtp,
+		.quit_after = o->quit_after,
 		.tr = o->tr,
 	};
 
@@ -282,6 +332,7 @@ int client_send(const struct client_send_opts *o)
 	if (o->tls == CLIENT_TLS_IMPLICIT && (e = start_tls(&r)) != CLIENT_NET_OK) {
 		flush_trace(&r);
 		fprintf(o->err, "postern send: %s\n", r.err);
+		tls_mode_hint(&r, e, CLIENT_PHASE_GREETING);
 		rc = net_exit(e);
 		goto out;
 	}
@@ -292,12 +343,13 @@ int client_send(const struct client_send_opts *o)
 	if (e != CLIENT_NET_OK && !res->ok) {
 		fprintf(o->err, "postern send: %s (%s %s)\n", r.err, T(o->tr, N_("during")),
 			client_phase_name(res->phase));
-		rc = net_exit(e);
+		tls_mode_hint(&r, e, res->phase);
+		rc = r.injected ? CLIENT_EXIT_PROTOCOL : net_exit(e);
 		goto out;
 	}
 	if (res->ok) {
 		summary(&r, res);
-		if (res->accepted < o->nrcpts)
+		if (!res->quit_early && res->accepted < o->nrcpts)
 			rc = res->code / 100 == 4 ? CLIENT_EXIT_TEMP : CLIENT_EXIT_PERM;
 		goto out;
 	}

@@ -37,6 +37,13 @@ struct client_send_opts {
 	size_t msg_len;
 	bool bdat;
 	bool verbose;
+	bool show_data;         /* -v shows the message's lines too */
+	bool lmtp;              /* --protocol lmtp */
+	enum client_quit_after quit_after;
+	const char *sni;        /* --sni NAME */
+	int tls_version;        /* 0, or TLS1_2_VERSION / TLS1_3_VERSION */
+	const char *cert;       /* --cert F (and --key F) */
+	const char *key;
 	int timeout_ms;
 	client_tr tr;           /* NULL: English */
 	FILE *out;              /* transcript and the summary */

@@ -3,6 +3,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 
 #include "client/message.h"
 #include "client/transcript.h"
@@ -13,6 +14,7 @@
 #define AUTH_LINE_MAX 12288         /* RFC 4954 §4: longest response line */
 #define CMD_LINE_MAX 512            /* RFC 5321 §4.5.3.1.4 */
 #define BDAT_CHUNK ((size_t)1 << 20)
+#define N_(s) s /* a msgid for xgettext, translated through cfg.tr */
 
 enum state {
 	S_GREETING,
@@ -38,6 +40,9 @@ struct client_session {
 	struct client_reply reply;
 	struct client_caps caps;
 	bool tls_active, cb, authed, mail_ok;
+	bool tls_refused; /* --tls-optional: STARTTLS was refused, go on in the clear */
+	size_t lmtp_next; /* LMTP: the recipient the next reply after DATA is for */
+	size_t delivered; /* LMTP: recipients whose delivery reply was 2xx */
 	enum client_mech mech;
 	unsigned auth_step;
 	struct buf sasl; /* a SASL message (ir, response) before base64 */
@@ -50,6 +55,26 @@ struct client_session {
 	struct client_result result;
 	struct client_rcpt_result *rcpts;
 };
+
+static const char *const quit_after_names[] = {
+	[CLIENT_QUIT_AFTER_NONE] = "none", [CLIENT_QUIT_AFTER_CONNECT] = "connect",
+	[CLIENT_QUIT_AFTER_BANNER] = "banner", [CLIENT_QUIT_AFTER_EHLO] = "ehlo",
+	[CLIENT_QUIT_AFTER_TLS] = "tls", [CLIENT_QUIT_AFTER_AUTH] = "auth",
+	[CLIENT_QUIT_AFTER_MAIL] = "mail", [CLIENT_QUIT_AFTER_RCPT] = "rcpt",
+};
+
+int client_quit_after_by_name(const char *name)
+{
+	for (size_t i = 1; i < sizeof(quit_after_names) / sizeof(quit_after_names[0]); i++)
+		if (strcasecmp(name, quit_after_names[i]) == 0)
+			return (int)i;
+	return -1;
+}
+
+const char *client_quit_after_name(enum client_quit_after q)
+{
+	return quit_after_names[q];
+}
 
 const char *client_phase_name(enum client_phase p)
 {
@@ -125,6 +150,11 @@ enum client_phase client_session_phase(const struct client_session *s)
 
 /* ---- output ---- */
 
+static const char *tr_msg(const struct client_session *s, const char *msgid)
+{
+	return s->cfg.tr ? s->cfg.tr(msgid) : msgid;
+}
+
 static void trace_rc(int rc)
 {
 	(void)rc; /* a transcript that cannot grow loses lines, never the session */
@@ -164,6 +194,23 @@ static enum client_event quit(struct client_session *s)
 	return CLIENT_EV_NONE;
 }
 
+/* --quit-after: the stage q was reached with reply r; stop there if asked. */
+static bool stop_after(struct client_session *s, enum client_quit_after q, const struct client_reply *r)
+{
+	if (s->cfg.quit_after != q)
+		return false;
+	s->result.ok = true;
+	s->result.quit_early = true;
+	if (r) {
+		size_t n;
+		const char *t = client_reply_line(r, 0, &n);
+
+		snprintf(s->result.final, sizeof(s->result.final), "%d %.*s", r->code, (int)n, t);
+	}
+	quit(s);
+	return true;
+}
+
 /* Stop with a server's reply (r) or a reason of our own; say QUIT. */
 static enum client_event fail(struct client_session *s, enum client_phase phase,
 			      enum client_local local, const struct client_reply *r)
@@ -185,7 +232,12 @@ static enum client_event fail(struct client_session *s, enum client_phase phase,
 
 static void ehlo(struct client_session *s)
 {
-	send_line(s, "EHLO %s\r\n%s", s->cfg.helo_name, "");
+	/* RFC 3207 4.2: the capabilities after STARTTLS replace those before */
+	if (s->cfg.transcript && s->tls_active && s->cfg.tls != CLIENT_TLS_IMPLICIT)
+		trace_rc(client_transcript_note(s->cfg.transcript,
+			 tr_msg(s, N_("EHLO again after STARTTLS: this reply replaces the capabilities above"))));
+	/* RFC 2033 4.1: LMTP greets with LHLO */
+	send_line(s, s->cfg.lmtp ? "LHLO %s\r\n%s" : "EHLO %s\r\n%s", s->cfg.helo_name, "");
 	s->state = S_EHLO;
 	s->result.phase = CLIENT_PHASE_EHLO;
 }
@@ -269,9 +321,15 @@ static enum client_event auth_start(struct client_session *s)
 }
 
 /* After EHLO: TLS first, then AUTH, then the mail. */
-static enum client_event after_ehlo(struct client_session *s)
+static enum client_event after_ehlo(struct client_session *s, const struct client_reply *r)
 {
-	if (s->cfg.tls == CLIENT_TLS_STARTTLS && !s->tls_active) {
+	bool want_tls = s->cfg.tls == CLIENT_TLS_STARTTLS ||
+			(s->cfg.tls == CLIENT_TLS_OPTIONAL && s->caps.starttls && !s->tls_refused);
+
+	if (want_tls && !s->tls_active) {
+		/* --quit-after ehlo: the first EHLO, before STARTTLS */
+		if (stop_after(s, CLIENT_QUIT_AFTER_EHLO, r))
+			return CLIENT_EV_NONE;
 		if (!s->caps.starttls)
 			return fail(s, CLIENT_PHASE_STARTTLS, CLIENT_LOCAL_NO_STARTTLS, NULL);
 		send_line(s, "STARTTLS\r\n%s%s", "", "");
@@ -279,6 +337,9 @@ static enum client_event after_ehlo(struct client_session *s)
 		s->result.phase = CLIENT_PHASE_STARTTLS;
 		return CLIENT_EV_NONE;
 	}
+	/* TLS runs now, or none is wanted: "after tls" is here either way */
+	if (stop_after(s, CLIENT_QUIT_AFTER_EHLO, r) || stop_after(s, CLIENT_QUIT_AFTER_TLS, r))
+		return CLIENT_EV_NONE;
 	if (s->cfg.auth && !s->authed)
 		return auth_start(s);
 	return transaction(s);
@@ -376,12 +437,15 @@ static enum client_event transaction(struct client_session *s)
 	char params[96] = "";
 	size_t pl = 0;
 
+	/* after AUTH (or where it would have been): the reply in hand is its */
+	if (stop_after(s, CLIENT_QUIT_AFTER_AUTH, &s->reply))
+		return CLIENT_EV_NONE;
 	s->result.phase = CLIENT_PHASE_MAIL;
 	if (s->utf8 && !s->caps.smtputf8)
 		return fail(s, CLIENT_PHASE_MAIL, CLIENT_LOCAL_NO_SMTPUTF8, NULL);
 	if (s->caps.has_size && s->caps.size > 0 && s->cfg.msg_len > s->caps.size)
 		return fail(s, CLIENT_PHASE_MAIL, CLIENT_LOCAL_TOO_BIG, NULL);
-	s->bdat_mode = s->cfg.bdat && s->caps.chunking;
+	s->bdat_mode = s->cfg.bdat && s->caps.chunking && !s->cfg.lmtp;
 	/* RFC 1870 §6: the size declared is the message's, without stuffing */
 	if (s->caps.has_size)
 		pl += (size_t)snprintf(params + pl, sizeof(params) - pl, " SIZE=%zu", s->cfg.msg_len);
@@ -393,10 +457,11 @@ static enum client_event transaction(struct client_session *s)
 	s->qlen = s->qhead = s->next_rcpt = 0;
 	s->result.accepted = 0;
 	queue_cmd(s, P_MAIL);
-	if (s->caps.pipelining) {
+	if (s->caps.pipelining && s->cfg.quit_after != CLIENT_QUIT_AFTER_MAIL) {
 		while (s->next_rcpt < s->cfg.nrcpts)
 			send_rcpt(s);
-		send_data_cmd(s);
+		if (s->cfg.quit_after != CLIENT_QUIT_AFTER_RCPT)
+			send_data_cmd(s);
 	}
 	s->state = S_TRANSACTION;
 	return CLIENT_EV_NONE;
@@ -409,6 +474,21 @@ static void count_lines(const char *m, size_t n, size_t *lines)
 		*lines += m[i] == '\n';
 }
 
+/* --show-data: the message's lines in the transcript, as "C: " lines */
+static void trace_data(struct client_session *s, const char *m, size_t n)
+{
+	size_t i = 0;
+
+	while (i < n) {
+		const char *nl = memchr(m + i, '\n', n - i);
+		size_t len = nl ? (size_t)(nl - (m + i)) : n - i;
+		size_t shown = len > 0 && m[i + len - 1] == '\r' ? len - 1 : len;
+
+		trace_rc(client_transcript_cmd(s->cfg.transcript, m + i, shown));
+		i += len + (nl ? 1 : 0);
+	}
+}
+
 static void send_body(struct client_session *s)
 {
 	size_t lines;
@@ -419,6 +499,8 @@ static void send_body(struct client_session *s)
 		return;
 	}
 	if (s->cfg.transcript) {
+		if (s->cfg.show_data)
+			trace_data(s, s->cfg.msg, s->cfg.msg_len);
 		trace_rc(client_transcript_body(s->cfg.transcript, "", s->cfg.msg_len, lines));
 		trace_rc(client_transcript_cmd(s->cfg.transcript, ".", 1));
 	}
@@ -451,6 +533,8 @@ static void send_bdat(struct client_session *s)
 			count_lines(s->cfg.msg + s->bdat_sent, n, &lines);
 			cmd[k - 2] = '\0';
 			trace_rc(client_transcript_cmd(s->cfg.transcript, cmd, (size_t)k - 2));
+			if (s->cfg.show_data)
+				trace_data(s, s->cfg.msg + s->bdat_sent, n);
 			trace_rc(client_transcript_body(s->cfg.transcript, "", n, lines));
 		}
 		s->bdat_sent += n;
@@ -486,6 +570,8 @@ static enum client_event on_transaction_reply(struct client_session *s, const st
 				return fail(s, CLIENT_PHASE_MAIL, CLIENT_LOCAL_NONE, r);
 			return CLIENT_EV_NONE;
 		}
+		if (stop_after(s, CLIENT_QUIT_AFTER_MAIL, r))
+			return CLIENT_EV_NONE;
 		if (!s->caps.pipelining)
 			send_rcpt(s);
 		return CLIENT_EV_NONE;
@@ -518,6 +604,8 @@ static enum client_event on_transaction_reply(struct client_session *s, const st
 				return CLIENT_EV_NONE; /* DATA's reply is still to come */
 			return fail(s, CLIENT_PHASE_RCPT, CLIENT_LOCAL_NONE, NULL);
 		}
+		if (stop_after(s, CLIENT_QUIT_AFTER_RCPT, r))
+			return CLIENT_EV_NONE;
 		if (s->bdat_mode) {
 			send_bdat(s);
 			return CLIENT_EV_NONE;
@@ -550,6 +638,39 @@ static enum client_event on_transaction_reply(struct client_session *s, const st
 	return CLIENT_EV_NONE;
 }
 
+/* RFC 2033 4.2: after the message, one reply for each accepted recipient,
+ * in RCPT order; the message went to those that got a 2xx. */
+static enum client_event on_lmtp_reply(struct client_session *s, const struct client_reply *r)
+{
+	size_t n = s->cfg.nrcpts < CLIENT_RCPT_MAX ? s->cfg.nrcpts : CLIENT_RCPT_MAX;
+
+	while (s->lmtp_next < n && s->rcpts[s->lmtp_next].code / 100 != 2)
+		s->lmtp_next++;
+	if (s->lmtp_next < n)
+		record_rcpt(s, s->lmtp_next++, r);
+	if (r->code / 100 == 2) {
+		size_t len;
+		const char *t = client_reply_line(r, 0, &len);
+
+		s->delivered++;
+		snprintf(s->result.final, sizeof(s->result.final), "%d %.*s", r->code, (int)len, t);
+	} else {
+		copy_reply(s, r);
+	}
+	size_t left = s->lmtp_next;
+
+	while (left < n && s->rcpts[left].code / 100 != 2)
+		left++;
+	if (left < n)
+		return CLIENT_EV_NONE; /* more replies to come */
+	s->result.accepted = s->delivered;
+	if (s->delivered == 0)
+		return fail(s, CLIENT_PHASE_BODY, CLIENT_LOCAL_NONE, NULL);
+	s->result.ok = true;
+	s->result.phase = CLIENT_PHASE_QUIT;
+	return quit(s);
+}
+
 static enum client_event on_body_reply(struct client_session *s, const struct client_reply *r)
 {
 	if (s->qhead < s->qlen && s->queue[s->qhead] == P_BDAT) {
@@ -565,6 +686,8 @@ static enum client_event on_body_reply(struct client_session *s, const struct cl
 	} else if (s->result.accepted == 0 || !s->mail_ok) {
 		/* the end of the empty message sent after a stray 354 */
 		return fail(s, s->result.phase, CLIENT_LOCAL_NONE, NULL);
+	} else if (s->cfg.lmtp) {
+		return on_lmtp_reply(s, r);
 	} else if (r->code / 100 != 2) {
 		return fail(s, CLIENT_PHASE_BODY, CLIENT_LOCAL_NONE, r);
 	}
@@ -590,15 +713,17 @@ static enum client_event on_reply(struct client_session *s, const struct client_
 		if (r->code != 220)
 			return fail(s, CLIENT_PHASE_GREETING,
 				    r->code / 100 == 2 ? CLIENT_LOCAL_PROTOCOL : CLIENT_LOCAL_NONE, r);
+		if (stop_after(s, CLIENT_QUIT_AFTER_BANNER, r))
+			return CLIENT_EV_NONE;
 		ehlo(s);
 		return CLIENT_EV_NONE;
 	case S_EHLO:
 		if (r->code == 250) {
 			client_caps_parse(&s->caps, r);
-			return after_ehlo(s);
+			return after_ehlo(s, r);
 		}
 		/* an old server: HELO, unless something needs an extension */
-		if ((r->code == 500 || r->code == 502) && s->cfg.tls != CLIENT_TLS_STARTTLS &&
+		if ((r->code == 500 || r->code == 502) && s->cfg.tls != CLIENT_TLS_STARTTLS && !s->cfg.lmtp &&
 		    !s->cfg.auth && !s->utf8 && !s->tls_active) {
 			send_line(s, "HELO %s\r\n%s", s->cfg.helo_name, "");
 			s->state = S_HELO;
@@ -609,8 +734,14 @@ static enum client_event on_reply(struct client_session *s, const struct client_
 		if (r->code != 250)
 			return fail(s, CLIENT_PHASE_EHLO, CLIENT_LOCAL_NONE, r);
 		memset(&s->caps, 0, sizeof(s->caps));
+		if (stop_after(s, CLIENT_QUIT_AFTER_EHLO, r) || stop_after(s, CLIENT_QUIT_AFTER_TLS, r))
+			return CLIENT_EV_NONE;
 		return transaction(s);
 	case S_STARTTLS:
+		if (r->code != 220 && s->cfg.tls == CLIENT_TLS_OPTIONAL && r->code / 100 != 2) {
+			s->tls_refused = true;
+			return after_ehlo(s, r);
+		}
 		if (r->code != 220)
 			return fail(s, CLIENT_PHASE_STARTTLS, CLIENT_LOCAL_NONE, r);
 		s->state = S_HANDSHAKE;

@@ -43,7 +43,28 @@ enum client_local {
 	CLIENT_LOCAL_NOMEM,
 };
 
-enum client_tls_mode { CLIENT_TLS_NONE, CLIENT_TLS_STARTTLS, CLIENT_TLS_IMPLICIT };
+enum client_tls_mode {
+	CLIENT_TLS_NONE,
+	CLIENT_TLS_STARTTLS,  /* STARTTLS, or stop: never go on in the clear */
+	CLIENT_TLS_IMPLICIT,
+	CLIENT_TLS_OPTIONAL,  /* STARTTLS when offered; in the clear otherwise (or when refused) */
+};
+
+/* Where --quit-after stops the session (QUIT once that stage succeeded). */
+enum client_quit_after {
+	CLIENT_QUIT_AFTER_NONE,    /* send the message */
+	CLIENT_QUIT_AFTER_CONNECT, /* the driver closes right after connecting */
+	CLIENT_QUIT_AFTER_BANNER,
+	CLIENT_QUIT_AFTER_EHLO,
+	CLIENT_QUIT_AFTER_TLS,
+	CLIENT_QUIT_AFTER_AUTH,
+	CLIENT_QUIT_AFTER_MAIL,
+	CLIENT_QUIT_AFTER_RCPT,
+};
+
+/* "banner" and the others, or -1 for an unknown name. */
+int client_quit_after_by_name(const char *name);
+const char *client_quit_after_name(enum client_quit_after q);
 
 /* SASL through the driver: computation only, never I/O. */
 struct client_sasl_ops {
@@ -73,6 +94,9 @@ struct client_session_cfg {
 	bool bdat;                 /* use BDAT (CHUNKING) when offered */
 	struct client_sasl_ops sasl;
 	struct buf *transcript;    /* "C: " / "S: " lines go here when not NULL */
+	bool show_data;            /* the transcript shows the message's lines too */
+	bool lmtp;                 /* LMTP (RFC 2033): LHLO, one reply per recipient after DATA */
+	enum client_quit_after quit_after;
 	client_tr tr;
 };
 
@@ -91,7 +115,9 @@ struct client_rcpt_result {
 };
 
 struct client_result {
-	bool ok;                 /* the message was accepted (for at least one recipient) */
+	bool ok;                 /* the message was accepted (for at least one recipient),
+				    or the --quit-after stage was reached */
+	bool quit_early;         /* ok because the --quit-after stage was reached */
 	enum client_phase phase; /* where it stopped */
 	enum client_local local; /* a reason of the client's own, or NONE */
 	int code;                /* the reply that stopped it (0: none) */

@@ -200,7 +200,24 @@ enum client_net_err client_transport_start_tls(struct client_transport *t,
 		ssl_reason(err, errlen, "TLS setup failed");
 		return CLIENT_NET_TLS;
 	}
-	SSL_CTX_set_min_proto_version(t->ctx, TLS1_2_VERSION);
+	SSL_CTX_set_min_proto_version(t->ctx, opts->version ? opts->version : TLS1_2_VERSION);
+	if (opts->version)
+		SSL_CTX_set_max_proto_version(t->ctx, opts->version);
+	if (opts->cert) {
+		if (SSL_CTX_use_certificate_chain_file(t->ctx, opts->cert) != 1) {
+			ssl_reason(err, errlen, "cannot load the client certificate");
+			return CLIENT_NET_TLS;
+		}
+		if (SSL_CTX_use_PrivateKey_file(t->ctx, opts->key ? opts->key : opts->cert,
+						SSL_FILETYPE_PEM) != 1) {
+			ssl_reason(err, errlen, "cannot load the client key");
+			return CLIENT_NET_TLS;
+		}
+		if (SSL_CTX_check_private_key(t->ctx) != 1) {
+			ssl_reason(err, errlen, "the client certificate does not match its key");
+			return CLIENT_NET_TLS;
+		}
+	}
 	/* a peer that closes without close_notify is a plain close */
 	SSL_CTX_set_options(t->ctx, SSL_OP_IGNORE_UNEXPECTED_EOF);
 	if (opts->cafile) {
@@ -219,21 +236,23 @@ enum client_net_err client_transport_start_tls(struct client_transport *t,
 		ssl_reason(err, errlen, "TLS setup failed");
 		return CLIENT_NET_TLS;
 	}
-	if (opts->host) {
+	const char *name = opts->sni ? opts->sni : opts->host;
+
+	if (name) {
 		/* SNI takes a name, never an address literal (RFC 6066 §3) */
 		struct in6_addr a6;
 		struct in_addr a4;
-		bool literal = inet_pton(AF_INET, opts->host, &a4) == 1 ||
-			       inet_pton(AF_INET6, opts->host, &a6) == 1;
+		bool literal = inet_pton(AF_INET, name, &a4) == 1 ||
+			       inet_pton(AF_INET6, name, &a6) == 1;
 
 		if (!literal)
-			SSL_set_tlsext_host_name(t->ssl, opts->host);
+			SSL_set_tlsext_host_name(t->ssl, name);
 		X509_VERIFY_PARAM *vp = SSL_get0_param(t->ssl);
 
 		if (literal)
-			X509_VERIFY_PARAM_set1_ip_asc(vp, opts->host);
+			X509_VERIFY_PARAM_set1_ip_asc(vp, name);
 		else
-			SSL_set1_host(t->ssl, opts->host);
+			SSL_set1_host(t->ssl, name);
 	}
 	for (;;) {
 		int r = SSL_connect(t->ssl);

@@ -26,6 +26,10 @@ struct client_tls_opts {
 	bool verify;          /* check the chain and the host name */
 	const char *cafile;   /* trust these instead of the system store */
 	const char *host;     /* for SNI and the name check */
+	const char *sni;      /* another name for SNI and the name check, or NULL */
+	int version;          /* 0 (1.2 or later), or TLS1_2_VERSION / TLS1_3_VERSION only */
+	const char *cert;     /* a client certificate chain (PEM), or NULL */
+	const char *key;      /* its private key (PEM); NULL: in the cert file */
 };
 
 #define CLIENT_TLS_TEXT 256

@@ -65,7 +65,9 @@ enum smtp_esc {
 	ESC_SEC_PASSWORD_TRANSITION = 712,   /* X.7.12, RFC 4954 */
 };
 
-/* One basic reply code (e.g. 334). */
+/* One basic reply code (e.g. 334). Its usual enhanced codes are not listed
+ * here: they are derived from the enhanced table (smtp_code_pair_listed), so
+ * the two directions cannot disagree. */
 struct smtp_basic_code {
 	int code;
 	const char *name;    /* short name, e.g. "Authentication challenge" */
@@ -73,18 +75,65 @@ struct smtp_basic_code {
 	const char *when;    /* when a client sees it */
 	const char *fix;     /* what to do about it */
 	const char *rfc;     /* defining document(s), e.g. "RFC 4954" */
-	const char *esc;     /* typical enhanced codes, e.g. "5.5.2 5.5.1", or "" */
 };
 
 /* One enhanced status code X.subject.detail (the class X is separate). */
 struct smtp_enh_code {
 	int subject;
 	int detail;
-	const char *name;    /* the registry's title, e.g. "Syntax error" */
-	const char *meaning; /* one line in our own words */
-	const char *basic;   /* basic codes it usually travels with, e.g. "500 501" */
+	const char *name;     /* the registry's title, e.g. "Syntax error" */
+	const char *meaning;  /* one line in our own words */
+	const char *when;     /* when a client meets it */
+	const char *fix;      /* what to do about it */
+	/* The IANA registry's "associated basic status code" column, as
+	 * space-separated codes; "4xx" and "5xx" stand for the registry's "any
+	 * 4XX" / "5XX" (and "Any" is "2xx 4xx 5xx"); "" where it says "Not given". */
+	const char *registry;
+	/* Basic codes common servers send it with beyond the registry's list
+	 * (e.g. Postfix's 554 5.7.1 "Relay access denied"). */
+	const char *practice;
+	/* The classes it can carry: "2" reports a success only, "45" a failure
+	 * only, "245" either. Any other class is an impossible combination. */
+	const char *classes;
 	const char *rfc;
 };
+
+/* How a basic code and an enhanced code relate. */
+enum smtp_pair {
+	SMTP_PAIR_REGISTRY,   /* the registry lists the basic code for it */
+	SMTP_PAIR_PRACTICE,   /* not in the registry, but common in practice */
+	SMTP_PAIR_UNLISTED,   /* possible, but neither listed nor common */
+	SMTP_PAIR_IMPOSSIBLE, /* class digits differ, a 3xx, or a class it cannot carry */
+};
+
+/* How the basic code and the enhanced code cls.e relate (e may be NULL for
+ * an undefined enhanced code: then only the digits are compared). */
+enum smtp_pair smtp_code_pair(int basic, int cls, const struct smtp_enh_code *e);
+/* Whether the enhanced code can carry class cls (2, 4 or 5) at all. */
+int smtp_code_class_possible(const struct smtp_enh_code *e, int cls);
+/* The enhanced codes that list this basic code by number (registry or
+ * practice, not the "4xx" wildcards), in table order; returns how many
+ * there are, and stores at most max of them. */
+size_t smtp_code_enh_for_basic(int basic, const struct smtp_enh_code **out, size_t max);
+/* Whether the space-separated list holds the basic code by number
+ * (exact) or, unless exact, by a "Dxx" wildcard. */
+int smtp_code_list_has(const char *list, int basic, int exact);
+
+/* What a well-known provider or server really sends with a code, what it
+ * means there and the fix that works there, with a public page that says
+ * so. */
+struct smtp_code_seen {
+	int basic;            /* the basic code it comes with, or 0 */
+	int subject, detail;  /* its enhanced code X.subject.detail, or -1, -1 */
+	const char *who;      /* "Gmail", "Postfix" (a name: not translated) */
+	const char *reply;    /* the reply as they send it (not translated) */
+	const char *meaning;  /* what they mean by it */
+	const char *fix;      /* the fix that works there */
+	const char *source;   /* a public documentation URL */
+};
+
+size_t smtp_code_seen_count(void);
+const struct smtp_code_seen *smtp_code_seen_at(size_t i);
 
 /* Meaning of a class digit (2,3,4,5) of a basic code, or NULL. */
 const char *smtp_code_class_name(int digit);

@@ -51,17 +51,24 @@ def test_probe_posternd_json(server):
 
 def test_probe_posternd_tls(posternd_bin, start_server, cert):
     h = subprocess.run([posternd_bin, "--help"], capture_output=True).stdout.decode()
-    if "--tls-cert" not in h:
-        pytest.skip("posternd has no --tls-cert yet")
+    assert "--tls-cert" in h, "posternd --help does not mention --tls-cert"
     srv = start_server(args=["--tls-cert", cert[0], "--tls-key", cert[1]])
     p = probe("127.0.0.1:%d" % srv.port, "--cafile", cert[0], "--json")
     assert p.returncode == 0, out(p)
     r = json.loads(p.stdout)
     assert r["tls"]["version"].startswith("TLSv1.")
+    c = checks(r)
+    assert c["STARTTLS answered with 220, and nothing before the TLS handshake"]["result"] == "PASS"
+    assert c["STARTTLS not hidden: it works only when EHLO offers it"]["result"] == "PASS"
+    assert any(k["keyword"] == "STARTTLS" for k in r["capabilities_before_starttls"])
+    assert not any(k["keyword"] == "STARTTLS" for k in r["capabilities"])
+    p = probe("127.0.0.1:%d" % srv.port, "--cafile", cert[0])
+    t = out(p)
+    assert "EHLO capabilities before STARTTLS:" in t and "EHLO capabilities after STARTTLS:" in t
     assert checks(r)["STARTTLS with a pipelined NOOP: NOOP not answered after TLS"]["result"] == "PASS"
 
 
-aiosmtpd = pytest.importorskip("aiosmtpd.controller")
+import aiosmtpd.controller as aiosmtpd  # noqa: E402  python3-aiosmtpd, scripts/deps
 
 
 class Sink:
@@ -133,7 +140,9 @@ def test_probe_reports_failures():
     assert p.returncode == 1, out(p)
     c = checks(json.loads(p.stdout))
     assert c["500 to an unknown command"]["result"] == "FAIL"
-    assert c["500 to a 513-octet command line"]["result"] == "FAIL"
+    # RFC 5321 4.5.3.1 lets a server take longer lines: information, not a failure
+    assert c["500 to a 513-octet command line"]["result"] == "INFO"
+    assert "RFC 5321 4.5.3.1 allows" in c["500 to a 513-octet command line"]["seen"]
     assert c["bare-LF end of data (<LF>.<LF>) not accepted"]["result"] == "FAIL"
 
 
@@ -153,8 +162,75 @@ def test_probe_bad_servers(script, code):
 
 
 def test_probe_refused_and_usage():
-    p = probe("127.0.0.1:%d" % free_port())
-    assert p.returncode == 69 and "refused" in out(p), out(p)
+    for extra in ((), ("--json",)):
+        p = probe("127.0.0.1:%d" % free_port(), *extra)
+        assert p.returncode == 69 and "refused" in out(p), out(p)
+        # one clear error, no partial report
+        assert p.stdout == b""
+        assert p.stderr.decode().count("\n") == 1, out(p)
     assert probe().returncode == 64
     assert probe("h:0").returncode == 64
     assert probe("a", "b").returncode == 64
+
+
+class StarttlsTrick(FakeServer):
+    """A server with one STARTTLS flaw: "refuse" (offered, then 454), "inject"
+    (220 and a plaintext reply in the same packet), "hidden" (not offered,
+    but 220), or "empty" (an empty EHLO keyword line, no STARTTLS)."""
+
+    def __init__(self, mode):
+        self.mode = mode
+        super().__init__()
+
+    def serve(self, c):
+        f = c.makefile("rb")
+        try:
+            c.sendall(b"220 trick ESMTP\r\n")
+            for line in f:
+                v = line.strip().upper()
+                if v.startswith(b"EHLO"):
+                    offer = b"" if self.mode in ("hidden", "empty") else b"250-STARTTLS\r\n"
+                    empty = b"250-\r\n" if self.mode == "empty" else b""
+                    c.sendall(b"250-trick\r\n" + empty + offer + b"250 PIPELINING\r\n")
+                elif v == b"STARTTLS":
+                    if self.mode == "refuse":
+                        c.sendall(b"454 4.7.0 TLS not available\r\n")
+                    elif self.mode == "inject":
+                        c.sendall(b"220 go ahead\r\n250 injected\r\n")
+                    elif self.mode == "hidden":
+                        c.sendall(b"220 go ahead\r\n")
+                    else:
+                        c.sendall(b"502 5.5.1 no\r\n")
+                elif v == b"QUIT":
+                    c.sendall(b"221 bye\r\n")
+                    return
+                elif v.startswith(b"XPOSTERNPROBE") or v.startswith(b"NOOP X"):
+                    c.sendall(b"500 5.5.2 what\r\n")
+                else:
+                    c.sendall(b"250 ok\r\n")
+        except OSError:
+            pass
+        finally:
+            c.close()
+
+
+@pytest.mark.parametrize("mode,check,result,seen", [
+    ("refuse", "STARTTLS answered with 220, and nothing before the TLS handshake", "FAIL", "454"),
+    ("inject", "STARTTLS answered with 220, and nothing before the TLS handshake", "FAIL", "response injection"),
+    ("hidden", "STARTTLS not hidden: it works only when EHLO offers it", "FAIL", "does not offer it"),
+    ("empty", "STARTTLS not hidden: it works only when EHLO offers it", "INFO", "in the clear"),
+])
+def test_probe_starttls_safety(mode, check, result, seen):
+    s = StarttlsTrick(mode)
+    try:
+        p = probe("127.0.0.1:%d" % s.port, "--json", "--timeout", "3", timeout=30)
+    finally:
+        s.close()
+    r = json.loads(p.stdout)
+    c = checks(r)
+    assert c[check]["result"] == result, r
+    assert seen in c[check]["seen"], r
+    assert (p.returncode != 0) == (result == "FAIL"), out(p)
+    # an empty keyword line is no capability
+    assert all(k["keyword"] for k in r["capabilities"]), r
+    assert [k["keyword"] for k in r["capabilities"]][-1] == "PIPELINING"

@@ -439,6 +439,105 @@ static void test_sasl_client_against_server(void **st)
 	creds_db_unref(db);
 }
 
+/* RFC 2033: LHLO, and one reply per accepted recipient after the message */
+static void test_lmtp_per_recipient(void **state)
+{
+	static const char *const three[] = { "b@example.org", "c@example.org", "d@example.org" };
+	struct client_session_cfg c = base();
+	struct client_session *s;
+
+	(void)state;
+	c.lmtp = true;
+	c.rcpts = three;
+	c.nrcpts = 3;
+	c.bdat = true; /* ignored: LMTP's last chunk would need per-recipient replies */
+	s = client_session_new(&c);
+	STEP(s, "220 lmtp\r\n", "LHLO client.example\r\n", CLIENT_EV_NONE);
+	STEP(s, "250-lmtp\r\n250-PIPELINING\r\n250 CHUNKING\r\n",
+	     "MAIL FROM:<a@example.org>\r\nRCPT TO:<b@example.org>\r\nRCPT TO:<c@example.org>\r\n"
+	     "RCPT TO:<d@example.org>\r\nDATA\r\n", CLIENT_EV_NONE);
+	STEP(s, "250 ok\r\n250 ok\r\n550 5.1.1 no\r\n250 ok\r\n354 go\r\n",
+	     "Subject: t\r\n\r\n..x\r\n.\r\n", CLIENT_EV_NONE);
+	/* two accepted recipients: two replies, the second one a refusal */
+	STEP(s, "250 2.0.0 b delivered\r\n", "", CLIENT_EV_NONE);
+	STEP(s, "452 4.2.2 d over quota\r\n", "QUIT\r\n", CLIENT_EV_NONE);
+	const struct client_result *r = client_session_result(s);
+
+	assert_true(r->ok);
+	assert_int_equal(r->accepted, 1);
+	assert_string_equal(r->final, "250 2.0.0 b delivered");
+	assert_int_equal(client_session_rcpt(s, 0)->code, 250);
+	assert_int_equal(client_session_rcpt(s, 1)->code, 550);
+	assert_string_equal(client_session_rcpt(s, 2)->text, "452 4.2.2 d over quota");
+	client_session_free(s);
+}
+
+/* --quit-after: QUIT once the stage succeeded, nothing pipelined past it */
+static void test_quit_after(void **state)
+{
+	struct client_session_cfg c = base();
+	struct client_session *s;
+
+	(void)state;
+	c.quit_after = CLIENT_QUIT_AFTER_BANNER;
+	s = client_session_new(&c);
+	STEP(s, "220 mx\r\n", "QUIT\r\n", CLIENT_EV_NONE);
+	assert_true(client_session_result(s)->ok);
+	assert_true(client_session_result(s)->quit_early);
+	assert_string_equal(client_session_result(s)->final, "220 mx");
+	client_session_free(s);
+
+	c.quit_after = CLIENT_QUIT_AFTER_MAIL;
+	s = client_session_new(&c);
+	STEP(s, "220 mx\r\n", "EHLO client.example\r\n", CLIENT_EV_NONE);
+	STEP(s, "250-mx\r\n250 PIPELINING\r\n", "MAIL FROM:<a@example.org>\r\n", CLIENT_EV_NONE);
+	STEP(s, "250 2.1.0 ok\r\n", "QUIT\r\n", CLIENT_EV_NONE);
+	assert_true(client_session_result(s)->quit_early);
+	client_session_free(s);
+
+	c.quit_after = CLIENT_QUIT_AFTER_RCPT;
+	s = client_session_new(&c);
+	STEP(s, "220 mx\r\n", "EHLO client.example\r\n", CLIENT_EV_NONE);
+	STEP(s, "250-mx\r\n250 PIPELINING\r\n",
+	     "MAIL FROM:<a@example.org>\r\nRCPT TO:<b@example.org>\r\nRCPT TO:<c@example.org>\r\n",
+	     CLIENT_EV_NONE);
+	STEP(s, "250 ok\r\n250 ok\r\n250 ok\r\n", "QUIT\r\n", CLIENT_EV_NONE);
+	assert_true(client_session_result(s)->quit_early);
+	client_session_free(s);
+
+	assert_int_equal(client_quit_after_by_name("RCPT"), CLIENT_QUIT_AFTER_RCPT);
+	assert_int_equal(client_quit_after_by_name("data"), -1);
+}
+
+/* --tls-optional: STARTTLS when offered, the clear when not or refused */
+static void test_tls_optional(void **state)
+{
+	struct client_session_cfg c = base();
+	struct client_session *s;
+
+	(void)state;
+	c.tls = CLIENT_TLS_OPTIONAL;
+	c.nrcpts = 1;
+	s = client_session_new(&c);
+	STEP(s, "220 mx\r\n", "EHLO client.example\r\n", CLIENT_EV_NONE);
+	STEP(s, "250 mx\r\n", "MAIL FROM:<a@example.org>\r\n", CLIENT_EV_NONE);
+	client_session_free(s);
+
+	s = client_session_new(&c);
+	STEP(s, "220 mx\r\n", "EHLO client.example\r\n", CLIENT_EV_NONE);
+	STEP(s, "250-mx\r\n250 STARTTLS\r\n", "STARTTLS\r\n", CLIENT_EV_NONE);
+	STEP(s, "454 4.7.0 TLS not available\r\n", "MAIL FROM:<a@example.org>\r\n", CLIENT_EV_NONE);
+	client_session_free(s);
+
+	s = client_session_new(&c);
+	STEP(s, "220 mx\r\n", "EHLO client.example\r\n", CLIENT_EV_NONE);
+	STEP(s, "250-mx\r\n250 STARTTLS\r\n", "STARTTLS\r\n", CLIENT_EV_NONE);
+	STEP(s, "220 go\r\n", "", CLIENT_EV_STARTTLS);
+	client_session_tls_started(s, false);
+	assert_true(client_session_tls_active(s));
+	client_session_free(s);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -456,6 +555,9 @@ int main(void)
 		cmocka_unit_test(test_garbage_and_421),
 		cmocka_unit_test(test_538_advice),
 		cmocka_unit_test(test_sasl_client_against_server),
+		cmocka_unit_test(test_lmtp_per_recipient),
+		cmocka_unit_test(test_quit_after),
+		cmocka_unit_test(test_tls_optional),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }

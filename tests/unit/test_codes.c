@@ -5,6 +5,7 @@
 #include <stdint.h>
 #include <cmocka.h>
 
+#include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -20,31 +21,6 @@ static void assert_text(const char *s)
 	assert_null(strchr(s, '\r'));
 }
 
-/* Parse "C.S.D" from *p; advance past it. Returns 0 on success. */
-static int parse_esc(const char **p, int *cls, int *subject, int *detail)
-{
-	char *end;
-	long v[3];
-
-	for (int i = 0; i < 3; i++) {
-		if (**p < '0' || **p > '9')
-			return -1;
-		v[i] = strtol(*p, &end, 10);
-		if (v[i] > 999)
-			return -1;
-		*p = end;
-		if (i < 2) {
-			if (**p != '.')
-				return -1;
-			(*p)++;
-		}
-	}
-	*cls = (int)v[0];
-	*subject = (int)v[1];
-	*detail = (int)v[2];
-	return 0;
-}
-
 static void test_basic_lookup(void **state)
 {
 	const struct smtp_basic_code *c;
@@ -54,20 +30,24 @@ static void test_basic_lookup(void **state)
 	assert_non_null(c);
 	assert_int_equal(c->code, 334);
 	assert_string_equal(c->rfc, "RFC 4954");
-	assert_string_equal(c->esc, ""); /* 3xx carry no enhanced code */
 	assert_non_null(strstr(c->fix, "*"));
+	/* the AUTH LOGIN prompts and the advice when AUTH keeps failing */
+	assert_non_null(strstr(c->when, "VXNlcm5hbWU6"));
+	assert_non_null(strstr(c->when, "UGFzc3dvcmQ6"));
+	assert_non_null(strstr(c->fix, "credentials and the SASL mechanism"));
 
 	c = smtp_code_basic(500);
 	assert_non_null(c);
 	assert_int_equal(c->code, 500);
-	assert_non_null(strstr(c->esc, "5.5.2"));
-	assert_non_null(strstr(c->esc, "5.5.6"));
 	assert_non_null(strstr(c->when, "512"));
 	assert_non_null(strstr(c->when, "CRLF"));
+	/* base64 outside an AUTH exchange */
+	assert_non_null(strstr(c->when, "500 5.5.2"));
 
-	c = smtp_code_basic(535);
-	assert_non_null(c);
-	assert_string_equal(c->esc, "5.7.8");
+	/* RFC 1985 ETRN */
+	assert_non_null(smtp_code_basic(253));
+	assert_non_null(smtp_code_basic(458));
+	assert_non_null(smtp_code_basic(459));
 
 	c = smtp_code_basic(250);
 	assert_non_null(c);
@@ -104,7 +84,8 @@ static void test_enhanced_lookup(void **state)
 	assert_non_null(e);
 	assert_string_equal(e->name, "Authentication credentials invalid");
 	assert_string_equal(e->rfc, "RFC 4954");
-	assert_string_equal(e->basic, "535");
+	assert_string_equal(e->registry, "535 554");
+	assert_string_equal(e->classes, "45");
 
 	e = smtp_code_enhanced(5, 2);
 	assert_non_null(e);
@@ -116,7 +97,7 @@ static void test_enhanced_lookup(void **state)
 
 	e = smtp_code_enhanced(7, 11); /* X.7.11 */
 	assert_non_null(e);
-	assert_string_equal(e->basic, "538");
+	assert_string_equal(e->registry, "524 538");
 
 	e = smtp_code_enhanced(7, 30);
 	assert_non_null(e);
@@ -156,7 +137,6 @@ static void test_basic_entries_complete(void **state)
 		assert_text(c->when);
 		assert_text(c->fix);
 		assert_text(c->rfc);
-		assert_non_null(c->esc);
 		assert_in_range(c->code, 200, 599);
 		assert_non_null(smtp_code_class_name(c->code / 100));
 		assert_non_null(smtp_code_category_name(c->code / 10 % 10));
@@ -174,7 +154,11 @@ static void test_enhanced_entries_complete(void **state)
 		assert_non_null(e);
 		assert_text(e->name);
 		assert_text(e->meaning);
-		assert_text(e->basic);
+		assert_text(e->when);
+		assert_text(e->fix);
+		assert_non_null(e->registry);
+		assert_non_null(e->practice);
+		assert_text(e->classes);
 		assert_text(e->rfc);
 		assert_in_range(e->subject, 0, 7);
 		assert_in_range(e->detail, 0, 99); /* enum encodes subject*100+detail */
@@ -220,8 +204,8 @@ static void test_enhanced_registry_coverage(void **state)
 static void test_basic_required_codes(void **state)
 {
 	static const int required[] = {
-		211, 214, 220, 221, 235, 250, 251, 252, 334, 354,
-		421, 432, 450, 451, 452, 454, 455,
+		211, 214, 220, 221, 235, 250, 251, 252, 253, 334, 354,
+		421, 432, 450, 451, 452, 454, 455, 458, 459,
 		500, 501, 502, 503, 504, 521, 530, 534, 535, 538,
 		550, 551, 552, 553, 554, 555, 556,
 	};
@@ -233,62 +217,170 @@ static void test_basic_required_codes(void **state)
 	}
 }
 
-/* Each basic entry's typical enhanced codes exist and share its class; 3xx
- * carry none (RFC 3463 has no class 3). */
-static void test_basic_esc_consistent(void **state)
+/* Every token of a basic-code list is a three-digit code or a "Dxx"
+ * wildcard of a class (2, 4, 5); never a 3xx (RFC 3463 has no class 3), and
+ * its class is one the entry can carry. */
+static void check_list(const struct smtp_enh_code *e, const char *list, bool wildcards)
 {
-	(void)state;
-	for (size_t i = 0; i < smtp_code_basic_count(); i++) {
-		const struct smtp_basic_code *c = smtp_code_basic_at(i);
-		const char *p = c->esc;
+	const char *p = list;
 
-		if (c->code / 100 == 3) {
-			assert_string_equal(c->esc, "");
-			continue;
-		}
-		assert_true(*p != '\0');
-		while (*p) {
-			int cls = 0, s = 0, d = 0; /* gcc -O2 cannot tell that fail_msg never returns */
+	while (*p) {
+		size_t n = strcspn(p, " ");
 
-			if (parse_esc(&p, &cls, &s, &d) != 0)
-				fail_msg("%d: bad esc list \"%s\"", c->code, c->esc);
-			assert_int_equal(cls, c->code / 100);
-			if (smtp_code_enhanced(s, d) == NULL)
-				fail_msg("%d: X.%d.%d not in table", c->code, s, d);
-			if (*p == ' ')
-				p++;
-			else
-				assert_int_equal(*p, '\0');
+		if (n != 3 || p[0] < '2' || p[0] > '5' || p[0] == '3')
+			fail_msg("X.%d.%d: bad token in \"%s\"", e->subject, e->detail, list);
+		if (p[1] == 'x') {
+			if (!wildcards || p[2] != 'x')
+				fail_msg("X.%d.%d: bad wildcard in \"%s\"", e->subject, e->detail, list);
+		} else if (p[1] < '0' || p[1] > '9' || p[2] < '0' || p[2] > '9') {
+			fail_msg("X.%d.%d: bad code in \"%s\"", e->subject, e->detail, list);
 		}
+		if (!strchr(e->classes, p[0]))
+			fail_msg("X.%d.%d: %.3s but classes \"%s\"", e->subject, e->detail, p, e->classes);
+		p += n;
+		while (*p == ' ')
+			p++;
 	}
 }
 
-/* Each enhanced entry's basic codes are entries of the basic table. */
-static void test_enhanced_basic_consistent(void **state)
+static void test_enhanced_lists_wellformed(void **state)
 {
 	(void)state;
 	for (size_t i = 0; i < smtp_code_enhanced_count(); i++) {
 		const struct smtp_enh_code *e = smtp_code_enhanced_at(i);
-		const char *p = e->basic;
 
-		while (*p) {
-			char *end;
-			long v = strtol(p, &end, 10);
+		check_list(e, e->registry, true);
+		check_list(e, e->practice, false);
+		assert_true(strcmp(e->classes, "2") == 0 || strcmp(e->classes, "45") == 0 ||
+			    strcmp(e->classes, "245") == 0);
+		/* a practice code repeats none of the registry's */
+		for (int b = 200; b < 600; b++)
+			if (smtp_code_list_has(e->registry, b, 1) && smtp_code_list_has(e->practice, b, 1))
+				fail_msg("X.%d.%d: %d in both lists", e->subject, e->detail, b);
+	}
+}
 
-			if (end == p || end - p != 3)
-				fail_msg("X.%d.%d: bad basic list \"%s\"",
-					 e->subject, e->detail, e->basic);
-			if (smtp_code_basic((int)v) == NULL)
-				fail_msg("X.%d.%d: basic %ld not in table",
-					 e->subject, e->detail, v);
-			assert_true(v / 100 != 3);
-			p = end;
-			if (*p == ' ')
-				p++;
-			else
-				assert_int_equal(*p, '\0');
+/* The two directions come from one table and agree for every pair: the
+ * basic code lists the enhanced code exactly when the enhanced code names
+ * the basic code (registry or practice), and then the pair is usual. */
+static void test_pairs_agree(void **state)
+{
+	const struct smtp_enh_code *es[256];
+	size_t pairs = 0;
+
+	(void)state;
+	for (int b = 200; b < 600; b++) {
+		size_t n = smtp_code_enh_for_basic(b, es, 256);
+
+		assert_true(n <= 256);
+		for (size_t i = 0; i < smtp_code_enhanced_count(); i++) {
+			const struct smtp_enh_code *e = smtp_code_enhanced_at(i);
+			bool listed = false;
+
+			for (size_t k = 0; k < n; k++)
+				listed |= es[k] == e;
+			bool named = smtp_code_list_has(e->registry, b, 1) ||
+				     smtp_code_list_has(e->practice, b, 1);
+			if (listed != named)
+				fail_msg("%d and X.%d.%d disagree", b, e->subject, e->detail);
+			if (!named)
+				continue;
+			pairs++;
+			enum smtp_pair p = smtp_code_pair(b, b / 100, e);
+			if (p != SMTP_PAIR_REGISTRY && p != SMTP_PAIR_PRACTICE)
+				fail_msg("%d X.%d.%d listed but judged %d", b, e->subject, e->detail, p);
 		}
 	}
+	assert_true(pairs > 150);
+}
+
+static void test_pair_judgements(void **state)
+{
+	(void)state;
+	/* used by Postfix and Sendmail; both in the registry */
+	assert_int_equal(smtp_code_pair(502, 5, smtp_code_enhanced(5, 2)), SMTP_PAIR_REGISTRY);
+	assert_int_equal(smtp_code_pair(500, 5, smtp_code_enhanced(5, 1)), SMTP_PAIR_REGISTRY);
+	/* the cases of the issue: listed with 550 in both directions */
+	for (int d = 20; d <= 26; d++)
+		assert_int_equal(smtp_code_pair(550, 5, smtp_code_enhanced(7, d)), SMTP_PAIR_REGISTRY);
+	assert_int_equal(smtp_code_pair(554, 5, smtp_code_enhanced(7, 0)), SMTP_PAIR_PRACTICE);
+	assert_int_equal(smtp_code_pair(554, 5, smtp_code_enhanced(7, 1)), SMTP_PAIR_PRACTICE);
+	assert_int_equal(smtp_code_pair(452, 4, smtp_code_enhanced(2, 2)), SMTP_PAIR_PRACTICE);
+	/* the registry's wildcards: X.7.17 with any 5xx, X.0.0 with anything */
+	assert_int_equal(smtp_code_pair(554, 5, smtp_code_enhanced(7, 17)), SMTP_PAIR_REGISTRY);
+	assert_int_equal(smtp_code_pair(251, 2, smtp_code_enhanced(0, 0)), SMTP_PAIR_REGISTRY);
+	assert_int_equal(smtp_code_pair(550, 5, smtp_code_enhanced(7, 8)), SMTP_PAIR_UNLISTED);
+	/* impossible: the class differs, a 3xx, or a class the code never has */
+	assert_int_equal(smtp_code_pair(250, 5, smtp_code_enhanced(1, 1)), SMTP_PAIR_IMPOSSIBLE);
+	assert_int_equal(smtp_code_pair(334, 5, smtp_code_enhanced(7, 8)), SMTP_PAIR_IMPOSSIBLE);
+	assert_int_equal(smtp_code_pair(250, 2, smtp_code_enhanced(7, 8)), SMTP_PAIR_IMPOSSIBLE);
+	assert_int_equal(smtp_code_pair(550, 5, smtp_code_enhanced(1, 5)), SMTP_PAIR_IMPOSSIBLE);
+	assert_false(smtp_code_class_possible(smtp_code_enhanced(7, 8), 2));
+	assert_true(smtp_code_class_possible(smtp_code_enhanced(7, 8), 4));
+	assert_true(smtp_code_class_possible(smtp_code_enhanced(0, 0), 2));
+	assert_false(smtp_code_class_possible(smtp_code_enhanced(1, 5), 5));
+	assert_false(smtp_code_class_possible(smtp_code_enhanced(1, 5), 3));
+	/* ETRN (RFC 1985) through X.5.0 */
+	assert_int_equal(smtp_code_pair(253, 2, smtp_code_enhanced(5, 0)), SMTP_PAIR_REGISTRY);
+	assert_int_equal(smtp_code_pair(459, 4, smtp_code_enhanced(5, 0)), SMTP_PAIR_REGISTRY);
+}
+
+/* Every enhanced code has its own when and fix: no two share a sentence,
+ * and none is a basic code's sentence reused. */
+static void test_enhanced_own_advice(void **state)
+{
+	(void)state;
+	for (size_t i = 0; i < smtp_code_enhanced_count(); i++) {
+		const struct smtp_enh_code *e = smtp_code_enhanced_at(i);
+
+		for (size_t j = i + 1; j < smtp_code_enhanced_count(); j++) {
+			const struct smtp_enh_code *f = smtp_code_enhanced_at(j);
+
+			if (strcmp(e->when, f->when) == 0 || strcmp(e->fix, f->fix) == 0)
+				fail_msg("X.%d.%d and X.%d.%d share advice", e->subject, e->detail,
+					 f->subject, f->detail);
+		}
+		for (size_t j = 0; j < smtp_code_basic_count(); j++) {
+			const struct smtp_basic_code *b = smtp_code_basic_at(j);
+
+			assert_true(strcmp(e->fix, b->fix) != 0);
+			assert_true(strcmp(e->when, b->when) != 0);
+		}
+	}
+	/* advice that does not apply: typos for authentication checks, CRLF
+	 * for a long AUTH line */
+	for (int d = 20; d <= 30; d++)
+		assert_null(strstr(smtp_code_enhanced(7, d)->fix, "typo"));
+	assert_null(strstr(smtp_code_enhanced(5, 6)->fix, "CRLF"));
+}
+
+/* Seen-in-practice notes name who, what and a public page. */
+static void test_seen_notes(void **state)
+{
+	bool gmail_534 = false, ms_139 = false;
+
+	(void)state;
+	assert_true(smtp_code_seen_count() >= 10);
+	for (size_t i = 0; i < smtp_code_seen_count(); i++) {
+		const struct smtp_code_seen *s = smtp_code_seen_at(i);
+
+		assert_text(s->who);
+		assert_text(s->reply);
+		assert_text(s->meaning);
+		assert_text(s->fix);
+		assert_true(strncmp(s->source, "https://", 8) == 0);
+		if (s->basic) {
+			char code[8];
+
+			snprintf(code, sizeof(code), "%d", s->basic);
+			assert_true(strncmp(s->reply, code, 3) == 0);
+		}
+		gmail_534 |= s->basic == 534 && s->subject == 7 && s->detail == 9;
+		ms_139 |= s->detail == 139;
+	}
+	assert_true(gmail_534);
+	assert_true(ms_139);
+	assert_null(smtp_code_seen_at(smtp_code_seen_count()));
 }
 
 static void test_enum_resolves(void **state)
@@ -393,8 +485,11 @@ int main(void)
 		cmocka_unit_test(test_tables_sorted_unique),
 		cmocka_unit_test(test_enhanced_registry_coverage),
 		cmocka_unit_test(test_basic_required_codes),
-		cmocka_unit_test(test_basic_esc_consistent),
-		cmocka_unit_test(test_enhanced_basic_consistent),
+		cmocka_unit_test(test_enhanced_lists_wellformed),
+		cmocka_unit_test(test_pairs_agree),
+		cmocka_unit_test(test_pair_judgements),
+		cmocka_unit_test(test_enhanced_own_advice),
+		cmocka_unit_test(test_seen_notes),
 		cmocka_unit_test(test_enum_resolves),
 		cmocka_unit_test(test_class_names),
 		cmocka_unit_test(test_subject_names),
