@@ -1,0 +1,271 @@
+/* The commands of `postern queue` (postqueue/postsuper's jobs), answered
+ * as text: a first line "ok" or "error: ...", then logfmt lines. */
+#include "queue/queue_int.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "common/log.h"
+
+/* What list needs of an entry, copied under the lock. */
+struct snap {
+	char id[QREC_ID_MAX + 1];
+	uint64_t seg, off;
+	uint32_t len;
+	uint64_t size, queued_at, next_try;
+	const char *state;
+	char *last_error;
+};
+
+static const char *state_of(const struct queue_entry *e)
+{
+	if (e->active)
+		return "active";
+	if (e->held)
+		return "held";
+	bool pending = false;
+	for (uint32_t i = 0; i < e->nrcpt; i++)
+		pending |= e->rstat[i] == QREC_RCPT_PENDING;
+	if (!pending)
+		return "failed";
+	return e->attempts ? "deferred" : "queued";
+}
+
+static const char *last_error(const struct queue_entry *e)
+{
+	for (uint32_t i = 0; i < e->nrcpt; i++)
+		if (e->rstat[i] != QREC_RCPT_DELIVERED && e->rtext[i])
+			return e->rtext[i];
+	return NULL;
+}
+
+static void put_quoted(struct buf *out, const char *key, const char *v, size_t n)
+{
+	char raw[1024], q[4 * sizeof(raw) + 3];
+	if (n >= sizeof(raw))
+		n = sizeof(raw) - 1;
+	memcpy(raw, v, n);
+	raw[n] = '\0';
+	buf_printf(out, " %s=%s", key, log_quote(q, sizeof(q), raw));
+}
+
+static void put_envelope(struct buf *out, const struct qrec_msg *m, const struct queue_entry *e)
+{
+	put_quoted(out, "from", m->from.p, m->from.len);
+	const unsigned char *p = m->rcpts;
+	size_t left = m->rcpts_len;
+	struct qrec_str r;
+	for (uint32_t i = 0; i < m->nrcpt && qrec_next_str(&p, &left, &r); i++) {
+		if (!e) {
+			put_quoted(out, "to", r.p, r.len);
+			continue;
+		}
+		buf_append_str(out, "\nrecipient");
+		put_quoted(out, "to", r.p, r.len);
+		buf_printf(out, " status=%s", e->rstat[i] == QREC_RCPT_DELIVERED ? "delivered"
+					      : e->rstat[i] == QREC_RCPT_FAILED  ? "failed"
+										 : "pending");
+		if (e->rtext[i])
+			put_quoted(out, "reply", e->rtext[i], strlen(e->rtext[i]));
+	}
+}
+
+static int cmd_list(struct queue *q, uint64_t now, struct buf *out)
+{
+	pthread_mutex_lock(&q->mu);
+	size_t n = q->nentries, k = 0;
+	struct snap *v = calloc(n ? n : 1, sizeof(*v));
+	for (struct queue_entry *e = q->head; v && e && k < n; e = e->next, k++) {
+		memcpy(v[k].id, e->id, sizeof(v[k].id));
+		v[k].seg = e->seg;
+		v[k].off = e->off;
+		v[k].len = e->len;
+		v[k].size = e->size;
+		v[k].queued_at = e->queued_at;
+		v[k].next_try = e->next_try;
+		v[k].state = state_of(e);
+		const char *le = last_error(e);
+		v[k].last_error = le ? strdup(le) : NULL;
+	}
+	pthread_mutex_unlock(&q->mu);
+	if (!v) {
+		buf_append_str(out, "error: out of memory\n");
+		return -1;
+	}
+	buf_printf(out, "ok messages=%zu\n", k);
+	for (size_t i = 0; i < k; i++) {
+		unsigned char *rec;
+		size_t len;
+		struct qrec_msg m;
+		buf_printf(out, "id=%s size=%llu age=%llus state=%s", v[i].id,
+			   (unsigned long long)v[i].size,
+			   (unsigned long long)(now > v[i].queued_at ? now - v[i].queued_at : 0),
+			   v[i].state);
+		if (strcmp(v[i].state, "deferred") == 0)
+			buf_printf(out, " next_try=%llus", (unsigned long long)(v[i].next_try > now
+										  ? v[i].next_try - now : 0));
+		if (queue_read_record_at(q, v[i].seg, v[i].off, v[i].len, &rec, &len) == 0) {
+			if (qrec_parse_msg(rec + QREC_HDR, len - QREC_HDR, &m))
+				put_envelope(out, &m, NULL);
+			free(rec);
+		}
+		if (v[i].last_error)
+			put_quoted(out, "last_error", v[i].last_error, strlen(v[i].last_error));
+		buf_append_str(out, "\n");
+		free(v[i].last_error);
+	}
+	free(v);
+	return 0;
+}
+
+/* The header section of a message: up to the first empty line, bounded. */
+static void put_headers(struct queue *q, const struct qrec_msg *m, struct buf *out)
+{
+	char chunk[QUEUE_INLINE_MAX];
+	size_t n = 0;
+	if (m->body) {
+		n = m->size < sizeof(chunk) ? (size_t)m->size : sizeof(chunk);
+		memcpy(chunk, m->body, n);
+	} else {
+		char path[4096];
+		FILE *f = queue_spill_path(q, m->id, path, sizeof(path)) ? fopen(path, "rb") : NULL;
+		if (f) {
+			n = fread(chunk, 1, sizeof(chunk), f);
+			fclose(f);
+		}
+	}
+	size_t end = n;
+	for (size_t i = 0; i + 3 < n; i++)
+		if (memcmp(chunk + i, "\r\n\r\n", 4) == 0) {
+			end = i + 2;
+			break;
+		}
+	buf_append_str(out, "headers\n");
+	buf_append(out, chunk, end);
+}
+
+static struct queue_entry *find_or_fail(struct queue *q, const char *id, struct buf *out)
+{
+	struct queue_entry *e = id && *id ? queue_find(q, id) : NULL;
+	if (!e)
+		buf_printf(out, "error: no message %s in the queue\n", id && *id ? id : "(no id)");
+	return e;
+}
+
+static int cmd_show(struct queue *q, const char *id, uint64_t now, struct buf *out)
+{
+	pthread_mutex_lock(&q->mu);
+	struct queue_entry *e = find_or_fail(q, id, out);
+	if (!e) {
+		pthread_mutex_unlock(&q->mu);
+		return -1;
+	}
+	/* a copy of the entry's state: the table may change while we read */
+	struct queue_entry c = *e;
+	c.rstat = malloc(e->nrcpt);
+	c.rtext = calloc(e->nrcpt, sizeof(char *));
+	for (uint32_t i = 0; c.rstat && c.rtext && i < e->nrcpt; i++) {
+		c.rstat[i] = e->rstat[i];
+		c.rtext[i] = e->rtext[i] ? strdup(e->rtext[i]) : NULL;
+	}
+	const char *state = state_of(e);
+	pthread_mutex_unlock(&q->mu);
+	unsigned char *rec = NULL;
+	size_t len;
+	struct qrec_msg m;
+	int rc = -1;
+	if (!c.rstat || !c.rtext)
+		buf_append_str(out, "error: out of memory\n");
+	else if (queue_read_record_at(q, c.seg, c.off, c.len, &rec, &len) ||
+		 !qrec_parse_msg(rec + QREC_HDR, len - QREC_HDR, &m))
+		buf_printf(out, "error: cannot read message %s\n", c.id);
+	else {
+		buf_printf(out, "ok\nid=%s size=%llu age=%llus state=%s attempts=%u", c.id,
+			   (unsigned long long)c.size,
+			   (unsigned long long)(now > c.queued_at ? now - c.queued_at : 0), state,
+			   c.attempts);
+		put_envelope(out, &m, &c);
+		buf_append_str(out, "\n");
+		put_headers(q, &m, out);
+		rc = 0;
+	}
+	free(rec);
+	for (uint32_t i = 0; c.rtext && i < c.nrcpt; i++)
+		free(c.rtext[i]);
+	free(c.rtext);
+	free(c.rstat);
+	return rc;
+}
+
+/* retry, hold, release, delete: small changes under the lock. */
+static int cmd_change(struct queue *q, const char *verb, const char *id, struct buf *out)
+{
+	int rc = 0;
+	pthread_mutex_lock(&q->mu);
+	if (strcmp(verb, "retry") == 0 && (!id || !*id)) {
+		size_t n = 0;
+		for (struct queue_entry *e = q->head; e; e = e->next)
+			if (!e->held && e->next_try) {
+				e->next_try = 0;
+				n++;
+			}
+		buf_printf(out, "ok retry=%zu\n", n);
+		pthread_mutex_unlock(&q->mu);
+		return 0;
+	}
+	struct queue_entry *e = find_or_fail(q, id, out);
+	if (!e) {
+		rc = -1;
+	} else if (strcmp(verb, "retry") == 0) {
+		e->next_try = 0;
+		buf_printf(out, "ok retry=1\n");
+	} else if (strcmp(verb, "hold") == 0 || strcmp(verb, "release") == 0) {
+		e->held = verb[0] == 'h';
+		if (!e->held)
+			e->next_try = 0;
+		int err = queue_write_state(q, e);
+		if (err) {
+			buf_printf(out, "error: %s\n", strerror(err));
+			rc = -1;
+		} else {
+			buf_printf(out, "ok %s=%s\n", verb, e->id);
+		}
+	} else { /* delete */
+		buf_printf(out, "ok delete=%s\n", e->id);
+		if (e->active)
+			e->deleted = true; /* dropped when its delivery ends */
+		else
+			queue_finish_entry(q, e);
+	}
+	pthread_mutex_unlock(&q->mu);
+	return rc;
+}
+
+int queue_control(struct queue *q, const char *line, uint64_t now, struct buf *out)
+{
+	char verb[16] = "", id[QREC_ID_MAX + 2] = "";
+	size_t vl = strcspn(line, " \r\n");
+	if (vl == 0 || vl >= sizeof(verb)) {
+		buf_append_str(out, "error: expected list, show, retry, hold, release or delete\n");
+		return -1;
+	}
+	memcpy(verb, line, vl);
+	const char *a = line + vl;
+	a += strspn(a, " ");
+	size_t il = strcspn(a, " \r\n");
+	if (il >= sizeof(id) || a[il + strspn(a + il, " \r\n")] != '\0') {
+		buf_append_str(out, "error: expected one queue id\n");
+		return -1;
+	}
+	memcpy(id, a, il);
+	if (strcmp(verb, "list") == 0 && !*id)
+		return cmd_list(q, now, out);
+	if (strcmp(verb, "show") == 0)
+		return cmd_show(q, id, now, out);
+	if (strcmp(verb, "retry") == 0 || strcmp(verb, "hold") == 0 ||
+	    strcmp(verb, "release") == 0 || strcmp(verb, "delete") == 0)
+		return cmd_change(q, verb, id, out);
+	buf_printf(out, "error: unknown command \"%s\"\n", verb);
+	return -1;
+}

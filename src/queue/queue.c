@@ -1,0 +1,976 @@
+/* The durable queue: journal segments, the group-committed flush, recovery.
+ *
+ * On disk, under queue_dir:
+ *
+ *   journal/<16 hex digits>   append-only segments of records (record.h)
+ *   spill/<queue id>          the body of a message larger than
+ *                             QUEUE_INLINE_MAX, written in bounded chunks
+ *
+ * Accepting a message (DESIGN.md §4: 250 means durable):
+ *   1. While DATA/BDAT arrives the body goes into a 64 KiB buffer; when it
+ *      overflows, the buffer and everything after it go to spill/<id>
+ *      (plain writes, no fsync). Memory per message stays bounded.
+ *   2. At the end of data the M record (envelope, then the inline body, or
+ *      the spill file's size and CRC) is appended to the current segment
+ *      with one pwrite, and the message joins the flusher's waiting list.
+ *   3. The flusher thread takes the WHOLE waiting list as one batch:
+ *      fdatasync of each spill file in it (large messages only), one fsync
+ *      of spill/ if any, one fdatasync per written segment (normally one),
+ *      and an fsync of journal/ when a segment was created. Only then are
+ *      the batch's messages put in the queue and their sessions told, and
+ *      only then do they answer 250. Every message that finished while a
+ *      flush was running rides the next one: N concurrent sessions cost
+ *      one fdatasync, not N (group commit, as a database's WAL).
+ *   A failed flush answers 451 to its batch and writes D records for it.
+ *
+ * Delivery appends S records (per-recipient state, attempts, next retry,
+ * hold) and finally a D record; they are flushed lazily by the next round,
+ * because losing one only repeats a delivery, and Maildir deliveries of a
+ * recovered message first look for the queue id in the mailbox
+ * (deliver.c), so a Maildir never gets a message twice.
+ *
+ * Recovery (queue_open): the segments are read in order; a record whose
+ * magic, length or CRC fails ends its segment (a torn append: it was never
+ * acknowledged, since its flush did not complete). M adds an entry, S
+ * replaces its state, D removes it. A spill message whose file is missing
+ * or does not match the size and CRC of its record is dropped: its flush
+ * never completed (or it was delivered and its D record was lost). Spill
+ * files that no entry names are half-received messages and are removed.
+ * Appends then go to a new segment; old segments are never written again.
+ *
+ * Space: segments are removed from the head only (a D record lives in a
+ * later segment than its M record, so removing in order can never bring a
+ * delivered message back). A head segment that still holds live messages
+ * (deferred ones) has them copied forward (queue_maintain), so a long retry
+ * does not pin the journal. */
+#include "queue/queue_int.h"
+
+#include <dirent.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <inttypes.h>
+#include <limits.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <sys/statvfs.h>
+#include <unistd.h>
+
+#include "common/log.h"
+
+/* ---- libc defaults ---- */
+
+static int fs_open(const char *path, int flags, int mode) { return open(path, flags, (mode_t)mode); }
+static long fs_pwrite(int fd, const void *p, size_t n, uint64_t off)
+{
+	return (long)pwrite(fd, p, n, (off_t)off);
+}
+static long fs_write(int fd, const void *p, size_t n) { return (long)write(fd, p, n); }
+static int fs_fdatasync(int fd) { return fdatasync(fd); }
+static int fs_fsync(int fd) { return fsync(fd); }
+static int fs_free_space(const char *dir, uint64_t *bytes)
+{
+	struct statvfs sv;
+	if (statvfs(dir, &sv) != 0)
+		return -1;
+	*bytes = (uint64_t)sv.f_bavail * sv.f_frsize;
+	return 0;
+}
+
+int queue_errno(void) { return errno ? errno : EIO; }
+
+enum queue_status queue_status_of(int e)
+{
+	return (e == ENOSPC || e == EDQUOT) ? QUEUE_FULL : QUEUE_IOERR;
+}
+
+static char *join(const char *a, const char *b)
+{
+	size_t na = strlen(a), nb = strlen(b);
+	if (na + nb + 2 > PATH_MAX)
+		return NULL;
+	char *p = malloc(na + nb + 2);
+	if (p) {
+		memcpy(p, a, na);
+		p[na] = '/';
+		memcpy(p + na + 1, b, nb + 1);
+	}
+	return p;
+}
+
+bool queue_spill_path(const struct queue *q, const char *id, char *out, size_t outlen)
+{
+	int r = snprintf(out, outlen, "%s/%s", q->sdir, id);
+	return r > 0 && (size_t)r < outlen;
+}
+
+static int sync_dir(const struct queue *q, const char *path)
+{
+	errno = 0;
+	int fd = q->ops.open(path, O_RDONLY | O_DIRECTORY | O_CLOEXEC, 0);
+	if (fd < 0)
+		return queue_errno();
+	errno = 0;
+	int e = q->ops.fsync(fd) < 0 ? queue_errno() : 0;
+	close(fd);
+	return e;
+}
+
+/* ---- the entry table ---- */
+
+static size_t hash_id(const char *id, size_t size)
+{
+	uint32_t h = 2166136261u; /* FNV-1a */
+	for (; *id; id++)
+		h = (h ^ (unsigned char)*id) * 16777619u;
+	return h & (size - 1);
+}
+
+struct queue_entry *queue_find(struct queue *q, const char *id)
+{
+	for (struct queue_entry *e = q->hash[hash_id(id, q->hsize)]; e; e = e->hnext)
+		if (strcmp(e->id, id) == 0)
+			return e;
+	return NULL;
+}
+
+static void rehash(struct queue *q)
+{
+	size_t size = q->hsize * 2;
+	struct queue_entry **h = calloc(size, sizeof(*h));
+	if (!h)
+		return; /* longer chains, still correct */
+	for (struct queue_entry *e = q->head; e; e = e->next) {
+		size_t b = hash_id(e->id, size);
+		e->hnext = h[b];
+		h[b] = e;
+	}
+	free(q->hash);
+	q->hash = h;
+	q->hsize = size;
+}
+
+struct qseg *queue_seg(struct queue *q, uint64_t num)
+{
+	for (size_t i = 0; i < q->nsegs; i++)
+		if (q->segs[i].num == num)
+			return &q->segs[i];
+	return NULL;
+}
+
+void queue_seg_ref(struct queue *q, uint64_t num, int delta)
+{
+	struct qseg *s = num ? queue_seg(q, num) : NULL;
+	if (s)
+		s->live = (uint64_t)((int64_t)s->live + delta);
+}
+
+void queue_insert(struct queue *q, struct queue_entry *e)
+{
+	if (q->nentries >= q->hsize)
+		rehash(q);
+	size_t b = hash_id(e->id, q->hsize);
+	e->hnext = q->hash[b];
+	q->hash[b] = e;
+	e->prev = q->tail;
+	e->next = NULL;
+	if (q->tail)
+		q->tail->next = e;
+	else
+		q->head = e;
+	q->tail = e;
+	q->nentries++;
+	queue_seg_ref(q, e->seg, 1);
+	queue_seg_ref(q, e->snap_seg, 1);
+}
+
+void queue_entry_free(struct queue_entry *e)
+{
+	if (!e)
+		return;
+	for (uint32_t i = 0; e->rtext && i < e->nrcpt; i++)
+		free(e->rtext[i]);
+	free(e->rtext);
+	free(e->rstat);
+	free(e);
+}
+
+void queue_remove(struct queue *q, struct queue_entry *e)
+{
+	struct queue_entry **pp = &q->hash[hash_id(e->id, q->hsize)];
+	while (*pp && *pp != e)
+		pp = &(*pp)->hnext;
+	if (*pp)
+		*pp = e->hnext;
+	if (e->prev)
+		e->prev->next = e->next;
+	else
+		q->head = e->next;
+	if (e->next)
+		e->next->prev = e->prev;
+	else
+		q->tail = e->prev;
+	q->nentries--;
+	queue_seg_ref(q, e->seg, -1);
+	queue_seg_ref(q, e->snap_seg, -1);
+	queue_entry_free(e);
+}
+
+size_t queue_size(struct queue *q)
+{
+	pthread_mutex_lock(&q->mu);
+	size_t n = q->nentries;
+	pthread_mutex_unlock(&q->mu);
+	return n;
+}
+
+/* ---- segments and appends ---- */
+
+static int seg_path(const struct queue *q, uint64_t num, char *out, size_t outlen)
+{
+	int r = snprintf(out, outlen, "%s/%016" PRIx64, q->jdir, num);
+	return r > 0 && (size_t)r < outlen ? 0 : ENAMETOOLONG;
+}
+
+/* A new current segment (mu held, or before the flusher runs). */
+static int seg_create(struct queue *q)
+{
+	char path[PATH_MAX];
+	uint64_t num = q->nsegs ? q->segs[q->nsegs - 1].num + 1 : 1;
+	int e = seg_path(q, num, path, sizeof(path));
+	if (e)
+		return e;
+	if (q->nsegs == q->segcap) {
+		size_t cap = q->segcap ? q->segcap * 2 : 16;
+		struct qseg *s = realloc(q->segs, cap * sizeof(*s));
+		if (!s)
+			return ENOMEM;
+		q->segs = s;
+		q->segcap = cap;
+	}
+	errno = 0;
+	int fd = q->ops.open(path, O_RDWR | O_CREAT | O_EXCL | O_CLOEXEC, 0600);
+	if (fd < 0)
+		return queue_errno();
+	q->segs[q->nsegs++] = (struct qseg){.num = num, .fd = fd};
+	q->jdir_dirty = true;
+	return 0;
+}
+
+static int pwrite_all(struct queue *q, int fd, const void *p, size_t n, uint64_t off)
+{
+	const char *s = p;
+	while (n > 0) {
+		errno = 0;
+		long r = q->ops.pwrite(fd, s, n, off);
+		if (r < 0 && errno == EINTR)
+			continue;
+		if (r < 0)
+			return queue_errno();
+		if (r == 0 || (size_t)r > n)
+			return EIO;
+		s += r;
+		n -= (size_t)r;
+		off += (uint64_t)r;
+	}
+	return 0;
+}
+
+int queue_append(struct queue *q, const void *rec, size_t n, const void *body, size_t bodylen,
+		 uint64_t *seg, uint64_t *off)
+{
+	struct qseg *cur = &q->segs[q->nsegs - 1];
+	if (cur->size > 0 && cur->size + n + bodylen > QUEUE_SEGMENT_MAX) {
+		int e = seg_create(q);
+		if (e)
+			return e;
+		cur = &q->segs[q->nsegs - 1];
+	}
+	int e = pwrite_all(q, cur->fd, rec, n, cur->size);
+	if (!e && bodylen)
+		e = pwrite_all(q, cur->fd, body, bodylen, cur->size + n);
+	if (e) {
+		/* the next record overwrites whatever part of this one landed;
+		 * cut it off now so that a crash does not even show it */
+		if (ftruncate(cur->fd, (off_t)cur->size) != 0)
+			(void)0;
+		return e;
+	}
+	*seg = cur->num;
+	*off = cur->size;
+	cur->size += n + bodylen;
+	cur->dirty = true;
+	return 0;
+}
+
+int queue_append_lazy(struct queue *q, const struct buf *rec)
+{
+	uint64_t seg, off;
+	int e = queue_append(q, rec->data, rec->len, NULL, 0, &seg, &off);
+	if (!e) {
+		q->dirty = true;
+		pthread_cond_signal(&q->wake);
+	}
+	return e;
+}
+
+int queue_write_state(struct queue *q, struct queue_entry *e)
+{
+	const char **text = calloc(e->nrcpt, sizeof(*text));
+	if (!text)
+		return ENOMEM;
+	for (uint32_t i = 0; i < e->nrcpt; i++)
+		text[i] = e->rtext[i];
+	struct qrec_state_out s = {e->id, e->attempts, e->next_try, e->held, e->nrcpt, e->rstat,
+				   text};
+	int rc = qrec_begin(&q->rec, QREC_STATE) || qrec_put_state(&q->rec, &s) ? ENOMEM : 0;
+	free(text);
+	if (rc)
+		return rc;
+	qrec_seal(&q->rec, NULL, 0);
+	uint64_t seg, off;
+	if ((rc = queue_append(q, q->rec.data, q->rec.len, NULL, 0, &seg, &off)) != 0)
+		return rc;
+	q->dirty = true;
+	pthread_cond_signal(&q->wake);
+	queue_seg_ref(q, e->snap_seg, -1);
+	e->snap_seg = seg;
+	queue_seg_ref(q, seg, 1);
+	return 0;
+}
+
+void queue_finish_entry(struct queue *q, struct queue_entry *e)
+{
+	char path[PATH_MAX];
+	if (qrec_begin(&q->rec, QREC_DONE) == 0 && qrec_put_str(&q->rec, e->id, strlen(e->id)) == 0) {
+		qrec_seal(&q->rec, NULL, 0);
+		/* a lost D record only repeats a delivery (see the top comment) */
+		(void)queue_append_lazy(q, &q->rec);
+	}
+	if (e->spill && queue_spill_path(q, e->id, path, sizeof(path)))
+		(void)unlink(path);
+	queue_remove(q, e);
+}
+
+int queue_read_record(struct queue *q, struct queue_entry *e, unsigned char **rec, size_t *len)
+{
+	pthread_mutex_lock(&q->mu);
+	uint64_t seg = e->seg, off = e->off;
+	size_t n = e->len;
+	pthread_mutex_unlock(&q->mu);
+	return queue_read_record_at(q, seg, off, n, rec, len);
+}
+
+int queue_read_record_at(struct queue *q, uint64_t seg, uint64_t off, size_t n, unsigned char **rec,
+			 size_t *len)
+{
+	pthread_mutex_lock(&q->mu);
+	struct qseg *s = queue_seg(q, seg);
+	int fd = s ? dup(s->fd) : -1;
+	pthread_mutex_unlock(&q->mu);
+	if (fd < 0)
+		return EIO;
+	unsigned char *p = malloc(n);
+	int err = p ? 0 : ENOMEM;
+	if (p && pread(fd, p, n, (off_t)off) != (ssize_t)n)
+		err = EIO;
+	close(fd);
+	if (!err && !qrec_check(p, n))
+		err = EIO;
+	if (err) {
+		free(p);
+		return err;
+	}
+	*rec = p;
+	*len = n;
+	return 0;
+}
+
+/* ---- the flusher ---- */
+
+struct dirty_fd {
+	int fd;
+	uint64_t num;
+};
+
+/* fdatasync the dirty segments (and journal/ after a new segment). */
+static int flush_segments(struct queue *q)
+{
+	struct dirty_fd fds[8];
+	size_t nfds = 0;
+	bool more = false;
+	pthread_mutex_lock(&q->mu);
+	for (size_t i = 0; i < q->nsegs; i++) {
+		if (!q->segs[i].dirty)
+			continue;
+		if (nfds == sizeof(fds) / sizeof(fds[0])) {
+			more = true;
+			break;
+		}
+		int fd = dup(q->segs[i].fd);
+		if (fd < 0)
+			continue; /* stays dirty: the caller fails this round */
+		fds[nfds++] = (struct dirty_fd){fd, q->segs[i].num};
+		q->segs[i].dirty = false;
+	}
+	bool jdir = q->jdir_dirty;
+	q->jdir_dirty = false;
+	pthread_mutex_unlock(&q->mu);
+	int err = 0;
+	for (size_t i = 0; i < nfds; i++) {
+		errno = 0;
+		if (q->ops.fdatasync(fds[i].fd) < 0 && !err)
+			err = queue_errno();
+		close(fds[i].fd);
+	}
+	if (jdir && !err)
+		err = sync_dir(q, q->jdir);
+	if (err) {
+		pthread_mutex_lock(&q->mu);
+		q->jdir_dirty |= jdir;
+		for (size_t i = 0; i < nfds; i++) {
+			struct qseg *s = queue_seg(q, fds[i].num);
+			if (s)
+				s->dirty = true;
+		}
+		pthread_mutex_unlock(&q->mu);
+	}
+	return err ? err : more ? flush_segments(q) : 0;
+}
+
+int queue_sync(struct queue *q)
+{
+	return flush_segments(q);
+}
+
+void queue_msg_free(struct queue_msg *m)
+{
+	if (m->spill_fd >= 0)
+		close(m->spill_fd);
+	for (uint32_t i = 0; i < m->nrcpt; i++)
+		free(m->rcpts[i]);
+	free(m->rcpts);
+	free(m->from);
+	free(m->body);
+	free(m->spill_path);
+	buf_fini(&m->env);
+	queue_entry_free(m->entry);
+	free(m);
+}
+
+/* One round: the batch is every message committed since the last one. */
+static void flush_round(struct queue *q, struct queue_msg *batch)
+{
+	bool spilled = false;
+	for (struct queue_msg *m = batch; m; m = m->next) {
+		if (m->spill_fd < 0 || m->err)
+			continue;
+		errno = 0;
+		if (q->ops.fdatasync(m->spill_fd) < 0)
+			m->err = queue_status_of(queue_errno());
+		spilled = true;
+	}
+	int e = spilled ? sync_dir(q, q->sdir) : 0;
+	if (!e)
+		e = flush_segments(q);
+	if (e)
+		log_msg(LOG_ERROR, "event=queue_flush_failed dir=%s error=\"%s\"", q->dir, strerror(e));
+
+	bool any = false;
+	pthread_mutex_lock(&q->mu);
+	for (struct queue_msg *m = batch; m; m = m->next) {
+		if (!m->err && e)
+			m->err = queue_status_of(e);
+		if (m->err) {
+			/* unknown on disk after a failed flush: make sure it never
+			 * counts (the client got 451 and sends it again) */
+			if (qrec_begin(&q->rec, QREC_DONE) == 0 &&
+			    qrec_put_str(&q->rec, m->id, strlen(m->id)) == 0) {
+				qrec_seal(&q->rec, NULL, 0);
+				(void)queue_append_lazy(q, &q->rec);
+			}
+			if (m->spill_path)
+				(void)unlink(m->spill_path);
+			continue;
+		}
+		queue_insert(q, m->entry);
+		m->entry = NULL;
+		any = true;
+	}
+	pthread_mutex_unlock(&q->mu);
+
+	while (batch) {
+		struct queue_msg *m = batch;
+		batch = m->next;
+		m->done(m->arg, m->err);
+		queue_msg_free(m);
+	}
+	if (any && q->on_ready)
+		q->on_ready(q->on_ready_arg);
+}
+
+static void *flusher_main(void *arg)
+{
+	struct queue *q = arg;
+	pthread_mutex_lock(&q->mu);
+	for (;;) {
+		while (!q->stop && !q->waiting && !q->dirty)
+			pthread_cond_wait(&q->wake, &q->mu);
+		if (!q->waiting && !q->dirty)
+			break; /* stop, with nothing left to flush */
+		struct queue_msg *batch = q->waiting;
+		q->waiting = NULL;
+		q->waiting_tail = &q->waiting;
+		q->dirty = false;
+		pthread_mutex_unlock(&q->mu);
+		if (batch)
+			flush_round(q, batch);
+		else if (flush_segments(q) != 0)
+			log_msg(LOG_ERROR, "event=queue_flush_failed dir=%s", q->dir);
+		pthread_mutex_lock(&q->mu);
+	}
+	pthread_mutex_unlock(&q->mu);
+	return NULL;
+}
+
+void queue_wait_flush(struct queue_msg *m)
+{
+	struct queue *q = m->q;
+	pthread_mutex_lock(&q->mu);
+	m->next = NULL;
+	*q->waiting_tail = m;
+	q->waiting_tail = &m->next;
+	pthread_cond_signal(&q->wake);
+	pthread_mutex_unlock(&q->mu);
+}
+
+/* ---- recovery ---- */
+
+static int apply_msg(struct queue *q, const struct qrec_msg *r, uint64_t seg, uint64_t off,
+		     size_t len)
+{
+	struct queue_entry *e = queue_find(q, r->id);
+	if (e) { /* a copy moved forward by queue_maintain: the newest wins */
+		queue_seg_ref(q, e->seg, -1);
+		e->seg = seg;
+		e->off = off;
+		e->len = (uint32_t)len;
+		queue_seg_ref(q, seg, 1);
+		return 0;
+	}
+	if (!(e = calloc(1, sizeof(*e))))
+		return ENOMEM;
+	memcpy(e->id, r->id, sizeof(e->id));
+	e->seg = seg;
+	e->off = off;
+	e->len = (uint32_t)len;
+	e->size = r->size;
+	e->queued_at = r->queued_at;
+	e->spill = r->spill;
+	e->nrcpt = r->nrcpt;
+	e->recovered = true;
+	e->rstat = calloc(r->nrcpt, 1);
+	e->rtext = calloc(r->nrcpt, sizeof(char *));
+	if (!e->rstat || !e->rtext) {
+		queue_entry_free(e);
+		return ENOMEM;
+	}
+	queue_insert(q, e);
+	return 0;
+}
+
+static int apply_state(struct queue *q, const struct qrec_state *s, uint64_t seg)
+{
+	struct queue_entry *e = queue_find(q, s->id);
+	if (!e || e->nrcpt != s->nrcpt)
+		return 0; /* done meanwhile, or not ours: ignore */
+	const unsigned char *p = s->rcpts;
+	size_t n = s->rcpts_len;
+	for (uint32_t i = 0; i < e->nrcpt; i++) {
+		uint8_t st;
+		struct qrec_str t;
+		if (!qrec_next_rcpt(&p, &n, &st, &t))
+			return 0;
+		e->rstat[i] = st;
+		free(e->rtext[i]);
+		e->rtext[i] = t.len ? strndup(t.p, t.len) : NULL;
+	}
+	e->attempts = s->attempts;
+	e->next_try = s->next_try;
+	e->held = s->held;
+	queue_seg_ref(q, e->snap_seg, -1);
+	e->snap_seg = seg;
+	queue_seg_ref(q, seg, 1);
+	return 0;
+}
+
+/* Read one segment's records until the end or the first bad one. */
+static int scan_segment(struct queue *q, struct qseg *s)
+{
+	unsigned char hdr[QREC_HDR];
+	unsigned char *rec = NULL;
+	uint64_t off = 0;
+	int err = 0;
+	for (;;) {
+		if (pread(s->fd, hdr, QREC_HDR, (off_t)off) != QREC_HDR)
+			break;
+		enum qrec_type t;
+		uint32_t plen;
+		if (qrec_header(hdr, QREC_HDR, &t, &plen) != QREC_OK)
+			break;
+		size_t n = QREC_HDR + (size_t)plen;
+		unsigned char *r = realloc(rec, n);
+		if (!r) {
+			err = ENOMEM;
+			break;
+		}
+		rec = r;
+		if (pread(s->fd, rec, n, (off_t)off) != (ssize_t)n || !qrec_check(rec, n))
+			break;
+		const unsigned char *p = rec + QREC_HDR;
+		struct qrec_msg m;
+		struct qrec_state st;
+		char id[QREC_ID_MAX + 1];
+		if (t == QREC_MSG && qrec_parse_msg(p, plen, &m))
+			err = apply_msg(q, &m, s->num, off, n);
+		else if (t == QREC_STATE && qrec_parse_state(p, plen, &st))
+			err = apply_state(q, &st, s->num);
+		else if (t == QREC_DONE && qrec_parse_done(p, plen, id)) {
+			struct queue_entry *e = queue_find(q, id);
+			if (e)
+				queue_remove(q, e);
+		} else {
+			break; /* CRC right, content wrong: not written by us */
+		}
+		if (err)
+			break;
+		off += n;
+	}
+	free(rec);
+	s->size = off;
+	return err;
+}
+
+/* A spill file is the message only if size and CRC match its record. */
+static bool spill_matches(struct queue *q, struct queue_entry *e)
+{
+	char path[PATH_MAX];
+	unsigned char *rec;
+	size_t len;
+	struct qrec_msg m;
+	if (!queue_spill_path(q, e->id, path, sizeof(path)) || queue_read_record(q, e, &rec, &len))
+		return false;
+	bool ok = qrec_parse_msg(rec + QREC_HDR, len - QREC_HDR, &m);
+	uint32_t want = m.body_crc;
+	free(rec);
+	int fd = ok ? open(path, O_RDONLY | O_CLOEXEC) : -1;
+	if (fd < 0)
+		return false;
+	unsigned char buf[64 * 1024];
+	uint32_t crc = 0;
+	uint64_t size = 0;
+	ssize_t r;
+	while ((r = read(fd, buf, sizeof(buf))) > 0) {
+		crc = qrec_crc(crc, buf, (size_t)r);
+		size += (uint64_t)r;
+	}
+	close(fd);
+	return r == 0 && size == e->size && crc == want;
+}
+
+static int cmp_u64(const void *a, const void *b)
+{
+	uint64_t x = *(const uint64_t *)a, y = *(const uint64_t *)b;
+	return x < y ? -1 : x > y;
+}
+
+static bool is_hex16(const char *s)
+{
+	size_t n = strspn(s, "0123456789abcdef");
+	return n == 16 && s[n] == '\0';
+}
+
+static int recover(struct queue *q, char *err, size_t errlen)
+{
+	DIR *d = opendir(q->jdir);
+	if (!d) {
+		snprintf(err, errlen, "queue_dir %s: %s", q->jdir, strerror(errno));
+		return -1;
+	}
+	uint64_t *nums = NULL;
+	size_t n = 0, cap = 0;
+	struct dirent *de;
+	while ((de = readdir(d))) {
+		if (!is_hex16(de->d_name))
+			continue;
+		if (n == cap) {
+			cap = cap ? cap * 2 : 16;
+			uint64_t *v = realloc(nums, cap * sizeof(*v));
+			if (!v)
+				break;
+			nums = v;
+		}
+		nums[n++] = strtoull(de->d_name, NULL, 16);
+	}
+	closedir(d);
+	qsort(nums, n, sizeof(*nums), cmp_u64);
+	int rc = 0;
+	for (size_t i = 0; i < n && rc == 0; i++) {
+		char path[PATH_MAX];
+		if (seg_path(q, nums[i], path, sizeof(path)))
+			continue;
+		int fd = open(path, O_RDWR | O_CLOEXEC);
+		if (fd < 0) {
+			snprintf(err, errlen, "queue segment %s: %s", path, strerror(errno));
+			rc = -1;
+			break;
+		}
+		if (q->nsegs == q->segcap) {
+			size_t c = q->segcap ? q->segcap * 2 : 16;
+			struct qseg *s = realloc(q->segs, c * sizeof(*s));
+			if (!s) {
+				close(fd);
+				rc = -1;
+				snprintf(err, errlen, "out of memory");
+				break;
+			}
+			q->segs = s;
+			q->segcap = c;
+		}
+		q->segs[q->nsegs] = (struct qseg){.num = nums[i], .fd = fd};
+		struct qseg *s = &q->segs[q->nsegs++];
+		if (scan_segment(q, s)) {
+			snprintf(err, errlen, "queue segment %s: out of memory", path);
+			rc = -1;
+		}
+	}
+	free(nums);
+	if (rc)
+		return rc;
+
+	/* spill messages whose flush never completed */
+	for (struct queue_entry *e = q->head, *next; e; e = next) {
+		next = e->next;
+		if (e->spill && !spill_matches(q, e)) {
+			log_msg(LOG_WARN, "event=queue_recover_dropped queue_id=%s reason=\"spill file "
+				"missing or incomplete: never acknowledged, or already delivered\"", e->id);
+			queue_remove(q, e);
+		}
+	}
+	/* half-received messages */
+	if ((d = opendir(q->sdir))) {
+		while ((de = readdir(d))) {
+			if (de->d_name[0] == '.')
+				continue;
+			struct queue_entry *e = strlen(de->d_name) <= QREC_ID_MAX
+							? queue_find(q, de->d_name) : NULL;
+			if (!e || !e->spill) {
+				char path[PATH_MAX];
+				if (queue_spill_path(q, de->d_name, path, sizeof(path)))
+					(void)unlink(path);
+			}
+		}
+		closedir(d);
+	}
+	if (q->nentries)
+		log_msg(LOG_INFO, "event=queue_recovered dir=%s messages=%zu segments=%zu", q->dir,
+			q->nentries, q->nsegs);
+	return 0;
+}
+
+/* ---- open and close ---- */
+
+static int mkdir_if_missing(const char *path, bool *made)
+{
+	if (mkdir(path, 0700) == 0) {
+		*made = true;
+		return 0;
+	}
+	return errno == EEXIST ? 0 : errno;
+}
+
+struct queue *queue_open(const struct queue_config *cfg, char *err, size_t errlen)
+{
+	struct queue *q = calloc(1, sizeof(*q));
+	if (!q) {
+		snprintf(err, errlen, "out of memory");
+		return NULL;
+	}
+	q->ops = (struct queue_fs_ops){fs_open, fs_pwrite, fs_write, fs_fdatasync, fs_fsync,
+				       fs_free_space};
+	if (cfg->ops) {
+		const struct queue_fs_ops *o = cfg->ops;
+		if (o->open) q->ops.open = o->open;
+		if (o->pwrite) q->ops.pwrite = o->pwrite;
+		if (o->write) q->ops.write = o->write;
+		if (o->fdatasync) q->ops.fdatasync = o->fdatasync;
+		if (o->fsync) q->ops.fsync = o->fsync;
+		if (o->free_space) q->ops.free_space = o->free_space;
+	}
+	q->min_free = cfg->min_free;
+	q->retry = cfg->retry;
+	if (q->retry.n == 0)
+		queue_retry_defaults(&q->retry);
+	q->on_ready = cfg->on_ready;
+	q->on_ready_arg = cfg->on_ready_arg;
+	pthread_mutex_init(&q->mu, NULL);
+	pthread_cond_init(&q->wake, NULL);
+	q->waiting_tail = &q->waiting;
+	buf_init(&q->rec, QREC_HDR + QREC_MAX_PAYLOAD);
+	atomic_store(&q->space_ok, true);
+	q->hsize = 1024;
+	q->hash = calloc(q->hsize, sizeof(*q->hash));
+	const char *dir = cfg->dir && *cfg->dir ? cfg->dir : QUEUE_DEFAULT_DIR;
+	if (!q->hash || !(q->dir = strdup(dir)) || !(q->jdir = join(dir, "journal")) ||
+	    !(q->sdir = join(dir, "spill"))) {
+		snprintf(err, errlen, "queue_dir %s: out of memory or path too long", dir);
+		goto fail;
+	}
+	bool made = false;
+	int e;
+	if ((e = mkdir_if_missing(q->dir, &made)) || (e = mkdir_if_missing(q->jdir, &made)) ||
+	    (e = mkdir_if_missing(q->sdir, &made))) {
+		snprintf(err, errlen, "queue_dir %s: cannot create: %s", q->dir, strerror(e));
+		goto fail;
+	}
+	if (access(q->dir, R_OK | W_OK | X_OK) || access(q->jdir, R_OK | W_OK | X_OK) ||
+	    access(q->sdir, R_OK | W_OK | X_OK)) {
+		snprintf(err, errlen, "queue_dir %s: not writable: %s", q->dir, strerror(errno));
+		goto fail;
+	}
+	if (recover(q, err, errlen))
+		goto fail;
+	if ((e = seg_create(q)) != 0 || (e = sync_dir(q, q->jdir)) != 0 ||
+	    (made && ((e = sync_dir(q, q->dir)) != 0 || (e = sync_dir(q, q->sdir)) != 0))) {
+		snprintf(err, errlen, "queue_dir %s: %s", q->dir, strerror(e));
+		goto fail;
+	}
+	q->jdir_dirty = false;
+	if (pthread_create(&q->flusher, NULL, flusher_main, q) != 0) {
+		snprintf(err, errlen, "queue: cannot start the flusher thread");
+		goto fail;
+	}
+	q->flusher_running = true;
+	return q;
+fail:
+	queue_close(q);
+	return NULL;
+}
+
+void queue_close(struct queue *q)
+{
+	if (!q)
+		return;
+	if (q->flusher_running) {
+		pthread_mutex_lock(&q->mu);
+		q->stop = true;
+		pthread_cond_signal(&q->wake);
+		pthread_mutex_unlock(&q->mu);
+		pthread_join(q->flusher, NULL);
+	}
+	while (q->head)
+		queue_remove(q, q->head);
+	for (size_t i = 0; i < q->nsegs; i++)
+		close(q->segs[i].fd);
+	free(q->segs);
+	free(q->hash);
+	buf_fini(&q->rec);
+	pthread_cond_destroy(&q->wake);
+	pthread_mutex_destroy(&q->mu);
+	free(q->dir);
+	free(q->jdir);
+	free(q->sdir);
+	free(q);
+}
+
+bool queue_space_ok(struct queue *q, uint64_t now)
+{
+	if (q->min_free == 0)
+		return true;
+	if (atomic_exchange(&q->space_checked, now) != now) {
+		uint64_t free_bytes = 0;
+		bool ok = q->ops.free_space(q->dir, &free_bytes) != 0 || free_bytes >= q->min_free;
+		atomic_store(&q->space_ok, ok);
+	}
+	return atomic_load(&q->space_ok);
+}
+
+/* ---- reclaiming head segments ---- */
+
+/* Copy e's M record (and write its state) into the current segment. */
+static int relocate(struct queue *q, struct qseg *head, struct queue_entry *e)
+{
+	int err = 0;
+	if (e->seg == head->num) {
+		unsigned char *rec = malloc(e->len);
+		if (!rec)
+			return ENOMEM;
+		if (pread(head->fd, rec, e->len, (off_t)e->off) != (ssize_t)e->len ||
+		    !qrec_check(rec, e->len))
+			err = EIO;
+		uint64_t seg, off;
+		if (!err)
+			err = queue_append(q, rec, e->len, NULL, 0, &seg, &off);
+		free(rec);
+		if (err)
+			return err;
+		queue_seg_ref(q, e->seg, -1);
+		e->seg = seg;
+		e->off = off;
+		queue_seg_ref(q, seg, 1);
+	}
+	/* always: the state must follow the record it belongs to */
+	return queue_write_state(q, e);
+}
+
+void queue_maintain(struct queue *q)
+{
+	pthread_mutex_lock(&q->mu);
+	while (q->nsegs > 1) {
+		struct qseg *head = &q->segs[0];
+		if (head->live == 0 && !head->dirty) {
+			char path[PATH_MAX];
+			close(head->fd);
+			if (seg_path(q, head->num, path, sizeof(path)) == 0)
+				(void)unlink(path);
+			memmove(q->segs, q->segs + 1, (q->nsegs - 1) * sizeof(*q->segs));
+			q->nsegs--;
+			pthread_mutex_unlock(&q->mu);
+			(void)sync_dir(q, q->jdir);
+			pthread_mutex_lock(&q->mu);
+			continue;
+		}
+		if (head->live == 0 || q->nsegs < 3) {
+			if (head->dirty) { /* its last D records must be durable first */
+				pthread_mutex_unlock(&q->mu);
+				int e = queue_sync(q);
+				pthread_mutex_lock(&q->mu);
+				if (!e)
+					continue;
+			}
+			break;
+		}
+		/* deferred messages pin the oldest segment: move them forward */
+		int e = 0;
+		bool busy = false;
+		uint64_t num = head->num;
+		for (struct queue_entry *x = q->head; x && !e; x = x->next) {
+			if (x->seg != num && x->snap_seg != num)
+				continue;
+			if (x->active) {
+				busy = true;
+				continue;
+			}
+			e = relocate(q, &q->segs[0], x);
+		}
+		if (e || busy)
+			break;
+		pthread_mutex_unlock(&q->mu);
+		e = queue_sync(q); /* the copies are durable before the original goes */
+		pthread_mutex_lock(&q->mu);
+		if (e)
+			break;
+	}
+	pthread_mutex_unlock(&q->mu);
+}

@@ -1,0 +1,126 @@
+/* The durable queue between the SMTP sessions and delivery (DESIGN.md §4).
+ * How it is laid out on disk and why a 250 is safe: queue.c's top comment.
+ *
+ * Threads: spooling (queue_msg_*) runs on the event loops (plain writes,
+ * no fsync); the flush runs on the queue's own flusher thread, which calls
+ * the commit callbacks from there; queue_deliver and the control commands
+ * block on file I/O and belong on a worker pool. Every function is safe to
+ * call from any thread. */
+#ifndef POSTERN_QUEUE_QUEUE_H
+#define POSTERN_QUEUE_QUEUE_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "common/buf.h"
+#include "queue/retry.h"
+#include "store/store.h"
+
+#define QUEUE_DEFAULT_DIR "/var/spool/postern"
+#define QUEUE_DEFAULT_MIN_FREE ((uint64_t)100 * 1024 * 1024) /* Postfix queue_minfree */
+/* A message up to this size is kept in memory while it arrives and lands in
+ * the journal with its envelope in one write; a larger one streams into its
+ * own spill file in chunks of this size. */
+#define QUEUE_INLINE_MAX ((size_t)64 * 1024)
+/* A journal segment is closed and a new one begun past this size. */
+#define QUEUE_SEGMENT_MAX ((uint64_t)64 * 1024 * 1024)
+
+enum queue_status {
+	QUEUE_OK = 0,
+	QUEUE_FULL,  /* below queue_min_free, ENOSPC, EDQUOT */
+	QUEUE_IOERR, /* anything else */
+};
+
+/* File system calls, replaceable by tests (as store_fs_ops); a NULL field
+ * keeps the libc call. */
+struct queue_fs_ops {
+	int (*open)(const char *path, int flags, int mode);
+	long (*pwrite)(int fd, const void *p, size_t n, uint64_t off);
+	long (*write)(int fd, const void *p, size_t n);
+	int (*fdatasync)(int fd); /* spill files and journal segments */
+	int (*fsync)(int fd);     /* directories */
+	/* free octets for unprivileged users on the queue's file system */
+	int (*free_space)(const char *dir, uint64_t *bytes);
+};
+
+struct queue_config {
+	const char *dir;
+	uint64_t min_free;
+	struct queue_retry retry;
+	const struct queue_fs_ops *ops; /* NULL: libc */
+	/* Called from the flusher thread when messages became durable and may
+	 * be delivered (wake the queue manager). Optional. */
+	void (*on_ready)(void *arg);
+	void *on_ready_arg;
+};
+
+struct queue;
+struct queue_msg;
+
+/* Create the directories if missing, recover what a previous run left
+ * (queue.c: Recovery), start the flusher. NULL with a reason on error. */
+struct queue *queue_open(const struct queue_config *cfg, char *err, size_t errlen);
+/* Stop the flusher (pending commits are flushed first) and free. */
+void queue_close(struct queue *q);
+/* Messages in the queue (any state). */
+size_t queue_size(struct queue *q);
+
+/* ---- spooling (the SMTP side) ---- */
+
+/* False when the queue's file system has less than min_free octets free
+ * (checked at most once a second): MAIL gets 452 4.3.1. */
+bool queue_space_ok(struct queue *q, uint64_t now);
+/* A new message (id: [0-9A-Za-z]{1,31}, unique). */
+struct queue_msg *queue_msg_begin(struct queue *q, const char *id, const char *from,
+				  const char *const *rcpts, size_t nrcpt, uint64_t queued_at,
+				  enum queue_status *st);
+/* Append octets (the message as received, CRLF line ends). After a failure
+ * every later call returns it. */
+enum queue_status queue_msg_write(struct queue_msg *m, const void *p, size_t n);
+/* The whole message arrived: append its record, and call done(arg, status)
+ * from the flusher thread once a flush covers message and envelope (OK), or
+ * it failed (nothing of it stays). m belongs to the queue from now on. */
+typedef void (*queue_done_fn)(void *arg, enum queue_status st);
+void queue_msg_commit(struct queue_msg *m, queue_done_fn done, void *arg);
+/* Drop a message being received: nothing of it stays. */
+void queue_msg_abort(struct queue_msg *m);
+
+/* ---- delivery (the queue manager) ---- */
+
+enum queue_outcome { QUEUE_DELIVERED, QUEUE_DEFERRED, QUEUE_FAILED };
+
+/* One line of the delivery log, per recipient and attempt. */
+struct queue_report {
+	const char *id;
+	const char *rcpt;
+	enum queue_outcome outcome;
+	const char *target; /* where it went: a mailbox path, "discard" */
+	uint64_t delay;     /* seconds since queued */
+	const char *text;   /* the reply or the error */
+};
+typedef void (*queue_report_fn)(void *arg, const struct queue_report *r);
+
+struct queue_job;
+/* Take up to max messages due at now (not held, not failed, not being
+ * delivered); they are marked active until queue_deliver returns. */
+size_t queue_take_due(struct queue *q, uint64_t now, struct queue_job **out, size_t max);
+/* The earliest next attempt of a waiting message; UINT64_MAX if none. */
+uint64_t queue_next_due(struct queue *q);
+/* BLOCKING. Deliver the pending recipients of job through st, record the
+ * outcome (state or done record, lazily flushed), report each recipient,
+ * and release the job. */
+void queue_deliver(struct queue *q, struct queue_job *job, struct store *st, uint64_t now,
+		   queue_report_fn report, void *arg);
+/* BLOCKING. Drop head journal segments nothing refers to any more, moving
+ * the few live messages of an old segment forward first. */
+void queue_maintain(struct queue *q);
+
+/* ---- control (postern queue) ---- */
+
+/* BLOCKING. One command line ("list", "show ID", "retry [ID]", "hold ID",
+ * "release ID", "delete ID"): the answer goes into out, first line "ok" or
+ * "error: ...". Returns 0, or -1 for a refused command. */
+int queue_control(struct queue *q, const char *line, uint64_t now, struct buf *out);
+
+#endif

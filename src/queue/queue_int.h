@@ -1,0 +1,123 @@
+/* Shared by the files of src/queue/ only. */
+#ifndef POSTERN_QUEUE_QUEUE_INT_H
+#define POSTERN_QUEUE_QUEUE_INT_H
+
+#include <pthread.h>
+#include <stdatomic.h>
+
+#include "queue/queue.h"
+#include "queue/record.h"
+
+/* One journal segment: <dir>/journal/<16 hex digits>. */
+struct qseg {
+	uint64_t num;
+	int fd;        /* O_RDWR */
+	uint64_t size; /* octets of whole records */
+	uint64_t live; /* entries whose M or latest S record is here */
+	bool dirty;    /* written since its last fdatasync */
+};
+
+/* A message in the queue (acknowledged: a flush covered its M record). */
+struct queue_entry {
+	struct queue_entry *prev, *next; /* q->entries, in queue order */
+	struct queue_entry *hnext;       /* hash chain */
+	char id[QREC_ID_MAX + 1];
+	uint64_t seg, off;   /* its M record: segment and offset of the header */
+	uint32_t len;        /* header + payload */
+	uint64_t snap_seg;   /* its latest S record's segment; 0: none */
+	uint64_t size;
+	uint64_t queued_at;
+	bool spill;
+	bool held;
+	bool active;         /* being delivered */
+	bool recovered;      /* from a previous run: may be in a mailbox already */
+	bool deleted;        /* deleted while active: dropped when the job ends */
+	uint32_t attempts;
+	uint64_t next_try;
+	uint32_t nrcpt;
+	uint8_t *rstat;      /* enum qrec_rcpt per recipient */
+	char **rtext;        /* last reply or error per recipient (NULL: none) */
+};
+
+struct queue_msg {
+	struct queue *q;
+	struct queue_msg *next; /* flusher's waiting list */
+	char id[QREC_ID_MAX + 1];
+	struct buf env;         /* the M record's header and envelope (no body) */
+	char *from;
+	char **rcpts;
+	uint32_t nrcpt;
+	uint64_t queued_at;
+	unsigned char *body;    /* QUEUE_INLINE_MAX octets: inline body or write buffer */
+	size_t bodylen;
+	uint64_t size;
+	uint32_t crc;
+	int spill_fd;           /* -1: inline */
+	char *spill_path;
+	enum queue_status err;  /* sticky */
+	queue_done_fn done;
+	void *arg;
+	struct queue_entry *entry; /* made at commit, inserted once durable */
+};
+
+struct queue {
+	char *dir, *jdir, *sdir;
+	uint64_t min_free;
+	struct queue_retry retry;
+	struct queue_fs_ops ops;
+	void (*on_ready)(void *arg);
+	void *on_ready_arg;
+
+	pthread_mutex_t mu; /* everything below */
+	struct qseg *segs;  /* oldest first; the last one is appended to */
+	size_t nsegs, segcap;
+	bool jdir_dirty;    /* a segment was created: fsync the journal directory */
+	struct queue_entry *head, *tail;
+	struct queue_entry **hash;
+	size_t hsize, nentries;
+	struct buf rec;     /* scratch for S and D records */
+
+	pthread_t flusher;
+	bool flusher_running;
+	pthread_cond_t wake;
+	bool stop;
+	bool dirty;         /* lazily written records wait for a flush */
+	struct queue_msg *waiting, **waiting_tail;
+
+	atomic_uint_fast64_t space_checked; /* second of the last statvfs */
+	atomic_bool space_ok;
+};
+
+/* queue.c */
+int queue_errno(void);
+enum queue_status queue_status_of(int e);
+/* Append rec (a whole record: header + payload) plus body to the current
+ * segment; with mu held. Returns 0 or an errno; *seg and *off say where. */
+int queue_append(struct queue *q, const void *rec, size_t n, const void *body, size_t bodylen,
+		 uint64_t *seg, uint64_t *off);
+/* Append a record that needs no waiter (S, D): flushed by the next round. */
+int queue_append_lazy(struct queue *q, const struct buf *rec);
+struct qseg *queue_seg(struct queue *q, uint64_t num);
+void queue_seg_ref(struct queue *q, uint64_t num, int delta);
+struct queue_entry *queue_find(struct queue *q, const char *id);
+void queue_insert(struct queue *q, struct queue_entry *e);
+/* Unlink from the table and free; drops segment references. */
+void queue_remove(struct queue *q, struct queue_entry *e);
+void queue_entry_free(struct queue_entry *e);
+/* Write the entry's S snapshot (with mu held); 0 or an errno. */
+int queue_write_state(struct queue *q, struct queue_entry *e);
+/* Write a D record and remove the entry and its spill file (mu held). */
+void queue_finish_entry(struct queue *q, struct queue_entry *e);
+/* Read an entry's M record (mu NOT held: e->seg/off are read under it). */
+int queue_read_record(struct queue *q, struct queue_entry *e, unsigned char **rec, size_t *len);
+int queue_read_record_at(struct queue *q, uint64_t seg, uint64_t off, size_t n, unsigned char **rec,
+			 size_t *len);
+/* The spill file of id into out. */
+bool queue_spill_path(const struct queue *q, const char *id, char *out, size_t outlen);
+/* Hand a committed message (record appended, or m->err set) to the flusher. */
+void queue_wait_flush(struct queue_msg *m);
+void queue_msg_free(struct queue_msg *m);
+/* Block until everything written so far is durable; 0 or an errno. */
+int queue_sync(struct queue *q);
+
+#endif

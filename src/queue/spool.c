@@ -1,0 +1,177 @@
+/* Spooling one message into the queue (queue.c's top comment, steps 1-2):
+ * a bounded buffer, a spill file past QUEUE_INLINE_MAX, then the M record. */
+#include "queue/queue_int.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <limits.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+static bool valid_id(const char *id)
+{
+	size_t n = strlen(id);
+	return n > 0 && n <= QREC_ID_MAX &&
+	       strspn(id, "0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz") == n;
+}
+
+struct queue_msg *queue_msg_begin(struct queue *q, const char *id, const char *from,
+				  const char *const *rcpts, size_t nrcpt, uint64_t queued_at,
+				  enum queue_status *st)
+{
+	*st = QUEUE_IOERR;
+	if (!id || !valid_id(id) || !from || nrcpt == 0 || nrcpt > UINT32_MAX)
+		return NULL;
+	struct queue_msg *m = calloc(1, sizeof(*m));
+	if (!m)
+		return NULL;
+	m->q = q;
+	m->spill_fd = -1;
+	memcpy(m->id, id, strlen(id) + 1);
+	m->queued_at = queued_at;
+	m->nrcpt = (uint32_t)nrcpt;
+	buf_init(&m->env, QREC_HDR + QREC_MAX_PAYLOAD - QUEUE_INLINE_MAX);
+	if (!(m->from = strdup(from)) || !(m->rcpts = calloc(nrcpt, sizeof(char *))) ||
+	    !(m->body = malloc(QUEUE_INLINE_MAX)))
+		goto fail;
+	for (size_t i = 0; i < nrcpt; i++)
+		if (!(m->rcpts[i] = strdup(rcpts[i])))
+			goto fail;
+	*st = QUEUE_OK;
+	return m;
+fail:
+	queue_msg_free(m);
+	return NULL;
+}
+
+static int write_all(struct queue *q, int fd, const unsigned char *p, size_t n)
+{
+	while (n > 0) {
+		errno = 0;
+		long r = q->ops.write(fd, p, n);
+		if (r < 0 && errno == EINTR)
+			continue;
+		if (r < 0)
+			return queue_errno();
+		if (r == 0 || (size_t)r > n)
+			return EIO;
+		p += r;
+		n -= (size_t)r;
+	}
+	return 0;
+}
+
+/* The buffer is full: it goes to the spill file (opened at the first time). */
+static int spill(struct queue_msg *m)
+{
+	struct queue *q = m->q;
+	if (m->spill_fd < 0) {
+		char path[PATH_MAX];
+		if (!queue_spill_path(q, m->id, path, sizeof(path)) || !(m->spill_path = strdup(path)))
+			return ENOMEM;
+		errno = 0;
+		m->spill_fd = q->ops.open(path, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0600);
+		if (m->spill_fd < 0) {
+			m->spill_fd = -1;
+			free(m->spill_path);
+			m->spill_path = NULL;
+			return queue_errno();
+		}
+	}
+	int e = write_all(q, m->spill_fd, m->body, m->bodylen);
+	if (!e)
+		m->bodylen = 0;
+	return e;
+}
+
+enum queue_status queue_msg_write(struct queue_msg *m, const void *p, size_t n)
+{
+	const unsigned char *s = p;
+	if (!m)
+		return QUEUE_IOERR;
+	if (m->err)
+		return m->err;
+	m->crc = qrec_crc(m->crc, s, n);
+	m->size += n;
+	while (n > 0) {
+		size_t k = QUEUE_INLINE_MAX - m->bodylen;
+		if (k > n)
+			k = n;
+		memcpy(m->body + m->bodylen, s, k);
+		m->bodylen += k;
+		s += k;
+		n -= k;
+		if (m->bodylen == QUEUE_INLINE_MAX && n > 0) {
+			int e = spill(m);
+			if (e)
+				return m->err = queue_status_of(e);
+		}
+	}
+	return QUEUE_OK;
+}
+
+static struct queue_entry *entry_for(const struct queue_msg *m)
+{
+	struct queue_entry *e = calloc(1, sizeof(*e));
+	if (!e)
+		return NULL;
+	memcpy(e->id, m->id, sizeof(e->id));
+	e->size = m->size;
+	e->queued_at = m->queued_at;
+	e->spill = m->spill_fd >= 0;
+	e->nrcpt = m->nrcpt;
+	e->rstat = calloc(m->nrcpt, 1);
+	e->rtext = calloc(m->nrcpt, sizeof(char *));
+	if (!e->rstat || !e->rtext) {
+		queue_entry_free(e);
+		return NULL;
+	}
+	return e;
+}
+
+/* The M record: envelope, then the inline body (none for a spill file). */
+static int append_record(struct queue_msg *m)
+{
+	struct queue *q = m->q;
+	int e = 0;
+	if (m->spill_fd >= 0 && m->bodylen && (e = spill(m)) != 0)
+		return e;
+	bool inline_body = m->spill_fd < 0;
+	struct qrec_envelope env = {m->id, m->queued_at, m->from, (const char *const *)m->rcpts,
+				    m->nrcpt, m->size, !inline_body, m->crc};
+	if (qrec_begin(&m->env, QREC_MSG) || qrec_put_envelope(&m->env, &env))
+		return ENOMEM; /* more recipients than a record holds */
+	qrec_seal(&m->env, inline_body ? m->body : NULL, inline_body ? m->bodylen : 0);
+	if (!(m->entry = entry_for(m)))
+		return ENOMEM;
+	pthread_mutex_lock(&q->mu);
+	e = queue_append(q, m->env.data, m->env.len, inline_body ? m->body : NULL,
+			 inline_body ? m->bodylen : 0, &m->entry->seg, &m->entry->off);
+	pthread_mutex_unlock(&q->mu);
+	m->entry->len = (uint32_t)(m->env.len + (inline_body ? m->bodylen : 0));
+	return e;
+}
+
+void queue_msg_commit(struct queue_msg *m, queue_done_fn done, void *arg)
+{
+	m->done = done;
+	m->arg = arg;
+	if (!m->err) {
+		int e = append_record(m);
+		if (e)
+			m->err = queue_status_of(e);
+	}
+	free(m->body); /* the record is written: the buffer is not needed */
+	m->body = NULL;
+	queue_wait_flush(m);
+}
+
+void queue_msg_abort(struct queue_msg *m)
+{
+	if (!m)
+		return;
+	if (m->spill_path)
+		(void)unlink(m->spill_path);
+	queue_msg_free(m);
+}
