@@ -1,0 +1,752 @@
+/* queue/: spooling, the group-committed flush, recovery of every crash
+ * point (torn appends at every offset, half-received spill files, spill
+ * files whose flush never completed), faults at each step (short writes,
+ * ENOSPC, EIO in write, pwrite, fdatasync, fsync), queue_min_free, delivery
+ * into a Maildir with retry and expiry, idempotent redelivery after a lost
+ * D record, and the control commands. */
+#include <stdarg.h>
+#include <stddef.h>
+#include <setjmp.h>
+#include <stdint.h>
+#include <cmocka.h>
+
+#include <dirent.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <ftw.h>
+#include <pthread.h>
+#include <stdatomic.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "queue/queue.h"
+#include "queue/record.h"
+
+/* ---- fault injection (the store_fs_ops pattern) ---- */
+
+enum fault_op { F_NONE, F_OPEN_CREAT, F_WRITE, F_PWRITE, F_FDATASYNC, F_FSYNC_DIR };
+
+static struct {
+	enum fault_op op;
+	int nth; /* fail the nth call of op and every later one */
+	int err;
+	int calls;
+	size_t short_write; /* with F_WRITE/F_PWRITE: write this much, then fail */
+	uint64_t free_space;
+	bool slow_sync; /* fdatasync sleeps 20 ms: batches can form */
+} g_fault;
+
+static atomic_int g_datasyncs;
+
+static bool trip(enum fault_op op)
+{
+	if (g_fault.op != op)
+		return false;
+	if (++g_fault.calls < g_fault.nth)
+		return false;
+	errno = g_fault.err;
+	return true;
+}
+
+static int t_open(const char *path, int flags, int mode)
+{
+	if ((flags & O_CREAT) && trip(F_OPEN_CREAT))
+		return -1;
+	return open(path, flags, (mode_t)mode);
+}
+
+static long t_write(int fd, const void *p, size_t n)
+{
+	if (trip(F_WRITE)) {
+		if (g_fault.short_write && g_fault.short_write < n) {
+			size_t k = g_fault.short_write;
+			g_fault.short_write = 0; /* the next call fails */
+			g_fault.calls--;
+			return (long)write(fd, p, k);
+		}
+		return -1;
+	}
+	return (long)write(fd, p, n);
+}
+
+static long t_pwrite(int fd, const void *p, size_t n, uint64_t off)
+{
+	if (trip(F_PWRITE)) {
+		if (g_fault.short_write && g_fault.short_write < n) {
+			size_t k = g_fault.short_write;
+			g_fault.short_write = 0;
+			g_fault.calls--;
+			return (long)pwrite(fd, p, k, (off_t)off);
+		}
+		return -1;
+	}
+	return (long)pwrite(fd, p, n, (off_t)off);
+}
+
+static int t_fdatasync(int fd)
+{
+	atomic_fetch_add(&g_datasyncs, 1);
+	if (g_fault.slow_sync)
+		usleep(20000);
+	if (trip(F_FDATASYNC))
+		return -1;
+	return fdatasync(fd);
+}
+
+static int t_fsync(int fd)
+{
+	if (trip(F_FSYNC_DIR))
+		return -1;
+	return fsync(fd);
+}
+
+static int t_free_space(const char *dir, uint64_t *bytes)
+{
+	*bytes = g_fault.free_space;
+	return 0;
+}
+
+static const struct queue_fs_ops t_ops = {t_open, t_pwrite, t_write, t_fdatasync, t_fsync,
+					  t_free_space};
+
+static void fault_set(enum fault_op op, int nth, int err)
+{
+	uint64_t space = g_fault.free_space;
+	memset(&g_fault, 0, sizeof(g_fault));
+	g_fault.op = op;
+	g_fault.nth = nth;
+	g_fault.err = err;
+	g_fault.free_space = space;
+}
+
+/* ---- fixture ---- */
+
+struct fx {
+	char dir[64];
+	char qdir[128];
+	char mdir[128];
+	struct queue *q;
+	struct store *st;
+};
+
+static int rm_entry(const char *p, const struct stat *sb, int flag, struct FTW *f)
+{
+	return remove(p);
+}
+
+static struct queue *open_q(struct fx *f)
+{
+	struct queue_config c = {.dir = f->qdir, .min_free = 1000, .ops = &t_ops};
+	char err[256];
+	struct queue *q = queue_open(&c, err, sizeof(err));
+	if (!q)
+		fprintf(stderr, "queue_open: %s\n", err);
+	return q;
+}
+
+static int setup(void **state)
+{
+	struct fx *f = calloc(1, sizeof(*f));
+	snprintf(f->dir, sizeof(f->dir), "/tmp/test_queue.XXXXXX");
+	if (!mkdtemp(f->dir))
+		return -1;
+	snprintf(f->qdir, sizeof(f->qdir), "%s/q", f->dir);
+	snprintf(f->mdir, sizeof(f->mdir), "%s/mail", f->dir);
+	memset(&g_fault, 0, sizeof(g_fault));
+	g_fault.free_space = UINT64_MAX;
+	f->q = open_q(f);
+	char err[256];
+	f->st = store_new(STORE_MAILDIR, f->mdir, NULL, err, sizeof(err));
+	*state = f;
+	return f->q && f->st ? 0 : -1;
+}
+
+static int teardown(void **state)
+{
+	struct fx *f = *state;
+	queue_close(f->q);
+	store_free(f->st);
+	nftw(f->dir, rm_entry, 16, FTW_DEPTH | FTW_PHYS);
+	free(f);
+	return 0;
+}
+
+static void reopen(struct fx *f)
+{
+	queue_close(f->q);
+	f->q = open_q(f);
+	assert_non_null(f->q);
+}
+
+/* ---- committing and waiting for the flush ---- */
+
+struct waiter {
+	pthread_mutex_t mu;
+	pthread_cond_t cv;
+	int done;
+	enum queue_status st;
+};
+
+static struct waiter g_w = {PTHREAD_MUTEX_INITIALIZER, PTHREAD_COND_INITIALIZER, 0, 0};
+
+static void on_done(void *arg, enum queue_status st)
+{
+	struct waiter *w = arg;
+	pthread_mutex_lock(&w->mu);
+	w->done++;
+	if (st != QUEUE_OK)
+		w->st = st;
+	pthread_cond_broadcast(&w->cv);
+	pthread_mutex_unlock(&w->mu);
+}
+
+static void wait_done(struct waiter *w, int n)
+{
+	pthread_mutex_lock(&w->mu);
+	while (w->done < n)
+		pthread_cond_wait(&w->cv, &w->mu);
+	pthread_mutex_unlock(&w->mu);
+}
+
+/* Spool and commit one message; returns the flush's status. */
+static enum queue_status put(struct fx *f, const char *id, const char *body, size_t len,
+			     size_t nrcpt)
+{
+	const char *rcpts[] = {"a@example.org", "b@example.org", "c@example.org"};
+	enum queue_status st;
+	struct queue_msg *m = queue_msg_begin(f->q, id, "s@example.net", rcpts, nrcpt,
+					      (uint64_t)time(NULL), &st);
+	if (!m)
+		return st;
+	for (size_t o = 0; o < len; o += 1000) {
+		size_t k = len - o < 1000 ? len - o : 1000;
+		if ((st = queue_msg_write(m, body + o, k)) != QUEUE_OK) {
+			queue_msg_abort(m);
+			return st;
+		}
+	}
+	g_w.done = 0;
+	g_w.st = QUEUE_OK;
+	queue_msg_commit(m, on_done, &g_w);
+	wait_done(&g_w, 1);
+	return g_w.st;
+}
+
+static char *body_of(size_t len)
+{
+	char *b = malloc(len + 1);
+	for (size_t i = 0; i < len; i++)
+		b[i] = (i % 64 == 63) ? '\n' : (char)('a' + i % 26);
+	b[len] = '\0';
+	return b;
+}
+
+static size_t count_files(const char *dir)
+{
+	DIR *d = opendir(dir);
+	size_t n = 0;
+	struct dirent *de;
+	while (d && (de = readdir(d)))
+		n += de->d_name[0] != '.';
+	if (d)
+		closedir(d);
+	return n;
+}
+
+static char *read_file(const char *path, size_t *len)
+{
+	FILE *fp = fopen(path, "rb");
+	if (!fp)
+		return NULL;
+	fseek(fp, 0, SEEK_END);
+	long n = ftell(fp);
+	fseek(fp, 0, SEEK_SET);
+	char *p = malloc((size_t)n + 1);
+	*len = fread(p, 1, (size_t)n, fp);
+	fclose(fp);
+	return p;
+}
+
+/* The one file in the mailbox new/ of a@example.org. */
+static char *delivered(struct fx *f, const char *who, size_t *len, size_t *count)
+{
+	char dir[256], path[512];
+	snprintf(dir, sizeof(dir), "%s/example.org/%s/new", f->mdir, who);
+	*count = count_files(dir);
+	DIR *d = opendir(dir);
+	struct dirent *de;
+	char *p = NULL;
+	while (d && (de = readdir(d)))
+		if (de->d_name[0] != '.') {
+			snprintf(path, sizeof(path), "%s/%s", dir, de->d_name);
+			free(p);
+			p = read_file(path, len);
+		}
+	if (d)
+		closedir(d);
+	return p;
+}
+
+struct reports {
+	int delivered, deferred, failed;
+	char last[600];
+};
+
+static void on_report(void *arg, const struct queue_report *r)
+{
+	struct reports *rp = arg;
+	if (r->outcome == QUEUE_DELIVERED)
+		rp->delivered++;
+	else if (r->outcome == QUEUE_DEFERRED)
+		rp->deferred++;
+	else
+		rp->failed++;
+	snprintf(rp->last, sizeof(rp->last), "%s", r->text);
+}
+
+static size_t run_due(struct fx *f, uint64_t now, struct reports *rp)
+{
+	struct queue_job *jobs[16];
+	size_t n = queue_take_due(f->q, now, jobs, 16);
+	for (size_t i = 0; i < n; i++)
+		queue_deliver(f->q, jobs[i], f->st, now, on_report, rp);
+	return n;
+}
+
+/* ---- tests ---- */
+
+static void test_inline_message_survives_and_delivers(void **state)
+{
+	struct fx *f = *state;
+	assert_int_equal(put(f, "M1", "Subject: a\r\n\r\nhi\r\n", 18, 2), QUEUE_OK);
+	assert_int_equal(queue_size(f->q), 1);
+	reopen(f); /* as after a crash: the queue is read back from disk */
+	assert_int_equal(queue_size(f->q), 1);
+	struct reports rp = {0};
+	assert_int_equal(run_due(f, (uint64_t)time(NULL), &rp), 1);
+	assert_int_equal(rp.delivered, 2);
+	assert_int_equal(queue_size(f->q), 0);
+	size_t len, n;
+	char *got = delivered(f, "a", &len, &n);
+	assert_int_equal(n, 1);
+	assert_non_null(got);
+	free(got);
+	reopen(f);
+	assert_int_equal(queue_size(f->q), 0); /* the D record was flushed at close */
+}
+
+static void test_large_message_spills_and_delivers(void **state)
+{
+	struct fx *f = *state;
+	size_t len = 300 * 1024 + 17;
+	char *body = body_of(len);
+	assert_int_equal(put(f, "BIG1", body, len, 1), QUEUE_OK);
+	char sdir[256];
+	snprintf(sdir, sizeof(sdir), "%s/spill", f->qdir);
+	assert_int_equal(count_files(sdir), 1);
+	reopen(f);
+	assert_int_equal(queue_size(f->q), 1);
+	struct reports rp = {0};
+	run_due(f, (uint64_t)time(NULL), &rp);
+	assert_int_equal(rp.delivered, 1);
+	size_t got_len, n;
+	char *got = delivered(f, "a", &got_len, &n);
+	assert_non_null(got);
+	/* LF-only lines: the same octets with or without line-end conversion */
+	assert_int_equal(got_len, len);
+	assert_memory_equal(got, body, len);
+	free(got);
+	free(body);
+	assert_int_equal(count_files(sdir), 0);
+}
+
+/* Group commit: 20 messages committed together share a few fdatasyncs. */
+static void test_group_commit(void **state)
+{
+	struct fx *f = *state;
+	const char *rcpts[] = {"a@example.org"};
+	struct queue_msg *m[20];
+	enum queue_status st;
+	g_fault.slow_sync = true;
+	for (int i = 0; i < 20; i++) {
+		char id[16];
+		snprintf(id, sizeof(id), "G%d", i);
+		m[i] = queue_msg_begin(f->q, id, "", rcpts, 1, 1, &st);
+		assert_non_null(m[i]);
+		assert_int_equal(queue_msg_write(m[i], "x\r\n", 3), QUEUE_OK);
+	}
+	atomic_store(&g_datasyncs, 0);
+	g_w.done = 0;
+	g_w.st = QUEUE_OK;
+	for (int i = 0; i < 20; i++)
+		queue_msg_commit(m[i], on_done, &g_w);
+	wait_done(&g_w, 20);
+	assert_int_equal(g_w.st, QUEUE_OK);
+	/* one round while the first commits arrive, one for the rest */
+	assert_true(atomic_load(&g_datasyncs) <= 3);
+	assert_int_equal(queue_size(f->q), 20);
+	g_fault.slow_sync = false;
+}
+
+/* A crash can stop an append at any octet: recovery keeps exactly the
+ * records that are whole, and never a torn one. */
+static void test_torn_append_at_every_offset(void **state)
+{
+	struct fx *f = *state;
+	assert_int_equal(put(f, "T1", "one\r\n", 5, 1), QUEUE_OK);
+	assert_int_equal(put(f, "T2", "two two\r\n", 9, 2), QUEUE_OK);
+	queue_close(f->q);
+	f->q = NULL;
+	char seg[256];
+	snprintf(seg, sizeof(seg), "%s/journal/0000000000000001", f->qdir);
+	size_t len;
+	char *whole = read_file(seg, &len);
+	assert_non_null(whole);
+	/* where the first record ends */
+	uint32_t first = 16 + ((uint32_t)(unsigned char)whole[8] | (uint32_t)(unsigned char)whole[9] << 8);
+	for (size_t cut = 0; cut <= len; cut++) {
+		/* start from a queue dir holding only the cut segment */
+		char jdir[256];
+		snprintf(jdir, sizeof(jdir), "%s/journal", f->qdir);
+		DIR *d = opendir(jdir);
+		struct dirent *de;
+		while ((de = readdir(d)))
+			if (de->d_name[0] != '.') {
+				char p[512];
+				snprintf(p, sizeof(p), "%s/%s", jdir, de->d_name);
+				unlink(p);
+			}
+		closedir(d);
+		FILE *fp = fopen(seg, "wb");
+		fwrite(whole, 1, cut, fp);
+		fclose(fp);
+		f->q = open_q(f);
+		assert_non_null(f->q);
+		size_t want = cut < first ? 0 : cut < len ? 1 : 2;
+		assert_int_equal(queue_size(f->q), want);
+		queue_close(f->q);
+		f->q = NULL;
+	}
+	free(whole);
+	f->q = open_q(f);
+}
+
+/* A spill file with no record is a message half-received at a crash. */
+static void test_half_received_spill_removed(void **state)
+{
+	struct fx *f = *state;
+	const char *rcpts[] = {"a@example.org"};
+	enum queue_status st;
+	size_t len = 200 * 1024;
+	char *body = body_of(len);
+	struct queue_msg *m = queue_msg_begin(f->q, "HALF1", "", rcpts, 1, 1, &st);
+	assert_int_equal(queue_msg_write(m, body, len), QUEUE_OK);
+	char sdir[256];
+	snprintf(sdir, sizeof(sdir), "%s/spill", f->qdir);
+	assert_int_equal(count_files(sdir), 1);
+	/* "crash": reopen the directory with the message still open */
+	struct queue_config c = {.dir = f->qdir, .ops = &t_ops};
+	char err[256];
+	struct queue *q2 = queue_open(&c, err, sizeof(err));
+	assert_non_null(q2);
+	assert_int_equal(queue_size(q2), 0);
+	assert_int_equal(count_files(sdir), 0);
+	queue_close(q2);
+	queue_msg_abort(m);
+	free(body);
+}
+
+/* The M record of a spill message may reach the disk in an earlier flush
+ * than its spill file's: such a message was never acknowledged. */
+static void test_spill_not_matching_dropped(void **state)
+{
+	struct fx *f = *state;
+	size_t len = 100 * 1024;
+	char *body = body_of(len);
+	assert_int_equal(put(f, "SP1", body, len, 1), QUEUE_OK);
+	char path[256];
+	snprintf(path, sizeof(path), "%s/spill/SP1", f->qdir);
+	assert_int_equal(truncate(path, 4096), 0);
+	reopen(f);
+	assert_int_equal(queue_size(f->q), 0);
+	assert_int_equal(access(path, F_OK), -1);
+	free(body);
+}
+
+/* Faults while spooling: 451 (QUEUE_IOERR) or FULL, nothing left behind,
+ * nothing recovered. */
+static void check_fault(struct fx *f, enum fault_op op, int nth, int err, size_t short_write,
+			size_t len)
+{
+	char *body = body_of(len);
+	fault_set(op, nth, err);
+	g_fault.short_write = short_write;
+	enum queue_status st = put(f, "FAULT1", body, len, 2);
+	fault_set(F_NONE, 0, 0);
+	assert_int_not_equal(st, QUEUE_OK);
+	if (err == ENOSPC)
+		assert_int_equal(st, QUEUE_FULL);
+	char sdir[256];
+	snprintf(sdir, sizeof(sdir), "%s/spill", f->qdir);
+	assert_int_equal(count_files(sdir), 0);
+	assert_int_equal(queue_size(f->q), 0);
+	/* the queue still works, and the failed message never comes back */
+	assert_int_equal(put(f, "AFTER1", "ok\r\n", 4, 1), QUEUE_OK);
+	reopen(f);
+	assert_int_equal(queue_size(f->q), 1);
+	struct reports rp = {0};
+	run_due(f, (uint64_t)time(NULL), &rp);
+	assert_int_equal(rp.delivered, 1);
+	free(body);
+}
+
+static void test_fault_spill_open(void **state)
+{
+	check_fault(*state, F_OPEN_CREAT, 1, EIO, 0, 100 * 1024);
+}
+
+static void test_fault_spill_write_enospc(void **state)
+{
+	check_fault(*state, F_WRITE, 1, ENOSPC, 0, 200 * 1024);
+}
+
+static void test_fault_spill_short_write_then_eio(void **state)
+{
+	check_fault(*state, F_WRITE, 1, EIO, 100, 200 * 1024);
+}
+
+static void test_fault_journal_pwrite_enospc(void **state)
+{
+	check_fault(*state, F_PWRITE, 1, ENOSPC, 0, 1000);
+}
+
+static void test_fault_journal_short_pwrite(void **state)
+{
+	check_fault(*state, F_PWRITE, 1, EIO, 20, 1000);
+}
+
+static void test_fault_spill_fdatasync(void **state)
+{
+	check_fault(*state, F_FDATASYNC, 1, EIO, 0, 100 * 1024);
+}
+
+static void test_fault_journal_fdatasync(void **state)
+{
+	check_fault(*state, F_FDATASYNC, 1, EIO, 0, 1000);
+}
+
+static void test_fault_spill_dir_fsync(void **state)
+{
+	check_fault(*state, F_FSYNC_DIR, 1, EIO, 0, 100 * 1024);
+}
+
+static void test_min_free(void **state)
+{
+	struct fx *f = *state;
+	g_fault.free_space = 999; /* min_free is 1000 in this fixture */
+	assert_false(queue_space_ok(f->q, 10));
+	g_fault.free_space = 5000;
+	assert_false(queue_space_ok(f->q, 10)); /* checked once a second */
+	assert_true(queue_space_ok(f->q, 11));
+}
+
+/* A failing mailbox defers with the schedule; after max_queue_lifetime
+ * the recipient fails and the message stays visible. */
+static void test_retry_and_expiry(void **state)
+{
+	struct fx *f = *state;
+	assert_int_equal(put(f, "R1", "x\r\n", 3, 1), QUEUE_OK);
+	store_free(f->st);
+	char err[256];
+	f->st = store_new(STORE_MAILDIR, f->mdir, NULL, err, sizeof(err));
+	/* the mailbox's place is taken by a file: delivery fails */
+	char p[256];
+	snprintf(p, sizeof(p), "%s/example.org", f->mdir);
+	FILE *fp = fopen(p, "w");
+	fclose(fp);
+	uint64_t now = (uint64_t)time(NULL);
+	struct reports rp = {0};
+	assert_int_equal(run_due(f, now, &rp), 1);
+	assert_int_equal(rp.deferred, 1);
+	assert_int_equal(queue_next_due(f->q), now + 300);
+	assert_int_equal(run_due(f, now + 299, &rp), 0);
+	reopen(f); /* the state survives */
+	assert_int_equal(queue_next_due(f->q), now + 300);
+	assert_int_equal(run_due(f, now + 300, &rp), 1);
+	assert_int_equal(queue_next_due(f->q), now + 300 + 600);
+	struct buf out;
+	buf_init(&out, 1 << 20);
+	assert_int_equal(queue_control(f->q, "list", now, &out), 0);
+	assert_non_null(strstr(out.data, "state=deferred"));
+	assert_non_null(strstr(out.data, "last_error=\"451 4.3.0"));
+	/* five days later */
+	assert_int_equal(run_due(f, now + 5 * 86400, &rp), 1);
+	assert_int_equal(rp.failed, 1);
+	assert_int_equal(queue_size(f->q), 1);
+	assert_int_equal(run_due(f, now + 6 * 86400, &rp), 0); /* not retried */
+	buf_clear(&out);
+	assert_int_equal(queue_control(f->q, "list", now, &out), 0);
+	assert_non_null(strstr(out.data, "state=failed"));
+	assert_non_null(strstr(out.data, "4.4.7"));
+	buf_fini(&out);
+	unlink(p);
+}
+
+/* The D record of a delivered message is lost in a crash: the message is
+ * recovered and delivered again, but the Maildir gets it once. */
+static void test_redelivery_is_idempotent(void **state)
+{
+	struct fx *f = *state;
+	assert_int_equal(put(f, "ID1", "x\r\n", 3, 2), QUEUE_OK);
+	char seg[256];
+	snprintf(seg, sizeof(seg), "%s/journal/0000000000000001", f->qdir);
+	size_t len;
+	char *before = read_file(seg, &len);
+	reopen(f);
+	struct reports rp = {0};
+	run_due(f, (uint64_t)time(NULL), &rp);
+	assert_int_equal(rp.delivered, 2);
+	queue_close(f->q);
+	/* back to the journal as it was before the delivery */
+	char jdir[256];
+	snprintf(jdir, sizeof(jdir), "%s/journal", f->qdir);
+	DIR *d = opendir(jdir);
+	struct dirent *de;
+	while ((de = readdir(d)))
+		if (de->d_name[0] != '.') {
+			char p[512];
+			snprintf(p, sizeof(p), "%s/%s", jdir, de->d_name);
+			unlink(p);
+		}
+	closedir(d);
+	FILE *fp = fopen(seg, "wb");
+	fwrite(before, 1, len, fp);
+	fclose(fp);
+	free(before);
+	f->q = open_q(f);
+	assert_int_equal(queue_size(f->q), 1);
+	memset(&rp, 0, sizeof(rp));
+	run_due(f, (uint64_t)time(NULL), &rp);
+	assert_int_equal(rp.delivered, 2);
+	assert_non_null(strstr(rp.last, "already"));
+	size_t n;
+	free(delivered(f, "a", &len, &n));
+	assert_int_equal(n, 1);
+	free(delivered(f, "b", &len, &n));
+	assert_int_equal(n, 1);
+}
+
+static void test_control_commands(void **state)
+{
+	struct fx *f = *state;
+	assert_int_equal(put(f, "C1", "Subject: hello\r\nX: y\r\n\r\nbody\r\n", 30, 2), QUEUE_OK);
+	struct buf out;
+	buf_init(&out, 1 << 20);
+	uint64_t now = (uint64_t)time(NULL);
+	assert_int_equal(queue_control(f->q, "list", now, &out), 0);
+	assert_non_null(strstr(out.data, "ok messages=1\nid=C1 size=30"));
+	assert_non_null(strstr(out.data, "from=\"s@example.net\" to=\"a@example.org\" "
+					 "to=\"b@example.org\""));
+	buf_clear(&out);
+	assert_int_equal(queue_control(f->q, "show C1", now, &out), 0);
+	buf_append(&out, "", 1);
+	assert_non_null(strstr(out.data, "headers\nSubject: hello\r\nX: y\r\n"));
+	assert_null(strstr(out.data, "body"));
+	buf_clear(&out);
+	assert_int_equal(queue_control(f->q, "hold C1", now, &out), 0);
+	struct queue_job *jobs[4];
+	assert_int_equal(queue_take_due(f->q, now, jobs, 4), 0);
+	reopen(f); /* hold is durable */
+	assert_int_equal(queue_take_due(f->q, now, jobs, 4), 0);
+	buf_clear(&out);
+	assert_int_equal(queue_control(f->q, "release C1", now, &out), 0);
+	assert_int_equal(queue_take_due(f->q, now, jobs, 4), 1);
+	queue_deliver(f->q, jobs[0], f->st, now, NULL, NULL);
+	assert_int_equal(queue_size(f->q), 0);
+	assert_int_equal(put(f, "C2", "x\r\n", 3, 1), QUEUE_OK);
+	buf_clear(&out);
+	assert_int_equal(queue_control(f->q, "delete C2", now, &out), 0);
+	assert_int_equal(queue_size(f->q), 0);
+	reopen(f);
+	assert_int_equal(queue_size(f->q), 0);
+	buf_clear(&out);
+	assert_int_equal(queue_control(f->q, "show C2", now, &out), -1);
+	assert_memory_equal(out.data, "error: no message C2", 20);
+	buf_clear(&out);
+	assert_int_equal(queue_control(f->q, "frobnicate", now, &out), -1);
+	buf_clear(&out);
+	assert_int_equal(queue_control(f->q, "hold a b", now, &out), -1);
+	buf_clear(&out);
+	assert_int_equal(queue_control(f->q, "retry", now, &out), 0);
+	buf_fini(&out);
+}
+
+/* Segments fill, rotate, and the old ones go once nothing lives in them;
+ * a deferred message in the oldest one is moved forward. */
+static void test_segments_reclaimed(void **state)
+{
+	struct fx *f = *state;
+	char jdir[256];
+	snprintf(jdir, sizeof(jdir), "%s/journal", f->qdir);
+	/* a message that stays (held) in segment 1 */
+	assert_int_equal(put(f, "KEEP", "k\r\n", 3, 1), QUEUE_OK);
+	struct buf out;
+	buf_init(&out, 4096);
+	assert_int_equal(queue_control(f->q, "hold KEEP", 0, &out), 0);
+	buf_fini(&out);
+	/* 64 KiB inline messages: 1100 of them pass two 64 MiB segments */
+	char *body = body_of(QUEUE_INLINE_MAX);
+	for (int i = 0; i < 2100; i++) {
+		char id[16];
+		snprintf(id, sizeof(id), "S%d", i);
+		assert_int_equal(put(f, id, body, QUEUE_INLINE_MAX, 1), QUEUE_OK);
+		struct queue_job *j[1];
+		assert_int_equal(queue_take_due(f->q, (uint64_t)time(NULL), j, 1), 1);
+		/* delivered: discard backend, no files needed */
+		char err[64];
+		struct store *dis = store_new(STORE_DISCARD, NULL, NULL, err, sizeof(err));
+		queue_deliver(f->q, j[0], dis, (uint64_t)time(NULL), NULL, NULL);
+		store_free(dis);
+	}
+	free(body);
+	assert_true(count_files(jdir) >= 3);
+	queue_maintain(f->q);
+	assert_true(count_files(jdir) <= 2);
+	reopen(f);
+	assert_int_equal(queue_size(f->q), 1); /* KEEP moved forward */
+	buf_init(&out, 4096);
+	assert_int_equal(queue_control(f->q, "list", 0, &out), 0);
+	assert_non_null(strstr(out.data, "id=KEEP"));
+	assert_non_null(strstr(out.data, "state=held"));
+	buf_fini(&out);
+}
+
+int main(void)
+{
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test_setup_teardown(test_inline_message_survives_and_delivers, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_large_message_spills_and_delivers, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_group_commit, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_torn_append_at_every_offset, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_half_received_spill_removed, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_spill_not_matching_dropped, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_fault_spill_open, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_fault_spill_write_enospc, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_fault_spill_short_write_then_eio, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_fault_journal_pwrite_enospc, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_fault_journal_short_pwrite, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_fault_spill_fdatasync, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_fault_journal_fdatasync, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_fault_spill_dir_fsync, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_min_free, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_retry_and_expiry, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_redelivery_is_idempotent, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_control_commands, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_segments_reclaimed, setup, teardown),
+	};
+	return cmocka_run_group_tests(tests, NULL, NULL);
+}
