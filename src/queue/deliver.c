@@ -72,13 +72,14 @@ static bool in_mailbox(const struct store *st, const char *rcpt, const char *id)
 	return false;
 }
 
-/* Stream the body into one recipient's store message. */
-static enum store_status deliver_one(struct queue *q, struct store *st, const struct qrec_msg *m,
-				     const char *rcpt, unsigned char *chunk, size_t chunklen)
+/* Stream the body into one store message for the n recipients (the
+ * Maildir backend links one file into every mailbox: all or none). */
+static enum store_status deliver_group(struct queue *q, struct store *st, const struct qrec_msg *m,
+				       const char *const *rcpts, size_t n, unsigned char *chunk,
+				       size_t chunklen)
 {
 	enum store_status s = STORE_OK;
-	const char *rc[1] = {rcpt};
-	struct store_msg *sm = store_msg_begin(st, m->id, rc, 1, &s);
+	struct store_msg *sm = store_msg_begin(st, m->id, rcpts, n, &s);
 	if (!sm)
 		return s == STORE_OK ? STORE_IOERR : s;
 	if (m->body) {
@@ -124,55 +125,90 @@ void queue_deliver(struct queue *q, struct queue_job *job, struct store *st, uin
 	uint8_t *outcome = calloc(e->nrcpt, 1);
 	char **text = calloc(e->nrcpt, sizeof(char *));
 	unsigned char *chunk = malloc(QUEUE_INLINE_MAX);
-	if (!outcome || !text || !chunk)
+	if (!outcome || !text || !chunk) { /* try again later */
+		free(outcome);
+		free(text);
+		free(chunk);
+		free(rec);
+		pthread_mutex_lock(&q->mu);
+		e->active = false;
+		e->next_try = now + 60;
+		pthread_mutex_unlock(&q->mu);
+		return;
+	}
+	uint64_t delay = now > e->queued_at ? now - e->queued_at : 0;
+	bool deferred = false;
+	char **addr = err ? NULL : calloc(e->nrcpt, sizeof(char *));
+	const char **todo = err ? NULL : calloc(e->nrcpt, sizeof(char *));
+	uint32_t *todo_idx = err ? NULL : calloc(e->nrcpt, sizeof(uint32_t));
+	size_t ntodo = 0;
+	if (!err && (!addr || !todo || !todo_idx))
 		err = ENOMEM;
 	const unsigned char *p = err ? NULL : m.rcpts;
 	size_t left = err ? 0 : m.rcpts_len;
-	uint64_t delay = now > e->queued_at ? now - e->queued_at : 0;
-	bool deferred = false;
-	for (uint32_t i = 0; i < e->nrcpt; i++) {
-		struct qrec_str r = {"", 0};
-		char addr[QREC_STR_MAX + 1], target[PATH_MAX];
-		if (!err && !qrec_next_str(&p, &left, &r))
+	for (uint32_t i = 0; !err && i < e->nrcpt; i++) {
+		struct qrec_str r;
+		if (!qrec_next_str(&p, &left, &r) || !(addr[i] = strndup(r.p, r.len)))
 			err = EIO;
-		memcpy(addr, r.p, r.len);
-		addr[r.len] = '\0';
+	}
+	/* what to deliver now; a recovered message may be in the mailbox already */
+	for (uint32_t i = 0; !err && i < e->nrcpt; i++) {
 		if (e->rstat[i] != QREC_RCPT_PENDING)
 			continue;
+		if (e->recovered && in_mailbox(st, addr[i], e->id)) {
+			outcome[i] = QREC_RCPT_DELIVERED;
+			text[i] = strdup("250 2.0.0 already in the mailbox before a restart");
+			continue;
+		}
+		todo_idx[ntodo] = i;
+		todo[ntodo++] = addr[i];
+	}
+	const char *group_text = NULL;
+	bool group_ok = false;
+	if (err) {
+		group_text = "451 4.3.0 cannot read the queued message";
+	} else if (ntodo) {
+		enum store_status s = deliver_group(q, st, &m, todo, ntodo, chunk, QUEUE_INLINE_MAX);
+		group_ok = s == STORE_OK;
+		group_text = s == STORE_OK     ? "250 2.0.0 delivered"
+			     : s == STORE_FULL ? "452 4.3.1 mailbox file system full"
+					       : "451 4.3.0 mailbox write failed";
+	}
+	for (size_t k = 0; group_text && k < (err ? e->nrcpt : ntodo); k++) {
+		uint32_t i = err ? (uint32_t)k : todo_idx[k];
+		if (err && e->rstat[i] != QREC_RCPT_PENDING)
+			continue;
+		outcome[i] = group_ok ? QREC_RCPT_DELIVERED : QREC_RCPT_PENDING;
+		text[i] = strdup(group_text);
+		deferred |= !group_ok;
+	}
+	for (uint32_t i = 0; report && i < e->nrcpt; i++) {
+		if (!text[i])
+			continue;
+		char target[PATH_MAX];
+		const char *a = addr && addr[i] ? addr[i] : "";
 		if (!store_commit_blocks(st))
 			snprintf(target, sizeof(target), "discard");
-		else if (!store_mailbox_path(st, addr, target, sizeof(target)))
+		else if (!store_mailbox_path(st, a, target, sizeof(target)))
 			snprintf(target, sizeof(target), "-");
-		const char *msg;
-		enum queue_outcome oc;
-		if (err) {
-			oc = QUEUE_DEFERRED;
-			msg = "4.3.0 cannot read the queued message";
-		} else if (e->recovered && in_mailbox(st, addr, e->id)) {
-			oc = QUEUE_DELIVERED;
-			msg = "250 2.0.0 already in the mailbox before a restart";
-		} else {
-			enum store_status s = deliver_one(q, st, &m, addr, chunk, QUEUE_INLINE_MAX);
-			oc = s == STORE_OK ? QUEUE_DELIVERED : QUEUE_DEFERRED;
-			msg = s == STORE_OK	 ? "250 2.0.0 delivered"
-			      : s == STORE_FULL ? "452 4.3.1 mailbox file system full"
-						: "451 4.3.0 mailbox write failed";
-		}
-		outcome[i] = oc == QUEUE_DELIVERED ? QREC_RCPT_DELIVERED : QREC_RCPT_PENDING;
-		text[i] = strdup(msg);
-		deferred |= oc == QUEUE_DEFERRED;
-		if (report) {
-			struct queue_report rp = {e->id, addr, oc, target, delay, msg};
-			report(arg, &rp);
-		}
+		struct queue_report rp = {e->id, a,
+					  outcome[i] == QREC_RCPT_DELIVERED ? QUEUE_DELIVERED
+									    : QUEUE_DEFERRED,
+					  target, delay, text[i]};
+		report(arg, &rp);
 	}
+	for (uint32_t i = 0; addr && i < e->nrcpt; i++)
+		free(addr[i]);
+	free(addr);
+	free(todo);
+	free(todo_idx);
 	free(rec);
 	free(chunk);
 
 	pthread_mutex_lock(&q->mu);
 	bool pending = false, failed = false;
 	for (uint32_t i = 0; i < e->nrcpt; i++) {
-		if (text && text[i]) {
+		if (text[i]) {
 			e->rstat[i] = outcome[i];
 			set_text(&e->rtext[i], text[i]);
 		}
@@ -206,7 +242,7 @@ void queue_deliver(struct queue *q, struct queue_job *job, struct store *st, uin
 	else
 		(void)queue_write_state(q, e); /* lost: the attempt is repeated */
 	pthread_mutex_unlock(&q->mu);
-	for (uint32_t i = 0; text && i < nrcpt; i++)
+	for (uint32_t i = 0; i < nrcpt; i++)
 		free(text[i]);
 	free(text);
 	free(outcome);

@@ -714,7 +714,8 @@ static int recover(struct queue *q, char *err, size_t errlen)
 		nums[n++] = strtoull(de->d_name, NULL, 16);
 	}
 	closedir(d);
-	qsort(nums, n, sizeof(*nums), cmp_u64);
+	if (n)
+		qsort(nums, n, sizeof(*nums), cmp_u64);
 	int rc = 0;
 	for (size_t i = 0; i < n && rc == 0; i++) {
 		char path[PATH_MAX];
@@ -927,6 +928,11 @@ static int relocate(struct queue *q, struct qseg *head, struct queue_entry *e)
 void queue_maintain(struct queue *q)
 {
 	pthread_mutex_lock(&q->mu);
+	/* everything in the current segment is done: start a new one, so that
+	 * this one can go (a nearly full disk gets its space back) */
+	struct qseg *cur = &q->segs[q->nsegs - 1];
+	if (cur->live == 0 && cur->size > 0)
+		(void)seg_create(q);
 	while (q->nsegs > 1) {
 		struct qseg *head = &q->segs[0];
 		if (head->live == 0 && !head->dirty) {

@@ -10,6 +10,7 @@
 
 #include "common/log.h"
 #include "common/str.h"
+#include "queue/retry.h"
 #include "sasl/sasl.h"
 
 static void free_list(char **v, size_t *n)
@@ -501,6 +502,16 @@ out:
 
 int srv_config_finish(struct srv_config *c, char *err, size_t errlen)
 {
+	/* the queue's schedule: the keys' checks accepted both strings */
+	uint64_t lifetime;
+	if (queue_retry_parse(&c->retry, c->retry_schedule, err, errlen) ||
+	    queue_duration_parse(c->max_queue_lifetime, &lifetime)) {
+		if (!*err)
+			snprintf(err, errlen, "max_queue_lifetime = \"%s\": not a duration",
+				 c->max_queue_lifetime);
+		return -1;
+	}
+	c->retry.max_lifetime = lifetime;
 	if (!c->tls_cert != !c->tls_key) {
 		snprintf(err, errlen, "tls_cert and tls_key go together: give both or neither");
 		return -1;

@@ -8,6 +8,7 @@
 #include <stdint.h>
 #include <stdio.h>
 
+#include "queue/retry.h"
 #include "smtp/session.h"
 #include "store/store.h"
 
@@ -66,6 +67,13 @@ struct srv_config {
 	char *tls_key;
 	unsigned tls_handshake_timeout; /* seconds */
 	char *user;               /* drop to this user after binding; NULL: stay */
+	/* the queue (src/queue/) */
+	char *queue_dir;
+	char *control;            /* the control socket of postern queue */
+	uint64_t queue_min_free;  /* octets; below: 452 4.3.1 to MAIL */
+	char *retry_schedule;     /* parsed into retry by srv_config_finish */
+	char *max_queue_lifetime;
+	struct queue_retry retry;
 };
 
 /* How a key's value is read (Postfix's CONFIG_INT_TABLE and friends). */

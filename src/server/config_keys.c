@@ -10,9 +10,29 @@
 #include <stddef.h>
 #include <string.h>
 
+#include "queue/queue.h"
 #include "sasl/sasl.h"
 #include "server/config.h"
 #include "smtp/cmd.h"
+
+static int check_retry_schedule(const char *v, char *why, size_t whylen)
+{
+	struct queue_retry r = {0};
+	char err[300];
+	if (queue_retry_parse(&r, v, err, sizeof(err)) == 0)
+		return 0;
+	snprintf(why, whylen, "expected durations like 5m,10m,20m, each at least as long as the one before");
+	return -1;
+}
+
+static int check_duration(const char *v, char *why, size_t whylen)
+{
+	uint64_t s;
+	if (queue_duration_parse(v, &s) == 0)
+		return 0;
+	snprintf(why, whylen, "expected a duration: 5d, 12h, 90m, 30s");
+	return -1;
+}
 
 static int check_hostname(const char *v, char *why, size_t whylen)
 {
@@ -98,6 +118,22 @@ const struct srv_key srv_config_keys[] = {
 	{ .key = "maildir", .flag = "maildir", .short_flag = 'm', .arg = "DIR",
 	  .type = SRV_KEY_STR, AT(maildir), .def = "/var/lib/postern/mail",
 	  .help = "the Maildir root (created if missing)" },
+	/* the queue */
+	{ .key = "queue_dir", .flag = "queue-dir", .arg = "DIR", .type = SRV_KEY_STR,
+	  AT(queue_dir), .def = QUEUE_DEFAULT_DIR,
+	  .help = "the queue: accepted mail waits here until delivered (created if missing)" },
+	{ .key = "queue_min_free", .arg = "N", UINT(0, UINT64_C(1) << 50), AT(queue_min_free),
+	  .def = "104857600",
+	  .help = "octets that must stay free on the queue's file system (452 4.3.1 to MAIL); 0: no check" },
+	{ .key = "retry_schedule", .arg = "LIST", .type = SRV_KEY_STR, AT(retry_schedule),
+	  .check = check_retry_schedule, .def = QUEUE_DEFAULT_RETRY_SCHEDULE,
+	  .help = "delays after the 1st, 2nd... failed delivery; the last repeats" },
+	{ .key = "max_queue_lifetime", .arg = "TIME", .type = SRV_KEY_STR, AT(max_queue_lifetime),
+	  .check = check_duration, .def = "5d",
+	  .help = "after this long in the queue an undelivered recipient fails (4.4.7)" },
+	{ .key = "control", .flag = "control", .arg = "PATH", .type = SRV_KEY_STR, AT(control),
+	  .def = "/run/postern/control.sock",
+	  .help = "the control socket of postern queue (mode 0600)" },
 	/* limits of the protocol (SPEC.md) */
 	{ .key = "max_message_size", .flag = "max-message-size", .arg = "N",
 	  UINT(0, UINT64_C(1) << 40), AT(smtp.max_message_size), .def = "36700160",

@@ -1,49 +1,48 @@
-/* The session hooks that ask store/ to route recipients and to keep the
- * message: thread-pool glue. Spooling happens on the loop (plain writes, no
- * fsync); the commit (Maildir: fsync, rename, directory fsync; LMTP: the
- * exchange with the server) runs on libuv's thread pool, and the session
- * waits, consuming nothing, until it is done. */
+/* The session hooks that decide recipients and spool into the queue.
+ * Spooling happens on the loop (plain writes, no fsync); the queue's flusher
+ * thread makes a batch of messages durable with one flush (group commit,
+ * queue/queue.c) and wakes the owning loop through its queue_async, and only
+ * then does the session say 250. The session waits meanwhile, consuming
+ * nothing. */
 #include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/time.h>
+#include <time.h>
 
 #include "common/log.h"
+#include "common/str.h"
+#include "queue/queue.h"
 #include "server/internal.h"
 #include "smtp/trace.h"
 #include "store/route.h"
 
 struct srv_delivery {
 	struct srv_conn *conn;
-	struct store_msg *msg;
-	uv_work_t work;
-	struct store_result *results; /* one per recipient, filled by the commit */
-	size_t nresults;
-	enum store_status status;
+	struct queue_msg *msg;
+	struct srv_delivery *next; /* the worker's list of flushed messages */
+	enum queue_status status;
 	bool committing;
 	uint64_t started_ms;
 };
 
-/* The one reply after DATA, from the status store_summary chose (store.h
- * says why: any temporary failure wins, so the client retries and nothing
- * is lost; else any permanent one, so the sender hears of it). Until the
- * queue exists, the target's 4xx is a 451 like a local failure, and its 5xx
- * a 554 5.3.0 for the whole message. */
-static enum smtp_msg_status msg_status(enum store_status st)
+/* SPEC §6: ENOSPC or EIO while spooling or flushing is 451 4.3.0; a full
+ * queue file system is refused earlier, at MAIL (mail_check). */
+static enum smtp_msg_status msg_status(enum queue_status st)
 {
-	switch (st) {
-	case STORE_OK:
-		return SMTP_MSG_OK;
-	case STORE_FULL:
-		return SMTP_MSG_FULL;
-	case STORE_PERMFAIL:
-		return SMTP_MSG_REJECTED;
-	case STORE_IOERR:
-	case STORE_TEMPFAIL:
-		break;
-	}
-	return SMTP_MSG_IOERR;
+	return st == QUEUE_OK ? SMTP_MSG_OK : SMTP_MSG_IOERR;
+}
+
+static bool mail_check(void *ctx)
+{
+	struct srv_conn *c = ctx;
+	struct srv_shared *sh = c->worker->shared;
+	if (queue_space_ok(sh->queue, (uint64_t)time(NULL)))
+		return true;
+	log_msg(LOG_WARN, "event=queue_full sid=%s dir=%s min_free=%llu", c->sid,
+		sh->cfg->queue_dir, (unsigned long long)sh->cfg->queue_min_free);
+	return false;
 }
 
 /* Routing lives in store/route.c; this maps its verdict to the session's. */
@@ -80,21 +79,6 @@ static void make_queue_id(struct srv_conn *c, char *out, size_t outlen)
 		 (long)tv.tv_usec, c->worker->id & 0xffu, seq & 0xffffu);
 }
 
-/* After a failed write the session stops writing and reports after the end
- * of data without a commit: this is the one log line (a disk full is an
- * error to see). */
-static enum store_status spool(struct srv_conn *c, const void *p, size_t n)
-{
-	enum store_status st = store_msg_write(c->delivery->msg, p, n);
-	if (st != STORE_OK) {
-		char q[2 * STORE_TEXT_MAX];
-		log_msg(LOG_ERROR, "event=spool_failed sid=%s queue_id=%s status=%s error=%s",
-			c->sid, smtp_session_envelope(c->session)->queue_id, store_status_name(st),
-			log_quote(q, sizeof(q), store_msg_error(c->delivery->msg)));
-	}
-	return st;
-}
-
 static enum smtp_msg_status msg_begin(void *ctx, struct smtp_envelope *env)
 {
 	struct srv_conn *c = ctx;
@@ -109,24 +93,19 @@ static enum smtp_msg_status msg_begin(void *ctx, struct smtp_envelope *env)
 	}
 	for (size_t i = 0; i < env->nrcpts; i++)
 		rcpts[i] = env->rcpts[i].addr;
-	struct store_envelope senv = {
-		.queue_id = env->queue_id,
-		.sender = env->from.addr,
-		.rcpts = rcpts,
-		.nrcpts = env->nrcpts,
-		.smtputf8 = env->params.smtputf8,
-		.eightbit = env->params.body == SMTP_BODY_8BITMIME ||
-			    env->params.body == SMTP_BODY_BINARYMIME,
-	};
-	struct store_result res;
-	d->msg = store_msg_begin(sh->store, &senv, &res);
+	enum queue_status st = QUEUE_OK;
+	unsigned flags = (env->params.smtputf8 ? QUEUE_F_SMTPUTF8 : 0) |
+			 (env->params.body == SMTP_BODY_8BITMIME ||
+					  env->params.body == SMTP_BODY_BINARYMIME
+				  ? QUEUE_F_8BIT
+				  : 0);
+	d->msg = queue_msg_begin(sh->queue, env->queue_id, env->from.addr, flags, rcpts,
+				 env->nrcpts, (uint64_t)time(NULL), &st);
 	free(rcpts);
 	if (!d->msg) {
-		char q[2 * STORE_TEXT_MAX];
-		log_msg(LOG_ERROR, "event=spool_failed sid=%s queue_id=%s status=%s error=%s", c->sid,
-			env->queue_id, store_status_name(res.status), log_quote(q, sizeof(q), res.text));
+		log_msg(LOG_ERROR, "event=spool_failed sid=%s queue_id=%s", c->sid, env->queue_id);
 		free(d);
-		return msg_status(res.status == STORE_OK ? STORE_IOERR : res.status);
+		return SMTP_MSG_IOERR;
 	}
 	d->conn = c;
 	d->started_ms = srv_now_ms();
@@ -147,9 +126,8 @@ static enum smtp_msg_status msg_begin(void *ctx, struct smtp_envelope *env)
 		.when = time(NULL),
 		.utc_offset_min = sh->utc_offset_min,
 	};
-	enum store_status st = smtp_trace_format(&hdr, &t) == BUF_OK
-				       ? spool(c, hdr.data, hdr.len)
-				       : STORE_IOERR;
+	st = smtp_trace_format(&hdr, &t) == BUF_OK ? queue_msg_write(d->msg, hdr.data, hdr.len)
+						    : QUEUE_IOERR;
 	buf_fini(&hdr);
 	return msg_status(st);
 }
@@ -159,121 +137,102 @@ static enum smtp_msg_status msg_write(void *ctx, const char *p, size_t n)
 	struct srv_conn *c = ctx;
 	if (!c->delivery)
 		return SMTP_MSG_IOERR;
-	return msg_status(spool(c, p, n));
+	enum queue_status st = queue_msg_write(c->delivery->msg, p, n);
+	if (st != QUEUE_OK)
+		log_msg(LOG_ERROR, "event=spool_failed sid=%s dir=%s status=%s", c->sid,
+			c->worker->shared->cfg->queue_dir, st == QUEUE_FULL ? "full" : "io_error");
+	return msg_status(st);
 }
 
-static void commit_work(uv_work_t *w)
+/* "<a@b>,<c@d>" for the queued line, cut at the buffer's end. */
+static void rcpt_list(const struct smtp_envelope *env, char *out, size_t outlen)
 {
-	struct srv_delivery *d = w->data;
-	d->status = store_msg_commit(d->msg, d->results);
-}
-
-/* Recipients whose outcomes differ (an LMTP server answers each): one line
- * each, so the log says who has the message although the client got one
- * failure for all. Identical outcomes (a Maildir failure) need no more. */
-static void log_recipients(const struct srv_delivery *d, const struct smtp_envelope *env)
-{
-	bool mixed = false;
-	for (size_t i = 1; i < d->nresults && !mixed; i++)
-		mixed = d->results[i].status != d->results[0].status ||
-			strcmp(d->results[i].text, d->results[0].text) != 0;
-	for (size_t i = 0; mixed && i < d->nresults; i++) {
-		char q[2 * STORE_TEXT_MAX], to[2 * SMTP_ADDR_MAX + 8], addr[SMTP_ADDR_MAX + 3];
-		(void)snprintf(addr, sizeof(addr), "<%s>", env->rcpts[i].addr);
-		log_msg(d->results[i].status == STORE_OK ? LOG_INFO : LOG_ERROR,
-			"event=rcpt_result sid=%s queue_id=%s to=%s status=%s reply=%s",
-			d->conn->sid, env->queue_id, log_quote(to, sizeof(to), addr),
-			store_status_name(d->results[i].status),
-			log_quote(q, sizeof(q), d->results[i].text));
+	size_t pos = 0;
+	out[0] = '\0';
+	for (size_t i = 0; i < env->nrcpts && pos + 1 < outlen; i++) {
+		int r = snprintf(out + pos, outlen - pos, "%s<%s>", i ? "," : "", env->rcpts[i].addr);
+		if (r < 0)
+			break;
+		pos += (size_t)r;
 	}
 }
 
-/* One line per message; on failure, the result that decided the reply says
- * what failed (the path and errno text, or the target's reply). */
-static void log_commit(const struct srv_delivery *d, const struct smtp_envelope *env)
-{
-	const struct srv_conn *c = d->conn;
-	unsigned long long ms = (unsigned long long)(srv_now_ms() - d->started_ms);
-	if (d->status == STORE_OK) {
-		log_msg(LOG_INFO,
-			"event=queued sid=%s client=%s queue_id=%s recipients=%zu bytes=%llu commit_ms=%llu",
-			c->sid, c->peer_addr, env->queue_id, env->nrcpts,
-			(unsigned long long)env->size, ms);
-		return;
-	}
-	size_t which = 0;
-	char q[2 * STORE_TEXT_MAX];
-	const char *text = "out of memory";
-	if (d->results) {
-		(void)store_summary(d->results, d->nresults, &which);
-		text = d->results[which].text;
-	}
-	log_msg(LOG_ERROR,
-		"event=store_failed sid=%s client=%s queue_id=%s recipients=%zu bytes=%llu "
-		"commit_ms=%llu status=%s error=%s",
-		c->sid, c->peer_addr, env->queue_id, env->nrcpts, (unsigned long long)env->size, ms,
-		store_status_name(d->status), log_quote(q, sizeof(q), text));
-	log_recipients(d, env);
-}
-
-static void delivery_drop(struct srv_delivery *d)
-{
-	store_msg_free(d->msg);
-	free(d->results);
-	free(d);
-}
-
-/* The commit is over: tell the session. pump is false when we are still
- * inside the session's own input processing (the inline discard path). */
-static void delivery_finish(struct srv_delivery *d, bool pump)
+/* The flush is over: tell the session. */
+static void delivery_finish(struct srv_delivery *d)
 {
 	struct srv_conn *c = d->conn;
 	c->delivery = NULL;
-	log_commit(d, smtp_session_envelope(c->session));
-	enum store_status st = d->status;
-	delivery_drop(d);
+	const struct smtp_envelope *env = smtp_session_envelope(c->session);
+	enum queue_status st = d->status;
+	if (st == QUEUE_OK) {
+		char from[SMTP_ADDR_MAX + 8], to[1024], qfrom[2 * sizeof(from)], qto[2 * sizeof(to)];
+		snprintf(from, sizeof(from), "<%s>", env->from.addr);
+		rcpt_list(env, to, sizeof(to));
+		log_msg(LOG_INFO,
+			"event=queued sid=%s client=%s queue_id=%s size=%llu from=%s nrcpt=%zu to=%s "
+			"commit_ms=%llu",
+			c->sid, c->peer_addr, env->queue_id, (unsigned long long)env->size,
+			log_quote(qfrom, sizeof(qfrom), from), env->nrcpts,
+			log_quote(qto, sizeof(qto), to),
+			(unsigned long long)(srv_now_ms() - d->started_ms));
+	} else {
+		log_msg(LOG_ERROR, "event=queue_failed sid=%s client=%s queue_id=%s dir=%s status=%s",
+			c->sid, c->peer_addr, env->queue_id, c->worker->shared->cfg->queue_dir,
+			st == QUEUE_FULL ? "full" : "io_error");
+	}
+	free(d);
 	if (c->closing) {
 		srv_conn_free_if_done(c);
 		return;
 	}
-	if (st == STORE_OK)
+	if (st == QUEUE_OK)
 		c->messages++;
 	smtp_session_msg_done(c->session, msg_status(st));
-	if (pump)
-		srv_conn_pump(c);
+	srv_conn_pump(c);
 }
 
-static void commit_done(uv_work_t *w, int status)
+/* On the queue's flusher thread: hand the result to the owning loop. */
+static void on_durable(void *arg, enum queue_status st)
 {
-	struct srv_delivery *d = w->data;
-	if (status == UV_ECANCELED)
-		d->status = STORE_IOERR;
-	delivery_finish(d, true);
+	struct srv_delivery *d = arg;
+	struct srv_worker *w = d->conn->worker;
+	d->status = st;
+	pthread_mutex_lock(&w->queue_lock);
+	d->next = w->queue_done;
+	w->queue_done = d;
+	pthread_mutex_unlock(&w->queue_lock);
+	uv_async_send(&w->queue_async);
+}
+
+static void on_queue_async(uv_async_t *a)
+{
+	struct srv_worker *w = a->data;
+	pthread_mutex_lock(&w->queue_lock);
+	struct srv_delivery *list = w->queue_done;
+	w->queue_done = NULL;
+	pthread_mutex_unlock(&w->queue_lock);
+	while (list) {
+		struct srv_delivery *d = list;
+		list = d->next;
+		w->queue_pending--;
+		delivery_finish(d);
+	}
 }
 
 static void msg_commit(void *ctx, struct smtp_envelope *env)
 {
 	struct srv_conn *c = ctx;
 	struct srv_delivery *d = c->delivery;
+	(void)env;
 	if (!d) {
 		smtp_session_msg_done(c->session, SMTP_MSG_IOERR);
 		return;
 	}
-	/* without room for the results, commit still runs and only the summary counts */
-	d->results = calloc(env->nrcpts, sizeof(*d->results));
-	d->nresults = d->results ? env->nrcpts : 0;
 	d->committing = true;
-	d->work.data = d;
-	if (!store_commit_blocks(c->worker->shared->store)) {
-		/* nothing to wait for: skip the round trip through the pool */
-		commit_work(&d->work);
-		delivery_finish(d, false);
-		return;
-	}
-	if (uv_queue_work(&c->worker->loop, &d->work, commit_work, commit_done) != 0) {
-		d->committing = false;
-		smtp_session_msg_done(c->session, SMTP_MSG_IOERR);
-	}
+	c->worker->queue_pending++;
+	struct queue_msg *m = d->msg;
+	d->msg = NULL; /* the queue's from now on */
+	queue_msg_commit(m, on_durable, d);
 }
 
 static void msg_abort(void *ctx)
@@ -282,12 +241,26 @@ static void msg_abort(void *ctx)
 	struct srv_delivery *d = c->delivery;
 	if (!d || d->committing)
 		return;
+	queue_msg_abort(d->msg);
+	free(d);
 	c->delivery = NULL;
-	delivery_drop(d);
+}
+
+void srv_delivery_worker_init(struct srv_worker *w)
+{
+	pthread_mutex_init(&w->queue_lock, NULL);
+	uv_async_init(&w->loop, &w->queue_async, on_queue_async);
+	w->queue_async.data = w;
+}
+
+bool srv_delivery_worker_idle(const struct srv_worker *w)
+{
+	return w->queue_pending == 0;
 }
 
 void srv_delivery_hooks(struct smtp_hooks *h)
 {
+	h->mail_check = mail_check;
 	h->rcpt_check = rcpt_check;
 	h->msg_begin = msg_begin;
 	h->msg_write = msg_write;

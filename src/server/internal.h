@@ -50,6 +50,9 @@ struct srv_shared {
 	const struct srv_config *cfg;
 	struct store *store;
 	struct route_table *routes; /* local domains, recipients, relay rule */
+	struct queue *queue;
+	struct srv_qmgr *qmgr;       /* qmgr.c */
+	struct srv_control *control; /* control.c */
 	atomic_uint connections;
 	struct srv_ip_table ips;
 	atomic_uint queue_seq;
@@ -90,6 +93,11 @@ struct srv_worker {
 	pthread_mutex_t cpu_lock;
 	struct srv_cpu_job *cpu_done;
 	unsigned cpu_jobs;
+	/* delivery.c: messages the queue's flusher made durable (or failed) */
+	uv_async_t queue_async;
+	pthread_mutex_t queue_lock;
+	struct srv_delivery *queue_done;
+	unsigned queue_pending; /* committed, not yet answered; on the loop only */
 };
 
 struct srv_delivery; /* delivery.c */
@@ -154,6 +162,10 @@ int srv_store_open(struct srv_shared *sh, char *err, size_t errlen);
 /* the route table (store/route.h) from the config: 0, or -1 with err */
 int srv_routes_init(struct srv_shared *sh, char *err, size_t errlen);
 void srv_routes_free(struct srv_shared *sh);
+/* a loop's end of the queue's flush notifications; closed by its stop */
+void srv_delivery_worker_init(struct srv_worker *w);
+/* no commit of this loop waits for a flush: its handles may close */
+bool srv_delivery_worker_idle(const struct srv_worker *w);
 
 /* auth.c: SMTP AUTH over the sasl/ backend, password checks on the pool */
 int srv_auth_init(struct srv_shared *sh, char *err, size_t errlen);
@@ -173,6 +185,19 @@ int srv_auth_channel_binding(struct srv_conn *c, const char *kind, const unsigne
 
 /* fdlimit.c: raise the open files limit, lower max_connections to fit it */
 void srv_fd_budget(struct srv_config *cfg);
+
+/* qmgr.c: the queue manager on the main loop: delivers due messages
+ * through the store on the pool, logs each recipient's outcome. */
+int srv_qmgr_start(struct srv_shared *sh, uv_loop_t *loop);
+/* stop taking work; deliveries in flight finish (the loop runs them out) */
+void srv_qmgr_stop(struct srv_shared *sh);
+void srv_qmgr_free(struct srv_shared *sh);
+/* the queue's on_ready callback: arg is the srv_shared */
+void srv_qmgr_ready(void *arg);
+
+/* control.c: the control socket of `postern queue` on the main loop */
+int srv_control_start(struct srv_shared *sh, uv_loop_t *loop, char *err, size_t errlen);
+void srv_control_stop(struct srv_shared *sh);
 
 /* listener.c */
 /* A listening socket with SO_REUSEPORT for one loop; first: fail with
@@ -220,5 +245,9 @@ void srv_pool_thread_cpu_bound(void);
 /* privs.c: setgid/initgroups/setuid to user for good; the Maildir root
  * created as root is handed to it. 0, or -1 with a reason. */
 int srv_drop_privileges(const char *user, const char *maildir, char *err, size_t errlen);
+/* Create dir (mode 0700, parents as needed) and, when user is set and we
+ * are root, give it to that user: the queue and control directories are
+ * made before the privileges drop and used after. 0, or -1 with a reason. */
+int srv_prepare_dir(const char *dir, const char *user, const char *key, char *err, size_t errlen);
 
 #endif

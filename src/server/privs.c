@@ -48,3 +48,45 @@ int srv_drop_privileges(const char *user, const char *maildir, char *err, size_t
 	}
 	return 0;
 }
+
+int srv_prepare_dir(const char *dir, const char *user, const char *key, char *err, size_t errlen)
+{
+	char p[4096];
+	size_t n = strlen(dir);
+	if (n == 0 || n >= sizeof(p)) {
+		snprintf(err, errlen, "%s = \"%s\": bad path", key, dir);
+		return -1;
+	}
+	memcpy(p, dir, n + 1);
+	for (char *s = p + 1; *s; s++) { /* mkdir -p */
+		if (*s != '/')
+			continue;
+		*s = '\0';
+		if (mkdir(p, 0755) != 0 && errno != EEXIST) {
+			snprintf(err, errlen, "%s = \"%s\": cannot create %s: %s", key, dir, p,
+				 strerror(errno));
+			return -1;
+		}
+		*s = '/';
+	}
+	if (mkdir(p, 0700) != 0 && errno != EEXIST) {
+		snprintf(err, errlen, "%s = \"%s\": cannot create: %s", key, dir, strerror(errno));
+		return -1;
+	}
+	if (!user || geteuid() != 0)
+		return 0;
+	errno = 0;
+	struct passwd *pw = getpwnam(user);
+	if (!pw) {
+		snprintf(err, errlen, "user = \"%s\": %s", user, errno ? strerror(errno) : "no such user");
+		return -1;
+	}
+	struct stat st;
+	/* made by us as root (or by an earlier run): the user's; a directory
+	 * someone else owns is left as the administrator set it */
+	if (stat(p, &st) == 0 && st.st_uid == 0 && chown(p, pw->pw_uid, pw->pw_gid) != 0) {
+		snprintf(err, errlen, "%s = \"%s\": chown to %s: %s", key, dir, user, strerror(errno));
+		return -1;
+	}
+	return 0;
+}

@@ -12,6 +12,7 @@
 #include <unistd.h>
 
 #include "common/log.h"
+#include "queue/queue.h"
 #include "server/internal.h"
 #include "server/server.h"
 #include "server/tls.h"
@@ -68,10 +69,12 @@ static void grace_tick(uv_timer_t *t)
 			else
 				srv_conn_shutdown_now(c);
 		}
-	/* a password check still running comes back to this loop */
-	if (!w->conns && !w->cpu_jobs) {
+	/* a password check still running comes back to this loop, and so
+	 * does a message waiting for the queue's flush */
+	if (!w->conns && !w->cpu_jobs && srv_delivery_worker_idle(w)) {
 		uv_close((uv_handle_t *)&w->grace_timer, close_cb_noop);
 		uv_close((uv_handle_t *)&w->cpu_async, close_cb_noop);
+		uv_close((uv_handle_t *)&w->queue_async, close_cb_noop);
 	}
 }
 
@@ -111,6 +114,7 @@ static int worker_init(struct srv_worker *w, unsigned id, struct srv_shared *sh,
 	uv_timer_init(&w->loop, &w->grace_timer);
 	w->grace_timer.data = w;
 	srv_cpu_loop_init(w);
+	srv_delivery_worker_init(w);
 	const struct srv_config *cfg = sh->cfg;
 	for (int kind = 0; kind < SRV_LISTEN_KINDS; kind++) {
 		for (size_t j = 0; j < cfg->nlisten[kind]; j++) {
@@ -188,6 +192,8 @@ static void on_signal(uv_signal_t *s, int signum)
 	if (m->stopping)
 		return;
 	m->stopping = true;
+	srv_qmgr_stop(m->sh);
+	srv_control_stop(m->sh);
 	for (unsigned i = 0; i < m->nworkers; i++)
 		uv_async_send(&m->workers[i].stop_async);
 	uv_close((uv_handle_t *)&m->sigint, close_cb_noop);
@@ -239,6 +245,8 @@ static int start_shared(struct srv_shared *sh, char *err, size_t errlen)
 
 static void stop_shared(struct srv_shared *sh)
 {
+	queue_close(sh->queue); /* after the loops: pending records get flushed */
+	srv_qmgr_free(sh);
 	if (sh->ips.slots)
 		srv_ip_table_fini(&sh->ips);
 	srv_cpu_pool_free(sh->cpu_pool); /* every loop has stopped: no job is out */
@@ -293,6 +301,19 @@ int srv_run(struct srv_config *cfg)
 			rc = 2; /* an address in use or not ours: as a bad setting */
 		}
 	}
+	/* the queue and control directories, made as root for the user */
+	char ctl_dir[4096];
+	snprintf(ctl_dir, sizeof(ctl_dir), "%s", cfg->control);
+	char *slash = strrchr(ctl_dir, '/');
+	if (slash && slash != ctl_dir)
+		*slash = '\0';
+	if (rc == 0 && (srv_prepare_dir(cfg->queue_dir, cfg->user, "queue_dir", err, sizeof(err)) ||
+			(slash && slash != ctl_dir &&
+			 srv_prepare_dir(ctl_dir, cfg->user, "control", err, sizeof(err))))) {
+		char q[700];
+		log_msg(LOG_ERROR, "event=start_failed reason=%s", log_quote(q, sizeof(q), err));
+		rc = 2;
+	}
 	/* every listener is bound: root is no longer needed */
 	if (rc == 0 && cfg->user) {
 		char q[700];
@@ -303,6 +324,30 @@ int srv_run(struct srv_config *cfg)
 		} else {
 			log_msg(LOG_INFO, "event=privileges user=%s uid=%u gid=%u", cfg->user,
 				(unsigned)getuid(), (unsigned)getgid());
+		}
+	}
+	/* the queue after the drop: its files belong to the user (0600) */
+	uv_loop_t *main_loop = uv_default_loop();
+	if (rc == 0) {
+		char q[700];
+		struct queue_config qc = {
+			.dir = cfg->queue_dir,
+			.min_free = cfg->queue_min_free,
+			.retry = cfg->retry,
+			.on_ready = srv_qmgr_ready,
+			.on_ready_arg = &sh,
+		};
+		sh.queue = queue_open(&qc, err, sizeof(err));
+		if (!sh.queue) {
+			log_msg(LOG_ERROR, "event=start_failed reason=%s", log_quote(q, sizeof(q), err));
+			rc = 1;
+		} else if (srv_qmgr_start(&sh, main_loop) ||
+			   srv_control_start(&sh, main_loop, err, sizeof(err))) {
+			log_msg(LOG_ERROR, "event=start_failed reason=%s", log_quote(q, sizeof(q), err));
+			srv_qmgr_stop(&sh);
+			srv_control_stop(&sh);
+			uv_run(main_loop, UV_RUN_DEFAULT);
+			rc = 1;
 		}
 	}
 	if (rc) {
@@ -317,7 +362,6 @@ int srv_run(struct srv_config *cfg)
 		stop_shared(&sh);
 		return rc;
 	}
-	uv_loop_t *main_loop = uv_default_loop();
 	uv_signal_init(main_loop, &m.sigint);
 	uv_signal_init(main_loop, &m.sigterm);
 	uv_signal_init(main_loop, &m.sighup);
@@ -330,11 +374,11 @@ int srv_run(struct srv_config *cfg)
 	for (int kind = 0; kind < SRV_LISTEN_KINDS; kind++)
 		for (size_t j = 0; j < cfg->nlisten[kind]; j++)
 			log_msg(LOG_INFO,
-				"event=listening address=%s tls=%s service=%s workers=%u hostname=%s store=%s",
+				"event=listening address=%s tls=%s service=%s workers=%u hostname=%s store=%s queue_dir=%s",
 				cfg->listen[kind][j],
 				srv_listen_implicit_tls(kind) ? "implicit" : cfg->tls_cert ? "starttls" : "no",
 				srv_listen_is_submission(kind) ? "submission" : "smtp", cfg->workers,
-				cfg->hostname, store_name(sh.store));
+				cfg->hostname, store_name(sh.store), cfg->queue_dir);
 	uv_run(main_loop, UV_RUN_DEFAULT);
 	for (unsigned i = 0; i < m.nworkers; i++)
 		uv_thread_join(&m.workers[i].thread);

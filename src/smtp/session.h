@@ -99,6 +99,9 @@ enum smtp_auth_reply {
 
 struct smtp_hooks {
 	void *ctx;
+	/* MAIL is acceptable so far: is there room for a message? false: 452
+	 * 4.3.1 (SPEC §6: the queue below queue_min_free). Optional. */
+	bool (*mail_check)(void *ctx);
 	enum smtp_rcpt_verdict (*rcpt_check)(void *ctx, const struct smtp_path *rcpt,
 					     bool authenticated);
 	/* A message body begins (after 354, or at the first BDAT chunk). The hook

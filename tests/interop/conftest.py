@@ -1,7 +1,9 @@
 """Shared fixtures for the interop tests.
 
 Every test talks to a real posternd started on a free loopback port with its
-own Maildir. Readiness is detected by polling the port (connect, read the
+own Maildir, queue directory and control socket. Accepted mail goes through
+the queue: a test that reads a Maildir first waits (polling the control
+socket) until the queue manager has delivered what is due. Readiness is detected by polling the port (connect, read the
 greeting, QUIT, wait for the close), never by sleeping a fixed time. On
 teardown the server gets SIGTERM and the test fails if it does not exit
 cleanly or if a sanitizer wrote a report on stderr.
@@ -353,12 +355,31 @@ class Stored:
         assert abs(dt.timestamp() - time.time()) < 300, self.date
 
 
+DRAIN_TIMEOUT = 15.0
+
+
+def control_command(path, line, timeout=TIMEOUT):
+    """One command over posternd's control socket; the whole answer as text."""
+    with socket.socket(socket.AF_UNIX, socket.SOCK_STREAM) as s:
+        s.settimeout(timeout)
+        s.connect(path)
+        s.sendall(line.encode() + b"\n")
+        out = b""
+        while True:
+            chunk = s.recv(65536)
+            if not chunk:
+                return out.decode("utf-8", "replace")
+            out += chunk
+
+
 class Server:
-    def __init__(self, workdir, port, maildir, argv, env):
+    def __init__(self, workdir, port, maildir, argv, env, queue_dir=None, control=None):
         self.host = "127.0.0.1"
         self.port = port
         self.hostname = HOSTNAME
         self.maildir = maildir
+        self.queue_dir = queue_dir
+        self.control = control
         self.workdir = workdir
         self.argv = argv
         self.stderr_path = os.path.join(workdir, "posternd.stderr")
@@ -442,6 +463,27 @@ class Server:
     def connect(self, **kw):
         return Raw(self.host, self.port, **kw)
 
+    # ---- the queue
+
+    def queue(self, line):
+        return control_command(self.control, line)
+
+    def drain(self, timeout=DRAIN_TIMEOUT):
+        """Wait until the queue holds nothing that is queued or being
+        delivered (deferred, held and failed messages may stay)."""
+        if not self.control or self.stopped or self.killed or self.proc.poll() is not None:
+            return
+        deadline = time.monotonic() + timeout
+        while True:
+            out = self.queue("list")
+            assert out.startswith("ok"), out
+            busy = [l for l in out.splitlines()[1:]
+                    if " state=queued" in l or " state=active" in l]
+            if not busy:
+                return
+            assert time.monotonic() < deadline, "queue not delivered in time:\n" + out
+            time.sleep(0.01)
+
     # ---- Maildir
 
     def mailbox(self, addr):
@@ -452,6 +494,7 @@ class Server:
         return os.path.join(self.maildir, ascii_lower(domain), ascii_lower(local))
 
     def files(self, addr, sub="new"):
+        self.drain()
         d = os.path.join(self.mailbox(addr), sub)
         if not os.path.isdir(d):
             return []
@@ -478,6 +521,7 @@ class Server:
 
     def all_files(self, sub):
         """Every file in any <mailbox>/<sub>/ under the Maildir root."""
+        self.drain()
         out = []
         if not os.path.isdir(self.maildir):
             return out
@@ -497,26 +541,30 @@ def posternd_bin():
 
 @pytest.fixture
 def start_server(posternd_bin, tmp_path):
-    """Factory: start_server(config={...}, args=[...], maildir=..., workers=2).
+    """Factory: start_server(config={...}, args=[...], maildir=..., queue_dir=..., workers=2).
 
     config entries go to a key = value file passed with --config; args are
     extra flags. The server is stopped (SIGTERM) and checked at teardown."""
     servers = []
 
-    def start(config=None, args=(), maildir=None, workers=2, hostname=HOSTNAME, wait=True):
+    def start(config=None, args=(), maildir=None, workers=2, hostname=HOSTNAME, wait=True,
+              queue_dir=None):
         n = len(servers)
         workdir = tmp_path / ("srv%d" % n)
         workdir.mkdir()
         port = free_port()
         md = maildir if maildir is not None else str(workdir / "Maildir")
+        qd = queue_dir if queue_dir is not None else str(workdir / "queue")
+        ctl = str(workdir / "control.sock")
         argv = [posternd_bin, "--listen", "127.0.0.1:%d" % port, "--maildir", md,
+                "--queue-dir", qd, "--control", ctl,
                 "--workers", str(workers), "--hostname", hostname]
         if config:
             conf = workdir / "posternd.conf"
             conf.write_text("".join("%s = %s\n" % (k, v) for k, v in config.items()))
             argv += ["--config", str(conf)]
         argv += list(args)
-        srv = Server(str(workdir), port, md, argv, sanitizer_env())
+        srv = Server(str(workdir), port, md, argv, sanitizer_env(), queue_dir=qd, control=ctl)
         servers.append(srv)
         if wait:
             srv.wait_ready()

@@ -1,0 +1,187 @@
+/* The queue manager: on the main loop, a timer and a wake-up (the queue's
+ * flusher calls it when new messages are durable) take due messages from
+ * the queue and deliver each on the pool (queue_deliver blocks on the
+ * store's fsyncs). At most QMGR_CONCURRENCY deliveries run at once, so the
+ * pool stays free for the sessions' work. One log line per recipient and
+ * attempt: delivered, deferred or failed (Postfix's status=sent model). */
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include "common/log.h"
+#include "queue/queue.h"
+#include "server/internal.h"
+
+#define QMGR_CONCURRENCY 4
+#define QMGR_TICK_MS 1000
+#define QMGR_MAINTAIN_S 60
+
+struct srv_qmgr {
+	struct srv_shared *sh;
+	uv_loop_t *loop;
+	uv_timer_t timer;
+	uv_async_t wake;
+	pthread_mutex_t wake_lock; /* the flusher's sends against the close */
+	bool wake_closed;
+	unsigned inflight;
+	bool stopping;
+	bool maintaining;
+	uint64_t last_maintain;
+	uv_work_t maintain_work;
+};
+
+struct qmgr_job {
+	uv_work_t work;
+	struct srv_qmgr *m;
+	struct queue_job *job;
+};
+
+static void report(void *arg, const struct queue_report *r)
+{
+	static const char *const names[] = {"delivered", "deferred", "failed"};
+	char to[600], qto[1300], target[700], qtarget[1500], text[600], qtext[1300];
+	snprintf(to, sizeof(to), "<%s>", r->rcpt);
+	snprintf(target, sizeof(target), "%s", r->target);
+	snprintf(text, sizeof(text), "%s", r->text);
+	log_msg(r->outcome == QUEUE_DELIVERED ? LOG_INFO : LOG_WARN,
+		"event=%s queue_id=%s to=%s target=%s delay=%llus %s=%s", names[r->outcome], r->id,
+		log_quote(qto, sizeof(qto), to), log_quote(qtarget, sizeof(qtarget), target),
+		(unsigned long long)r->delay, r->outcome == QUEUE_DELIVERED ? "reply" : "error",
+		log_quote(qtext, sizeof(qtext), text));
+}
+
+static void deliver_work(uv_work_t *w)
+{
+	struct qmgr_job *j = w->data;
+	struct srv_shared *sh = j->m->sh;
+	queue_deliver(sh->queue, j->job, sh->store, (uint64_t)time(NULL), report, NULL);
+}
+
+static void tick(struct srv_qmgr *m);
+
+static void deliver_done(uv_work_t *w, int status)
+{
+	struct qmgr_job *j = w->data;
+	struct srv_qmgr *m = j->m;
+	free(j);
+	m->inflight--;
+	/* the queue ran empty: give the journal's space back now */
+	if (m->inflight == 0 && queue_size(m->sh->queue) == 0)
+		m->last_maintain = 0;
+	tick(m);
+}
+
+static void maintain_work(uv_work_t *w)
+{
+	struct srv_qmgr *m = w->data;
+	queue_maintain(m->sh->queue);
+}
+
+static void maintain_done(uv_work_t *w, int status)
+{
+	struct srv_qmgr *m = w->data;
+	m->maintaining = false;
+}
+
+static void tick(struct srv_qmgr *m)
+{
+	if (m->stopping)
+		return;
+	uint64_t now = (uint64_t)time(NULL);
+	while (m->inflight < QMGR_CONCURRENCY) {
+		struct queue_job *jobs[QMGR_CONCURRENCY];
+		size_t n = queue_take_due(m->sh->queue, now, jobs, QMGR_CONCURRENCY - m->inflight);
+		if (n == 0)
+			break;
+		for (size_t i = 0; i < n; i++) {
+			struct qmgr_job *j = calloc(1, sizeof(*j));
+			if (!j) { /* it stays active until a restart: say so */
+				log_msg(LOG_ERROR, "event=qmgr_out_of_memory");
+				continue;
+			}
+			j->m = m;
+			j->job = jobs[i];
+			j->work.data = j;
+			m->inflight++;
+			if (uv_queue_work(m->loop, &j->work, deliver_work, deliver_done) != 0) {
+				m->inflight--;
+				free(j);
+			}
+		}
+	}
+	if (!m->maintaining && now - m->last_maintain >= QMGR_MAINTAIN_S) {
+		m->last_maintain = now;
+		m->maintaining = true;
+		m->maintain_work.data = m;
+		if (uv_queue_work(m->loop, &m->maintain_work, maintain_work, maintain_done) != 0)
+			m->maintaining = false;
+	}
+}
+
+static void on_timer(uv_timer_t *t)
+{
+	tick(t->data);
+}
+
+static void on_wake(uv_async_t *a)
+{
+	tick(a->data);
+}
+
+
+int srv_qmgr_start(struct srv_shared *sh, uv_loop_t *loop)
+{
+	struct srv_qmgr *m = calloc(1, sizeof(*m));
+	if (!m)
+		return -1;
+	m->sh = sh;
+	m->loop = loop;
+	m->last_maintain = (uint64_t)time(NULL);
+	uv_timer_init(loop, &m->timer);
+	m->timer.data = m;
+	pthread_mutex_init(&m->wake_lock, NULL);
+	uv_async_init(loop, &m->wake, on_wake);
+	m->wake.data = m;
+	sh->qmgr = m;
+	uv_timer_start(&m->timer, on_timer, 0, QMGR_TICK_MS);
+	return 0;
+}
+
+/* The queue's on_ready callback (set before queue_open). */
+void srv_qmgr_ready(void *arg)
+{
+	struct srv_shared *sh = arg;
+	struct srv_qmgr *m = sh->qmgr;
+	if (!m)
+		return; /* recovered messages: the first tick finds them */
+	pthread_mutex_lock(&m->wake_lock);
+	if (!m->wake_closed)
+		uv_async_send(&m->wake);
+	pthread_mutex_unlock(&m->wake_lock);
+}
+
+static void closed(uv_handle_t *h)
+{
+	(void)h;
+}
+
+void srv_qmgr_stop(struct srv_shared *sh)
+{
+	struct srv_qmgr *m = sh->qmgr;
+	if (!m || m->stopping)
+		return;
+	m->stopping = true;
+	pthread_mutex_lock(&m->wake_lock);
+	m->wake_closed = true;
+	pthread_mutex_unlock(&m->wake_lock);
+	uv_close((uv_handle_t *)&m->timer, closed);
+	uv_close((uv_handle_t *)&m->wake, closed);
+}
+
+void srv_qmgr_free(struct srv_shared *sh)
+{
+	if (sh->qmgr)
+		pthread_mutex_destroy(&sh->qmgr->wake_lock);
+	free(sh->qmgr);
+	sh->qmgr = NULL;
+}
