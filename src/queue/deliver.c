@@ -48,28 +48,38 @@ uint64_t queue_next_due(struct queue *q)
 
 /* A Maildir file of a previous run carries the queue id as its unique part
  * ("<seconds>.<queue id>.<host>", maildir.c): a recovered message whose
- * delivery finished before the crash is there already, in new/ or cur/. */
+ * delivery finished before the crash is there already, in new/ or cur/.
+ * One in tmp/ is what a delivery cut short by the crash left: nobody else
+ * writes under our queue id, so it goes (it would also block the new
+ * delivery's O_EXCL open within the same second). */
 static bool in_mailbox(const struct store *st, const char *rcpt, const char *id)
 {
 	char dir[PATH_MAX], sub[PATH_MAX], needle[QREC_ID_MAX + 3];
 	if (!store_commit_blocks(st) || !store_mailbox_path(st, rcpt, dir, sizeof(dir)))
 		return false;
 	snprintf(needle, sizeof(needle), ".%s.", id);
-	static const char *const subs[] = {"new", "cur"};
-	for (size_t i = 0; i < 2; i++) {
+	static const char *const subs[] = {"tmp", "new", "cur"};
+	bool found = false;
+	for (size_t i = 0; i < 3 && !found; i++) {
 		int r = snprintf(sub, sizeof(sub), "%s/%s", dir, subs[i]);
 		DIR *d = r > 0 && (size_t)r < sizeof(sub) ? opendir(sub) : NULL;
 		if (!d)
 			continue;
 		struct dirent *de;
-		bool found = false;
-		while (!found && (de = readdir(d)))
-			found = strstr(de->d_name, needle) != NULL;
+		while (!found && (de = readdir(d))) {
+			if (!strstr(de->d_name, needle))
+				continue;
+			if (i > 0) {
+				found = true;
+			} else {
+				char stale[PATH_MAX + NAME_MAX + 2];
+				snprintf(stale, sizeof(stale), "%s/%s", sub, de->d_name);
+				(void)unlink(stale);
+			}
+		}
 		closedir(d);
-		if (found)
-			return true;
 	}
-	return false;
+	return found;
 }
 
 /* Stream the body into one store message for the n recipients (the

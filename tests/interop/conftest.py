@@ -541,21 +541,22 @@ def posternd_bin():
 
 @pytest.fixture
 def start_server(posternd_bin, tmp_path):
-    """Factory: start_server(config={...}, args=[...], maildir=..., queue_dir=..., workers=2).
+    """Factory: start_server(config={...}, args=[...], maildir=..., queue_dir=...,
+    control=..., workers=2).
 
     config entries go to a key = value file passed with --config; args are
     extra flags. The server is stopped (SIGTERM) and checked at teardown."""
     servers = []
 
     def start(config=None, args=(), maildir=None, workers=2, hostname=HOSTNAME, wait=True,
-              queue_dir=None):
+              queue_dir=None, control=None):
         n = len(servers)
         workdir = tmp_path / ("srv%d" % n)
         workdir.mkdir()
         port = free_port()
         md = maildir if maildir is not None else str(workdir / "Maildir")
         qd = queue_dir if queue_dir is not None else str(workdir / "queue")
-        ctl = str(workdir / "control.sock")
+        ctl = control if control is not None else str(workdir / "control.sock")
         argv = [posternd_bin, "--listen", "127.0.0.1:%d" % port, "--maildir", md,
                 "--queue-dir", qd, "--control", ctl,
                 "--workers", str(workers), "--hostname", hostname]

@@ -1,6 +1,7 @@
 """Flags and the key = value file: mistakes exit 2 with a message naming the
 flag or the key and its line; every documented key is accepted."""
 
+import os
 import subprocess
 
 import pytest
@@ -175,8 +176,13 @@ def test_domain_flags_replace_defaults(start_server):
     assert srv.only_message("v@example.net").body == b"Subject: d\r\n\r\nd\r\n"
 
 
+def files_seen(d):
+    return any(files for _, _, files in os.walk(d))
+
+
 def test_user_drops_privileges(start_server):
-    """--user: bind as root, then run as the user, who owns what it delivers."""
+    """--user: bind as root, then run as the user, who owns what it delivers
+    and its queue (files mode 0600)."""
     import os
     import pwd
     import shutil
@@ -188,7 +194,9 @@ def test_user_drops_privileges(start_server):
     os.chmod(base, 0o755)  # nobody must reach the Maildir root
     try:
         md = os.path.join(base, "Maildir")
-        srv = start_server(args=["--user", "nobody"], maildir=md)
+        qd = os.path.join(base, "queue")
+        srv = start_server(args=["--user", "nobody"], maildir=md, queue_dir=qd,
+                           control=os.path.join(base, "run", "control.sock"))
         with open("/proc/%d/status" % srv.proc.pid) as f:
             ids = {l.split(":")[0]: l.split()[1:] for l in f if l.startswith(("Uid:", "Gid:"))}
         assert ids["Uid"] == [str(pw.pw_uid)] * 4, ids
@@ -200,6 +208,12 @@ def test_user_drops_privileges(start_server):
         [path] = srv.new_files("u@localhost")
         assert os.stat(path).st_uid == pw.pw_uid
         assert os.stat(md).st_uid == pw.pw_uid
+        for root, dirs, files in os.walk(qd):
+            assert os.stat(root).st_uid == pw.pw_uid, root
+            for f in files:
+                st = os.stat(os.path.join(root, f))
+                assert st.st_uid == pw.pw_uid and st.st_mode & 0o777 == 0o600, (f, oct(st.st_mode))
+        assert files_seen(qd), "no queue file was checked"
         srv.stop()
     finally:
         shutil.rmtree(base, ignore_errors=True)

@@ -1,11 +1,13 @@
-"""Storage faults and crashes: a broken Maildir root, a full filesystem,
-kill -9 in the middle of DATA and right after acknowledged deliveries.
-SPEC §2 (storage failed) and §5 (250 only once the message is durable)."""
+"""Storage faults and crashes: a broken Maildir root, a full filesystem
+under the queue and under the Maildir, kill -9 in the middle of DATA and
+right after acknowledged messages. SPEC §2 (storage failed), §5 (250 only
+once the message is durable) and §6 (the queue's disk rules)."""
 
 import os
 import pwd
 import shutil
 import signal
+import re
 import subprocess
 import tempfile
 import threading
@@ -61,41 +63,84 @@ def small_fs(tmp_path):
         subprocess.run(["umount", "-l", str(mnt)])
 
 
-def test_disk_full(start_server, small_fs):
-    srv = start_server(maildir=str(small_fs / "Maildir"))
+def fill_body(i):
+    # ~24 KiB each: the 256 KiB filesystem fills after a few
+    return b"Subject: fill %d\r\n\r\n" % i + (b"%05d " % i + b"f" * 72 + b"\r\n") * 300
+
+
+def test_queue_disk_full(start_server, small_fs):
+    """ENOSPC while spooling: 451 4.3.0, nothing left behind, what was
+    acknowledged is delivered, and the queue takes mail again once its
+    delivered messages' space is given back."""
+    qd = small_fs / "queue"
+    srv = start_server(queue_dir=str(qd), config={"queue_min_free": 0})
     rcpts = ["a@localhost", "b@localhost"]
     acked = {}
     failed = None
-    try:
+    with srv.connect() as c:
+        ready(c)
+        for i in range(64):
+            body = fill_body(i)
+            r = c.send_message("s@example.org", rcpts, body + b".\r\n", ehlo=False)
+            if r.code != 250:
+                failed = r
+                break
+            acked[queue_id(r)] = body
+        assert failed is not None, "the 256 KiB filesystem never filled up"
+        check(failed, 451, "4.3.0")
+        # the session survives the failure
+        check(c.cmd("NOOP"), 250, "2.0.0")
+    assert acked, "not even the first message fitted"
+    # logged clearly, with the queue directory
+    assert re.search(r"event=(spool|queue)_failed .*dir=%s" % re.escape(str(qd)), srv.log())
+    for rcpt in rcpts:
+        msgs = srv.messages(rcpt)  # waits for the queue manager
+        assert sorted(m.id for m in msgs) == sorted(acked), rcpt
+        for m in msgs:
+            assert m.body == acked[m.id]
+    # no half-spooled message anywhere
+    assert os.listdir(qd / "spill") == []
+    # delivered messages' space comes back: mail is accepted again
+    deadline = time.monotonic() + 15
+    while True:
         with srv.connect() as c:
-            ready(c)
-            for i in range(64):
-                # ~24 KiB each: the 256 KiB filesystem fills after a few
-                body = b"Subject: fill %d\r\n\r\n" % i + (b"%05d " % i + b"f" * 72 + b"\r\n") * 300
-                r = c.send_message("s@example.org", rcpts, body + b".\r\n", ehlo=False)
-                if r.code != 250:
-                    failed = r
-                    break
-                acked[queue_id(r)] = body
-            assert failed is not None, "the 256 KiB filesystem never filled up"
-            check(failed, 452, "4.3.1")
-            # logged as an error, with the path and the system's reason
-            lines = [l for l in srv.log().splitlines() if "No space left on device" in l]
-            assert lines and all("level=error" in l for l in lines), srv.log()[-2000:]
-            assert str(small_fs) in lines[0], lines[0]
-            # the session survives the failure
-            check(c.cmd("NOOP"), 250, "2.0.0")
-            check(c.cmd("QUIT"), 221, "2.0.0")
-        assert acked, "not even the first message fitted"
-        # no partial file anywhere
-        assert srv.all_files("tmp") == []
-        for rcpt in rcpts:
-            msgs = srv.messages(rcpt)
-            assert sorted(m.id for m in msgs) == sorted(acked), rcpt
-            for m in msgs:
-                assert m.body == acked[m.id]
-    finally:
-        srv.stop()
+            r = c.send_message("s@example.org", rcpts, fill_body(99) + b".\r\n")
+        if r.code == 250:
+            break
+        assert time.monotonic() < deadline, "the queue never took mail again: %r" % r.raw
+        time.sleep(0.05)
+
+
+def test_queue_min_free(start_server, small_fs):
+    """Below queue_min_free MAIL gets 452 4.3.1 (Postfix's queue_minfree)."""
+    srv = start_server(queue_dir=str(small_fs / "queue"), config={"queue_min_free": 1 << 30})
+    with srv.connect() as c:
+        ready(c)
+        check(c.cmd("MAIL FROM:<s@example.org>"), 452, "4.3.1")
+        check(c.cmd("NOOP"), 250, "2.0.0")
+    assert "event=queue_full" in srv.log()
+
+
+def test_mailbox_disk_full_defers(start_server, small_fs):
+    """A full Maildir file system: messages were acknowledged (the queue is
+    elsewhere) and wait in the queue, deferred with the reason."""
+    srv = start_server(maildir=str(small_fs / "Maildir"))
+    ids = []
+    with srv.connect() as c:
+        ready(c)
+        for i in range(16):
+            ids.append(queue_id(c.send_message("s@example.org", ["a@localhost"],
+                                               fill_body(i) + b".\r\n", ehlo=False)))
+    srv.drain()
+    out = srv.queue("list")
+    assert "state=deferred" in out, out
+    assert 'last_error="452 4.3.1 mailbox file system full"' in out, out
+    assert "event=deferred" in srv.log()
+    delivered = {m.id for m in srv.messages("a@localhost")}
+    waiting = {l.split()[0][3:] for l in out.splitlines()[1:]}
+    assert delivered | waiting == set(ids) and not delivered & waiting
+    # no partial file anywhere
+    assert srv.all_files("tmp") == []
 
 
 # ---------------------------------------------------------------- crashes
@@ -110,49 +155,49 @@ def wait_for(pred, what, timeout=5.0):
     pytest.fail("timed out waiting for " + what)
 
 
-def spool_size(srv):
-    """The size of posternd's open spool file in the Maildir's tmp/, or None.
-    The spool has no name while it fills (O_TMPFILE): it is found among the
-    process's open files, which /proc shows as ".../tmp/#<inode> (deleted)"."""
-    fd_dir = "/proc/%d/fd" % srv.proc.pid
-    for fd in os.listdir(fd_dir):
+def spill_size(srv):
+    """The size of the queue's spill file of the message being received, or
+    None (a message larger than the queue's 64 KiB buffer spills)."""
+    spill = os.path.join(srv.queue_dir, "spill")
+    for name in os.listdir(spill):
         try:
-            target = os.readlink(os.path.join(fd_dir, fd))
-            if target.startswith(srv.maildir) and "/tmp/" in target:
-                return os.stat(os.path.join(fd_dir, fd)).st_size
+            return os.path.getsize(os.path.join(spill, name))
         except OSError:
-            pass  # closed meanwhile
+            pass  # removed meanwhile
     return None
 
 
 def interrupt_mid_data(srv, stop):
-    """Start a message bigger than the store's 64 KiB buffer, wait until the
-    spool holds some of it, then stop(srv). Nothing may be left behind."""
+    """Start a message bigger than the queue's 64 KiB buffer, wait until the
+    spill file holds some of it, then stop(srv). Nothing may be left behind
+    once a server runs on the queue again."""
     with srv.connect() as c:
         ready(c)
         check(c.cmd("MAIL FROM:<s@example.org>"), 250, "2.1.0")
         check(c.cmd("RCPT TO:<u@localhost>"), 250, "2.1.5")
         check(c.cmd("DATA"), 354)
         c.send(b"Subject: never finished\r\n\r\n" + (b"p" * 78 + b"\r\n") * 3000)
-        wait_for(lambda: (spool_size(srv) or 0) > 0, "the spool file to fill")
+        wait_for(lambda: (spill_size(srv) or 0) > 0, "the spill file to fill")
         stop(srv)
     assert srv.all_files("new") == []
-    # issue 10 item 10: an interrupted delivery leaves no file in tmp/
     assert srv.all_files("tmp") == []
 
 
 def test_kill9_mid_data(start_server):
     srv = start_server()
     interrupt_mid_data(srv, lambda s: s.kill9())
-    # a fresh server on the same Maildir delivers normally
-    again = start_server(maildir=srv.maildir)
+    # a fresh server on the same queue: the half-received message is gone
+    again = start_server(maildir=srv.maildir, queue_dir=srv.queue_dir)
+    assert again.all_files("new") == []
+    assert os.listdir(os.path.join(srv.queue_dir, "spill")) == []
     with again.connect() as c:
         queue_id(c.send_message("s@example.org", ["u@localhost"], b"Subject: ok\r\n\r\nok\r\n.\r\n"))
     assert again.only_message("u@localhost").body == b"Subject: ok\r\n\r\nok\r\n"
 
 
 def test_kill9_after_acks(start_server):
-    """Every message acknowledged with 250 before kill -9 is in new/, whole."""
+    """Every message acknowledged with 250 before kill -9 is delivered, whole,
+    once the server is back on the same queue."""
     srv = start_server()
     lock = threading.Lock()
     acked = {}   # queue id -> (mailbox, body)
@@ -204,8 +249,9 @@ def test_kill9_after_acks(start_server):
     assert not errors, errors[0]
     assert len(acked) >= 50, "only %d messages acknowledged in 60 s" % len(acked)
 
+    again = start_server(maildir=srv.maildir, queue_dir=srv.queue_dir)
     found = {}
-    for path in srv.all_files("new"):
+    for path in again.all_files("new"):
         with open(path, "rb") as f:
             st = Stored(path, f.read())
         # nothing half-written ever reaches new/, acknowledged or not
@@ -220,23 +266,20 @@ def test_kill9_after_acks(start_server):
 
 def test_second_sigterm_mid_data(start_server):
     """The first SIGTERM waits for the session; a second one ends the
-    process at once, and the message it was receiving leaves no spool."""
+    process at once, and the message it was receiving leaves no spool once
+    the server is back on its queue."""
     srv = start_server()
 
     def twice(s):
         s.signal(signal.SIGTERM)
         wait_for(lambda: "event=shutdown" in s.log(), "the graceful shutdown to start")
-        # the first one's handler gives the signal back to the system as it
-        # finishes: until then a second one is only logged, so repeat it
-        def gone():
-            if s.proc.poll() is None:
-                s.signal(signal.SIGTERM)
-            return s.proc.poll() is not None
-        wait_for(gone, "the second SIGTERM to end posternd", timeout=10.0)
-        # killed by the signal, not a graceful exit (the session is mid-DATA)
-        assert s.proc.returncode == -signal.SIGTERM, s.proc.returncode
+        s.signal(signal.SIGTERM)
+        s.proc.wait(10)
     interrupt_mid_data(srv, twice)
     srv.stop(check_exit=False)
+    again = start_server(maildir=srv.maildir, queue_dir=srv.queue_dir)
+    assert os.listdir(os.path.join(srv.queue_dir, "spill")) == []
+    assert again.all_files("new") == []
 
 
 def test_stale_tmp_files_cleaned_at_start(start_server, tmp_path):

@@ -741,8 +741,9 @@ def test_sigterm_idle_session(server):
     assert server.proc.wait(10) == 0
 
 
-def test_sigterm_mid_data_finishes_message(server):
-    """Graceful: a message being received is finished and stored, then 421."""
+def test_sigterm_mid_data_finishes_message(server, start_server):
+    """Graceful: a message being received is finished and queued, then 421;
+    the next start delivers it."""
     with server.connect() as c:
         ready(c)
         mail_rcpt(c)
@@ -758,7 +759,9 @@ def test_sigterm_mid_data_finishes_message(server):
         # at once, not at the next command nor after shutdown_timeout
         check(c.reply(), 421, "4.3.2")
         c.expect_closed()
-    st = server.only_message("u@localhost")
+    server.stop()
+    again = start_server(maildir=server.maildir, queue_dir=server.queue_dir)
+    st = again.only_message("u@localhost")
     assert st.id == qid
     assert st.body == b"Subject: in flight\r\n\r\nfirst half\r\nsecond half\r\n"
 

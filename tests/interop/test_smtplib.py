@@ -129,6 +129,7 @@ def test_smtputf8(server):
         assert s.has_extn("smtputf8")
         assert s.sendmail(sender, [rcpt], msg,
                           mail_options=["SMTPUTF8", "BODY=8BITMIME"]) == {}
+    server.drain()
     d = os.path.join(server.maildir, "localhost", "用户", "new")
     assert os.path.isdir(d), os.listdir(os.path.join(server.maildir, "localhost"))
     st = server.only_message(rcpt)

@@ -1016,9 +1016,12 @@ def test_config_file_keys(tls_bin, cert, ctx, tmp_path):
     conf = tmp_path / "posternd.conf"
     conf.write_text("listen = 127.0.0.1:%d\nlisten_tls = 127.0.0.1:%d\ntls_cert = %s\n"
                     "tls_key = %s\nmaildir = %s\nhostname = %s\nworkers = 2\n"
-                    % (port, tls_port, cert.cert, cert.key, tmp_path / "Maildir", HOSTNAME))
+                    "queue_dir = %s\ncontrol = %s\n"
+                    % (port, tls_port, cert.cert, cert.key, tmp_path / "Maildir", HOSTNAME,
+                       tmp_path / "queue", tmp_path / "control.sock"))
     srv = Server(str(tmp_path), port, str(tmp_path / "Maildir"),
-                 [tls_bin, "--config", str(conf)], sanitizer_env())
+                 [tls_bin, "--config", str(conf)], sanitizer_env(),
+                 queue_dir=str(tmp_path / "queue"), control=str(tmp_path / "control.sock"))
     try:
         srv.wait_ready()
         srv.tls_port = tls_port

@@ -640,6 +640,35 @@ static void test_redelivery_is_idempotent(void **state)
 	assert_int_equal(n, 1);
 }
 
+/* A crash in the middle of a delivery leaves a tmp/ file named after the
+ * queue id; the recovered message is delivered once, and the stale file
+ * goes. */
+static void test_stale_tmp_after_crash(void **state)
+{
+	struct fx *f = *state;
+	assert_int_equal(put(f, "ST1", "x\r\n", 3, 1), QUEUE_OK);
+	char dir[256], stale[512];
+	snprintf(dir, sizeof(dir), "%s/example.org/a/tmp", f->mdir);
+	char mk[300];
+	snprintf(mk, sizeof(mk), "%s/example.org", f->mdir);
+	mkdir(mk, 0700);
+	snprintf(mk, sizeof(mk), "%s/example.org/a", f->mdir);
+	mkdir(mk, 0700);
+	mkdir(dir, 0700);
+	snprintf(stale, sizeof(stale), "%s/%lld.ST1.host", dir, (long long)time(NULL));
+	FILE *fp = fopen(stale, "w");
+	fputs("half", fp);
+	fclose(fp);
+	reopen(f);
+	struct reports rp = {0};
+	run_due(f, (uint64_t)time(NULL), &rp);
+	assert_int_equal(rp.delivered, 1);
+	assert_int_equal(access(stale, F_OK), -1);
+	size_t len, n;
+	free(delivered(f, "a", &len, &n));
+	assert_int_equal(n, 1);
+}
+
 static void test_control_commands(void **state)
 {
 	struct fx *f = *state;
@@ -745,6 +774,7 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_min_free, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_retry_and_expiry, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_redelivery_is_idempotent, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_stale_tmp_after_crash, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_control_commands, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_segments_reclaimed, setup, teardown),
 	};
