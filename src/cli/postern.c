@@ -30,6 +30,7 @@ static const struct postern_cmd cmds[] = {
 	{ "explain", postern_explain_main, N_("explain SMTP reply codes and enhanced status codes") },
 	{ "send", postern_send_main, N_("send a message, explaining every reply") },
 	{ "probe", postern_probe_main, N_("report what a server offers and check how it behaves") },
+	{ "queue", postern_queue_main, N_("list and manage a running posternd's queue") },
 #ifdef POSTERN_HAVE_PASSWD
 	{ "passwd", postern_passwd_main, N_("manage the users file") },
 #endif

@@ -12,6 +12,7 @@
 int postern_explain_main(int argc, char **argv);
 int postern_send_main(int argc, char **argv);
 int postern_probe_main(int argc, char **argv);
+int postern_queue_main(int argc, char **argv);
 /* in src/cli/postern_passwd.c, built only when that file exists
  * (meson then defines POSTERN_HAVE_PASSWD) */
 int postern_passwd_main(int argc, char **argv);

@@ -480,6 +480,8 @@ static void flush_round(struct queue *q, struct queue_msg *batch)
 	bool any = false;
 	pthread_mutex_lock(&q->mu);
 	for (struct queue_msg *m = batch; m; m = m->next) {
+		if (m->entry && m->entry->seg) /* spool.c's reference of the appended record */
+			queue_seg_ref(q, m->entry->seg, -1);
 		if (!m->err && e)
 			m->err = queue_status_of(e);
 		if (m->err) {

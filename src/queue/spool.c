@@ -148,6 +148,10 @@ static int append_record(struct queue_msg *m)
 	pthread_mutex_lock(&q->mu);
 	e = queue_append(q, m->env.data, m->env.len, inline_body ? m->body : NULL,
 			 inline_body ? m->bodylen : 0, &m->entry->seg, &m->entry->off);
+	/* the segment holds a record that may become a message: it must not
+	 * be reclaimed before the flush decides (flush_round drops this) */
+	if (!e)
+		queue_seg_ref(q, m->entry->seg, 1);
 	pthread_mutex_unlock(&q->mu);
 	m->entry->len = (uint32_t)(m->env.len + (inline_body ? m->bodylen : 0));
 	return e;

@@ -714,6 +714,31 @@ static void test_control_commands(void **state)
 	buf_fini(&out);
 }
 
+/* Reclaiming runs while a message waits for its flush: the segment that
+ * holds its record must stay. */
+static void test_maintain_during_flush(void **state)
+{
+	struct fx *f = *state;
+	const char *rcpts[] = {"a@example.org"};
+	enum queue_status st;
+	g_fault.slow_sync = true;
+	struct queue_msg *m = queue_msg_begin(f->q, "MF1", "", rcpts, 1, 1, &st);
+	assert_int_equal(queue_msg_write(m, "x\r\n", 3), QUEUE_OK);
+	g_w.done = 0;
+	g_w.st = QUEUE_OK;
+	queue_msg_commit(m, on_done, &g_w);
+	queue_maintain(f->q);
+	wait_done(&g_w, 1);
+	g_fault.slow_sync = false;
+	assert_int_equal(g_w.st, QUEUE_OK);
+	queue_maintain(f->q);
+	reopen(f);
+	assert_int_equal(queue_size(f->q), 1);
+	struct reports rp = {0};
+	run_due(f, (uint64_t)time(NULL), &rp);
+	assert_int_equal(rp.delivered, 1);
+}
+
 /* Segments fill, rotate, and the old ones go once nothing lives in them;
  * a deferred message in the oldest one is moved forward. */
 static void test_segments_reclaimed(void **state)
@@ -776,6 +801,7 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_redelivery_is_idempotent, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_stale_tmp_after_crash, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_control_commands, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_maintain_during_flush, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_segments_reclaimed, setup, teardown),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);

@@ -1,0 +1,133 @@
+/* `postern queue`: postqueue/postsuper's jobs against a running posternd,
+ * over its control socket (server/control.c). Wiring only: the commands
+ * are answered by queue/control.c; this sends one line and prints the
+ * answer. */
+#include <errno.h>
+#include <getopt.h>
+#include <stdio.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <sys/un.h>
+#include <unistd.h>
+
+#include "cli/postern_cmds.h"
+
+#define QUEUE_DEFAULT_CONTROL "/run/postern/control.sock"
+#define EXIT_USAGE 64
+#define EXIT_UNAVAILABLE 69
+
+static void usage(FILE *f)
+{
+	fputs("usage: postern queue [--control PATH] COMMAND\n"
+	      "  list          every message: id, size, age, state, sender, recipients,\n"
+	      "                last error (state: queued, active, deferred, held, failed)\n"
+	      "  show ID       the envelope, each recipient's state, and the headers\n"
+	      "  retry [ID]    try a deferred message (or all of them) now\n"
+	      "  hold ID       keep a message from delivery until release\n"
+	      "  release ID    deliver a held message again\n"
+	      "  delete ID     remove a message from the queue\n"
+	      "  --control PATH  posternd's control socket (default " QUEUE_DEFAULT_CONTROL ")\n"
+	      "Exit status: 0 done; 1 refused (no such message...); 64 usage error;\n"
+	      "69 posternd is not reachable on the control socket.\n",
+	      f);
+}
+
+/* The command line to send, checked here for a helpful usage error. */
+static int build_line(int argc, char **argv, char *line, size_t linelen)
+{
+	static const struct {
+		const char *verb;
+		int min, max; /* arguments */
+	} verbs[] = {{"list", 0, 0}, {"show", 1, 1}, {"retry", 0, 1},
+		     {"hold", 1, 1}, {"release", 1, 1}, {"delete", 1, 1}};
+	if (argc < 1)
+		return -1;
+	for (size_t i = 0; i < sizeof(verbs) / sizeof(verbs[0]); i++) {
+		if (strcmp(argv[0], verbs[i].verb) != 0)
+			continue;
+		int nargs = argc - 1;
+		if (nargs < verbs[i].min || nargs > verbs[i].max)
+			return -1;
+		int r = snprintf(line, linelen, "%s%s%s\n", argv[0], nargs ? " " : "",
+				 nargs ? argv[1] : "");
+		if (r < 0 || (size_t)r >= linelen || (nargs && strpbrk(argv[1], " \r\n")))
+			return -1;
+		return 0;
+	}
+	return -1;
+}
+
+int postern_queue_main(int argc, char **argv)
+{
+	static const struct option opts[] = {
+		{"control", required_argument, NULL, 'c'},
+		{"help", no_argument, NULL, 'h'},
+		{NULL, 0, NULL, 0},
+	};
+	const char *control = QUEUE_DEFAULT_CONTROL;
+	int ch;
+	opterr = 0;
+	optind = 1;
+	while ((ch = getopt_long(argc, argv, "+h", opts, NULL)) != -1) {
+		switch (ch) {
+		case 'c': control = optarg; break;
+		case 'h': usage(stdout); return 0;
+		default: usage(stderr); return EXIT_USAGE;
+		}
+	}
+	char line[300];
+	if (build_line(argc - optind, argv + optind, line, sizeof(line)) != 0) {
+		usage(stderr);
+		return EXIT_USAGE;
+	}
+	struct sockaddr_un sa = {.sun_family = AF_UNIX};
+	if (strlen(control) >= sizeof(sa.sun_path)) {
+		fprintf(stderr, "postern queue: --control %s: path too long\n", control);
+		return EXIT_USAGE;
+	}
+	memcpy(sa.sun_path, control, strlen(control) + 1);
+	int fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
+	if (fd < 0 || connect(fd, (struct sockaddr *)&sa, sizeof(sa)) != 0) {
+		fprintf(stderr, "postern queue: %s: %s (is posternd running? --control PATH)\n",
+			control, strerror(errno));
+		if (fd >= 0)
+			close(fd);
+		return EXIT_UNAVAILABLE;
+	}
+	size_t n = strlen(line);
+	if (write(fd, line, n) != (ssize_t)n) {
+		fprintf(stderr, "postern queue: %s: %s\n", control, strerror(errno));
+		close(fd);
+		return EXIT_UNAVAILABLE;
+	}
+	/* the answer: "ok..." or "error: ...", then lines; echo as it comes */
+	char buf[65536];
+	ssize_t r;
+	bool first = true, ok = false;
+	while ((r = read(fd, buf, sizeof(buf))) > 0) {
+		const char *p = buf;
+		size_t len = (size_t)r;
+		if (first) {
+			first = false;
+			ok = len >= 2 && memcmp(buf, "ok", 2) == 0;
+			if (!ok) {
+				fprintf(stderr, "postern queue: %.*s", (int)len, buf);
+				continue;
+			}
+			/* the status line is for us; what follows is for the reader */
+			const char *nl = memchr(buf, '\n', len);
+			size_t skip = nl ? (size_t)(nl - buf) + 1 : len;
+			if (strcmp(argv[optind], "list") == 0 || !nl || nl == buf + len - 1)
+				fwrite(buf, 1, skip, stdout); /* "ok messages=N" says how many */
+			p += skip;
+			len -= skip;
+		}
+		fwrite(p, 1, len, ok ? stdout : stderr);
+	}
+	close(fd);
+	if (first) {
+		fprintf(stderr, "postern queue: %s: no answer\n", control);
+		return EXIT_UNAVAILABLE;
+	}
+	return ok ? 0 : 1;
+}
