@@ -19,6 +19,8 @@
 
 #define CONTROL_LINE_MAX 256
 #define CONTROL_OUT_MAX ((size_t)64 * 1024 * 1024)
+/* after the answer: how long a peer may take to close its end */
+#define CONTROL_LINGER_MS 5000
 
 struct srv_control {
 	struct srv_shared *sh;
@@ -28,31 +30,60 @@ struct srv_control {
 
 struct ctl_conn {
 	uv_pipe_t pipe;
+	uv_timer_t linger;
+	int handles;
 	struct srv_control *ctl;
 	char line[CONTROL_LINE_MAX + 1];
 	size_t len;
+	bool got_line; /* the rest of the input is read and dropped */
+	bool refused;  /* not root nor our user: answered, never run */
+	unsigned uid;
 	uv_work_t work;
 	uv_write_t wreq;
+	uv_shutdown_t sreq;
 	struct buf out;
-	bool busy; /* a command runs on the pool */
 };
 
-static void conn_closed(uv_handle_t *h)
+static void handle_closed(uv_handle_t *h)
 {
 	struct ctl_conn *cc = h->data;
+	if (--cc->handles > 0)
+		return;
 	buf_fini(&cc->out);
 	free(cc);
 }
 
 static void conn_close(struct ctl_conn *cc)
 {
-	if (!uv_is_closing((uv_handle_t *)&cc->pipe))
-		uv_close((uv_handle_t *)&cc->pipe, conn_closed);
+	if (!uv_is_closing((uv_handle_t *)&cc->pipe)) {
+		uv_close((uv_handle_t *)&cc->pipe, handle_closed);
+		uv_close((uv_handle_t *)&cc->linger, handle_closed);
+	}
+}
+
+static void on_linger(uv_timer_t *t)
+{
+	conn_close(t->data);
+}
+
+/* The answer is out: half-close, and close once the peer has (input it
+ * still sends is dropped, so the close is a FIN, never a reset). */
+static void shut(uv_shutdown_t *req, int status)
+{
+	struct ctl_conn *cc = req->data;
+	if (status < 0)
+		conn_close(cc);
 }
 
 static void written(uv_write_t *req, int status)
 {
-	conn_close(req->data);
+	struct ctl_conn *cc = req->data;
+	cc->sreq.data = cc;
+	if (status < 0 || uv_shutdown(&cc->sreq, (uv_stream_t *)&cc->pipe, shut) != 0) {
+		conn_close(cc);
+		return;
+	}
+	uv_timer_start(&cc->linger, on_linger, CONTROL_LINGER_MS, 0);
 }
 
 static void reply(struct ctl_conn *cc)
@@ -74,7 +105,6 @@ static void run_work(uv_work_t *w)
 static void run_done(uv_work_t *w, int status)
 {
 	struct ctl_conn *cc = w->data;
-	cc->busy = false;
 	if (cc->out.len == 0)
 		buf_append_str(&cc->out, "error: the command did not run\n");
 	reply(cc);
@@ -82,7 +112,12 @@ static void run_done(uv_work_t *w, int status)
 
 static void alloc_cb(uv_handle_t *h, size_t suggested, uv_buf_t *b)
 {
+	static char discard[4096]; /* the loop's thread only */
 	struct ctl_conn *cc = h->data;
+	if (cc->got_line) {
+		*b = uv_buf_init(discard, sizeof(discard));
+		return;
+	}
 	b->base = cc->line + cc->len;
 	b->len = CONTROL_LINE_MAX - cc->len;
 }
@@ -90,28 +125,40 @@ static void alloc_cb(uv_handle_t *h, size_t suggested, uv_buf_t *b)
 static void on_read(uv_stream_t *s, ssize_t n, const uv_buf_t *b)
 {
 	struct ctl_conn *cc = s->data;
-	if (n < 0) {
-		conn_close(cc);
+	if (n < 0) { /* EOF or error: after the answer, the end */
+		if (cc->got_line) {
+			conn_close(cc);
+			return;
+		}
+		cc->got_line = true;
+		buf_append_str(&cc->out, "error: no command\n");
+		reply(cc);
 		return;
 	}
+	if (cc->got_line)
+		return;
 	cc->len += (size_t)n;
 	cc->line[cc->len] = '\0';
 	char *nl = memchr(cc->line, '\n', cc->len);
 	if (!nl && cc->len < CONTROL_LINE_MAX)
 		return;
-	uv_read_stop(s);
+	cc->got_line = true;
+	if (cc->refused) {
+		log_msg(LOG_WARN, "event=control_refused uid=%u", cc->uid);
+		buf_append_str(&cc->out, "error: permission denied (root or posternd's user only)\n");
+		reply(cc);
+		return;
+	}
 	if (!nl) {
 		buf_append_str(&cc->out, "error: command line too long\n");
 		reply(cc);
 		return;
 	}
 	*nl = '\0';
-	cc->busy = true;
+	uv_timer_stop(&cc->linger); /* a long list may take its time */
 	cc->work.data = cc;
-	if (uv_queue_work(s->loop, &cc->work, run_work, run_done) != 0) {
-		cc->busy = false;
+	if (uv_queue_work(s->loop, &cc->work, run_work, run_done) != 0)
 		conn_close(cc);
-	}
 }
 
 static bool peer_allowed(uv_pipe_t *p, unsigned *uid)
@@ -137,18 +184,16 @@ static void on_connection(uv_stream_t *server, int status)
 	cc->ctl = ctl;
 	buf_init(&cc->out, CONTROL_OUT_MAX);
 	uv_pipe_init(server->loop, &cc->pipe, 0);
-	cc->pipe.data = cc;
+	uv_timer_init(server->loop, &cc->linger);
+	cc->pipe.data = cc->linger.data = cc;
+	cc->handles = 2;
 	if (uv_accept(server, (uv_stream_t *)&cc->pipe) != 0) {
 		conn_close(cc);
 		return;
 	}
-	unsigned uid = 0;
-	if (!peer_allowed(&cc->pipe, &uid)) {
-		log_msg(LOG_WARN, "event=control_refused uid=%u", uid);
-		buf_append_str(&cc->out, "error: permission denied (root or posternd's user only)\n");
-		reply(cc);
-		return;
-	}
+	/* checked now, answered once the command is read */
+	cc->refused = !peer_allowed(&cc->pipe, &cc->uid);
+	uv_timer_start(&cc->linger, on_linger, CONTROL_LINGER_MS, 0);
 	uv_read_start((uv_stream_t *)&cc->pipe, alloc_cb, on_read);
 }
 

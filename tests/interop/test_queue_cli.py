@@ -1,0 +1,154 @@
+"""`postern queue` against a live posternd: list, show, hold, release,
+retry and delete over the control socket; the socket's mode and its peer
+check; the delivery log lines."""
+
+import os
+import shutil
+import stat
+import subprocess
+import sys
+import tempfile
+import time
+
+import pytest
+
+from conftest import check, control_command, queue_id
+
+POSTERN = os.environ.get(
+    "POSTERN", os.path.join(os.path.dirname(__file__), "..", "..", "build", "test", "postern"))
+
+
+def pq(srv, *args, control=None):
+    p = subprocess.run([POSTERN, "queue", "--control", control or srv.control] + list(args),
+                       stdout=subprocess.PIPE, stderr=subprocess.PIPE, timeout=30)
+    return p.returncode, p.stdout.decode("utf-8", "replace"), p.stderr.decode("utf-8", "replace")
+
+
+def block_mailbox(srv, local):
+    """A regular file where the mailbox directory goes: delivery fails."""
+    d = os.path.join(srv.maildir, "localhost")
+    os.makedirs(d, exist_ok=True)
+    with open(os.path.join(d, local), "w") as f:
+        f.write("not a mailbox\n")
+    return os.path.join(d, local)
+
+
+def send(srv, rcpt, subject):
+    with srv.connect() as c:
+        body = b"Subject: %s\r\nX-Test: yes\r\n\r\nthe body\r\n" % subject.encode()
+        return queue_id(c.send_message("s@example.org", [rcpt], body + b".\r\n"))
+
+
+def wait_state(srv, qid, state, timeout=10):
+    deadline = time.monotonic() + timeout
+    while True:
+        rc, out, _ = pq(srv, "list")
+        line = [l for l in out.splitlines() if l.startswith("id=%s " % qid)]
+        if state is None and not line:
+            return out
+        if line and " state=%s" % state in line[0]:
+            return line[0]
+        assert time.monotonic() < deadline, "no state %s for %s:\n%s" % (state, qid, out)
+        time.sleep(0.02)
+
+
+def test_queue_commands(start_server):
+    srv = start_server(config={"retry_schedule": "1h"})
+    blocker = block_mailbox(srv, "a")
+    qid = send(srv, "a@localhost", "held back")
+    line = wait_state(srv, qid, "deferred")
+    assert 'from="s@example.org" to="a@localhost"' in line, line
+    assert 'last_error="451 4.3.0 mailbox write failed"' in line, line
+    assert " next_try=" in line and " size=" in line and " age=" in line, line
+    log = srv.log()
+    assert "event=queued" in log and "queue_id=%s" % qid in log
+    assert ('event=deferred queue_id=%s to="<a@localhost>"' % qid) in log, log
+    assert 'error="451 4.3.0 mailbox write failed"' in log
+
+    rc, out, err = pq(srv, "show", qid)
+    assert rc == 0, err
+    assert "id=%s" % qid in out and "attempts=1" in out, out
+    assert 'recipient to="a@localhost" status=pending reply="451 4.3.0' in out, out
+    assert "headers\n" in out and "Subject: held back\r\nX-Test: yes\r\n" in out, out
+    assert "the body" not in out
+
+    rc, out, err = pq(srv, "hold", qid)
+    assert rc == 0, err
+    wait_state(srv, qid, "held")
+    os.unlink(blocker)
+    rc, out, err = pq(srv, "retry")  # a held message is not retried
+    assert rc == 0, err
+    assert wait_state(srv, qid, "held")
+    assert srv.files("a@localhost") == []
+
+    rc, out, err = pq(srv, "release", qid)
+    assert rc == 0, err
+    wait_state(srv, qid, None)  # delivered
+    msg = srv.only_message("a@localhost")
+    assert msg.id == qid
+    assert ('event=delivered queue_id=%s to="<a@localhost>"' % qid) in srv.log()
+
+    # retry ID: a deferred message goes now, not in an hour
+    blocker = block_mailbox(srv, "b")
+    qid2 = send(srv, "b@localhost", "second")
+    wait_state(srv, qid2, "deferred")
+    os.unlink(blocker)
+    rc, out, err = pq(srv, "retry", qid2)
+    assert rc == 0 and "retry=1" in out, (out, err)
+    wait_state(srv, qid2, None)
+    assert srv.only_message("b@localhost").id == qid2
+
+    # delete: gone, and it stays gone after a restart
+    block_mailbox(srv, "c")
+    qid3 = send(srv, "c@localhost", "third")
+    wait_state(srv, qid3, "deferred")
+    rc, out, err = pq(srv, "delete", qid3)
+    assert rc == 0, err
+    out = wait_state(srv, qid3, None)
+    assert out.startswith("ok messages=0"), out
+    srv.stop()
+    again = start_server(maildir=srv.maildir, queue_dir=srv.queue_dir)
+    rc, out, err = pq(again, "list")
+    assert rc == 0 and out.startswith("ok messages=0"), out
+
+
+def test_queue_command_errors(start_server, tmp_path):
+    srv = start_server()
+    rc, out, err = pq(srv, "show", "NOSUCHID")
+    assert rc == 1 and "no message NOSUCHID" in err, (rc, out, err)
+    rc, out, err = pq(srv, "hold")
+    assert rc == 64 and "usage" in err, (rc, err)
+    rc, out, err = pq(srv, "frobnicate")
+    assert rc == 64
+    rc, out, err = pq(srv, "list", control=str(tmp_path / "nothing.sock"))
+    assert rc == 69 and "nothing.sock" in err, (rc, err)
+    # the server bounds what it reads: a long line is refused, it survives
+    out = control_command(srv.control, "list " + "x" * 5000)
+    assert out.startswith("error:"), out
+    rc, out, err = pq(srv, "list")
+    assert rc == 0
+
+
+def test_control_socket_mode_and_peer_check(start_server):
+    if os.geteuid() != 0:
+        pytest.skip("needs root to connect as another user")
+    base = tempfile.mkdtemp(prefix="postern-ctl-")
+    os.chmod(base, 0o755)
+    try:
+        ctl = os.path.join(base, "control.sock")
+        srv = start_server(control=ctl)
+        st = os.stat(ctl)
+        assert stat.S_ISSOCK(st.st_mode) and st.st_mode & 0o777 == 0o600, oct(st.st_mode)
+        # even with a mode opened by mistake, another user is refused
+        os.chmod(ctl, 0o666)
+        code = ("import socket,sys; s=socket.socket(socket.AF_UNIX); s.connect(sys.argv[1]);"
+                "s.sendall(b'list\\n'); print(s.recv(4096).decode())")
+        p = subprocess.run([sys.executable, "-c", code, ctl], user=65534,
+                           stdout=subprocess.PIPE, stderr=subprocess.PIPE, timeout=30)
+        assert p.returncode == 0, p.stderr
+        assert p.stdout.decode().startswith("error: permission denied"), p.stdout
+        assert "event=control_refused uid=65534" in srv.log()
+        srv.stop()
+        assert not os.path.exists(ctl), "the socket stays after a clean stop"
+    finally:
+        shutil.rmtree(base, ignore_errors=True)
