@@ -46,55 +46,30 @@ uint64_t queue_next_due(struct queue *q)
 	return next;
 }
 
-/* A Maildir file of a previous run carries the queue id as its unique part
- * ("<seconds>.<queue id>.<host>", maildir.c): a recovered message whose
- * delivery finished before the crash is there already, in new/ or cur/.
- * One in tmp/ is what a delivery cut short by the crash left: nobody else
- * writes under our queue id, so it goes (it would also block the new
- * delivery's O_EXCL open within the same second). */
-static bool in_mailbox(const struct store *st, const char *rcpt, const char *id)
+/* Stream the body into one store message for the n recipients and
+ * commit: one result per recipient (an LMTP server answers each; the
+ * Maildir backend links one file into every mailbox). */
+static void deliver_group(struct queue *q, struct store *st, const struct qrec_msg *m,
+			  const char *const *rcpts, size_t n, unsigned char *chunk, size_t chunklen,
+			  struct store_result *res)
 {
-	char dir[PATH_MAX], sub[PATH_MAX], needle[QREC_ID_MAX + 3];
-	if (!store_commit_blocks(st) || !store_mailbox_path(st, rcpt, dir, sizeof(dir)))
-		return false;
-	snprintf(needle, sizeof(needle), ".%s.", id);
-	static const char *const subs[] = {"tmp", "new", "cur"};
-	bool found = false;
-	for (size_t i = 0; i < 3 && !found; i++) {
-		int r = snprintf(sub, sizeof(sub), "%s/%s", dir, subs[i]);
-		DIR *d = r > 0 && (size_t)r < sizeof(sub) ? opendir(sub) : NULL;
-		if (!d)
-			continue;
-		struct dirent *de;
-		while (!found && (de = readdir(d))) {
-			if (!strstr(de->d_name, needle))
-				continue;
-			if (i > 0) {
-				found = true;
-			} else {
-				char stale[PATH_MAX + NAME_MAX + 2];
-				snprintf(stale, sizeof(stale), "%s/%s", sub, de->d_name);
-				(void)unlink(stale);
-			}
-		}
-		closedir(d);
-	}
-	return found;
-}
-
-/* Stream the body into one store message for the n recipients (the
- * Maildir backend links one file into every mailbox: all or none). */
-static enum store_status deliver_group(struct queue *q, struct store *st, const struct qrec_msg *m,
-				       const char *const *rcpts, size_t n, unsigned char *chunk,
-				       size_t chunklen)
-{
+	char from[QREC_STR_MAX + 1];
+	memcpy(from, m->from.p, m->from.len);
+	from[m->from.len] = '\0';
+	struct store_envelope env = {
+		.queue_id = m->id,
+		.sender = from,
+		.rcpts = rcpts,
+		.nrcpts = n,
+		.smtputf8 = m->flags & QREC_F_SMTPUTF8,
+		.eightbit = m->flags & QREC_F_8BIT,
+	};
+	struct store_result begin_res = {STORE_IOERR, ""};
+	struct store_msg *sm = store_msg_begin(st, &env, &begin_res);
 	enum store_status s = STORE_OK;
-	struct store_msg *sm = store_msg_begin(st, m->id, rcpts, n, &s);
-	if (!sm)
-		return s == STORE_OK ? STORE_IOERR : s;
-	if (m->body) {
+	if (sm && m->body) {
 		s = store_msg_write(sm, m->body, (size_t)m->size);
-	} else {
+	} else if (sm) {
 		char path[PATH_MAX];
 		int fd = queue_spill_path(q, m->id, path, sizeof(path)) ? open(path, O_RDONLY | O_CLOEXEC)
 									 : -1;
@@ -107,13 +82,48 @@ static enum store_status deliver_group(struct queue *q, struct store *st, const 
 			}
 			close(fd);
 		}
-		if (s == STORE_OK && (r != 0 || got != m->size))
+		if (s == STORE_OK && (r != 0 || got != m->size)) {
 			s = STORE_IOERR;
+			snprintf(begin_res.text, sizeof(begin_res.text), "spill file %.400s: %s", path,
+				 fd < 0 ? strerror(errno) : "shorter than queued");
+		}
 	}
-	if (s == STORE_OK)
-		s = store_msg_commit(sm);
+	if (sm && s == STORE_OK) {
+		(void)store_msg_commit(sm, res);
+	} else {
+		if (sm && s != STORE_OK && !begin_res.text[0])
+			snprintf(begin_res.text, sizeof(begin_res.text), "%s", store_msg_error(sm));
+		if (sm && s != STORE_OK)
+			begin_res.status = s;
+		for (size_t i = 0; i < n; i++)
+			res[i] = begin_res;
+	}
 	store_msg_free(sm);
-	return s;
+}
+
+/* The text kept and logged for a recipient: the target's reply, or the
+ * failure with an enhanced code in front when the store gave none. */
+static char *result_text(const struct store_result *r)
+{
+	static const char *const prefix[] = {
+		[STORE_OK] = "250 2.0.0 delivered",
+		[STORE_FULL] = "452 4.3.1",
+		[STORE_IOERR] = "451 4.3.0",
+		[STORE_TEMPFAIL] = "451 4.4.0",
+		[STORE_PERMFAIL] = "550 5.0.0",
+	};
+	char buf[STORE_TEXT_MAX + 32];
+	bool has_code = r->text[0] >= '2' && r->text[0] <= '5' && r->text[1] >= '0' &&
+			r->text[1] <= '9' && r->text[2] >= '0' && r->text[2] <= '9';
+	if (has_code)
+		snprintf(buf, sizeof(buf), "%s", r->text);
+	else if (r->status == STORE_OK)
+		snprintf(buf, sizeof(buf), "%s%s%s", prefix[STORE_OK], r->text[0] ? " " : "",
+			 r->text);
+	else
+		snprintf(buf, sizeof(buf), "%s %s", prefix[r->status],
+			 r->text[0] ? r->text : store_status_name(r->status));
+	return strdup(buf);
 }
 
 static void set_text(char **slot, const char *text)
@@ -165,7 +175,7 @@ void queue_deliver(struct queue *q, struct queue_job *job, struct store *st, uin
 	for (uint32_t i = 0; !err && i < e->nrcpt; i++) {
 		if (e->rstat[i] != QREC_RCPT_PENDING)
 			continue;
-		if (e->recovered && in_mailbox(st, addr[i], e->id)) {
+		if (e->recovered && store_delivered(st, addr[i], e->id)) {
 			outcome[i] = QREC_RCPT_DELIVERED;
 			text[i] = strdup("250 2.0.0 already in the mailbox before a restart");
 			continue;
@@ -173,38 +183,36 @@ void queue_deliver(struct queue *q, struct queue_job *job, struct store *st, uin
 		todo_idx[ntodo] = i;
 		todo[ntodo++] = addr[i];
 	}
-	const char *group_text = NULL;
-	bool group_ok = false;
-	if (err) {
-		group_text = "451 4.3.0 cannot read the queued message";
-	} else if (ntodo) {
-		enum store_status s = deliver_group(q, st, &m, todo, ntodo, chunk, QUEUE_INLINE_MAX);
-		group_ok = s == STORE_OK;
-		group_text = s == STORE_OK     ? "250 2.0.0 delivered"
-			     : s == STORE_FULL ? "452 4.3.1 mailbox file system full"
-					       : "451 4.3.0 mailbox write failed";
+	struct store_result *res = ntodo ? calloc(ntodo, sizeof(*res)) : NULL;
+	if (ntodo && !res)
+		err = ENOMEM;
+	if (!err && ntodo)
+		deliver_group(q, st, &m, todo, ntodo, chunk, QUEUE_INLINE_MAX, res);
+	for (size_t k = 0; !err && k < ntodo; k++) {
+		uint32_t i = todo_idx[k];
+		outcome[i] = res[k].status == STORE_OK       ? QREC_RCPT_DELIVERED
+			     : res[k].status == STORE_PERMFAIL ? QREC_RCPT_FAILED
+							       : QREC_RCPT_PENDING;
+		text[i] = result_text(&res[k]);
+		deferred |= outcome[i] == QREC_RCPT_PENDING;
 	}
-	for (size_t k = 0; group_text && k < (err ? e->nrcpt : ntodo); k++) {
-		uint32_t i = err ? (uint32_t)k : todo_idx[k];
-		if (err && e->rstat[i] != QREC_RCPT_PENDING)
+	free(res);
+	for (uint32_t i = 0; err && i < e->nrcpt; i++) {
+		if (e->rstat[i] != QREC_RCPT_PENDING)
 			continue;
-		outcome[i] = group_ok ? QREC_RCPT_DELIVERED : QREC_RCPT_PENDING;
-		text[i] = strdup(group_text);
-		deferred |= !group_ok;
+		outcome[i] = QREC_RCPT_PENDING;
+		text[i] = strdup("451 4.3.0 cannot read the queued message");
+		deferred = true;
 	}
 	for (uint32_t i = 0; report && i < e->nrcpt; i++) {
 		if (!text[i])
 			continue;
-		char target[PATH_MAX];
-		const char *a = addr && addr[i] ? addr[i] : "";
-		if (!store_commit_blocks(st))
-			snprintf(target, sizeof(target), "discard");
-		else if (!store_mailbox_path(st, a, target, sizeof(target)))
-			snprintf(target, sizeof(target), "-");
-		struct queue_report rp = {e->id, a,
-					  outcome[i] == QREC_RCPT_DELIVERED ? QUEUE_DELIVERED
-									    : QUEUE_DEFERRED,
-					  target, delay, text[i]};
+		struct queue_report rp = {
+			e->id, addr && addr[i] ? addr[i] : "",
+			outcome[i] == QREC_RCPT_DELIVERED ? QUEUE_DELIVERED
+			: outcome[i] == QREC_RCPT_FAILED  ? QUEUE_FAILED
+							  : QUEUE_DEFERRED,
+			store_name(st), delay, text[i]};
 		report(arg, &rp);
 	}
 	for (uint32_t i = 0; addr && i < e->nrcpt; i++)
@@ -236,8 +244,8 @@ void queue_deliver(struct queue *q, struct queue_job *job, struct store *st, uin
 			e->rstat[i] = QREC_RCPT_FAILED;
 			set_text(&e->rtext[i], "4.4.7 message expired: too long in the queue");
 			if (report) {
-				struct queue_report rp = {e->id, "", QUEUE_FAILED, "-", delay,
-							  e->rtext[i]};
+				struct queue_report rp = {e->id, "", QUEUE_FAILED, store_name(st),
+							  delay, e->rtext[i]};
 				report(arg, &rp);
 			}
 		}

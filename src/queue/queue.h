@@ -71,10 +71,12 @@ size_t queue_size(struct queue *q);
 /* False when the queue's file system has less than min_free octets free
  * (checked at most once a second): MAIL gets 452 4.3.1. */
 bool queue_space_ok(struct queue *q, uint64_t now);
-/* A new message (id: [0-9A-Za-z]{1,31}, unique). */
+/* A new message (id: [0-9A-Za-z]{1,31}, unique; flags: QUEUE_F_*). */
+#define QUEUE_F_SMTPUTF8 1u /* MAIL ... SMTPUTF8 (RFC 6531) */
+#define QUEUE_F_8BIT 2u     /* BODY=8BITMIME or BINARYMIME */
 struct queue_msg *queue_msg_begin(struct queue *q, const char *id, const char *from,
-				  const char *const *rcpts, size_t nrcpt, uint64_t queued_at,
-				  enum queue_status *st);
+				  unsigned flags, const char *const *rcpts, size_t nrcpt,
+				  uint64_t queued_at, enum queue_status *st);
 /* Append octets (the message as received, CRLF line ends). After a failure
  * every later call returns it. */
 enum queue_status queue_msg_write(struct queue_msg *m, const void *p, size_t n);
@@ -95,7 +97,7 @@ struct queue_report {
 	const char *id;
 	const char *rcpt;
 	enum queue_outcome outcome;
-	const char *target; /* where it went: a mailbox path, "discard" */
+	const char *target; /* the store backend: "maildir", "lmtp", "discard" */
 	uint64_t delay;     /* seconds since queued */
 	const char *text;   /* the reply or the error */
 };

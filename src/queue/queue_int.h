@@ -45,6 +45,7 @@ struct queue_msg {
 	char id[QREC_ID_MAX + 1];
 	struct buf env;         /* the M record's header and envelope (no body) */
 	char *from;
+	uint8_t flags;
 	char **rcpts;
 	uint32_t nrcpt;
 	uint64_t queued_at;

@@ -140,8 +140,9 @@ bool qrec_parse_msg(const unsigned char *p, size_t n, struct qrec_msg *m)
 		return false;
 	m->queued_at = rd_int(&r, 8);
 	m->from = rd_str(&r);
+	m->flags = (uint8_t)rd_int(&r, 1);
 	m->nrcpt = (uint32_t)rd_int(&r, 4);
-	if (!r.ok || m->nrcpt == 0)
+	if (!r.ok || m->nrcpt == 0 || (m->flags & ~(QREC_F_SMTPUTF8 | QREC_F_8BIT)))
 		return false;
 	m->rcpts = r.p;
 	for (uint32_t i = 0; i < m->nrcpt; i++) {
@@ -226,6 +227,7 @@ int qrec_put_envelope(struct buf *b, const struct qrec_envelope *e)
 	int rc = qrec_put_str(b, e->id, strlen(e->id));
 	rc = rc ? rc : put_int(b, e->queued_at, 8);
 	rc = rc ? rc : qrec_put_str(b, e->from, strlen(e->from));
+	rc = rc ? rc : put_int(b, e->flags, 1);
 	rc = rc ? rc : put_int(b, e->nrcpt, 4);
 	for (uint32_t i = 0; !rc && i < e->nrcpt; i++)
 		rc = qrec_put_str(b, e->rcpts[i], strlen(e->rcpts[i]));

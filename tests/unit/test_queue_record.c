@@ -14,7 +14,7 @@
 static void make_msg(struct buf *b, const char *body)
 {
 	const char *rcpts[] = {"a@example.org", "b@example.org"};
-	struct qrec_envelope e = {"ABC123", 1700000000, "s@example.net", rcpts, 2,
+	struct qrec_envelope e = {"ABC123", 1700000000, "s@example.net", QREC_F_8BIT, rcpts, 2,
 				  strlen(body), false, qrec_crc(0, body, strlen(body))};
 	assert_int_equal(qrec_begin(b, QREC_MSG), BUF_OK);
 	assert_int_equal(qrec_put_envelope(b, &e), BUF_OK);
@@ -39,6 +39,7 @@ static void test_msg_round_trip(void **state)
 	assert_int_equal(m.queued_at, 1700000000);
 	assert_int_equal(m.from.len, strlen("s@example.net"));
 	assert_memory_equal(m.from.p, "s@example.net", m.from.len);
+	assert_int_equal(m.flags, QREC_F_8BIT);
 	assert_int_equal(m.nrcpt, 2);
 	const unsigned char *p = m.rcpts;
 	size_t n = m.rcpts_len;
@@ -59,7 +60,7 @@ static void test_seal_with_body_outside(void **state)
 {
 	const char *body = "body octets\r\n";
 	const char *rcpts[] = {"a@b"};
-	struct qrec_envelope e = {"X1", 1, "", rcpts, 1, strlen(body), false,
+	struct qrec_envelope e = {"X1", 1, "", 0, rcpts, 1, strlen(body), false,
 				  qrec_crc(0, body, strlen(body))};
 	struct buf b, whole;
 	buf_init(&b, 4096);
@@ -122,7 +123,7 @@ static void test_bad_payloads(void **state)
 	buf_init(&b, 4096);
 	/* an id that could name a path */
 	const char *rcpts[] = {"a@b"};
-	struct qrec_envelope e = {"../x", 1, "", rcpts, 1, 0, false, 0};
+	struct qrec_envelope e = {"../x", 1, "", 0, rcpts, 1, 0, false, 0};
 	qrec_begin(&b, QREC_MSG);
 	qrec_put_envelope(&b, &e);
 	struct qrec_msg m;
@@ -142,6 +143,12 @@ static void test_bad_payloads(void **state)
 	qrec_begin(&b, QREC_MSG);
 	qrec_put_envelope(&b, &e);
 	buf_append(&b, "q", 1);
+	assert_false(qrec_parse_msg((unsigned char *)b.data + QREC_HDR, b.len - QREC_HDR, &m));
+	/* flags nobody defined */
+	e.flags = 0x80;
+	e.spill = true;
+	qrec_begin(&b, QREC_MSG);
+	qrec_put_envelope(&b, &e);
 	assert_false(qrec_parse_msg((unsigned char *)b.data + QREC_HDR, b.len - QREC_HDR, &m));
 	/* a string length past the end */
 	unsigned char bad[] = {5, 0, 'A', 'B'};
