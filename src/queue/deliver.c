@@ -101,11 +101,12 @@ static void deliver_group(struct queue *q, struct store *st, const struct qrec_m
 	store_msg_free(sm);
 }
 
-/* The text kept and logged for a recipient: the target's reply, or the
- * failure with an enhanced code in front when the store gave none. */
+/* The text kept and logged for a recipient: the target's own words (an
+ * LMTP server's reply, with its address), or for a local failure the
+ * enhanced code and the failed step with its path and errno text. */
 static char *result_text(const struct store_result *r)
 {
-	static const char *const prefix[] = {
+	static const char *const code[] = {
 		[STORE_OK] = "250 2.0.0 delivered",
 		[STORE_FULL] = "452 4.3.1",
 		[STORE_IOERR] = "451 4.3.0",
@@ -113,16 +114,14 @@ static char *result_text(const struct store_result *r)
 		[STORE_PERMFAIL] = "550 5.0.0",
 	};
 	char buf[STORE_TEXT_MAX + 32];
-	bool has_code = r->text[0] >= '2' && r->text[0] <= '5' && r->text[1] >= '0' &&
-			r->text[1] <= '9' && r->text[2] >= '0' && r->text[2] <= '9';
-	if (has_code)
+	bool local = r->status == STORE_FULL || r->status == STORE_IOERR;
+	if (r->text[0] && !local)
 		snprintf(buf, sizeof(buf), "%s", r->text);
-	else if (r->status == STORE_OK)
-		snprintf(buf, sizeof(buf), "%s%s%s", prefix[STORE_OK], r->text[0] ? " " : "",
-			 r->text);
+	else if (r->text[0])
+		snprintf(buf, sizeof(buf), "%s %s", code[r->status], r->text);
 	else
-		snprintf(buf, sizeof(buf), "%s %s", prefix[r->status],
-			 r->text[0] ? r->text : store_status_name(r->status));
+		snprintf(buf, sizeof(buf), "%s%s%s", code[r->status], r->status ? " " : "",
+			 r->status ? store_status_name(r->status) : "");
 	return strdup(buf);
 }
 

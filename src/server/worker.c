@@ -192,13 +192,14 @@ static void on_signal(uv_signal_t *s, int signum)
 	if (m->stopping)
 		return;
 	m->stopping = true;
-	srv_qmgr_stop(m->sh);
-	srv_control_stop(m->sh);
 	for (unsigned i = 0; i < m->nworkers; i++)
 		uv_async_send(&m->workers[i].stop_async);
 	uv_close((uv_handle_t *)&m->sigint, close_cb_noop);
 	uv_close((uv_handle_t *)&m->sigterm, close_cb_noop);
 	uv_close((uv_handle_t *)&m->sighup, close_cb_noop);
+	/* queued mail waits for the next start */
+	srv_qmgr_stop(m->sh);
+	srv_control_stop(m->sh);
 }
 
 static int local_utc_offset(void)
