@@ -281,10 +281,13 @@ int queue_append(struct queue *q, const void *rec, size_t n, const void *body, s
 		 uint64_t *seg, uint64_t *off)
 {
 	struct qseg *cur = &q->segs[q->nsegs - 1];
-	if (cur->size > 0 && cur->size + n + bodylen > QUEUE_SEGMENT_MAX) {
+	/* after a failed flush, what the old segment holds is in doubt: start
+	 * a new one (which also notices a queue directory that went away) */
+	if (q->rotate || (cur->size > 0 && cur->size + n + bodylen > QUEUE_SEGMENT_MAX)) {
 		int e = seg_create(q);
 		if (e)
 			return e;
+		q->rotate = false;
 		cur = &q->segs[q->nsegs - 1];
 	}
 	int e = pwrite_all(q, cur->fd, rec, n, cur->size);
@@ -420,14 +423,20 @@ static int flush_segments(struct queue *q)
 	int err = 0;
 	for (size_t i = 0; i < nfds; i++) {
 		errno = 0;
+		struct stat st;
 		if (q->ops.fdatasync(fds[i].fd) < 0 && !err)
 			err = queue_errno();
+		/* flushed, but unlinked (the queue directory was removed): a
+		 * restart would not find it, so it covers nothing */
+		else if (!err && fstat(fds[i].fd, &st) == 0 && st.st_nlink == 0)
+			err = ENOENT;
 		close(fds[i].fd);
 	}
 	if (jdir && !err)
 		err = sync_dir(q, q->jdir);
 	if (err) {
 		pthread_mutex_lock(&q->mu);
+		q->rotate = true;
 		q->jdir_dirty |= jdir;
 		for (size_t i = 0; i < nfds; i++) {
 			struct qseg *s = queue_seg(q, fds[i].num);
@@ -467,15 +476,21 @@ static void flush_round(struct queue *q, struct queue_msg *batch)
 		if (m->spill_fd < 0 || m->err)
 			continue;
 		errno = 0;
+		struct stat st;
 		if (q->ops.fdatasync(m->spill_fd) < 0)
-			m->err = queue_status_of(queue_errno());
+			queue_msg_fail(m, queue_errno(), "fdatasync", m->spill_path);
+		else if (fstat(m->spill_fd, &st) == 0 && st.st_nlink == 0)
+			queue_msg_fail(m, ENOENT, "fdatasync", m->spill_path);
 		spilled = true;
 	}
+	const char *what = q->sdir;
 	int e = spilled ? sync_dir(q, q->sdir) : 0;
-	if (!e)
+	if (!e) {
+		what = q->jdir;
 		e = flush_segments(q);
+	}
 	if (e)
-		log_msg(LOG_ERROR, "event=queue_flush_failed dir=%s error=\"%s\"", q->dir, strerror(e));
+		log_msg(LOG_ERROR, "event=queue_flush_failed dir=%s error=\"%s\"", what, strerror(e));
 
 	bool any = false;
 	pthread_mutex_lock(&q->mu);
@@ -483,7 +498,7 @@ static void flush_round(struct queue *q, struct queue_msg *batch)
 		if (m->entry && m->entry->seg) /* spool.c's reference of the appended record */
 			queue_seg_ref(q, m->entry->seg, -1);
 		if (!m->err && e)
-			m->err = queue_status_of(e);
+			queue_msg_fail(m, e, "flush", what);
 		if (m->err) {
 			/* unknown on disk after a failed flush: make sure it never
 			 * counts (the client got 451 and sends it again) */
@@ -505,7 +520,7 @@ static void flush_round(struct queue *q, struct queue_msg *batch)
 	while (batch) {
 		struct queue_msg *m = batch;
 		batch = m->next;
-		m->done(m->arg, m->err);
+		m->done(m->arg, m->err, m->why);
 		queue_msg_free(m);
 	}
 	if (any && q->on_ready)
@@ -515,6 +530,7 @@ static void flush_round(struct queue *q, struct queue_msg *batch)
 static void *flusher_main(void *arg)
 {
 	struct queue *q = arg;
+	int e;
 	pthread_mutex_lock(&q->mu);
 	for (;;) {
 		while (!q->stop && !q->waiting && !q->dirty)
@@ -528,8 +544,9 @@ static void *flusher_main(void *arg)
 		pthread_mutex_unlock(&q->mu);
 		if (batch)
 			flush_round(q, batch);
-		else if (flush_segments(q) != 0)
-			log_msg(LOG_ERROR, "event=queue_flush_failed dir=%s", q->dir);
+		else if ((e = flush_segments(q)) != 0)
+			log_msg(LOG_ERROR, "event=queue_flush_failed dir=%s error=\"%s\"", q->jdir,
+				strerror(e));
 		pthread_mutex_lock(&q->mu);
 	}
 	pthread_mutex_unlock(&q->mu);

@@ -80,10 +80,16 @@ struct queue_msg *queue_msg_begin(struct queue *q, const char *id, const char *f
 /* Append octets (the message as received, CRLF line ends). After a failure
  * every later call returns it. */
 enum queue_status queue_msg_write(struct queue_msg *m, const void *p, size_t n);
-/* The whole message arrived: append its record, and call done(arg, status)
- * from the flusher thread once a flush covers message and envelope (OK), or
- * it failed (nothing of it stays). m belongs to the queue from now on. */
-typedef void (*queue_done_fn)(void *arg, enum queue_status st);
+/* The longest queue_msg_error / why text, NUL included. */
+#define QUEUE_WHY_LOG 512
+/* What the first failure of m was, with the path and the errno text, for
+ * the log ("" while nothing failed). */
+const char *queue_msg_error(const struct queue_msg *m);
+/* The whole message arrived: append its record, and call done(arg, status,
+ * why) from the flusher thread once a flush covers message and envelope
+ * (OK, why ""), or it failed (nothing of it stays; why says what failed,
+ * with the path and the errno text). m belongs to the queue from now on. */
+typedef void (*queue_done_fn)(void *arg, enum queue_status st, const char *why);
 void queue_msg_commit(struct queue_msg *m, queue_done_fn done, void *arg);
 /* Drop a message being received: nothing of it stays. */
 void queue_msg_abort(struct queue_msg *m);

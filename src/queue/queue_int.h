@@ -8,6 +8,8 @@
 #include "queue/queue.h"
 #include "queue/record.h"
 
+#define QUEUE_WHY_MAX QUEUE_WHY_LOG
+
 /* One journal segment: <dir>/journal/<16 hex digits>. */
 struct qseg {
 	uint64_t num;
@@ -56,6 +58,7 @@ struct queue_msg {
 	int spill_fd;           /* -1: inline */
 	char *spill_path;
 	enum queue_status err;  /* sticky */
+	char why[QUEUE_WHY_MAX]; /* its step, path and errno text */
 	queue_done_fn done;
 	void *arg;
 	struct queue_entry *entry; /* made at commit, inserted once durable */
@@ -73,6 +76,7 @@ struct queue {
 	struct qseg *segs;  /* oldest first; the last one is appended to */
 	size_t nsegs, segcap;
 	bool jdir_dirty;    /* a segment was created: fsync the journal directory */
+	bool rotate;        /* a flush failed: the next append starts a new segment */
 	struct queue_entry *head, *tail;
 	struct queue_entry **hash;
 	size_t hsize, nentries;
@@ -115,6 +119,8 @@ int queue_read_record_at(struct queue *q, uint64_t seg, uint64_t off, size_t n, 
 			 size_t *len);
 /* The spill file of id into out. */
 bool queue_spill_path(const struct queue *q, const char *id, char *out, size_t outlen);
+/* Record m's first failure: status and why ("step path: errno text"). */
+void queue_msg_fail(struct queue_msg *m, int e, const char *step, const char *path);
 /* Hand a committed message (record appended, or m->err set) to the flusher. */
 void queue_wait_flush(struct queue_msg *m);
 void queue_msg_free(struct queue_msg *m);

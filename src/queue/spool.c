@@ -5,9 +5,23 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <limits.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
+
+void queue_msg_fail(struct queue_msg *m, int e, const char *step, const char *path)
+{
+	if (m->err)
+		return;
+	m->err = queue_status_of(e);
+	snprintf(m->why, sizeof(m->why), "%s %s: %s", step, path, strerror(e));
+}
+
+const char *queue_msg_error(const struct queue_msg *m)
+{
+	return m ? m->why : "";
+}
 
 static bool valid_id(const char *id)
 {
@@ -75,15 +89,19 @@ static int spill(struct queue_msg *m)
 		errno = 0;
 		m->spill_fd = q->ops.open(path, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0600);
 		if (m->spill_fd < 0) {
+			int e = queue_errno();
 			m->spill_fd = -1;
 			free(m->spill_path);
 			m->spill_path = NULL;
-			return queue_errno();
+			queue_msg_fail(m, e, "open", path);
+			return e;
 		}
 	}
 	int e = write_all(q, m->spill_fd, m->body, m->bodylen);
 	if (!e)
 		m->bodylen = 0;
+	else
+		queue_msg_fail(m, e, "write", m->spill_path);
 	return e;
 }
 
@@ -106,8 +124,10 @@ enum queue_status queue_msg_write(struct queue_msg *m, const void *p, size_t n)
 		n -= k;
 		if (m->bodylen == QUEUE_INLINE_MAX && n > 0) {
 			int e = spill(m);
-			if (e)
-				return m->err = queue_status_of(e);
+			if (e) {
+				queue_msg_fail(m, e, "spool to", m->q->sdir);
+				return m->err;
+			}
 		}
 	}
 	return QUEUE_OK;
@@ -166,8 +186,8 @@ void queue_msg_commit(struct queue_msg *m, queue_done_fn done, void *arg)
 	m->arg = arg;
 	if (!m->err) {
 		int e = append_record(m);
-		if (e)
-			m->err = queue_status_of(e);
+		if (e) /* a spill write names its own file; this names the journal */
+			queue_msg_fail(m, e, "append to", m->q->jdir);
 	}
 	free(m->body); /* the record is written: the buffer is not needed */
 	m->body = NULL;

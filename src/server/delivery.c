@@ -23,6 +23,7 @@ struct srv_delivery {
 	struct queue_msg *msg;
 	struct srv_delivery *next; /* the worker's list of flushed messages */
 	enum queue_status status;
+	char why[QUEUE_WHY_LOG];   /* what failed, from the queue */
 	bool committing;
 	uint64_t started_ms;
 };
@@ -137,10 +138,16 @@ static enum smtp_msg_status msg_write(void *ctx, const char *p, size_t n)
 	struct srv_conn *c = ctx;
 	if (!c->delivery)
 		return SMTP_MSG_IOERR;
-	enum queue_status st = queue_msg_write(c->delivery->msg, p, n);
-	if (st != QUEUE_OK)
-		log_msg(LOG_ERROR, "event=spool_failed sid=%s dir=%s status=%s", c->sid,
-			c->worker->shared->cfg->queue_dir, st == QUEUE_FULL ? "full" : "io_error");
+	struct srv_delivery *d = c->delivery;
+	bool failed = queue_msg_error(d->msg)[0] != '\0';
+	enum queue_status st = queue_msg_write(d->msg, p, n);
+	if (st != QUEUE_OK && !failed) { /* once: later writes repeat it */
+		char q[2 * QUEUE_WHY_LOG];
+		log_msg(LOG_ERROR, "event=spool_failed sid=%s queue_id=%s status=%s error=%s", c->sid,
+			smtp_session_envelope(c->session)->queue_id,
+			st == QUEUE_FULL ? "full" : "io_error",
+			log_quote(q, sizeof(q), queue_msg_error(d->msg)));
+	}
 	return msg_status(st);
 }
 
@@ -176,9 +183,10 @@ static void delivery_finish(struct srv_delivery *d)
 			log_quote(qto, sizeof(qto), to),
 			(unsigned long long)(srv_now_ms() - d->started_ms));
 	} else {
-		log_msg(LOG_ERROR, "event=queue_failed sid=%s client=%s queue_id=%s dir=%s status=%s",
-			c->sid, c->peer_addr, env->queue_id, c->worker->shared->cfg->queue_dir,
-			st == QUEUE_FULL ? "full" : "io_error");
+		char q[2 * QUEUE_WHY_LOG];
+		log_msg(LOG_ERROR, "event=queue_failed sid=%s client=%s queue_id=%s status=%s error=%s",
+			c->sid, c->peer_addr, env->queue_id, st == QUEUE_FULL ? "full" : "io_error",
+			log_quote(q, sizeof(q), d->why));
 	}
 	free(d);
 	if (c->closing) {
@@ -192,11 +200,12 @@ static void delivery_finish(struct srv_delivery *d)
 }
 
 /* On the queue's flusher thread: hand the result to the owning loop. */
-static void on_durable(void *arg, enum queue_status st)
+static void on_durable(void *arg, enum queue_status st, const char *why)
 {
 	struct srv_delivery *d = arg;
 	struct srv_worker *w = d->conn->worker;
 	d->status = st;
+	snprintf(d->why, sizeof(d->why), "%s", why);
 	pthread_mutex_lock(&w->queue_lock);
 	d->next = w->queue_done;
 	w->queue_done = d;

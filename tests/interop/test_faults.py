@@ -92,7 +92,8 @@ def test_queue_disk_full(start_server, small_fs):
         check(c.cmd("NOOP"), 250, "2.0.0")
     assert acked, "not even the first message fitted"
     # logged clearly, with the queue directory
-    assert re.search(r"event=(spool|queue)_failed .*dir=%s" % re.escape(str(qd)), srv.log())
+    assert re.search(r"event=(spool|queue)_failed .*%s.*No space left on device" % re.escape(str(qd)),
+                     srv.log())
     for rcpt in rcpts:
         msgs = srv.messages(rcpt)  # waits for the queue manager
         assert sorted(m.id for m in msgs) == sorted(acked), rcpt
@@ -109,6 +110,48 @@ def test_queue_disk_full(start_server, small_fs):
             break
         assert time.monotonic() < deadline, "the queue never took mail again: %r" % r.raw
         time.sleep(0.05)
+
+
+def test_queue_dir_removed(start_server, tmp_path):
+    """A queue directory that goes away under a running server: 451, never
+    250, and the log names the path and the reason."""
+    qd = tmp_path / "q"
+    srv = start_server(queue_dir=str(qd))
+    with srv.connect() as c:
+        ready(c)
+        queue_id(c.send_message("s@example.org", ["a@localhost"], fill_body(1) + b".\r\n",
+                                ehlo=False))
+        srv.drain()
+        shutil.rmtree(qd)
+        for i in range(2):
+            r = c.send_message("s@example.org", ["a@localhost"], fill_body(2) + b".\r\n",
+                               ehlo=False)
+            check(r, 451, "4.3.0")
+    log = srv.log()
+    assert re.search(r"event=queue_failed .*%s.*No such file or directory" % re.escape(str(qd)),
+                     log), log
+
+
+def test_queue_read_only(posternd_bin, small_fs):
+    """A queue on a read-only file system: posternd does not start (it could
+    take no mail), and says which directory and why. (A file system cannot
+    be remounted read-only under a running server: its segment is open.)"""
+    qd = small_fs / "queue"
+    qd.mkdir()
+    subprocess.run(["mount", "-o", "remount,ro", str(small_fs)], check=True)
+    try:
+        p = subprocess.run([posternd_bin, "--listen", "127.0.0.1:%d" % free_port(), "--maildir",
+                            str(small_fs.parent / "Maildir"), "--queue-dir", str(qd),
+                            "--control", str(small_fs.parent / "control.sock")],
+                           stdout=subprocess.PIPE, stderr=subprocess.PIPE, timeout=10,
+                           env=sanitizer_env())
+    finally:
+        subprocess.run(["mount", "-o", "remount,rw", str(small_fs)], check=True)
+    err = p.stderr.decode("utf-8", "replace")
+    assert p.returncode != 0, err
+    assert sanitizer_report(err) is None, err
+    assert "event=start_failed" in err and str(qd) in err, err
+    assert "Read-only file system" in err, err
 
 
 def test_queue_min_free(start_server, small_fs):

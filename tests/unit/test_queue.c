@@ -194,13 +194,17 @@ struct waiter {
 
 static struct waiter g_w = {PTHREAD_MUTEX_INITIALIZER, PTHREAD_COND_INITIALIZER, 0, 0};
 
-static void on_done(void *arg, enum queue_status st)
+static char g_why[QUEUE_WHY_LOG];
+
+static void on_done(void *arg, enum queue_status st, const char *why)
 {
 	struct waiter *w = arg;
 	pthread_mutex_lock(&w->mu);
 	w->done++;
-	if (st != QUEUE_OK)
+	if (st != QUEUE_OK) {
 		w->st = st;
+		snprintf(g_why, sizeof(g_why), "%s", why);
+	}
 	pthread_cond_broadcast(&w->cv);
 	pthread_mutex_unlock(&w->mu);
 }
@@ -226,12 +230,14 @@ static enum queue_status put(struct fx *f, const char *id, const char *body, siz
 	for (size_t o = 0; o < len; o += 1000) {
 		size_t k = len - o < 1000 ? len - o : 1000;
 		if ((st = queue_msg_write(m, body + o, k)) != QUEUE_OK) {
+			snprintf(g_why, sizeof(g_why), "%s", queue_msg_error(m));
 			queue_msg_abort(m);
 			return st;
 		}
 	}
 	g_w.done = 0;
 	g_w.st = QUEUE_OK;
+	g_why[0] = '\0';
 	queue_msg_commit(m, on_done, &g_w);
 	wait_done(&g_w, 1);
 	return g_w.st;
@@ -491,6 +497,9 @@ static void check_fault(struct fx *f, enum fault_op op, int nth, int err, size_t
 	assert_int_not_equal(st, QUEUE_OK);
 	if (err == ENOSPC)
 		assert_int_equal(st, QUEUE_FULL);
+	/* the log says what failed: a path under the queue and the errno text */
+	assert_non_null(strstr(g_why, f->qdir));
+	assert_non_null(strstr(g_why, strerror(err)));
 	char sdir[256];
 	snprintf(sdir, sizeof(sdir), "%s/spill", f->qdir);
 	assert_int_equal(count_files(sdir), 0);
@@ -543,6 +552,23 @@ static void test_fault_journal_fdatasync(void **state)
 static void test_fault_spill_dir_fsync(void **state)
 {
 	check_fault(*state, F_FSYNC_DIR, 1, EIO, 0, 100 * 1024);
+}
+
+/* The queue directory is removed under a running queue: the open segment
+ * still takes writes, but a flush of an unlinked file covers nothing, so
+ * the message fails (451), and so does every later one, with the path. */
+static void test_vanished_queue_dir(void **state)
+{
+	struct fx *f = *state;
+	assert_int_equal(put(f, "V1", "x\r\n", 3, 1), QUEUE_OK);
+	assert_int_equal(nftw(f->qdir, rm_entry, 16, FTW_DEPTH | FTW_PHYS), 0);
+	assert_int_equal(put(f, "V2", "y\r\n", 3, 1), QUEUE_IOERR);
+	assert_non_null(strstr(g_why, f->qdir));
+	assert_non_null(strstr(g_why, "No such file or directory"));
+	assert_int_equal(put(f, "V3", "z\r\n", 3, 1), QUEUE_IOERR);
+	assert_non_null(strstr(g_why, "append to"));
+	assert_non_null(strstr(g_why, "No such file or directory"));
+	assert_int_equal(queue_size(f->q), 1); /* V1, in memory only now */
 }
 
 static void test_min_free(void **state)
@@ -770,6 +796,7 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_fault_spill_fdatasync, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_fault_journal_fdatasync, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_fault_spill_dir_fsync, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_vanished_queue_dir, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_min_free, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_retry_and_expiry, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_redelivery_is_idempotent, setup, teardown),
