@@ -208,6 +208,7 @@ static int cmd_change(struct queue *q, const char *verb, const char *id, struct 
 		for (struct queue_entry *e = q->head; e; e = e->next)
 			if (!e->held && e->next_try) {
 				e->next_try = 0;
+				queue_make_ready(q, e);
 				n++;
 			}
 		buf_printf(out, "ok retry=%zu\n", n);
@@ -219,11 +220,14 @@ static int cmd_change(struct queue *q, const char *verb, const char *id, struct 
 		rc = -1;
 	} else if (strcmp(verb, "retry") == 0) {
 		e->next_try = 0;
+		queue_make_ready(q, e);
 		buf_printf(out, "ok retry=1\n");
 	} else if (strcmp(verb, "hold") == 0 || strcmp(verb, "release") == 0) {
 		e->held = verb[0] == 'h';
-		if (!e->held)
+		if (!e->held) {
 			e->next_try = 0;
+			queue_make_ready(q, e);
+		}
 		int err = queue_write_state(q, e);
 		if (err) {
 			buf_printf(out, "error: %s\n", strerror(err));

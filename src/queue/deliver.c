@@ -10,18 +10,37 @@
 #include <string.h>
 #include <unistd.h>
 
+static bool has_pending(const struct queue_entry *e)
+{
+	for (uint32_t i = 0; i < e->nrcpt; i++)
+		if (e->rstat[i] == QREC_RCPT_PENDING)
+			return true;
+	return false;
+}
+
+static bool is_due(const struct queue_entry *e, uint64_t now)
+{
+	return !e->active && !e->held && !e->deleted && e->next_try <= now && has_pending(e);
+}
+
+/* New messages are on the ready list; deferred ones join it when their
+ * time comes, found by a scan of the queue at most once a second (so a wake
+ * per flush costs the size of the batch, not of the queue). */
 size_t queue_take_due(struct queue *q, uint64_t now, struct queue_job **out, size_t max)
 {
 	size_t n = 0;
 	pthread_mutex_lock(&q->mu);
-	for (struct queue_entry *e = q->head; e && n < max; e = e->next) {
-		if (e->active || e->held || e->deleted || e->next_try > now)
-			continue;
-		bool pending = false;
-		for (uint32_t i = 0; i < e->nrcpt && !pending; i++)
-			pending = e->rstat[i] == QREC_RCPT_PENDING;
-		if (!pending)
-			continue; /* failed permanently: kept visible, not retried */
+	if (q->scanned_at != now) {
+		q->scanned_at = now;
+		for (struct queue_entry *e = q->head; e; e = e->next)
+			if (!e->in_ready && is_due(e, now))
+				queue_make_ready(q, e);
+	}
+	while (n < max && q->ready_head) {
+		struct queue_entry *e = q->ready_head;
+		queue_ready_unlink(q, e);
+		if (!is_due(e, now))
+			continue; /* held, failed or deferred meanwhile: the scan finds it later */
 		e->active = true;
 		out[n++] = (struct queue_job *)e;
 	}
@@ -34,12 +53,7 @@ uint64_t queue_next_due(struct queue *q)
 	uint64_t next = UINT64_MAX;
 	pthread_mutex_lock(&q->mu);
 	for (struct queue_entry *e = q->head; e; e = e->next) {
-		if (e->active || e->held)
-			continue;
-		bool pending = false;
-		for (uint32_t i = 0; i < e->nrcpt && !pending; i++)
-			pending = e->rstat[i] == QREC_RCPT_PENDING;
-		if (pending && e->next_try < next)
+		if (!e->active && !e->held && has_pending(e) && e->next_try < next)
 			next = e->next_try;
 	}
 	pthread_mutex_unlock(&q->mu);

@@ -166,6 +166,36 @@ void queue_seg_ref(struct queue *q, uint64_t num, int delta)
 		s->live = (uint64_t)((int64_t)s->live + delta);
 }
 
+void queue_make_ready(struct queue *q, struct queue_entry *e)
+{
+	if (e->in_ready)
+		return;
+	e->rprev = q->ready_tail;
+	e->rnext = NULL;
+	if (q->ready_tail)
+		q->ready_tail->rnext = e;
+	else
+		q->ready_head = e;
+	q->ready_tail = e;
+	e->in_ready = true;
+}
+
+void queue_ready_unlink(struct queue *q, struct queue_entry *e)
+{
+	if (!e->in_ready)
+		return;
+	if (e->rprev)
+		e->rprev->rnext = e->rnext;
+	else
+		q->ready_head = e->rnext;
+	if (e->rnext)
+		e->rnext->rprev = e->rprev;
+	else
+		q->ready_tail = e->rprev;
+	e->rprev = e->rnext = NULL;
+	e->in_ready = false;
+}
+
 void queue_insert(struct queue *q, struct queue_entry *e)
 {
 	if (q->nentries >= q->hsize)
@@ -181,6 +211,7 @@ void queue_insert(struct queue *q, struct queue_entry *e)
 		q->head = e;
 	q->tail = e;
 	q->nentries++;
+	queue_make_ready(q, e);
 	queue_seg_ref(q, e->seg, 1);
 	queue_seg_ref(q, e->snap_seg, 1);
 }
@@ -198,6 +229,7 @@ void queue_entry_free(struct queue_entry *e)
 
 void queue_remove(struct queue *q, struct queue_entry *e)
 {
+	queue_ready_unlink(q, e);
 	struct queue_entry **pp = &q->hash[hash_id(e->id, q->hsize)];
 	while (*pp && *pp != e)
 		pp = &(*pp)->hnext;

@@ -23,6 +23,8 @@ struct qseg {
 struct queue_entry {
 	struct queue_entry *prev, *next; /* q->entries, in queue order */
 	struct queue_entry *hnext;       /* hash chain */
+	struct queue_entry *rprev, *rnext; /* q's ready list: may be due now */
+	bool in_ready;
 	char id[QREC_ID_MAX + 1];
 	uint64_t seg, off;   /* its M record: segment and offset of the header */
 	uint32_t len;        /* header + payload */
@@ -78,6 +80,10 @@ struct queue {
 	bool jdir_dirty;    /* a segment was created: fsync the journal directory */
 	bool rotate;        /* a flush failed: the next append starts a new segment */
 	struct queue_entry *head, *tail;
+	/* Entries to look at first for delivery: new ones, retried and
+	 * released ones; the rest is scanned for due retries once a second. */
+	struct queue_entry *ready_head, *ready_tail;
+	uint64_t scanned_at;
 	struct queue_entry **hash;
 	size_t hsize, nentries;
 	struct buf rec;     /* scratch for S and D records */
@@ -106,6 +112,9 @@ struct qseg *queue_seg(struct queue *q, uint64_t num);
 void queue_seg_ref(struct queue *q, uint64_t num, int delta);
 struct queue_entry *queue_find(struct queue *q, const char *id);
 void queue_insert(struct queue *q, struct queue_entry *e);
+/* Put e on the ready list (mu held): a delivery looks at it next. */
+void queue_make_ready(struct queue *q, struct queue_entry *e);
+void queue_ready_unlink(struct queue *q, struct queue_entry *e);
 /* Unlink from the table and free; drops segment references. */
 void queue_remove(struct queue *q, struct queue_entry *e);
 void queue_entry_free(struct queue_entry *e);
