@@ -290,21 +290,22 @@ static int seg_create(struct queue *q)
 	return 0;
 }
 
-static int pwrite_all(struct queue *q, int fd, const void *p, size_t n, uint64_t off)
+int queue_write_all(struct queue *q, int fd, const void *p, size_t n, int64_t off)
 {
 	const char *s = p;
 	while (n > 0) {
 		errno = 0;
-		long r = q->ops.pwrite(fd, s, n, off);
+		long r = off < 0 ? q->ops.write(fd, s, n) : q->ops.pwrite(fd, s, n, (uint64_t)off);
 		if (r < 0 && errno == EINTR)
 			continue;
 		if (r < 0)
 			return queue_errno();
 		if (r == 0 || (size_t)r > n)
-			return EIO;
+			return EIO; /* a short write that makes no progress */
 		s += r;
 		n -= (size_t)r;
-		off += (uint64_t)r;
+		if (off >= 0)
+			off += r;
 	}
 	return 0;
 }
@@ -322,9 +323,9 @@ int queue_append(struct queue *q, const void *rec, size_t n, const void *body, s
 		q->rotate = false;
 		cur = &q->segs[q->nsegs - 1];
 	}
-	int e = pwrite_all(q, cur->fd, rec, n, cur->size);
+	int e = queue_write_all(q, cur->fd, rec, n, (int64_t)cur->size);
 	if (!e && bodylen)
-		e = pwrite_all(q, cur->fd, body, bodylen, cur->size + n);
+		e = queue_write_all(q, cur->fd, body, bodylen, (int64_t)(cur->size + n));
 	if (e) {
 		/* the next record overwrites whatever part of this one landed;
 		 * cut it off now so that a crash does not even show it */

@@ -102,6 +102,8 @@ struct queue {
 /* queue.c */
 int queue_errno(void);
 enum queue_status queue_status_of(int e);
+/* write (off < 0) or pwrite at off all n octets, through q->ops; 0 or an errno. */
+int queue_write_all(struct queue *q, int fd, const void *p, size_t n, int64_t off);
 /* Append rec (a whole record: header + payload) plus body to the current
  * segment; with mu held. Returns 0 or an errno; *seg and *off say where. */
 int queue_append(struct queue *q, const void *rec, size_t n, const void *body, size_t bodylen,

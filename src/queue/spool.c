@@ -61,23 +61,6 @@ fail:
 	return NULL;
 }
 
-static int write_all(struct queue *q, int fd, const unsigned char *p, size_t n)
-{
-	while (n > 0) {
-		errno = 0;
-		long r = q->ops.write(fd, p, n);
-		if (r < 0 && errno == EINTR)
-			continue;
-		if (r < 0)
-			return queue_errno();
-		if (r == 0 || (size_t)r > n)
-			return EIO;
-		p += r;
-		n -= (size_t)r;
-	}
-	return 0;
-}
-
 /* The buffer is full: it goes to the spill file (opened at the first time). */
 static int spill(struct queue_msg *m)
 {
@@ -97,7 +80,7 @@ static int spill(struct queue_msg *m)
 			return e;
 		}
 	}
-	int e = write_all(q, m->spill_fd, m->body, m->bodylen);
+	int e = queue_write_all(q, m->spill_fd, m->body, m->bodylen, -1);
 	if (!e)
 		m->bodylen = 0;
 	else

@@ -324,6 +324,26 @@ static size_t run_due(struct fx *f, uint64_t now, struct reports *rp)
 	return n;
 }
 
+/* The journal holds only the segment seg, with the octets data[0..len):
+ * what a crash at some moment would have left on disk. */
+static void journal_set(struct fx *f, const char *seg, const char *data, size_t len)
+{
+	char jdir[256];
+	snprintf(jdir, sizeof(jdir), "%s/journal", f->qdir);
+	DIR *d = opendir(jdir);
+	struct dirent *de;
+	while ((de = readdir(d)))
+		if (de->d_name[0] != '.') {
+			char p[512];
+			snprintf(p, sizeof(p), "%s/%s", jdir, de->d_name);
+			unlink(p);
+		}
+	closedir(d);
+	FILE *fp = fopen(seg, "wb");
+	fwrite(data, 1, len, fp);
+	fclose(fp);
+}
+
 /* ---- tests ---- */
 
 static void test_inline_message_survives_and_delivers(void **state)
@@ -417,20 +437,7 @@ static void test_torn_append_at_every_offset(void **state)
 	uint32_t first = 16 + ((uint32_t)(unsigned char)whole[8] | (uint32_t)(unsigned char)whole[9] << 8);
 	for (size_t cut = 0; cut <= len; cut++) {
 		/* start from a queue dir holding only the cut segment */
-		char jdir[256];
-		snprintf(jdir, sizeof(jdir), "%s/journal", f->qdir);
-		DIR *d = opendir(jdir);
-		struct dirent *de;
-		while ((de = readdir(d)))
-			if (de->d_name[0] != '.') {
-				char p[512];
-				snprintf(p, sizeof(p), "%s/%s", jdir, de->d_name);
-				unlink(p);
-			}
-		closedir(d);
-		FILE *fp = fopen(seg, "wb");
-		fwrite(whole, 1, cut, fp);
-		fclose(fp);
+		journal_set(f, seg, whole, cut);
 		f->q = open_q(f);
 		assert_non_null(f->q);
 		size_t want = cut < first ? 0 : cut < len ? 1 : 2;
@@ -640,20 +647,7 @@ static void test_redelivery_is_idempotent(void **state)
 	assert_int_equal(rp.delivered, 2);
 	queue_close(f->q);
 	/* back to the journal as it was before the delivery */
-	char jdir[256];
-	snprintf(jdir, sizeof(jdir), "%s/journal", f->qdir);
-	DIR *d = opendir(jdir);
-	struct dirent *de;
-	while ((de = readdir(d)))
-		if (de->d_name[0] != '.') {
-			char p[512];
-			snprintf(p, sizeof(p), "%s/%s", jdir, de->d_name);
-			unlink(p);
-		}
-	closedir(d);
-	FILE *fp = fopen(seg, "wb");
-	fwrite(before, 1, len, fp);
-	fclose(fp);
+	journal_set(f, seg, before, len);
 	free(before);
 	f->q = open_q(f);
 	assert_int_equal(queue_size(f->q), 1);
