@@ -58,8 +58,10 @@ done
 
 mkdir -p "$OUT"
 MD=$ANCHORS/run/posternd/Maildir   # same file system as the anchors' Maildirs
+QD=$ANCHORS/run/posternd/queue     # and the queue, as Postfix's spool
 rm -rf "$ANCHORS/run/posternd"; mkdir -p "$MD"
-FLAGS="--listen 127.0.0.1:$PORT --maildir $MD --hostname bench.local --domain bench.local --workers $WORKERS"
+FLAGS="--listen 127.0.0.1:$PORT --maildir $MD --queue-dir $QD --control $ANCHORS/run/posternd/control.sock"
+FLAGS="$FLAGS --hostname bench.local --domain bench.local --workers $WORKERS"
 log() { echo "[$(date -u +%T)] $*" | tee -a "$OUT/bench.log"; }
 log "posternd: $POSTERND ($("$POSTERND" --version 2>&1))  out: $OUT  ulimit -n $(ulimit -n)"
 log "DUR=${DUR:-5} REPS=${REPS:-3} SIZES=${SIZES:-4096 102400} CONCS=${CONCS:-1 20 100} MODES=${MODES:-1 d}"

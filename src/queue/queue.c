@@ -449,6 +449,7 @@ static int flush_segments(struct queue *q)
 			continue; /* stays dirty: the caller fails this round */
 		fds[nfds++] = (struct dirty_fd){fd, q->segs[i].num};
 		q->segs[i].dirty = false;
+		q->segs[i].syncing = true;
 	}
 	bool jdir = q->jdir_dirty;
 	q->jdir_dirty = false;
@@ -467,17 +468,19 @@ static int flush_segments(struct queue *q)
 	}
 	if (jdir && !err)
 		err = sync_dir(q, q->jdir);
+	pthread_mutex_lock(&q->mu);
+	for (size_t i = 0; i < nfds; i++) {
+		struct qseg *s = queue_seg(q, fds[i].num);
+		if (!s)
+			continue;
+		s->syncing = false;
+		s->dirty |= err != 0;
+	}
 	if (err) {
-		pthread_mutex_lock(&q->mu);
 		q->rotate = true;
 		q->jdir_dirty |= jdir;
-		for (size_t i = 0; i < nfds; i++) {
-			struct qseg *s = queue_seg(q, fds[i].num);
-			if (s)
-				s->dirty = true;
-		}
-		pthread_mutex_unlock(&q->mu);
 	}
+	pthread_mutex_unlock(&q->mu);
 	return err ? err : more ? flush_segments(q) : 0;
 }
 
@@ -945,6 +948,8 @@ bool queue_space_ok(struct queue *q, uint64_t now)
 		uint64_t free_bytes = 0;
 		bool ok = q->ops.free_space(q->dir, &free_bytes) != 0 || free_bytes >= q->min_free;
 		atomic_store(&q->space_ok, ok);
+		if (!ok)
+			atomic_store(&q->low_space, true);
 	}
 	return atomic_load(&q->space_ok);
 }
@@ -983,11 +988,12 @@ void queue_maintain(struct queue *q)
 	/* everything in the current segment is done: start a new one, so that
 	 * this one can go (a nearly full disk gets its space back) */
 	struct qseg *cur = &q->segs[q->nsegs - 1];
-	if (cur->live == 0 && cur->size > 0)
-		(void)seg_create(q);
+	if (cur->live == 0 && cur->size > 0 &&
+	    (cur->size >= QUEUE_RECLAIM_MIN || atomic_load(&q->low_space)) && seg_create(q) == 0)
+		atomic_store(&q->low_space, false);
 	while (q->nsegs > 1) {
 		struct qseg *head = &q->segs[0];
-		if (head->live == 0 && !head->dirty) {
+		if (head->live == 0 && !head->dirty && !head->syncing) {
 			char path[PATH_MAX];
 			close(head->fd);
 			if (seg_path(q, head->num, path, sizeof(path)) == 0)
@@ -1000,7 +1006,7 @@ void queue_maintain(struct queue *q)
 			continue;
 		}
 		if (head->live == 0 || q->nsegs < 3) {
-			if (head->dirty) { /* its last D records must be durable first */
+			if (head->dirty || head->syncing) { /* its last records must be durable first */
 				pthread_mutex_unlock(&q->mu);
 				int e = queue_sync(q);
 				pthread_mutex_lock(&q->mu);

@@ -25,6 +25,9 @@
 #define QUEUE_INLINE_MAX ((size_t)64 * 1024)
 /* A journal segment is closed and a new one begun past this size. */
 #define QUEUE_SEGMENT_MAX ((uint64_t)64 * 1024 * 1024)
+/* When the queue runs empty, the current segment is closed (so that it can
+ * be removed) once it holds this much, or at once when space is short. */
+#define QUEUE_RECLAIM_MIN ((uint64_t)1024 * 1024)
 
 enum queue_status {
 	QUEUE_OK = 0,

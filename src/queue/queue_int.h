@@ -17,6 +17,7 @@ struct qseg {
 	uint64_t size; /* octets of whole records */
 	uint64_t live; /* entries whose M or latest S record is here */
 	bool dirty;    /* written since its last fdatasync */
+	bool syncing;  /* the flusher is syncing it: it stays */
 };
 
 /* A message in the queue (acknowledged: a flush covered its M record). */
@@ -79,6 +80,7 @@ struct queue {
 	size_t nsegs, segcap;
 	bool jdir_dirty;    /* a segment was created: fsync the journal directory */
 	bool rotate;        /* a flush failed: the next append starts a new segment */
+	atomic_bool low_space; /* ENOSPC, or below min_free: reclaim even a small segment */
 	struct queue_entry *head, *tail;
 	/* Entries to look at first for delivery: new ones, retried and
 	 * released ones; the rest is scanned for due retries once a second. */

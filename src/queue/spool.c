@@ -15,6 +15,8 @@ void queue_msg_fail(struct queue_msg *m, int e, const char *step, const char *pa
 	if (m->err)
 		return;
 	m->err = queue_status_of(e);
+	if (m->err == QUEUE_FULL) /* the queue gives back what it can */
+		atomic_store(&m->q->low_space, true);
 	snprintf(m->why, sizeof(m->why), "%s %s: %s", step, path, strerror(e));
 }
 

@@ -105,3 +105,23 @@ def test_kill9_rounds_lose_nothing(start_server, tmp_path):
         assert found[qid] == (rcpt.split("@")[0], body), "%s differs %s" % (qid, where)
     out = final.queue("list")
     assert out.startswith("ok messages=0"), out
+
+
+def test_journal_turns_over_while_mail_flows(start_server):
+    """One session, one message at a time, each delivered before the next:
+    every time the queue runs empty with a full enough segment, the segment
+    is closed and removed, while the next message's flush runs. No message
+    may get anything but 250, and the journal does not grow."""
+    srv = start_server()
+    body = b"Subject: turn\r\n\r\n" + (b"t" * 78 + b"\r\n") * 800  # ~64 KiB: inline
+    ids = []
+    with srv.connect() as c:
+        c.ehlo()
+        for i in range(40):
+            ids.append(queue_id(c.send_message("s@example.org", ["u@localhost"], body + b".\r\n",
+                                               ehlo=False)))
+            srv.drain()
+    assert sorted(m.id for m in srv.messages("u@localhost")) == sorted(ids)
+    assert "level=error" not in srv.log(), srv.log()
+    journal = os.listdir(os.path.join(srv.queue_dir, "journal"))
+    assert len(journal) <= 3, journal

@@ -715,6 +715,8 @@ static void test_maintain_during_flush(void **state)
 	const char *rcpts[] = {"a@example.org"};
 	enum queue_status st;
 	g_fault.slow_sync = true;
+	g_fault.free_space = 0; /* short of space: maintenance reclaims at once */
+	assert_false(queue_space_ok(f->q, 5));
 	struct queue_msg *m = queue_msg_begin(f->q, "MF1", "", 0, rcpts, 1, 1, &st);
 	assert_int_equal(queue_msg_write(m, "x\r\n", 3), QUEUE_OK);
 	g_w.done = 0;
@@ -723,6 +725,7 @@ static void test_maintain_during_flush(void **state)
 	queue_maintain(f->q);
 	wait_done(&g_w, 1);
 	g_fault.slow_sync = false;
+	g_fault.free_space = UINT64_MAX;
 	assert_int_equal(g_w.st, QUEUE_OK);
 	queue_maintain(f->q);
 	reopen(f);
