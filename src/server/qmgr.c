@@ -12,7 +12,7 @@
 #include "queue/queue.h"
 #include "server/internal.h"
 
-#define QMGR_CONCURRENCY 4
+#define QMGR_CONCURRENCY 12
 #define QMGR_TICK_MS 1000
 #define QMGR_MAINTAIN_S 60
 
