@@ -246,8 +246,9 @@ void srv_pool_thread_cpu_bound(void);
  * created as root is handed to it. 0, or -1 with a reason. */
 int srv_drop_privileges(const char *user, const char *maildir, char *err, size_t errlen);
 /* Create dir (mode 0700, parents as needed) and, when user is set and we
- * are root, give it to that user: the queue and control directories are
- * made before the privileges drop and used after. 0, or -1 with a reason. */
+ * are root, give it and root's entries in it (two levels: an earlier run as
+ * root left them) to that user: the queue and control directories are made
+ * before the privileges drop and used after. 0, or -1 with a reason. */
 int srv_prepare_dir(const char *dir, const char *user, const char *key, char *err, size_t errlen);
 
 #endif

@@ -1,5 +1,6 @@
 /* Dropping root after the listeners are bound (Postfix's and OpenSMTPD's
  * habit): the loops then run as an unprivileged user that owns the Maildir. */
+#include <dirent.h>
 #include <errno.h>
 #include <grp.h>
 #include <pwd.h>
@@ -49,6 +50,36 @@ int srv_drop_privileges(const char *user, const char *maildir, char *err, size_t
 	return 0;
 }
 
+/* root's entries below dir (the queue's journal/, spill/ and their files,
+ * from a run as root) become the user's, down to depth levels. */
+static int give_entries(const char *dir, const struct passwd *pw, unsigned depth, char *err,
+			size_t errlen, const char *key)
+{
+	DIR *d = opendir(dir);
+	if (!d)
+		return 0;
+	struct dirent *de;
+	int rc = 0;
+	while (rc == 0 && (de = readdir(d))) {
+		if (!strcmp(de->d_name, ".") || !strcmp(de->d_name, ".."))
+			continue;
+		char p[4096];
+		struct stat st;
+		if ((size_t)snprintf(p, sizeof(p), "%s/%s", dir, de->d_name) >= sizeof(p) ||
+		    lstat(p, &st) != 0)
+			continue;
+		if (st.st_uid == 0 && lchown(p, pw->pw_uid, pw->pw_gid) != 0) {
+			snprintf(err, errlen, "%s: chown %s to %s: %s", key, p, pw->pw_name,
+				 strerror(errno));
+			rc = -1;
+		} else if (S_ISDIR(st.st_mode) && depth > 1) {
+			rc = give_entries(p, pw, depth - 1, err, errlen, key);
+		}
+	}
+	closedir(d);
+	return rc;
+}
+
 int srv_prepare_dir(const char *dir, const char *user, const char *key, char *err, size_t errlen)
 {
 	char p[4096];
@@ -88,5 +119,5 @@ int srv_prepare_dir(const char *dir, const char *user, const char *key, char *er
 		snprintf(err, errlen, "%s = \"%s\": chown to %s: %s", key, dir, user, strerror(errno));
 		return -1;
 	}
-	return 0;
+	return give_entries(p, pw, 2, err, errlen, key);
 }
