@@ -21,6 +21,7 @@ import time
 import pytest
 
 from conftest import FakeServer, check, free_port, queue_id
+from test_faults import small_fs  # noqa: F401 (a fixture: a 256 KiB tmpfs)
 
 DOVECOT = shutil.which("dovecot") or "/usr/sbin/dovecot"
 START_TIMEOUT = 15.0
@@ -302,6 +303,26 @@ def test_lmtp_server_down(start_server, tmp_path):
         queue_id(sent(c, ["alice@localhost"]))
     srv2.drain()
     assert "connect: No such file or directory" in srv2.log()
+
+
+def test_spool_disk_full(start_server, dovecot, small_fs, monkeypatch):
+    """The LMTP spool lives in $TMPDIR: when that fills, the delivery is
+    deferred (the message was queued: 250) with a log line that names the
+    place; nothing reaches Dovecot, and a smaller message goes."""
+    monkeypatch.setenv("TMPDIR", str(small_fs))
+    srv = lmtp_server(start_server, "127.0.0.1:%d" % dovecot.port)
+    big = b"Subject: big\r\n\r\n" + (b"x" * 78 + b"\r\n") * 5000  # 400 KB
+    with srv.connect() as c:
+        c.ehlo()
+        qid = queue_id(sent(c, ["alice@localhost"], big))
+        srv.drain()
+        assert "state=deferred" in queue_line(srv, qid)
+        queue_id(sent(c, ["alice@localhost"]))
+    srv.drain()
+    assert len(dovecot.messages("alice")) == 1
+    log = srv.log()
+    assert "write the LMTP spool in %s: No space left on device" % small_fs in log, log
+    assert "event=deferred queue_id=%s" % qid in log, log
 
 
 @pytest.mark.parametrize("target", ["", "localhost", "[::1", "::1:24", "h:0", "h:65536",
