@@ -978,6 +978,17 @@ static void maildir_commit(void *msg, struct store_result *results)
 			continue;
 		}
 		e = last_err();
+		/* The name holds the queue id: a tmp/ file of that name is what a
+		 * delivery of this very message left when it was cut short between
+		 * link and rename, and the queue delivers it again (same second). */
+		errno = 0;
+		if (e == EEXIST && unlink(m->mb[k].tmp) == 0 &&
+		    st->ops.link(m->spool, m->mb[k].tmp) == 0) {
+			m->mb[k].in_tmp = true;
+			continue;
+		}
+		if (e == EEXIST)
+			e = last_err();
 		if (e != EXDEV || k == 0) {
 			fail_step(m, e, "link to", m->mb[k].tmp);
 			goto fail;

@@ -662,6 +662,43 @@ static void test_redelivery_is_idempotent(void **state)
 	assert_int_equal(n, 1);
 }
 
+/* A crash between the Maildir's link into tmp/ and its rename into new/
+ * leaves tmp/<seconds>.<queue id>.<host>; the recovered message is
+ * delivered again at once (not deferred on that name), and only once. */
+static void test_redelivery_over_a_stale_tmp_file(void **state)
+{
+	struct fx *f = *state;
+	assert_int_equal(put(f, "ST1", "x\r\n", 3, 1), QUEUE_OK);
+	char dir[256], host[256] = "";
+	snprintf(dir, sizeof(dir), "%s/example.org/a/tmp", f->mdir);
+	char mk[300];
+	snprintf(mk, sizeof(mk), "%s/example.org", f->mdir);
+	mkdir(mk, 0700);
+	snprintf(mk, sizeof(mk), "%s/example.org/a", f->mdir);
+	mkdir(mk, 0700);
+	mkdir(dir, 0700);
+	gethostname(host, sizeof(host) - 1);
+	time_t now = time(NULL);
+	for (int i = 0; i < 3; i++) { /* the delivery may fall in the next seconds */
+		char stale[700];
+		snprintf(stale, sizeof(stale), "%s/%lld.ST1.%s", dir, (long long)now + i, host);
+		FILE *fp = fopen(stale, "w");
+		assert_non_null(fp);
+		fputs("half", fp);
+		fclose(fp);
+	}
+	reopen(f);
+	struct reports rp = {0};
+	run_due(f, (uint64_t)time(NULL), &rp);
+	assert_int_equal(rp.deferred, 0);
+	assert_int_equal(rp.delivered, 1);
+	size_t len, n;
+	char *got = delivered(f, "a", &len, &n);
+	assert_int_equal(n, 1);
+	assert_memory_equal(got, "x\n", 2);
+	free(got);
+}
+
 static void test_control_commands(void **state)
 {
 	struct fx *f = *state;
@@ -797,6 +834,7 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_min_free, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_retry_and_expiry, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_redelivery_is_idempotent, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_redelivery_over_a_stale_tmp_file, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_control_commands, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_maintain_during_flush, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_segments_reclaimed, setup, teardown),
