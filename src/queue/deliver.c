@@ -1,6 +1,8 @@
 /* Delivery from the queue through a store backend (queue.h). */
 #include "queue/queue_int.h"
 
+#include "common/log.h"
+
 #include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
@@ -64,8 +66,8 @@ uint64_t queue_next_due(struct queue *q)
  * commit: one result per recipient (an LMTP server answers each; the
  * Maildir backend links one file into every mailbox). */
 static void deliver_group(struct queue *q, struct store *st, const struct qrec_msg *m,
-			  const char *const *rcpts, size_t n, unsigned char *chunk, size_t chunklen,
-			  struct store_result *res)
+			  bool recovered, const char *const *rcpts, size_t n, unsigned char *chunk,
+			  size_t chunklen, struct store_result *res)
 {
 	char from[QREC_STR_MAX + 1];
 	memcpy(from, m->from.p, m->from.len);
@@ -77,6 +79,8 @@ static void deliver_group(struct queue *q, struct store *st, const struct qrec_m
 		.nrcpts = n,
 		.smtputf8 = m->flags & QREC_F_SMTPUTF8,
 		.eightbit = m->flags & QREC_F_8BIT,
+		.defer_sync = store_defers_sync(st),
+		.replace = recovered,
 	};
 	struct store_result begin_res = {STORE_IOERR, ""};
 	struct store_msg *sm = store_msg_begin(st, &env, &begin_res);
@@ -145,6 +149,97 @@ static void set_text(char **slot, const char *text)
 	*slot = text ? strdup(text) : NULL;
 }
 
+/* Record an attempt's outcome in its entry, and its S or D record (mu
+ * held); release the entry and free o. */
+static void outcome_apply(struct queue *q, struct queue_attempt *o)
+{
+	struct queue_entry *e = o->e;
+	bool pending = false, failed = false;
+	for (uint32_t i = 0; i < e->nrcpt; i++) {
+		if (o->text[i]) {
+			e->rstat[i] = o->rstat[i];
+			set_text(&e->rtext[i], o->text[i]);
+		}
+		pending |= e->rstat[i] == QREC_RCPT_PENDING;
+		failed |= e->rstat[i] == QREC_RCPT_FAILED;
+	}
+	e->recovered = o->redeliver;
+	e->active = false;
+	if (o->deferred)
+		e->attempts++;
+	if (pending && queue_retry_expired(&q->retry, e->queued_at, o->now)) {
+		for (uint32_t i = 0; i < e->nrcpt; i++) {
+			if (e->rstat[i] != QREC_RCPT_PENDING)
+				continue;
+			e->rstat[i] = QREC_RCPT_FAILED;
+			set_text(&e->rtext[i], "4.4.7 message expired: too long in the queue");
+			if (o->report) {
+				struct queue_report rp = {e->id, "", QUEUE_FAILED, o->target, o->delay,
+							  e->rtext[i]};
+				o->report(o->arg, &rp);
+			}
+		}
+		pending = false;
+		failed = true;
+	}
+	if (pending)
+		e->next_try = queue_retry_next(&q->retry, e->attempts ? e->attempts : 1, o->now);
+	uint32_t nrcpt = e->nrcpt;
+	if (e->deleted || (!pending && !failed))
+		queue_finish_entry(q, e);
+	else
+		(void)queue_write_state(q, e); /* lost: the attempt is repeated */
+	for (uint32_t i = 0; i < nrcpt; i++)
+		free(o->text[i]);
+	free(o->text);
+	free(o->rstat);
+	free(o);
+}
+
+int queue_sync_delivered(struct queue *q, struct store *st)
+{
+	pthread_mutex_lock(&q->mu);
+	struct queue_attempt *batch = q->unsynced;
+	q->unsynced = NULL;
+	pthread_mutex_unlock(&q->mu);
+	if (!batch)
+		return 0;
+	/* one flush for the whole batch; only after it may a D record (or an S
+	 * record saying delivered) be written, hence flushed */
+	int err = store_sync(st);
+	if (err)
+		log_msg(LOG_ERROR, "event=delivery_sync_failed target=%s error=\"%s\" "
+			"action=\"the batch's messages are delivered again\"", store_name(st),
+			strerror(err));
+	pthread_mutex_lock(&q->mu);
+	while (batch) {
+		struct queue_attempt *o = batch;
+		batch = o->next;
+		if (err) { /* in doubt: delivered again later, over what is there */
+			for (uint32_t i = 0; i < o->e->nrcpt; i++) {
+				if (o->rstat[i] != QREC_RCPT_DELIVERED)
+					continue;
+				o->rstat[i] = QREC_RCPT_PENDING;
+				free(o->text[i]);
+				o->text[i] = strdup("451 4.3.0 the delivery could not be flushed to disk");
+			}
+			o->deferred = true;
+			o->redeliver = true;
+		}
+		outcome_apply(q, o);
+	}
+	pthread_mutex_unlock(&q->mu);
+	return err;
+}
+
+bool queue_unsynced(struct queue *q)
+{
+	pthread_mutex_lock(&q->mu);
+	bool any = q->unsynced != NULL;
+	pthread_mutex_unlock(&q->mu);
+	return any;
+}
+
 void queue_deliver(struct queue *q, struct queue_job *job, struct store *st, uint64_t now,
 		   queue_report_fn report, void *arg)
 {
@@ -184,15 +279,11 @@ void queue_deliver(struct queue *q, struct queue_job *job, struct store *st, uin
 		if (!qrec_next_str(&p, &left, &r) || !(addr[i] = strndup(r.p, r.len)))
 			err = EIO;
 	}
-	/* what to deliver now; a recovered message may be in the mailbox already */
+	/* what to deliver now (a recovered message may be in the mailbox
+	 * already, whole or not: the store replaces that copy) */
 	for (uint32_t i = 0; !err && i < e->nrcpt; i++) {
 		if (e->rstat[i] != QREC_RCPT_PENDING)
 			continue;
-		if (e->recovered && store_delivered(st, addr[i], e->id)) {
-			outcome[i] = QREC_RCPT_DELIVERED;
-			text[i] = strdup("250 2.0.0 already in the mailbox before a restart");
-			continue;
-		}
 		todo_idx[ntodo] = i;
 		todo[ntodo++] = addr[i];
 	}
@@ -200,7 +291,8 @@ void queue_deliver(struct queue *q, struct queue_job *job, struct store *st, uin
 	if (ntodo && !res)
 		err = ENOMEM;
 	if (!err && ntodo)
-		deliver_group(q, st, &m, todo, ntodo, chunk, QUEUE_INLINE_MAX, res);
+		deliver_group(q, st, &m, e->recovered, todo, ntodo, chunk, QUEUE_INLINE_MAX, res);
+	bool unsynced = false; /* delivered, durable only after store_sync */
 	for (size_t k = 0; !err && k < ntodo; k++) {
 		uint32_t i = todo_idx[k];
 		outcome[i] = res[k].status == STORE_OK       ? QREC_RCPT_DELIVERED
@@ -208,6 +300,7 @@ void queue_deliver(struct queue *q, struct queue_job *job, struct store *st, uin
 							       : QREC_RCPT_PENDING;
 		text[i] = result_text(&res[k]);
 		deferred |= outcome[i] == QREC_RCPT_PENDING;
+		unsynced |= outcome[i] == QREC_RCPT_DELIVERED && store_defers_sync(st);
 	}
 	free(res);
 	for (uint32_t i = 0; err && i < e->nrcpt; i++) {
@@ -236,45 +329,32 @@ void queue_deliver(struct queue *q, struct queue_job *job, struct store *st, uin
 	free(rec);
 	free(chunk);
 
+	struct queue_attempt *o = malloc(sizeof(*o));
+	if (o)
+		*o = (struct queue_attempt){NULL, e, outcome, text, deferred, false, now, delay, report,
+					    arg, store_name(st)};
+	if (o && unsynced) {
+		/* its S or D record waits for the store's flush (queue_sync_delivered):
+		 * the entry stays active, and its recipients pending, until then */
+		pthread_mutex_lock(&q->mu);
+		o->next = q->unsynced;
+		q->unsynced = o;
+		pthread_mutex_unlock(&q->mu);
+		return;
+	}
+	if (!o) { /* out of memory: the attempt is repeated, over what it left */
+		for (uint32_t i = 0; i < e->nrcpt; i++)
+			free(text[i]);
+		free(text);
+		free(outcome);
+		pthread_mutex_lock(&q->mu);
+		e->active = false;
+		e->recovered |= unsynced;
+		e->next_try = now + 60;
+		pthread_mutex_unlock(&q->mu);
+		return;
+	}
 	pthread_mutex_lock(&q->mu);
-	bool pending = false, failed = false;
-	for (uint32_t i = 0; i < e->nrcpt; i++) {
-		if (text[i]) {
-			e->rstat[i] = outcome[i];
-			set_text(&e->rtext[i], text[i]);
-		}
-		pending |= e->rstat[i] == QREC_RCPT_PENDING;
-		failed |= e->rstat[i] == QREC_RCPT_FAILED;
-	}
-	e->recovered = false;
-	e->active = false;
-	if (deferred)
-		e->attempts++;
-	if (pending && queue_retry_expired(&q->retry, e->queued_at, now)) {
-		for (uint32_t i = 0; i < e->nrcpt; i++) {
-			if (e->rstat[i] != QREC_RCPT_PENDING)
-				continue;
-			e->rstat[i] = QREC_RCPT_FAILED;
-			set_text(&e->rtext[i], "4.4.7 message expired: too long in the queue");
-			if (report) {
-				struct queue_report rp = {e->id, "", QUEUE_FAILED, store_name(st),
-							  delay, e->rtext[i]};
-				report(arg, &rp);
-			}
-		}
-		pending = false;
-		failed = true;
-	}
-	if (pending)
-		e->next_try = queue_retry_next(&q->retry, e->attempts ? e->attempts : 1, now);
-	uint32_t nrcpt = e->nrcpt;
-	if (e->deleted || (!pending && !failed))
-		queue_finish_entry(q, e);
-	else
-		(void)queue_write_state(q, e); /* lost: the attempt is repeated */
+	outcome_apply(q, o);
 	pthread_mutex_unlock(&q->mu);
-	for (uint32_t i = 0; i < nrcpt; i++)
-		free(text[i]);
-	free(text);
-	free(outcome);
 }

@@ -25,9 +25,13 @@
  *
  * Delivery appends S records (per-recipient state, attempts, next retry,
  * hold) and finally a D record; they are flushed lazily by the next round,
- * because losing one only repeats a delivery, and Maildir deliveries of a
- * recovered message first look for the queue id in the mailbox
- * (deliver.c), so a Maildir never gets a message twice.
+ * because losing one only repeats a delivery, and a Maildir delivery of a
+ * recovered message replaces the file of its queue id if there is one
+ * (deliver.c, store/maildir.c), so a Maildir never gets a message twice.
+ * Maildir deliveries skip their own fsyncs: a delivery's S or D record is
+ * appended only after one store_sync (syncfs) has covered every delivery of
+ * its batch (queue_sync_delivered), so no record saying "delivered" can be
+ * durable before the mail is; a crash in between delivers again.
  *
  * Recovery (queue_open): the segments are read in order; a record whose
  * magic, length or CRC fails ends its segment (a torn append: it was never
@@ -924,6 +928,17 @@ void queue_close(struct queue *q)
 		pthread_cond_signal(&q->wake);
 		pthread_mutex_unlock(&q->mu);
 		pthread_join(q->flusher, NULL);
+	}
+	/* deliveries never synced: as after a crash, delivered again at the
+	 * next start over what they left */
+	while (q->unsynced) {
+		struct queue_attempt *o = q->unsynced;
+		q->unsynced = o->next;
+		for (uint32_t i = 0; i < o->e->nrcpt; i++)
+			free(o->text[i]);
+		free(o->text);
+		free(o->rstat);
+		free(o);
 	}
 	while (q->head)
 		queue_remove(q, q->head);

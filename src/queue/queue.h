@@ -118,11 +118,20 @@ struct queue_job;
 size_t queue_take_due(struct queue *q, uint64_t now, struct queue_job **out, size_t max);
 /* The earliest next attempt of a waiting message; UINT64_MAX if none. */
 uint64_t queue_next_due(struct queue *q);
-/* BLOCKING. Deliver the pending recipients of job through st, record the
- * outcome (state or done record, lazily flushed), report each recipient,
- * and release the job. */
+/* BLOCKING. Deliver the pending recipients of job through st, report each
+ * recipient, and record the outcome (state or done record, lazily flushed)
+ * and release the job; when st defers its flush (store_defers_sync) and
+ * something was delivered, the recording and the release wait for the next
+ * queue_sync_delivered. */
 void queue_deliver(struct queue *q, struct queue_job *job, struct store *st, uint64_t now,
 		   queue_report_fn report, void *arg);
+/* BLOCKING. Make the deliveries that queue_deliver left unsynced durable
+ * with one store_sync(st), and only then record them (D or S records) and
+ * release their entries. If the sync fails they are delivered again (over
+ * what they left, so never twice). 0 or the sync's errno. */
+int queue_sync_delivered(struct queue *q, struct store *st);
+/* Whether deliveries wait for queue_sync_delivered. */
+bool queue_unsynced(struct queue *q);
 /* BLOCKING. Drop head journal segments nothing refers to any more, moving
  * the few live messages of an old segment forward first. */
 void queue_maintain(struct queue *q);

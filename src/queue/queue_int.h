@@ -67,6 +67,21 @@ struct queue_msg {
 	struct queue_entry *entry; /* made at commit, inserted once durable */
 };
 
+/* What one delivery attempt did, waiting for the store's flush before it
+ * is recorded (queue_sync_delivered). */
+struct queue_attempt {
+	struct queue_attempt *next;
+	struct queue_entry *e;  /* active until recorded */
+	uint8_t *rstat;         /* per recipient: the new state (text[i] set) */
+	char **text;            /* per recipient: the reply; NULL: not tried */
+	bool deferred;          /* some recipient was deferred: one more attempt */
+	bool redeliver;         /* the next attempt replaces what this one left */
+	uint64_t now, delay;
+	queue_report_fn report;
+	void *arg;
+	const char *target;
+};
+
 struct queue {
 	char *dir, *jdir, *sdir;
 	uint64_t min_free;
@@ -96,6 +111,7 @@ struct queue {
 	bool stop;
 	bool dirty;         /* lazily written records wait for a flush */
 	struct queue_msg *waiting, **waiting_tail;
+	struct queue_attempt *unsynced; /* deliveries waiting for store_sync */
 
 	atomic_uint_fast64_t space_checked; /* second of the last statvfs */
 	atomic_bool space_ok;

@@ -1,8 +1,11 @@
 /* The queue manager: on the main loop, a timer and a wake-up (the queue's
  * flusher calls it when new messages are durable) take due messages from
  * the queue and deliver each on the pool (queue_deliver blocks on the
- * store's fsyncs). At most QMGR_CONCURRENCY deliveries run at once, so the
- * pool stays free for the sessions' work. One log line per recipient and
+ * store's I/O). At most QMGR_CONCURRENCY deliveries run at once, so the
+ * pool stays free for the sessions' work. Maildir deliveries skip their
+ * fsyncs: one sync job at a time (queue_sync_delivered: one syncfs) makes
+ * every delivery finished before it durable, and the deliveries finished
+ * while it runs form the next batch. One log line per recipient and
  * attempt: delivered, deferred or failed (Postfix's status=sent model). */
 #include <stdlib.h>
 #include <string.h>
@@ -26,6 +29,8 @@ struct srv_qmgr {
 	unsigned inflight;
 	bool stopping;
 	bool maintaining;
+	bool syncing;
+	uv_work_t sync_work;
 	uint64_t last_maintain;
 	uv_work_t maintain_work;
 };
@@ -59,6 +64,29 @@ static void deliver_work(uv_work_t *w)
 
 static void tick(struct srv_qmgr *m);
 
+static void sync_work(uv_work_t *w)
+{
+	struct srv_qmgr *m = w->data;
+	(void)queue_sync_delivered(m->sh->queue, m->sh->store);
+}
+
+static void sync_done(uv_work_t *w, int status)
+{
+	struct srv_qmgr *m = w->data;
+	m->syncing = false;
+	tick(m); /* the next batch, and entries released */
+}
+
+static void start_sync(struct srv_qmgr *m)
+{
+	if (m->syncing || !queue_unsynced(m->sh->queue))
+		return;
+	m->syncing = true;
+	m->sync_work.data = m;
+	if (uv_queue_work(m->loop, &m->sync_work, sync_work, sync_done) != 0)
+		m->syncing = false;
+}
+
 static void deliver_done(uv_work_t *w, int status)
 {
 	struct qmgr_job *j = w->data;
@@ -85,6 +113,7 @@ static void maintain_done(uv_work_t *w, int status)
 
 static void tick(struct srv_qmgr *m)
 {
+	start_sync(m); /* also while stopping: the last deliveries' records */
 	if (m->stopping)
 		return;
 	uint64_t now = (uint64_t)time(NULL);

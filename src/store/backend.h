@@ -29,6 +29,8 @@ struct store_backend {
 	const char *(*error)(const void *msg);
 	/* store_delivered; NULL: cannot tell. */
 	bool (*delivered)(void *be, const char *rcpt, const char *queue_id);
+	/* store_sync; NULL: commit is durable by itself (defer_sync ignored). */
+	int (*sync)(void *be);
 	/* Start-up warnings ("" when none). */
 	const char *(*warnings)(const void *be);
 	void (*close)(void *be);

@@ -12,6 +12,19 @@
  *           fsync every Mk/new/ (shared between concurrent commits)
  *   failure unlink every tmp/ and new/ entry this message made
  *
+ * A delivery from the queue (defer_sync) skips both fsyncs: the queue keeps
+ * the message until store_sync, one syncfs(2) of the Maildir root's file
+ * system for every delivery of a batch, has returned (queue/queue.c). Why
+ * syncfs and not the same fsyncs batched: on ext4 each file fsync writes its
+ * data and commits on its own, so N files cost N flushes wherever they run;
+ * syncfs writes back every dirty file and commits once (bench/RESULTS.md,
+ * "Queue: delivery without per-file fsync"). Its cost is everything dirty on
+ * that file system, so only the queue manager's pool thread waits for it,
+ * never a session. A mailbox on another file system than the root (a mount
+ * point below it) is delivered with the fsyncs, as without defer_sync.
+ * A recovered message (replace) is written over a file of its queue id that
+ * an earlier, unsynced delivery may have left incomplete.
+ *
  * The unnamed spool is why an interrupted delivery (kill -9, a second
  * SIGTERM, a crash mid-DATA) leaves nothing in tmp/: the kernel drops the
  * file with the last descriptor. Only the instant between link and rename
@@ -69,6 +82,7 @@ static int fs_link(const char *from, const char *to)
 	return linkat(AT_FDCWD, from, AT_FDCWD, to, AT_SYMLINK_FOLLOW);
 }
 static int fs_mkdir(const char *path, int mode) { return mkdir(path, (mode_t)mode); }
+static int fs_syncfs(int fd) { return syncfs(fd); }
 
 /* A mailbox begin created whose directory entries are not yet durable. */
 struct fresh_dir {
@@ -98,6 +112,7 @@ struct maildir {
 	struct dirsync *sync[DIRSYNC_BUCKETS];
 	struct fresh_dir *fresh;
 	size_t nfresh;
+	dev_t root_dev;     /* defer_sync covers mailboxes on this file system */
 	bool tmpfile;       /* O_TMPFILE spools can be linked through /proc/self/fd */
 	atomic_llong next_clean; /* time of the next tmp/ sweep */
 	char warnings[1200];
@@ -110,6 +125,7 @@ struct mbox {
 	char *new;    /* dir/new/<name> */
 	bool in_tmp;  /* tmp exists and is ours */
 	bool in_new;  /* new exists and is ours */
+	bool copied;  /* on another file system (EXDEV): synced by commit */
 };
 
 struct maildir_msg {
@@ -128,6 +144,7 @@ struct maildir_msg {
 	int err;       /* first failure (sticky), its errno ... */
 	struct store_result failure; /* ... and what the log says */
 	bool ok;       /* and delivered */
+	bool defer_sync; /* envelope's defer_sync: store_sync makes it durable */
 };
 
 static enum store_status status_of(int e)
@@ -534,7 +551,8 @@ static void *maildir_open(const struct store_config *cfg, char *err, size_t errl
 		store_set_err(err, errlen, "out of memory");
 		return NULL;
 	}
-	st->ops = (struct store_fs_ops){fs_open, fs_write, fs_fsync, fs_rename, fs_link, fs_mkdir};
+	st->ops = (struct store_fs_ops){fs_open,  fs_write, fs_fsync, fs_rename,
+					fs_link,  fs_mkdir, fs_syncfs};
 	if (ops) { /* a NULL field keeps the libc call */
 		if (ops->open)
 			st->ops.open = ops->open;
@@ -548,6 +566,8 @@ static void *maildir_open(const struct store_config *cfg, char *err, size_t errl
 			st->ops.link = ops->link;
 		if (ops->mkdir)
 			st->ops.mkdir = ops->mkdir;
+		if (ops->syncfs)
+			st->ops.syncfs = ops->syncfs;
 	}
 	pthread_mutex_init(&st->mu, NULL);
 
@@ -584,6 +604,7 @@ static void *maildir_open(const struct store_config *cfg, char *err, size_t errl
 		store_set_err(err, errlen, "maildir root %s: %s", st->root, "not a directory");
 		goto fail;
 	}
+	st->root_dev = sb.st_dev;
 	if (access(st->root, W_OK | X_OK) != 0) {
 		store_set_err(err, errlen, "maildir root %s: not writable: %s", st->root, strerror(errno));
 		goto fail;
@@ -743,6 +764,36 @@ static int open_spool(struct maildir_msg *m)
 	return 0;
 }
 
+/* The path of a file of queue_id in mailbox dir's new/ or cur/ (malloc'd),
+ * or NULL: "<seconds>.<queue id>.<host>[:2,flags]", the escaped queue id
+ * between dots being unique. */
+static char *find_delivered(const char *dir, const char *queue_id)
+{
+	char needle[NAME_MAX + 1];
+	size_t pos = 0;
+
+	if (!put(needle, sizeof needle, &pos, ".", 1) ||
+	    !put_escaped(needle, sizeof needle, &pos, queue_id) ||
+	    !put(needle, sizeof needle, &pos, ".", 1))
+		return NULL;
+	static const char *const subs[] = {"/new/", "/cur/"};
+	for (size_t i = 0; i < sizeof subs / sizeof subs[0]; i++) {
+		char *sub = path_join(dir, subs[i], "");
+		DIR *d = sub ? opendir(sub) : NULL;
+		char *found = NULL;
+		struct dirent *de;
+		while (d && !found && (de = readdir(d)) != NULL)
+			if (strstr(de->d_name, needle))
+				found = path_join(sub, de->d_name, "");
+		if (d)
+			closedir(d);
+		free(sub);
+		if (found)
+			return found;
+	}
+	return NULL;
+}
+
 static void *maildir_begin(void *be, const struct store_envelope *env, struct store_result *res)
 {
 	struct maildir *st = be;
@@ -819,6 +870,14 @@ static void *maildir_begin(void *be, const struct store_envelope *env, struct st
 		}
 	}
 
+	for (size_t k = 0; env->replace && k < m->nmb; k++) {
+		char *old = find_delivered(m->mb[k].dir, queue_id);
+		if (old) {
+			free(m->mb[k].new);
+			m->mb[k].new = old;
+		}
+	}
+	m->defer_sync = env->defer_sync;
 	if (!(m->buf = malloc(MAILDIR_BUF_SIZE)))
 		goto fail;
 	if (open_spool(m) != 0)
@@ -964,8 +1023,10 @@ static void maildir_commit(void *msg, struct store_result *results)
 		fail_step(m, e, "write", spool_name(m));
 		goto fail;
 	}
+	struct stat sb;
+	bool defer = m->defer_sync && fstat(m->fd, &sb) == 0 && sb.st_dev == st->root_dev;
 	errno = 0;
-	if (st->ops.fsync(m->fd) < 0) {
+	if (!defer && st->ops.fsync(m->fd) < 0) {
 		fail_step(m, last_err(), "fsync", spool_name(m));
 		goto fail;
 	}
@@ -995,6 +1056,7 @@ static void maildir_commit(void *msg, struct store_result *results)
 		}
 		if (copy_file(m, m->spool, &m->mb[k]) != 0)
 			goto fail;
+		m->mb[k].copied = true;
 	}
 	int fd = m->fd;
 	m->fd = -1;
@@ -1019,7 +1081,7 @@ static void maildir_commit(void *msg, struct store_result *results)
 	/* Only the new/ entries need to be durable: an unsynced tmp/ entry that
 	 * survives a crash is stale spool, which Maildir readers clean up. */
 	for (size_t k = 0; k < m->nmb; k++)
-		if ((e = dir_sync(st, m->mb[k].newdir)) != 0) {
+		if ((!defer || m->mb[k].copied) && (e = dir_sync(st, m->mb[k].newdir)) != 0) {
 			fail_step(m, e, "fsync", m->mb[k].newdir);
 			goto fail;
 		}
@@ -1029,6 +1091,10 @@ static void maildir_commit(void *msg, struct store_result *results)
 		unsigned levels = fresh_levels(st, m->mb[k].dir);
 		if (levels == 0)
 			continue;
+		if (defer && !m->mb[k].copied) { /* on the root's file system: store_sync */
+			fresh_done(st, m->mb[k].dir, levels);
+			continue;
+		}
 		if ((e = sync_chain(st, m->mb[k].dir, levels)) != 0) {
 			fail_step(m, e, "fsync", m->mb[k].dir);
 			goto fail;
@@ -1076,30 +1142,27 @@ static void maildir_free(void *msg)
 static bool maildir_delivered(void *be, const char *rcpt, const char *queue_id)
 {
 	const struct maildir *st = be;
-	char dir[PATH_MAX], needle[NAME_MAX + 1];
-	size_t pos = 0;
+	char dir[PATH_MAX];
 
-	if (!maildir_mailbox_path(st->root, rcpt, dir, sizeof dir) ||
-	    !put(needle, sizeof needle, &pos, ".", 1) ||
-	    !put_escaped(needle, sizeof needle, &pos, queue_id) ||
-	    !put(needle, sizeof needle, &pos, ".", 1))
+	if (!maildir_mailbox_path(st->root, rcpt, dir, sizeof dir))
 		return false;
-	static const char *const subs[] = {"/new", "/cur"};
-	for (size_t i = 0; i < sizeof subs / sizeof subs[0]; i++) {
-		char *sub = path_join(dir, subs[i], "");
-		DIR *d = sub ? opendir(sub) : NULL;
-		free(sub);
-		if (!d)
-			continue;
-		bool found = false;
-		struct dirent *de;
-		while (!found && (de = readdir(d)) != NULL)
-			found = strstr(de->d_name, needle) != NULL;
-		closedir(d);
-		if (found)
-			return true;
-	}
-	return false;
+	char *found = find_delivered(dir, queue_id);
+	bool yes = found != NULL;
+	free(found);
+	return yes;
+}
+
+static int maildir_sync(void *be)
+{
+	const struct maildir *st = be;
+	errno = 0;
+	int fd = st->ops.open(st->root, O_RDONLY | O_DIRECTORY | O_CLOEXEC, 0);
+	if (fd < 0)
+		return last_err();
+	errno = 0;
+	int e = st->ops.syncfs(fd) < 0 ? last_err() : 0;
+	close(fd);
+	return e;
 }
 
 static const char *maildir_warnings(const void *be)
@@ -1125,6 +1188,7 @@ const struct store_backend store_backend_maildir = {
 	.free = maildir_free,
 	.error = maildir_error,
 	.delivered = maildir_delivered,
+	.sync = maildir_sync,
 	.warnings = maildir_warnings,
 	.close = maildir_close,
 };

@@ -103,6 +103,10 @@ const char *store_warnings(const struct store *st)
 
 bool store_wants_return_path(const struct store *st) { return st->be->return_path; }
 
+bool store_defers_sync(const struct store *st) { return st->be->sync != NULL; }
+
+int store_sync(struct store *st) { return st->be->sync ? st->be->sync(st->state) : 0; }
+
 bool store_delivered(struct store *st, const char *rcpt, const char *queue_id)
 {
 	return st->be->delivered && rcpt && queue_id && st->be->delivered(st->state, rcpt, queue_id);

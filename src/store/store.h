@@ -40,6 +40,7 @@ struct store_fs_ops {
 	int (*rename)(const char *from, const char *to);
 	int (*link)(const char *from, const char *to);
 	int (*mkdir)(const char *path, int mode);
+	int (*syncfs)(int fd); /* store_sync: the mailboxes' whole file system */
 };
 
 struct store_config {
@@ -80,6 +81,11 @@ bool store_wants_return_path(const struct store *st);
  * that finished before a crash: the queue does not deliver it twice).
  * Blocking (reads directories); false when the backend cannot tell. */
 bool store_delivered(struct store *st, const char *rcpt, const char *queue_id);
+/* Whether commit can skip its fsyncs for a later store_sync (defer_sync). */
+bool store_defers_sync(const struct store *st);
+/* BLOCKING. Make every delivery committed with defer_sync before this call
+ * durable: one flush for all of them. 0 or an errno. */
+int store_sync(struct store *st);
 /* Warnings the backend found at start that do not stop it (a mailbox it
  * cannot write to, with the path): "" when none. */
 const char *store_warnings(const struct store *st);
@@ -94,6 +100,13 @@ struct store_envelope {
 	size_t nrcpts;
 	bool smtputf8;            /* MAIL ... SMTPUTF8 (RFC 6531) */
 	bool eightbit;            /* BODY=8BITMIME or BINARYMIME (RFC 6152, RFC 3030) */
+	/* The caller makes the delivery durable later with store_sync, before it
+	 * forgets the message (the queue): commit skips its own fsyncs. */
+	bool defer_sync;
+	/* A delivery of queue_id that may be in the mailbox already (a message
+	 * recovered after a crash, whose earlier delivery may not have reached
+	 * the disk whole): replace that file instead of adding one. */
+	bool replace;
 };
 
 /* Start a message. Returns NULL on failure and fills *res (may be NULL):

@@ -321,6 +321,7 @@ static size_t run_due(struct fx *f, uint64_t now, struct reports *rp)
 	size_t n = queue_take_due(f->q, now, jobs, 16);
 	for (size_t i = 0; i < n; i++)
 		queue_deliver(f->q, jobs[i], f->st, now, on_report, rp);
+	(void)queue_sync_delivered(f->q, f->st); /* as the queue manager does */
 	return n;
 }
 
@@ -654,10 +655,12 @@ static void test_redelivery_is_idempotent(void **state)
 	memset(&rp, 0, sizeof(rp));
 	run_due(f, (uint64_t)time(NULL), &rp);
 	assert_int_equal(rp.delivered, 2);
-	assert_non_null(strstr(rp.last, "already"));
 	size_t n;
-	free(delivered(f, "a", &len, &n));
+	char *got = delivered(f, "a", &len, &n);
 	assert_int_equal(n, 1);
+	assert_int_equal(len, 2);
+	assert_memory_equal(got, "x\n", 2);
+	free(got);
 	free(delivered(f, "b", &len, &n));
 	assert_int_equal(n, 1);
 }
@@ -725,6 +728,8 @@ static void test_control_commands(void **state)
 	assert_int_equal(queue_control(f->q, "release C1", now, &out), 0);
 	assert_int_equal(queue_take_due(f->q, now, jobs, 4), 1);
 	queue_deliver(f->q, jobs[0], f->st, now, NULL, NULL);
+	assert_int_equal(queue_size(f->q), 1); /* until the Maildir's sync */
+	assert_int_equal(queue_sync_delivered(f->q, f->st), 0);
 	assert_int_equal(queue_size(f->q), 0);
 	assert_int_equal(put(f, "C2", "x\r\n", 3, 1), QUEUE_OK);
 	buf_clear(&out);
