@@ -1,6 +1,8 @@
 /* store/maildir.c: mailbox mapping, durable delivery, hard links, bounded
  * writes, fault injection of every filesystem step (nothing may be left
- * behind) and grouped directory fsyncs under threads. */
+ * behind), grouped directory fsyncs under threads, deliveries whose flush
+ * is deferred to one store_sync, and a recovered message replacing its
+ * earlier copy. */
 #include <stdarg.h>
 #include <stddef.h>
 #include <setjmp.h>
@@ -113,6 +115,14 @@ static int t_link(const char *from, const char *to)
 
 static int t_mkdir(const char *path, int mode) { return mkdir(path, (mode_t)mode); }
 
+static atomic_long g_syncfs;
+
+static int t_syncfs(int fd)
+{
+	atomic_fetch_add(&g_syncfs, 1);
+	return syncfs(fd);
+}
+
 static const struct store_fs_ops t_ops = {
 	.open = t_open,
 	.write = t_write,
@@ -120,6 +130,7 @@ static const struct store_fs_ops t_ops = {
 	.rename = t_rename,
 	.link = t_link,
 	.mkdir = t_mkdir,
+	.syncfs = t_syncfs,
 };
 
 static void fault_set(enum fault_op op, int nth, int err)
@@ -934,6 +945,81 @@ static void test_threads_share_dir_fsync(void **state)
 		      PER_THREAD, dirs, commits);
 }
 
+/* One message delivered with defer_sync and optionally replace. */
+static void deliver_with(struct fx *fx, const char *qid, const char *const *rcpts, size_t n,
+			 const char *body, bool defer_sync, bool replace)
+{
+	struct store_envelope env = {.queue_id = qid, .sender = "s@example.org", .rcpts = rcpts,
+				     .nrcpts = n, .defer_sync = defer_sync, .replace = replace};
+	struct store_result res[4];
+	struct store_msg *m = store_msg_begin(fx->st, &env, res);
+	assert_non_null(m);
+	assert_int_equal(store_msg_write(m, body, strlen(body)), STORE_OK);
+	assert_int_equal(store_msg_commit(m, res), STORE_OK);
+	store_msg_free(m);
+}
+
+/* A queue delivery (defer_sync) makes no fsync at all, even of a new
+ * mailbox's directories; store_sync is one syncfs for all of them. */
+static void test_defer_sync(void **state)
+{
+	struct fx *fx = *state;
+	const char *r1[] = {"a@x.org", "b@x.org"}, *r2[] = {"c@y.org"};
+	atomic_store(&g_syncfs, 0);
+	assert_true(store_defers_sync(fx->st));
+	deliver_with(fx, "D1", r1, 2, "one\r\n", true, false);
+	deliver_with(fx, "D2", r2, 1, "two\r\n", true, false);
+	assert_int_equal(atomic_load(&g_file_fsyncs), 0);
+	assert_int_equal(atomic_load(&g_dir_fsyncs), 0);
+	assert_int_equal(atomic_load(&g_syncfs), 0);
+	char p[PATH_MAX], f[PATH_MAX];
+	sub(p, sizeof p, fx->root, "x.org/b/new");
+	only_file(p, f, sizeof f);
+	size_t len;
+	char *got = slurp(f, &len);
+	assert_int_equal(len, 4);
+	assert_memory_equal(got, "one\n", 4);
+	free(got);
+	assert_int_equal(store_sync(fx->st), 0);
+	assert_int_equal(atomic_load(&g_syncfs), 1);
+	/* without defer_sync: the file's and the directory's fsyncs */
+	deliver_with(fx, "D3", r2, 1, "three\r\n", false, false);
+	assert_int_equal(atomic_load(&g_file_fsyncs), 1);
+	assert_true(atomic_load(&g_dir_fsyncs) >= 1);
+	assert_int_equal(atomic_load(&g_syncfs), 1);
+}
+
+/* A recovered message (replace) is written over the file of its queue id,
+ * wherever a mail reader moved it, and nowhere else. */
+static void test_replace(void **state)
+{
+	struct fx *fx = *state;
+	const char *rcpt[] = {"a@x.org", "b@x.org"};
+	deliver_with(fx, "R7", rcpt, 2, "whole message\r\n", true, false);
+	char p[PATH_MAX], f[PATH_MAX], to[PATH_MAX + 8];
+	sub(p, sizeof p, fx->root, "x.org/a/new");
+	only_file(p, f, sizeof f);
+	assert_int_equal(truncate(f, 3), 0); /* its data never reached the disk */
+	(void)snprintf(to, sizeof to, "%s:2,S", f);
+	memcpy(to + strlen(p) - 3, "cur", 3);
+	assert_int_equal(rename(f, to), 0);
+	deliver_with(fx, "R7", rcpt, 2, "whole message\r\n", true, true);
+	assert_int_equal(entries(p), 0);
+	size_t len;
+	char *got = slurp(to, &len);
+	assert_int_equal(len, 14);
+	assert_memory_equal(got, "whole message\n", 14);
+	free(got);
+	sub(p, sizeof p, fx->root, "x.org/b/new");
+	assert_int_equal(entries(p), 1);
+	sub(p, sizeof p, fx->root, "x.org/b/cur");
+	assert_int_equal(entries(p), 0);
+	/* another queue id is not replaced */
+	deliver_with(fx, "R8", rcpt, 1, "other\r\n", true, true);
+	sub(p, sizeof p, fx->root, "x.org/a/new");
+	assert_int_equal(entries(p), 1);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -963,6 +1049,8 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_lf_line_ends, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_error_text, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_delivered, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_defer_sync, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_replace, setup, teardown),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -3,7 +3,9 @@
  * files whose flush never completed), faults at each step (short writes,
  * ENOSPC, EIO in write, pwrite, fdatasync, fsync), queue_min_free, delivery
  * into a Maildir with retry and expiry, idempotent redelivery after a lost
- * D record, and the control commands. */
+ * D record, the control commands, and Maildir deliveries whose records
+ * wait for one sync of the batch (no D record before it; a crash or a
+ * failed sync before it delivers again, once). */
 #include <stdarg.h>
 #include <stddef.h>
 #include <setjmp.h>
@@ -818,6 +820,208 @@ static void test_segments_reclaimed(void **state)
 	buf_fini(&out);
 }
 
+/* ---- Maildir deliveries without their own fsyncs (issue 11, step 3) ---- */
+
+static struct {
+	int fsyncs;  /* the store's file and directory fsyncs */
+	int syncfs;  /* store_sync's flushes */
+	int syncfs_err;
+	char snap[256]; /* at syncfs: copy the journal here (what a crash would leave) */
+	const char *jdir;
+} g_st;
+
+static void copy_dir(const char *from, const char *to)
+{
+	mkdir(to, 0700);
+	DIR *d = opendir(from);
+	struct dirent *de;
+	while (d && (de = readdir(d))) {
+		if (de->d_name[0] == '.')
+			continue;
+		char a[512], b[512];
+		snprintf(a, sizeof(a), "%s/%s", from, de->d_name);
+		snprintf(b, sizeof(b), "%s/%s", to, de->d_name);
+		size_t len;
+		char *data = read_file(a, &len);
+		FILE *fp = fopen(b, "wb");
+		assert_non_null(fp);
+		fwrite(data, 1, len, fp);
+		fclose(fp);
+		free(data);
+	}
+	if (d)
+		closedir(d);
+}
+
+static int st_fsync(int fd)
+{
+	g_st.fsyncs++;
+	return fsync(fd);
+}
+
+static int st_syncfs(int fd)
+{
+	g_st.syncfs++;
+	if (g_st.snap[0])
+		copy_dir(g_st.jdir, g_st.snap);
+	if (g_st.syncfs_err) {
+		errno = g_st.syncfs_err;
+		return -1;
+	}
+	return syncfs(fd);
+}
+
+static const struct store_fs_ops st_ops = {.fsync = st_fsync, .syncfs = st_syncfs};
+
+/* The fixture's store, with the counting ops; g_st reset. */
+static void counting_store(struct fx *f)
+{
+	store_free(f->st);
+	char err[256];
+	struct store_config sc = {.kind = STORE_MAILDIR, .maildir = f->mdir, .ops = &st_ops};
+	f->st = store_new(&sc, err, sizeof(err));
+	assert_non_null(f->st);
+	memset(&g_st, 0, sizeof(g_st));
+}
+
+static void deliver_all(struct fx *f, uint64_t now, struct reports *rp)
+{
+	struct queue_job *jobs[16];
+	size_t n = queue_take_due(f->q, now, jobs, 16);
+	for (size_t i = 0; i < n; i++)
+		queue_deliver(f->q, jobs[i], f->st, now, on_report, rp);
+}
+
+/* A batch of deliveries costs no fsync and one syncfs, and no D record is
+ * in the journal before that syncfs: a crash at that moment recovers every
+ * message of the batch. */
+static void test_done_records_follow_one_sync(void **state)
+{
+	struct fx *f = *state;
+	counting_store(f);
+	/* the mailboxes exist: their creation is not what is measured */
+	assert_int_equal(put(f, "W0", "w\r\n", 3, 3), QUEUE_OK);
+	struct reports rp = {0};
+	run_due(f, (uint64_t)time(NULL), &rp);
+	assert_int_equal(queue_size(f->q), 0);
+	memset(&g_st, 0, sizeof(g_st));
+	char jdir[256];
+	snprintf(jdir, sizeof(jdir), "%s/journal", f->qdir);
+	g_st.jdir = jdir;
+	snprintf(g_st.snap, sizeof(g_st.snap), "%s/snap/journal", f->dir);
+	char snapq[256], spill[300];
+	snprintf(snapq, sizeof(snapq), "%s/snap", f->dir);
+	snprintf(spill, sizeof(spill), "%s/spill", snapq);
+	assert_int_equal(mkdir(snapq, 0700), 0);
+	assert_int_equal(mkdir(spill, 0700), 0);
+
+	assert_int_equal(put(f, "B1", "one\r\n", 5, 1), QUEUE_OK);
+	assert_int_equal(put(f, "B2", "two\r\n", 5, 2), QUEUE_OK);
+	assert_int_equal(put(f, "B3", "three\r\n", 7, 3), QUEUE_OK);
+	memset(&rp, 0, sizeof(rp));
+	deliver_all(f, (uint64_t)time(NULL), &rp);
+	assert_int_equal(rp.delivered, 6);
+	assert_int_equal(g_st.fsyncs, 0);
+	assert_int_equal(g_st.syncfs, 0);
+	assert_int_equal(queue_size(f->q), 3); /* not recorded before the sync */
+	size_t len, n;
+	free(delivered(f, "c", &len, &n));
+	assert_int_equal(n, 2); /* W0 and B3: in the mailbox already */
+
+	assert_int_equal(queue_sync_delivered(f->q, f->st), 0);
+	assert_int_equal(g_st.syncfs, 1);
+	assert_int_equal(g_st.fsyncs, 0);
+	assert_int_equal(queue_size(f->q), 0);
+	assert_int_equal(queue_sync_delivered(f->q, f->st), 0); /* nothing left: no flush */
+	assert_int_equal(g_st.syncfs, 1);
+
+	/* the journal as it was when the syncfs began: all three are there */
+	g_st.snap[0] = '\0';
+	struct queue_config c = {.dir = snapq};
+	char err[256];
+	struct queue *sq = queue_open(&c, err, sizeof(err));
+	assert_non_null(sq);
+	assert_int_equal(queue_size(sq), 3);
+	queue_close(sq);
+
+	/* the next flush (this message's) makes the D records durable */
+	assert_int_equal(put(f, "B4", "four\r\n", 6, 1), QUEUE_OK);
+	reopen(f);
+	assert_int_equal(queue_size(f->q), 1);
+}
+
+/* A crash after the deliveries and before their sync: the files may be
+ * there whole, cut short or missing. The messages are delivered again, once
+ * each, whole. */
+static void test_crash_before_sync_redelivers_once(void **state)
+{
+	struct fx *f = *state;
+	counting_store(f);
+	assert_int_equal(put(f, "K1", "first\r\n", 7, 2), QUEUE_OK);
+	assert_int_equal(put(f, "K2", "second\r\n", 8, 1), QUEUE_OK);
+	struct reports rp = {0};
+	deliver_all(f, (uint64_t)time(NULL), &rp);
+	assert_int_equal(rp.delivered, 3);
+	/* b's copy of K1 lost its data (written, never flushed) */
+	char dir[256], path[600];
+	snprintf(dir, sizeof(dir), "%s/example.org/b/new", f->mdir);
+	DIR *d = opendir(dir);
+	struct dirent *de;
+	while ((de = readdir(d)))
+		if (strstr(de->d_name, ".K1.")) {
+			snprintf(path, sizeof(path), "%s/%s", dir, de->d_name);
+			assert_int_equal(truncate(path, 0), 0);
+		}
+	closedir(d);
+	reopen(f); /* the crash: no sync, no D record */
+	assert_int_equal(g_st.syncfs, 0);
+	assert_int_equal(queue_size(f->q), 2);
+	memset(&rp, 0, sizeof(rp));
+	run_due(f, (uint64_t)time(NULL), &rp);
+	assert_int_equal(rp.delivered, 3);
+	assert_int_equal(queue_size(f->q), 0);
+	size_t len, n;
+	char *got = delivered(f, "b", &len, &n);
+	assert_int_equal(n, 1);
+	assert_int_equal(len, 6);
+	assert_memory_equal(got, "first\n", 6);
+	free(got);
+	snprintf(dir, sizeof(dir), "%s/example.org/a/new", f->mdir);
+	assert_int_equal(count_files(dir), 2);
+}
+
+/* A failed sync leaves the batch's messages in the queue, deferred, and
+ * their next delivery replaces the files this one left. */
+static void test_failed_sync_defers_and_replaces(void **state)
+{
+	struct fx *f = *state;
+	counting_store(f);
+	assert_int_equal(put(f, "F1", "body\r\n", 6, 1), QUEUE_OK);
+	uint64_t now = (uint64_t)time(NULL);
+	struct reports rp = {0};
+	deliver_all(f, now, &rp);
+	g_st.syncfs_err = EIO;
+	assert_int_equal(queue_sync_delivered(f->q, f->st), EIO);
+	assert_int_equal(queue_size(f->q), 1);
+	assert_int_equal(queue_next_due(f->q), now + 300);
+	struct buf out;
+	buf_init(&out, 1 << 20);
+	assert_int_equal(queue_control(f->q, "list", now, &out), 0);
+	assert_non_null(strstr(out.data, "state=deferred"));
+	assert_non_null(strstr(out.data, "could not be flushed"));
+	buf_fini(&out);
+	g_st.syncfs_err = 0;
+	memset(&rp, 0, sizeof(rp));
+	run_due(f, now + 300, &rp);
+	assert_int_equal(rp.delivered, 1);
+	assert_int_equal(queue_size(f->q), 0);
+	size_t len, n;
+	char *got = delivered(f, "a", &len, &n);
+	assert_int_equal(n, 1);
+	assert_memory_equal(got, "body\n", 5);
+	free(got);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -843,6 +1047,9 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_control_commands, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_maintain_during_flush, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_segments_reclaimed, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_done_records_follow_one_sync, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_crash_before_sync_redelivers_once, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_failed_sync_defers_and_replaces, setup, teardown),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
