@@ -24,7 +24,8 @@
  *   A failed flush answers 451 to its batch and writes D records for it.
  *
  * Delivery appends S records (per-recipient state, attempts, next retry,
- * hold) and finally a D record; they are flushed lazily by the next round,
+ * hold) and finally a D record; they are flushed lazily, by the next
+ * message's round or after QUEUE_LAZY_FLUSH_MS (queue_int.h),
  * because losing one only repeats a delivery, and a Maildir delivery of a
  * recovered message replaces the file of its queue id if there is one
  * (deliver.c, store/maildir.c), so a Maildir never gets a message twice.
@@ -59,6 +60,7 @@
 #include <string.h>
 #include <sys/stat.h>
 #include <sys/statvfs.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "common/log.h"
@@ -567,6 +569,12 @@ static void flush_round(struct queue *q, struct queue_msg *batch)
 		q->on_ready(q->on_ready_arg);
 }
 
+/* Wait on q->wake (mu held) until the monotonic time *until. */
+static void wait_until(struct queue *q, const struct timespec *until)
+{
+	(void)pthread_cond_timedwait(&q->wake, &q->mu, until);
+}
+
 static void *flusher_main(void *arg)
 {
 	struct queue *q = arg;
@@ -575,6 +583,26 @@ static void *flusher_main(void *arg)
 	for (;;) {
 		while (!q->stop && !q->waiting && !q->dirty)
 			pthread_cond_wait(&q->wake, &q->mu);
+		/* Only lazy records (S, D) to flush: they may wait for the next
+		 * message's flush, which covers them for free. A round of their
+		 * own would occupy the disk and this thread just when a session
+		 * waits for its 250 (measured: at one session every message paid
+		 * for the previous one's D record). */
+		if (!q->stop && !q->waiting && q->dirty) {
+			struct timespec until;
+			clock_gettime(CLOCK_MONOTONIC, &until);
+			until.tv_nsec += QUEUE_LAZY_FLUSH_MS * 1000000L;
+			until.tv_sec += until.tv_nsec / 1000000000L;
+			until.tv_nsec %= 1000000000L;
+			while (!q->stop && !q->waiting && q->dirty) {
+				struct timespec now;
+				clock_gettime(CLOCK_MONOTONIC, &now);
+				if (now.tv_sec > until.tv_sec ||
+				    (now.tv_sec == until.tv_sec && now.tv_nsec >= until.tv_nsec))
+					break;
+				wait_until(q, &until);
+			}
+		}
 		if (!q->waiting && !q->dirty)
 			break; /* stop, with nothing left to flush */
 		struct queue_msg *batch = q->waiting;
@@ -875,7 +903,11 @@ struct queue *queue_open(const struct queue_config *cfg, char *err, size_t errle
 	q->on_ready = cfg->on_ready;
 	q->on_ready_arg = cfg->on_ready_arg;
 	pthread_mutex_init(&q->mu, NULL);
-	pthread_cond_init(&q->wake, NULL);
+	pthread_condattr_t ca;
+	pthread_condattr_init(&ca);
+	pthread_condattr_setclock(&ca, CLOCK_MONOTONIC);
+	pthread_cond_init(&q->wake, &ca);
+	pthread_condattr_destroy(&ca);
 	q->waiting_tail = &q->waiting;
 	buf_init(&q->rec, QREC_HDR + QREC_MAX_PAYLOAD);
 	atomic_store(&q->space_ok, true);

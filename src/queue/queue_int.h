@@ -9,6 +9,9 @@
 #include "queue/record.h"
 
 #define QUEUE_WHY_MAX QUEUE_WHY_LOG
+/* How long lazily written records (S, D) wait for a message's flush to
+ * ride before they get a flush of their own. */
+#define QUEUE_LAZY_FLUSH_MS 100
 
 /* One journal segment: <dir>/journal/<16 hex digits>. */
 struct qseg {

@@ -18,6 +18,10 @@
 #define QMGR_CONCURRENCY 12
 #define QMGR_TICK_MS 1000
 #define QMGR_MAINTAIN_S 60
+/* A sync waits this long for more deliveries to join its batch: at a low
+ * rate each delivery would pay a syncfs, whose writeback competes with the
+ * journal's fdatasync that the sessions wait for (bench/RESULTS.md). */
+#define QMGR_SYNC_DELAY_MS 20
 
 struct srv_qmgr {
 	struct srv_shared *sh;
@@ -29,7 +33,9 @@ struct srv_qmgr {
 	unsigned inflight;
 	bool stopping;
 	bool maintaining;
-	bool syncing;
+	bool syncing;      /* sync_work queued or running */
+	bool sync_armed;   /* sync_timer runs */
+	uv_timer_t sync_timer;
 	uv_work_t sync_work;
 	uint64_t last_maintain;
 	uv_work_t maintain_work;
@@ -77,14 +83,32 @@ static void sync_done(uv_work_t *w, int status)
 	tick(m); /* the next batch, and entries released */
 }
 
-static void start_sync(struct srv_qmgr *m)
+static void run_sync(struct srv_qmgr *m)
 {
-	if (m->syncing || !queue_unsynced(m->sh->queue))
-		return;
 	m->syncing = true;
 	m->sync_work.data = m;
 	if (uv_queue_work(m->loop, &m->sync_work, sync_work, sync_done) != 0)
 		m->syncing = false;
+}
+
+static void on_sync_timer(uv_timer_t *t)
+{
+	struct srv_qmgr *m = t->data;
+	m->sync_armed = false;
+	if (!m->syncing)
+		run_sync(m);
+}
+
+static void start_sync(struct srv_qmgr *m)
+{
+	if (m->syncing || m->sync_armed || !queue_unsynced(m->sh->queue))
+		return;
+	if (m->stopping) { /* the timer is closed: the last batch goes now */
+		run_sync(m);
+		return;
+	}
+	m->sync_armed = true;
+	uv_timer_start(&m->sync_timer, on_sync_timer, QMGR_SYNC_DELAY_MS, 0);
 }
 
 static void deliver_done(uv_work_t *w, int status)
@@ -168,6 +192,8 @@ int srv_qmgr_start(struct srv_shared *sh, uv_loop_t *loop)
 	m->last_maintain = (uint64_t)time(NULL);
 	uv_timer_init(loop, &m->timer);
 	m->timer.data = m;
+	uv_timer_init(loop, &m->sync_timer);
+	m->sync_timer.data = m;
 	pthread_mutex_init(&m->wake_lock, NULL);
 	uv_async_init(loop, &m->wake, on_wake);
 	m->wake.data = m;
@@ -204,6 +230,9 @@ void srv_qmgr_stop(struct srv_shared *sh)
 	m->wake_closed = true;
 	pthread_mutex_unlock(&m->wake_lock);
 	uv_close((uv_handle_t *)&m->timer, closed);
+	uv_close((uv_handle_t *)&m->sync_timer, closed);
+	m->sync_armed = false;
+	start_sync(m); /* what the timer would have started */
 	uv_close((uv_handle_t *)&m->wake, closed);
 }
 
