@@ -438,6 +438,11 @@ static void test_torn_append_at_every_offset(void **state)
 	assert_non_null(whole);
 	/* where the first record ends */
 	uint32_t first = 16 + ((uint32_t)(unsigned char)whole[8] | (uint32_t)(unsigned char)whole[9] << 8);
+	/* and the second (the zeros written ahead of the records follow) */
+	const unsigned char *h2 = (const unsigned char *)whole + first;
+	size_t file_len = len;
+	len = first + 16 + ((uint32_t)h2[8] | (uint32_t)h2[9] << 8);
+	assert_true(len < file_len);
 	for (size_t cut = 0; cut <= len; cut++) {
 		/* start from a queue dir holding only the cut segment */
 		journal_set(f, seg, whole, cut);
@@ -1022,6 +1027,33 @@ static void test_failed_sync_defers_and_replaces(void **state)
 	free(got);
 }
 
+/* The current segment is written with zeros ahead of its records (so that
+ * an append's fdatasync commits no size change); recovery ends the segment
+ * at the zeros and keeps every record before them. */
+static void test_zeros_ahead_of_the_records(void **state)
+{
+	struct fx *f = *state;
+	assert_int_equal(put(f, "Z1", "one\r\n", 5, 1), QUEUE_OK);
+	assert_int_equal(put(f, "Z2", "two\r\n", 5, 2), QUEUE_OK);
+	char seg[256];
+	snprintf(seg, sizeof(seg), "%s/journal/0000000000000001", f->qdir);
+	struct stat sb;
+	assert_int_equal(stat(seg, &sb), 0);
+	assert_true(sb.st_size >= 512 * 1024); /* records are a few hundred octets */
+	size_t len;
+	char *data = read_file(seg, &len);
+	assert_int_equal(data[len - 1], 0);
+	free(data);
+	reopen(f);
+	assert_int_equal(queue_size(f->q), 2);
+	assert_int_equal(put(f, "Z3", "three\r\n", 7, 1), QUEUE_OK);
+	reopen(f);
+	assert_int_equal(queue_size(f->q), 3);
+	struct reports rp = {0};
+	run_due(f, (uint64_t)time(NULL), &rp);
+	assert_int_equal(rp.delivered, 4);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -1050,6 +1082,7 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_done_records_follow_one_sync, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_crash_before_sync_redelivers_once, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_failed_sync_defers_and_replaces, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_zeros_ahead_of_the_records, setup, teardown),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
