@@ -70,6 +70,13 @@ static void deliver_work(uv_work_t *w)
 
 static void tick(struct srv_qmgr *m);
 
+/* The queue ran empty: give the journal's space back now. */
+static void maintain_if_empty(struct srv_qmgr *m)
+{
+	if (m->inflight == 0 && !m->syncing && queue_size(m->sh->queue) == 0)
+		m->last_maintain = 0;
+}
+
 static void sync_work(uv_work_t *w)
 {
 	struct srv_qmgr *m = w->data;
@@ -80,6 +87,7 @@ static void sync_done(uv_work_t *w, int status)
 {
 	struct srv_qmgr *m = w->data;
 	m->syncing = false;
+	maintain_if_empty(m); /* the synced entries were the last ones */
 	tick(m); /* the next batch, and entries released */
 }
 
@@ -117,9 +125,7 @@ static void deliver_done(uv_work_t *w, int status)
 	struct srv_qmgr *m = j->m;
 	free(j);
 	m->inflight--;
-	/* the queue ran empty: give the journal's space back now */
-	if (m->inflight == 0 && queue_size(m->sh->queue) == 0)
-		m->last_maintain = 0;
+	maintain_if_empty(m);
 	tick(m);
 }
 
