@@ -518,16 +518,30 @@ void queue_msg_free(struct queue_msg *m)
  * allocated and the size unchanged. A zero region is not a record (its
  * magic does not match): recovery ends the segment there. Failures only
  * cost the gain; under mu (an append must not land in the region while the
- * zeros are written). */
+ * zeros are written). Only where space is plenty: on a nearly full file
+ * system the zeros would take what messages need. */
+static bool zero_needed(struct queue *q)
+{
+	const struct qseg *cur = &q->segs[q->nsegs - 1];
+	return cur->zeroed < cur->size + QUEUE_ZERO_AHEAD / 2 && cur->zeroed < QUEUE_SEGMENT_MAX;
+}
+
 static void zero_ahead(struct queue *q)
 {
 	static const unsigned char zeros[64 * 1024];
+	pthread_mutex_lock(&q->mu);
+	bool need = zero_needed(q) && !atomic_load(&q->low_space);
+	pthread_mutex_unlock(&q->mu);
+	uint64_t free_bytes = 0;
+	if (!need || q->ops.free_space(q->dir, &free_bytes) != 0 ||
+	    free_bytes < QUEUE_ZERO_MIN_FREE || free_bytes < 2 * q->min_free)
+		return;
 	pthread_mutex_lock(&q->mu);
 	struct qseg *cur = &q->segs[q->nsegs - 1];
 	uint64_t end = cur->size + QUEUE_ZERO_AHEAD;
 	if (end > QUEUE_SEGMENT_MAX)
 		end = QUEUE_SEGMENT_MAX;
-	if (cur->zeroed < cur->size + QUEUE_ZERO_AHEAD / 2 && cur->zeroed < end) {
+	if (zero_needed(q)) {
 		uint64_t off = cur->zeroed;
 		while (off < end) {
 			size_t n = end - off < sizeof(zeros) ? (size_t)(end - off) : sizeof(zeros);

@@ -17,6 +17,9 @@
  * of an append rewrites blocks the file has: no size or block allocation
  * to commit with it (bench/RESULTS.md: ~15-30 % less per fdatasync). */
 #define QUEUE_ZERO_AHEAD ((uint64_t)1024 * 1024)
+/* ... and only while the file system has this much free (and twice
+ * queue_min_free). */
+#define QUEUE_ZERO_MIN_FREE ((uint64_t)256 * 1024 * 1024)
 
 /* One journal segment: <dir>/journal/<16 hex digits>. */
 struct qseg {

@@ -1054,6 +1054,22 @@ static void test_zeros_ahead_of_the_records(void **state)
 	assert_int_equal(rp.delivered, 4);
 }
 
+/* On a file system short of space the zeros would take what messages
+ * need: none are written there. */
+static void test_no_zeros_when_space_is_short(void **state)
+{
+	struct fx *f = *state;
+	g_fault.free_space = (uint64_t)100 * 1024 * 1024;
+	assert_int_equal(put(f, "N1", "one\r\n", 5, 1), QUEUE_OK);
+	assert_int_equal(put(f, "N2", "two\r\n", 5, 1), QUEUE_OK);
+	char seg[256];
+	snprintf(seg, sizeof(seg), "%s/journal/0000000000000001", f->qdir);
+	struct stat sb;
+	assert_int_equal(stat(seg, &sb), 0);
+	assert_true(sb.st_size < 4096);
+	g_fault.free_space = UINT64_MAX;
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -1083,6 +1099,7 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_crash_before_sync_redelivers_once, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_failed_sync_defers_and_replaces, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_zeros_ahead_of_the_records, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_no_zeros_when_space_is_short, setup, teardown),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
