@@ -22,6 +22,8 @@
  *      flush was running rides the next one: N concurrent sessions cost
  *      one fdatasync, not N (group commit, as a database's WAL).
  *   A failed flush answers 451 to its batch and writes D records for it.
+ *   The current segment is kept written with zeros ahead of its records
+ *   (zero_ahead), so that these fdatasyncs commit no size change.
  *
  * Delivery appends S records (per-recipient state, attempts, next retry,
  * hold) and finally a D record; they are flushed lazily, by the next
