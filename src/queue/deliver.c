@@ -163,7 +163,9 @@ static void outcome_apply(struct queue *q, struct queue_attempt *o)
 		pending |= e->rstat[i] == QREC_RCPT_PENDING;
 		failed |= e->rstat[i] == QREC_RCPT_FAILED;
 	}
-	e->recovered = o->redeliver;
+	/* a recipient still pending may have an earlier copy in its mailbox
+	 * (cut short, or not flushed): its next attempt replaces it too */
+	e->recovered = o->redeliver || (e->recovered && pending);
 	e->active = false;
 	if (o->deferred)
 		e->attempts++;

@@ -831,6 +831,7 @@ static struct {
 	int fsyncs;  /* the store's file and directory fsyncs */
 	int syncfs;  /* store_sync's flushes */
 	int syncfs_err;
+	const char *fail_rename; /* a rename into this path fails with EIO */
 	char snap[256]; /* at syncfs: copy the journal here (what a crash would leave) */
 	const char *jdir;
 } g_st;
@@ -876,7 +877,17 @@ static int st_syncfs(int fd)
 	return syncfs(fd);
 }
 
-static const struct store_fs_ops st_ops = {.fsync = st_fsync, .syncfs = st_syncfs};
+static int st_rename(const char *from, const char *to)
+{
+	if (g_st.fail_rename && strstr(to, g_st.fail_rename)) {
+		errno = EIO;
+		return -1;
+	}
+	return rename(from, to);
+}
+
+static const struct store_fs_ops st_ops = {.fsync = st_fsync, .rename = st_rename,
+					   .syncfs = st_syncfs};
 
 /* The fixture's store, with the counting ops; g_st reset. */
 static void counting_store(struct fx *f)
@@ -1070,6 +1081,50 @@ static void test_no_zeros_when_space_is_short(void **state)
 	g_fault.free_space = UINT64_MAX;
 }
 
+/* After a crash, a recipient's delivery fails (its copy from before the
+ * crash, cut short, stays): its retry still replaces that copy. */
+static void test_retry_after_recovery_replaces(void **state)
+{
+	struct fx *f = *state;
+	counting_store(f);
+	assert_int_equal(put(f, "RR1", "hello\r\n", 7, 2), QUEUE_OK);
+	uint64_t now = (uint64_t)time(NULL);
+	struct reports rp = {0};
+	deliver_all(f, now, &rp);
+	char dir[256], path[600];
+	snprintf(dir, sizeof(dir), "%s/example.org/b/new", f->mdir);
+	DIR *d = opendir(dir);
+	struct dirent *de;
+	while ((de = readdir(d)))
+		if (de->d_name[0] != '.') {
+			snprintf(path, sizeof(path), "%s/%s", dir, de->d_name);
+			assert_int_equal(truncate(path, 2), 0);
+			/* from an earlier second than the retries */
+			char older[700];
+			snprintf(older, sizeof(older), "%s/1%s", dir, strchr(de->d_name, '.'));
+			assert_int_equal(rename(path, older), 0);
+		}
+	closedir(d);
+	reopen(f); /* the crash, before the sync */
+	g_st.fail_rename = "/b/new/";
+	memset(&rp, 0, sizeof(rp));
+	run_due(f, now, &rp);
+	assert_int_equal(rp.deferred, 2); /* one store message for both: both deferred */
+	g_st.fail_rename = NULL;
+	memset(&rp, 0, sizeof(rp));
+	run_due(f, now + 300, &rp);
+	assert_int_equal(rp.delivered, 2);
+	assert_int_equal(queue_size(f->q), 0);
+	size_t len, n;
+	char *got = delivered(f, "b", &len, &n);
+	assert_int_equal(n, 1);
+	assert_int_equal(len, 6);
+	assert_memory_equal(got, "hello\n", 6);
+	free(got);
+	free(delivered(f, "a", &len, &n));
+	assert_int_equal(n, 1);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -1100,6 +1155,7 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_failed_sync_defers_and_replaces, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_zeros_ahead_of_the_records, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_no_zeros_when_space_is_short, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_retry_after_recovery_replaces, setup, teardown),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
