@@ -51,6 +51,8 @@ pf_start() {
   port_free "$PF_PORT_AUTH" && port_free "$PF_PORT_TLS" || die "port $PF_PORT_AUTH or $PF_PORT_TLS is in use"
   rm -rf "$PF"; mkdir -p "$PF/etc/sasl" "$PF/spool" "$PF/data" "$PF/mail"
   pf_subst "$BENCH/conf/postfix/main.cf.in" "$PF/etc/main.cf"
+  # PF_MAIN_EXTRA: more main.cf lines (run-queue.sh: virtual_transport = lmtp:...)
+  [ -z "${PF_MAIN_EXTRA:-}" ] || printf '%s\n' "$PF_MAIN_EXTRA" >> "$PF/etc/main.cf"
   pf_subst "$BENCH/conf/postfix/master.cf.in" "$PF/etc/master.cf"
   pf_subst "$BENCH/conf/postfix/sasl-smtpd.conf.in" "$PF/etc/sasl/smtpd.conf"
   echo "$PF_PASS" | saslpasswd2 -c -p -f "$PF/etc/sasldb2" -u bench.local "${PF_USER%@*}"

@@ -1,0 +1,162 @@
+#!/usr/bin/env python3
+"""Figures of bench/run-queue.sh.
+
+  queue_figures.py posternd LOG   one line of key=value from posternd's log: messages
+                                  queued, recipients delivered/deferred/failed, and the
+                                  delay from each message's `queued` line (its 250) to its
+                                  `delivered` line (the Maildir file is in new/, or the LMTP
+                                  server said 250), p50/p99/max in ms, matched by queue id
+  queue_figures.py postfix MAILLOG  the same from Postfix's log: status=sent/deferred/
+                                  bounced counts and its delay= (arrival to delivery)
+  queue_figures.py report TSV     the markdown tables of the report
+"""
+import datetime
+import re
+import statistics
+import sys
+
+TS = re.compile(r"^ts=(\S+) ")
+QID = re.compile(r" queue_id=(\S+)")
+
+
+def ts_of(line):
+    m = TS.match(line)
+    return datetime.datetime.strptime(m.group(1), "%Y-%m-%dT%H:%M:%S.%fZ").timestamp() if m else None
+
+
+def pct(v, p):
+    if not v:
+        return float("nan")
+    v = sorted(v)
+    return v[min(len(v) - 1, int(round(p / 100.0 * (len(v) - 1))))]
+
+
+def posternd(path):
+    queued, delays = {}, []
+    n = {"queued": 0, "delivered": 0, "deferred": 0, "failed": 0}
+    first = last = None
+    for line in open(path, errors="replace"):
+        ev = line.split(" event=", 1)[1].split(" ", 1)[0] if " event=" in line else ""
+        if ev not in n:
+            continue
+        n[ev] += 1
+        m = QID.search(line)
+        t = ts_of(line)
+        if not m or t is None:
+            continue
+        if ev == "queued":
+            queued[m.group(1)] = t
+            first = t if first is None else first
+            last = t
+        elif ev == "delivered" and m.group(1) in queued:
+            delays.append((t - queued[m.group(1)]) * 1000.0)
+    span = (last - first) if first is not None else 0.0
+    print("queued=%d delivered=%d deferred=%d failed=%d queued_span_s=%.1f delay_p50_ms=%.0f "
+          "delay_p99_ms=%.0f delay_max_ms=%.0f" % (n["queued"], n["delivered"], n["deferred"],
+                                                  n["failed"], span, pct(delays, 50),
+                                                  pct(delays, 99), max(delays or [float("nan")])))
+
+
+def postfix(path):
+    n = {"sent": 0, "deferred": 0, "bounced": 0}
+    delays = []
+    try:
+        lines = open(path, errors="replace")
+    except OSError:
+        lines = []
+    for line in lines:
+        m = re.search(r" delay=([0-9.]+),.* status=(\w+)", line)
+        if not m:
+            continue
+        n[m.group(2)] = n.get(m.group(2), 0) + 1
+        if m.group(2) == "sent":
+            delays.append(float(m.group(1)) * 1000.0)
+    print("sent=%d deferred=%d bounced=%d delay_p50_ms=%.0f delay_p99_ms=%.0f delay_max_ms=%.0f"
+          % (n["sent"], n["deferred"], n["bounced"], pct(delays, 50), pct(delays, 99),
+             max(delays or [float("nan")])))
+
+
+def report(path):
+    rows = {}
+    mem = []
+    for line in open(path):
+        part, what, kv = line.rstrip("\n").split("\t")
+        d = dict(x.split("=", 1) for x in kv.split() if "=" in x)
+        if part == "memory":
+            mem.append(d)
+        else:
+            rows[(part, what)] = d
+
+    def f(d, k):
+        try:
+            return float(d.get(k, "nan"))
+        except ValueError:
+            return float("nan")
+
+    names = {"maildir": ("queue -> Maildir", "queue -> virtual(8) Maildir", 3),
+             "lmtp": ("queue -> LMTP -> Dovecot", "queue -> lmtp(8) -> Dovecot", 2)}
+    for part in ("maildir", "lmtp"):
+        pd, pf = rows.get((part, "posternd")), rows.get((part, "postfix"))
+        if not pd or not pf:
+            continue
+        pdl, pfl = rows.get((part, "posternd-log"), {}), rows.get((part, "postfix-log"), {})
+        pd_name, pf_name, target = names[part]
+        print("## %s: posternd (%s) vs Postfix (%s)" % (part, pd_name, pf_name))
+        print()
+        print("| figure | posternd | Postfix | posternd / Postfix |")
+        print("|---|---:|---:|---:|")
+        vals = {}
+        for side, d in (("pd", pd), ("pf", pf)):
+            w = f(d, "window_s")
+            acc, din, dr = f(d, "accepted"), f(d, "delivered_in_window"), f(d, "drain_s")
+            vals[side] = {
+                "accepted/s (over the load window)": acc / w,
+                "delivered/s in the window (files at its end / its length)": din / w,
+                "delivered/s end to end (accepted / (window + drain))": acc / (w + dr),
+                "messages accepted": acc,
+                "backlog at the end of the window": acc - din,
+                "time to deliver the backlog, s": dr,
+            }
+        for k in vals["pd"]:
+            a, b = vals["pd"][k], vals["pf"][k]
+            ratio = "%.2f" % (a / b) if b and "/s" in k else ""
+            if k.startswith("delivered/s in the window"):
+                ratio += " (target ≥ %d: %s)" % (target, "met" if a / b >= target else "missed")
+            fmt = "%.0f" if "/s" in k or "messages" in k or "backlog" in k else "%.1f"
+            print("| %s | %s | %s | %s |" % (k, fmt % a, fmt % b, ratio))
+        print("| delay 250 → delivered, p50 / p99 / max ms | %s / %s / %s | %s / %s / %s (Postfix's delay=: arrival → delivery) | |"
+              % (pdl.get("delay_p50_ms"), pdl.get("delay_p99_ms"), pdl.get("delay_max_ms"),
+                 pfl.get("delay_p50_ms"), pfl.get("delay_p99_ms"), pfl.get("delay_max_ms")))
+        print("| deliveries logged: done / deferred / failed | %s / %s / %s | %s / %s / %s | |"
+              % (pdl.get("delivered"), pdl.get("deferred"), pdl.get("failed"),
+                 pfl.get("sent"), pfl.get("deferred"), pfl.get("bounced")))
+        print()
+    if mem:
+        print("## memory: posternd's RSS while the queue grows (delivery target unreachable)")
+        print()
+        print("| messages sent | queued (log) | deferred attempts (log) | RSS kB | PSS kB | queue on disk kB | smtp-source s for the step (msgs/s) | rc |")
+        print("|---:|---:|---:|---:|---:|---:|---:|---:|")
+        prev = 0
+        for d in mem:
+            secs = f(d, "secs")
+            sent = int(d["sent"])
+            rate = "%.1f (%.0f)" % (secs, (sent - prev) / secs) if secs > 0 else "-"
+            prev = sent
+            print("| %s | %s | %s | %s | %s | %s | %s | %s |" % (d["sent"], d["queued"], d["deferred_lines"],
+                                                               d["rss_kb"], d["pss_kb"], d["queue_kb"], rate, d["rc"]))
+        loaded = [d for d in mem if int(d["sent"]) > 0]
+        if len(loaded) >= 2:
+            first, last = f(loaded[0], "rss_kb"), f(loaded[-1], "rss_kb")
+            q0, q1 = f(loaded[0], "queued"), f(loaded[-1], "queued")
+            lo = min(f(d, "rss_kb") for d in loaded)
+            hi = max(f(d, "rss_kb") for d in loaded)
+            print()
+            print("RSS from the first step to the last: %.0f → %.0f kB (%+.0f %%; min %.0f, max %.0f over the loaded "
+                  "steps; target: within 20 %%: %s); %.0f B per queued message between them; at start %s kB."
+                  % (first, last, (last / first - 1) * 100, lo, hi,
+                     "met" if hi <= lo * 1.2 else "missed",
+                     (last - first) * 1024 / (q1 - q0) if q1 > q0 else float("nan"), mem[0]["rss_kb"]))
+
+
+if __name__ == "__main__":
+    {"posternd": posternd, "postfix": postfix, "report": report}[sys.argv[1]](sys.argv[2])

@@ -1,0 +1,204 @@
+#!/bin/bash
+# The queue's benchmarks (issue 11), posternd next to Postfix in one run:
+#
+#   maildir  sustained end to end: SESSIONS sessions of SIZE-octet messages,
+#            many per connection (smtp-source -d), for LOAD_S seconds, into
+#            posternd (queue -> Maildir) and into Postfix (queue -> virtual(8)
+#            Maildir, as the anchors configure it). Figures: accepted/s, files
+#            in the Maildir at the end of the window (delivered/s), the time
+#            until the backlog is delivered, and posternd's delay from 250 to
+#            the Maildir file (p50/p99: its `queued` and `delivered` log lines,
+#            matched by queue id). Target: delivered/s >= 3x Postfix's.
+#   lmtp     the same load, both servers delivering over LMTP to one Dovecot
+#            the script starts (own config, loopback): posternd store = lmtp,
+#            Postfix virtual_transport = lmtp:inet:127.0.0.1:DV_PORT (its
+#            lmtp(8)). Target: delivered/s >= 2x Postfix's.
+#   memory   posternd alone, store = lmtp to a port nobody listens on, so every
+#            delivery defers and the queue only grows: MEM_MSGS messages in
+#            chunks of MEM_STEP; posternd's RSS and PSS after each chunk.
+#            Target: flat within 20 %.
+#
+# It asserts nothing. Postfix's own delay= (from its arrival to its delivery)
+# is shown next to posternd's; the rates are the figures that matter.
+#
+# usage: bench/run-queue.sh [POSTERND_PATH]   (as root; default build/release/posternd,
+#        built with meson setup build/release --buildtype=release && ninja -C build/release)
+# env:   PARTS ("maildir lmtp memory")  LOAD_S (60)  SESSIONS (20)  SIZE (4096)
+#        DRAIN_MAX (600 s: how long to wait for a backlog)  MEM_MSGS (100000)
+#        MEM_STEP (10000)  WORKERS (2)  PD_PORT (10097)  PF_PORT_AUTH (10141)
+#        PF_PORT_TLS (10142: Postfix's plain-mail listener here)  DV_PORT (10124)
+#        DEAD_PORT (10129)  OUT (default $ANCHORS/results/queue-<UTC stamp>)
+#        ROOT ($ANCHORS/run/postern-qbench)  RESULTS_MD=FILE (append the report)
+# Runtime: per part and server LOAD_S plus the drain; about 8-12 min in all.
+set -u
+export ROOT=${ROOT:-${ANCHORS:-/opt/anchors}/run/postern-qbench}
+. "$(cd "$(dirname "$0")" && pwd)/lib.sh"
+PD_PORT=${PD_PORT:-10097}; PF_PORT_AUTH=${PF_PORT_AUTH:-10141}; PF_PORT_TLS=${PF_PORT_TLS:-10142}
+DV_PORT=${DV_PORT:-10124}; DEAD_PORT=${DEAD_PORT:-10129}
+PARTS=${PARTS:-"maildir lmtp memory"}; LOAD_S=${LOAD_S:-60}; DRAIN_MAX=${DRAIN_MAX:-600}
+MEM_MSGS=${MEM_MSGS:-100000}; MEM_STEP=${MEM_STEP:-10000}
+bench_setup queue "${1:-$TOP/build/release/posternd}"
+PQ=$OUT/queue.tsv; : > "$PQ"
+SRC=/usr/sbin/smtp-source
+DV=$ROOT/dovecot; DVPID=""
+trap 'dv_stop; cleanup_all' EXIT
+now() { date +%s.%N; }
+elapsed() { echo "$(now) - $1" | bc; }
+nfiles() { local n=0 d; for d in "$@"; do n=$((n + $(ls -U "$d" 2>/dev/null | wc -l))); done; echo $n; }
+
+# ---- Dovecot LMTP, as tests/interop/test_lmtp.py starts it ----
+dv_start() {
+  port_free "$DV_PORT" || die "port $DV_PORT is in use"
+  rm -rf "$DV"; mkdir -p "$DV/mail"; chmod 755 "$DV"; chown nobody:nogroup "$DV/mail"
+  echo "rcpt:{PLAIN}unused:$(id -u nobody):$(id -g nobody)::$DV/home/rcpt::" > "$DV/users"
+  cat > "$DV/dovecot.conf" <<EOF
+base_dir = $DV/run
+state_dir = $DV/state
+log_path = $DV/dovecot.log
+protocols = lmtp
+ssl = no
+listen = 127.0.0.1
+default_internal_user = dovecot
+default_internal_group = dovecot
+default_login_user = dovenull
+first_valid_uid = 1
+mail_location = maildir:$DV/mail/%n
+auth_username_format = %n
+postmaster_address = postmaster@bench.local
+passdb {
+  driver = passwd-file
+  args = $DV/users
+}
+userdb {
+  driver = passwd-file
+  args = $DV/users
+}
+service lmtp {
+  inet_listener lmtp {
+    address = 127.0.0.1
+    port = $DV_PORT
+  }
+}
+EOF
+  dovecot -F -c "$DV/dovecot.conf" >> "$OUT/dovecot.out" 2>&1 & DVPID=$!
+  wait_port "$DV_PORT" || die "dovecot did not listen (see $OUT/dovecot.out, $DV/dovecot.log)"
+}
+dv_stop() {
+  [ -n "$DVPID" ] || return 0
+  kill "$DVPID" 2>/dev/null
+  for _ in $(seq 1 100); do kill -0 "$DVPID" 2>/dev/null || break; sleep 0.1; done
+  DVPID=""
+}
+dv_clear() { find "$DV/mail" -type f \( -path '*/new/*' -o -path '*/cur/*' -o -path '*/tmp/*' \) -delete 2>/dev/null; sync; }
+
+# ---- one side: load it LOAD_S s, sample its mailbox, wait for the backlog ----
+# $1 part, $2 server, $3 port, then the mailbox directories whose files count
+run_side() {
+  local part=$1 server=$2 port=$3; shift 3
+  local dirs=("$@") t0 lpid next=10 d_end t_end drained="" acc q
+  local samples=$OUT/$part-$server.samples; : > "$samples"
+  log "$part $server: ${LOAD_S} s of smtp-source -s $SESSIONS -l $SIZE -d"
+  t0=$(now)
+  timeout "$LOAD_S" "${NODNS[@]}" $SRC -4 -M bench.local -f sender@bench.local -t rcpt@bench.local \
+    -l "$SIZE" -s "$SESSIONS" -m 100000000 -d "127.0.0.1:$port" >> "$OUT/smtp-source-$part-$server.err" 2>&1 & lpid=$!
+  while kill -0 "$lpid" 2>/dev/null; do
+    sleep 1
+    if [ "$(echo "$(elapsed "$t0") >= $next" | bc)" = 1 ]; then
+      echo "$next $(nfiles "${dirs[@]}")" >> "$samples"; next=$((next + 10))
+    fi
+  done
+  wait "$lpid"
+  d_end=$(nfiles "${dirs[@]}"); t_end=$(now)
+  echo "end $d_end" >> "$samples"
+  # the backlog: posternd is done when every queued message is delivered or
+  # failed; Postfix when its queue directories are empty
+  for _ in $(seq 1 $((DRAIN_MAX * 2))); do
+    if [ "$server" = postfix ]; then [ "$(pf_queued)" -eq 0 ] && { drained=$(elapsed "$t_end"); break; }
+    else
+      q=$(grep -c 'event=queued' "$OUT/posternd.log")
+      [ "$(grep -c 'event=delivered\|event=failed' "$OUT/posternd.log")" -ge "$q" ] && { drained=$(elapsed "$t_end"); break; }
+    fi
+    sleep 0.5
+  done
+  acc=$(nfiles "${dirs[@]}")
+  [ "$server" = postfix ] && acc=$((acc + $(pf_queued)))
+  [ "$server" = posternd ] && acc=$(grep -c 'event=queued' "$OUT/posternd.log")
+  printf '%s\t%s\twindow_s=%s accepted=%s delivered_in_window=%s drain_s=%s delivered_total=%s\n' \
+    "$part" "$server" "$(echo "$t_end - $t0" | bc)" "$acc" "$d_end" "${drained:-timeout}" "$(nfiles "${dirs[@]}")" >> "$PQ"
+  log "$part $server: accepted=$acc in window: delivered=$d_end; drained after ${drained:-more than $DRAIN_MAX} s"
+}
+
+pd_side() {  # part, posternd flags...
+  local part=$1; shift
+  rm -rf "$PD/queue" "$PD/Maildir"; : > "$OUT/posternd.log"
+  pd_start --queue-dir "$PD/queue" --control "$PD/control.sock" "$@"
+  if [ "$part" = maildir ]; then run_side "$part" posternd "$PD_PORT" "$PD/Maildir/bench.local/rcpt/new"
+  else run_side "$part" posternd "$PD_PORT" "$DV/mail/rcpt/new" "$DV/mail/rcpt/cur"; fi
+  pd_stop
+  mv "$OUT/posternd.log" "$OUT/posternd-$part.log"
+  "$PY" "$BENCH/queue_figures.py" posternd "$OUT/posternd-$part.log" | sed "s/^/$part\tposternd-log\t/" >> "$PQ"
+}
+
+pf_side() {  # part
+  local part=$1
+  if [ "$part" = lmtp ]; then PF_MAIN_EXTRA="virtual_transport = lmtp:inet:127.0.0.1:$DV_PORT"; else PF_MAIN_EXTRA=""; fi
+  pf_start
+  if [ "$part" = maildir ]; then run_side "$part" postfix "$PF_PORT_TLS" "$PF/mail/bench/new"
+  else run_side "$part" postfix "$PF_PORT_TLS" "$DV/mail/rcpt/new" "$DV/mail/rcpt/cur"; fi
+  pf_stop
+  cp "$PF/maillog" "$OUT/postfix-$part.maillog" 2>/dev/null
+  "$PY" "$BENCH/queue_figures.py" postfix "$OUT/postfix-$part.maillog" | sed "s/^/$part\tpostfix-log\t/" >> "$PQ"
+  rm -rf "$PF/mail/bench"
+}
+
+# ---- memory: the queue grows, nothing is delivered ----
+mem_part() {
+  port_free "$DEAD_PORT" || die "port $DEAD_PORT is in use (it must have no listener)"
+  rm -rf "$PD/queue" "$PD/Maildir"; : > "$OUT/posternd.log"
+  pd_start --queue-dir "$PD/queue" --control "$PD/control.sock" --store lmtp --lmtp "127.0.0.1:$DEAD_PORT"
+  local sent=0 t0 secs rc q
+  mem_sample() {
+    q=$(grep -c 'event=queued' "$OUT/posternd.log")
+    printf 'memory\tsample\tsent=%s queued=%s deferred_lines=%s rss_kb=%s pss_kb=%s queue_kb=%s secs=%s rc=%s\n' "$sent" "$q" \
+      "$(grep -c 'event=deferred' "$OUT/posternd.log")" "$(awk '/^VmRSS/{print $2}' /proc/$PDPID/status)" \
+      "$(awk '/^Pss:/{print $2}' /proc/$PDPID/smaps_rollup)" "$(du -sk "$PD/queue" | cut -f1)" "${secs:-0}" "${rc:-0}" >> "$PQ"
+    log "memory: queued=$q rss=$(awk '/^VmRSS/{print $2}' /proc/$PDPID/status) kB"
+  }
+  mem_sample
+  while [ "$sent" -lt "$MEM_MSGS" ]; do
+    t0=$(now)
+    "${NODNS[@]}" $SRC -4 -M bench.local -f sender@bench.local -t rcpt@bench.local \
+      -l "$SIZE" -s "$SESSIONS" -m "$MEM_STEP" -d "127.0.0.1:$PD_PORT" >> "$OUT/smtp-source-memory.err" 2>&1; rc=$?
+    secs=$(elapsed "$t0"); sent=$((sent + MEM_STEP))
+    mem_sample
+  done
+  pd_stop
+  mv "$OUT/posternd.log" "$OUT/posternd-memory.log"
+}
+
+log "PARTS=$PARTS LOAD_S=$LOAD_S SESSIONS=$SESSIONS SIZE=$SIZE MEM_MSGS=$MEM_MSGS"
+start_dns
+for part in $PARTS; do
+  case $part in
+    maildir) pd_side maildir --store maildir; pf_side maildir ;;
+    lmtp) dv_start
+          pd_side lmtp --store lmtp --lmtp "127.0.0.1:$DV_PORT"; dv_clear
+          pf_side lmtp; dv_clear; dv_stop ;;
+    memory) mem_part ;;
+    *) die "unknown part $part (maildir, lmtp, memory)" ;;
+  esac
+done
+
+{
+  echo "# Queue benchmark $STAMP"
+  echo
+  "$BENCH/machine.sh" "$POSTERND"
+  echo "- Dovecot $(dovecot --version 2>/dev/null); load: smtp-source -s $SESSIONS -l $SIZE -d for $LOAD_S s per server; posternd --workers ${WORKERS:-2}, queue and mailboxes under $ROOT"
+  echo
+  "$PY" "$BENCH/queue_figures.py" report "$PQ"
+  echo
+  echo "smtp-source errors: $(cat "$OUT"/smtp-source-*.err 2>/dev/null | grep -v 'Terminated' | sort | uniq -c | sort -rn | head -5 | tr '\n' ';')"
+} > "$OUT/report.md"
+cat "$OUT/report.md"
+[ -n "${RESULTS_MD:-}" ] && cat "$OUT/report.md" >> "$RESULTS_MD"
+log "report: $OUT/report.md   raw: $PQ"
