@@ -25,7 +25,7 @@
 #        built with meson setup build/release --buildtype=release && ninja -C build/release)
 # env:   PARTS ("maildir lmtp memory")  LOAD_S (60)  SESSIONS (20)  SIZE (4096)
 #        DRAIN_MAX (600 s: how long to wait for a backlog)  MEM_MSGS (100000)
-#        MEM_STEP (10000)  WORKERS (2)  PD_PORT (10097)  PF_PORT_AUTH (10141)
+#        MEM_STEP (10000)  ORDER ("posternd postfix": which server goes first)  WORKERS (2)  PD_PORT (10097)  PF_PORT_AUTH (10141)
 #        PF_PORT_TLS (10142: Postfix's plain-mail listener here)  DV_PORT (10124)
 #        DEAD_PORT (10129)  OUT (default $ANCHORS/results/queue-<UTC stamp>)
 #        ROOT ($ANCHORS/run/postern-qbench)  RESULTS_MD=FILE (append the report)
@@ -36,7 +36,7 @@ export ROOT=${ROOT:-${ANCHORS:-/opt/anchors}/run/postern-qbench}
 PD_PORT=${PD_PORT:-10097}; PF_PORT_AUTH=${PF_PORT_AUTH:-10141}; PF_PORT_TLS=${PF_PORT_TLS:-10142}
 DV_PORT=${DV_PORT:-10124}; DEAD_PORT=${DEAD_PORT:-10129}
 PARTS=${PARTS:-"maildir lmtp memory"}; LOAD_S=${LOAD_S:-60}; DRAIN_MAX=${DRAIN_MAX:-600}
-MEM_MSGS=${MEM_MSGS:-100000}; MEM_STEP=${MEM_STEP:-10000}
+MEM_MSGS=${MEM_MSGS:-100000}; MEM_STEP=${MEM_STEP:-10000}; ORDER=${ORDER:-"posternd postfix"}
 bench_setup queue "${1:-$TOP/build/release/posternd}"
 PQ=$OUT/queue.tsv; : > "$PQ"
 SRC=/usr/sbin/smtp-source
@@ -176,14 +176,19 @@ mem_part() {
   mv "$OUT/posternd.log" "$OUT/posternd-memory.log"
 }
 
-log "PARTS=$PARTS LOAD_S=$LOAD_S SESSIONS=$SESSIONS SIZE=$SIZE MEM_MSGS=$MEM_MSGS"
+log "PARTS=$PARTS ORDER=$ORDER LOAD_S=$LOAD_S SESSIONS=$SESSIONS SIZE=$SIZE MEM_MSGS=$MEM_MSGS"
 start_dns
 for part in $PARTS; do
   case $part in
-    maildir) pd_side maildir --store maildir; pf_side maildir ;;
+    maildir) for side in $ORDER; do
+               if [ "$side" = postfix ]; then pf_side maildir; else pd_side maildir --store maildir; fi
+             done ;;
     lmtp) dv_start
-          pd_side lmtp --store lmtp --lmtp "127.0.0.1:$DV_PORT"; dv_clear
-          pf_side lmtp; dv_clear; dv_stop ;;
+          for side in $ORDER; do
+            if [ "$side" = postfix ]; then pf_side lmtp; else pd_side lmtp --store lmtp --lmtp "127.0.0.1:$DV_PORT"; fi
+            dv_clear
+          done
+          dv_stop ;;
     memory) mem_part ;;
     *) die "unknown part $part (maildir, lmtp, memory)" ;;
   esac
