@@ -113,6 +113,7 @@ def report(path):
                 "accepted/s (over the load window)": acc / w,
                 "delivered/s in the window (files at its end / its length)": din / w,
                 "delivered/s end to end (accepted / (window + drain))": acc / (w + dr),
+                "delivered/s in the first 10 s (mailbox still small)": f(d, "first10") / 10.0,
                 "messages accepted": acc,
                 "backlog at the end of the window": acc - din,
                 "time to deliver the backlog, s": dr,

@@ -27,7 +27,8 @@
 #        DRAIN_MAX (600 s: how long to wait for a backlog)  MEM_MSGS (100000)
 #        MEM_STEP (10000)  ORDER ("posternd postfix": which server goes first)  WORKERS (2)  PD_PORT (10097)  PF_PORT_AUTH (10141)
 #        PF_PORT_TLS (10142: Postfix's plain-mail listener here)  DV_PORT (10124)
-#        DEAD_PORT (10129)  OUT (default $ANCHORS/results/queue-<UTC stamp>)
+#        DEAD_PORT (10129)  DV_CONF_EXTRA (more dovecot.conf lines, e.g.
+#        "maildir_very_dirty_syncs = yes")  OUT (default $ANCHORS/results/queue-<UTC stamp>)
 #        ROOT ($ANCHORS/run/postern-qbench)  RESULTS_MD=FILE (append the report)
 # Runtime: per part and server LOAD_S plus the drain; about 8-12 min in all.
 set -u
@@ -79,6 +80,7 @@ service lmtp {
     port = $DV_PORT
   }
 }
+${DV_CONF_EXTRA:-}
 EOF
   dovecot -F -c "$DV/dovecot.conf" >> "$OUT/dovecot.out" 2>&1 & DVPID=$!
   wait_port "$DV_PORT" || die "dovecot did not listen (see $OUT/dovecot.out, $DV/dovecot.log)"
@@ -125,8 +127,9 @@ run_side() {
   acc=$(nfiles "${dirs[@]}")
   [ "$server" = postfix ] && acc=$((acc + $(pf_queued)))
   [ "$server" = posternd ] && acc=$(grep -c 'event=queued' "$OUT/posternd.log")
-  printf '%s\t%s\twindow_s=%s accepted=%s delivered_in_window=%s drain_s=%s delivered_total=%s\n' \
-    "$part" "$server" "$(echo "$t_end - $t0" | bc)" "$acc" "$d_end" "${drained:-timeout}" "$(nfiles "${dirs[@]}")" >> "$PQ"
+  printf '%s\t%s\twindow_s=%s accepted=%s delivered_in_window=%s drain_s=%s delivered_total=%s first10=%s\n' \
+    "$part" "$server" "$(echo "$t_end - $t0" | bc)" "$acc" "$d_end" "${drained:-timeout}" "$(nfiles "${dirs[@]}")" \
+    "$(awk '$1 == 10 {print $2}' "$samples")" >> "$PQ"
   log "$part $server: accepted=$acc in window: delivered=$d_end; drained after ${drained:-more than $DRAIN_MAX} s"
 }
 
@@ -200,7 +203,7 @@ done
   echo "# Queue benchmark $STAMP"
   echo
   "$BENCH/machine.sh" "$POSTERND"
-  echo "- Dovecot $(dovecot --version 2>/dev/null); load: smtp-source -s $SESSIONS -l $SIZE -d for $LOAD_S s per server; posternd --workers ${WORKERS:-2}, queue and mailboxes under $ROOT"
+  echo "- Dovecot $(dovecot --version 2>/dev/null)${DV_CONF_EXTRA:+ with: $DV_CONF_EXTRA}; load: smtp-source -s $SESSIONS -l $SIZE -d for $LOAD_S s per server; posternd --workers ${WORKERS:-2}, queue and mailboxes under $ROOT"
   echo
   "$PY" "$BENCH/queue_figures.py" report "$PQ"
   echo
