@@ -460,7 +460,7 @@ static int flush_segments(struct queue *q)
 			continue; /* stays dirty: the caller fails this round */
 		fds[nfds++] = (struct dirty_fd){fd, q->segs[i].num};
 		q->segs[i].dirty = false;
-		q->segs[i].syncing = true;
+		q->segs[i].syncing++;
 	}
 	bool jdir = q->jdir_dirty;
 	q->jdir_dirty = false;
@@ -484,7 +484,7 @@ static int flush_segments(struct queue *q)
 		struct qseg *s = queue_seg(q, fds[i].num);
 		if (!s)
 			continue;
-		s->syncing = false;
+		s->syncing--;
 		s->dirty |= err != 0;
 	}
 	if (err) {

@@ -29,7 +29,9 @@ struct qseg {
 	uint64_t zeroed; /* octets of the file: records, then zeros written ahead */
 	uint64_t live; /* entries whose M or latest S record is here */
 	bool dirty;    /* written since its last fdatasync */
-	bool syncing;  /* the flusher is syncing it: it stays */
+	/* flushes in progress that cover it (the flusher's and queue_sync's may
+	 * overlap on one segment): while non-zero it stays */
+	unsigned syncing;
 };
 
 /* A message in the queue (acknowledged: a flush covered its M record). */
