@@ -85,7 +85,9 @@ PD=$ROOT/posternd
 pd_start() {  # extra flags...
   port_free "$PD_PORT" || die "port $PD_PORT is in use"
   mkdir -p "$PD/Maildir"
+  # its own queue and control socket, never the system's /var/spool/postern
   "${NODNS[@]}" "$POSTERND" --listen "127.0.0.1:$PD_PORT" --maildir "$PD/Maildir" \
+    --queue-dir "$PD/queue" --control "$PD/control.sock" \
     --hostname bench.local --domain bench.local --workers "${WORKERS:-2}" "$@" >> "$OUT/posternd.log" 2>&1 &
   PDPID=$!
   wait_port "$PD_PORT" || die "posternd did not listen (see $OUT/posternd.log)"
