@@ -3,7 +3,8 @@
  * page and the README checks all come from this table (DESIGN.md point 5).
  *
  * To add a key: a field in struct srv_config, one entry below (a flag only
- * if people will want it on the command line), a row in the README's key
+ * if people will want it on the command line; its help in N_(), translated
+ * in po/th.po after po/update-pot.sh), a row in the README's key
  * table and an entry in man/posternd.conf.5 (tests check both), then
  * `build/test/posternd --print-config-sample > posternd.conf.sample`.
  * Cross-checks between keys go in srv_config_finish(). */
