@@ -12,6 +12,7 @@
  * file is replaced atomically, mode 0600 (creds_file_edit). */
 #include <errno.h>
 #include <getopt.h>
+#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -25,16 +26,27 @@
 
 static void usage(FILE *f)
 {
-	fputs("usage: postern passwd add|set NAME [--file FILE] [--stdin] [--cram-md5]\n"
-	      "                       [--scheme yescrypt|sha512-crypt|bcrypt] [--iterations N]\n"
-	      "       postern passwd del NAME [--file FILE]\n"
-	      "       postern passwd list [NAME] [--file FILE]\n"
-	      "  --file FILE     the users file (default " PASSWD_DEFAULT_FILE ", or $POSTERN_USERS)\n"
-	      "  --stdin         read the password from one line of standard input\n"
-	      "  --cram-md5      also store the secret CRAM-MD5 needs (the password itself)\n"
-	      "  --scheme S      the crypt(3) hash: yescrypt (default), sha512-crypt, bcrypt\n"
-	      "  --iterations N  SCRAM iteration count (default 4096)\n",
-	      f);
+	fputs(_("usage: postern passwd add|set NAME [--file FILE] [--stdin] [--cram-md5]\n"
+		"                       [--scheme yescrypt|sha512-crypt|bcrypt] [--iterations N]\n"
+		"       postern passwd del NAME [--file FILE]\n"
+		"       postern passwd list [NAME] [--file FILE]\n"), f);
+	fprintf(f, _("  --file FILE     the users file (default %s, or $POSTERN_USERS)\n"),
+		PASSWD_DEFAULT_FILE);
+	fputs(_("  --stdin         read the password from one line of standard input\n"
+		"  --cram-md5      also store the secret CRAM-MD5 needs (the password itself)\n"
+		"  --scheme S      the crypt(3) hash: yescrypt (default), sha512-crypt, bcrypt\n"
+		"  --iterations N  SCRAM iteration count (default 4096)\n"), f);
+}
+
+/* One line on standard error after the program's name; fmt is translated. */
+__attribute__((format(printf, 1, 2))) static void passwd_say(const char *fmt, ...)
+{
+	va_list ap;
+	va_start(ap, fmt);
+	fputs("postern passwd: ", stderr);
+	vfprintf(stderr, fmt, ap);
+	fputc('\n', stderr);
+	va_end(ap);
 }
 
 /* Read the password twice from the terminal, without echo. */
@@ -44,25 +56,25 @@ static int read_tty_password(const char *name, char *pw, size_t cap)
 	case CLI_TTY_OK:
 		break;
 	case CLI_TTY_NONE:
-		fprintf(stderr, "postern passwd: no terminal to read the password from (use --stdin)\n");
+		passwd_say(_("no terminal to read the password from (use --stdin)"));
 		return -1;
 	case CLI_TTY_GETATTR:
-		fprintf(stderr, "postern passwd: /dev/tty: %s (use --stdin)\n", strerror(errno));
+		passwd_say(_("/dev/tty: %s (use --stdin)"), strerror(errno));
 		return -1;
 	case CLI_TTY_SETATTR:
-		fprintf(stderr, "postern passwd: /dev/tty: %s\n", strerror(errno));
+		passwd_say("/dev/tty: %s", strerror(errno));
 		return -1;
 	}
 	char again[CREDS_PASSWORD_MAX + 2];
 	int rc = -1;
-	if (cli_tty_ask(pw, cap, "Password for %s: ", name) == 1 &&
-	    cli_tty_ask(again, sizeof(again), "Retype password: ") == 1) {
+	if (cli_tty_ask(pw, cap, _("Password for %s: "), name) == 1 &&
+	    cli_tty_ask(again, sizeof(again), "%s", _("Retype password: ")) == 1) {
 		if (strcmp(pw, again) == 0)
 			rc = 0;
 		else
-			fprintf(stderr, "postern passwd: the passwords differ\n");
+			passwd_say(_("the passwords differ"));
 	} else {
-		fprintf(stderr, "postern passwd: no password read\n");
+		passwd_say(_("no password read"));
 	}
 	creds_wipe(again, sizeof(again));
 	cli_tty_close();
@@ -100,7 +112,7 @@ static int do_list(const char *file, const char *name)
 	char err[1024];
 	struct creds_db *db = creds_db_load(file, err, sizeof(err));
 	if (!db) {
-		fprintf(stderr, "postern passwd: %s\n", err);
+		passwd_say("%s", err);
 		return 1;
 	}
 	int rc = 0;
@@ -109,7 +121,7 @@ static int do_list(const char *file, const char *name)
 		if (u)
 			print_user(u);
 		else {
-			fprintf(stderr, "postern passwd: %s: no user \"%s\"\n", file, name);
+			passwd_say(_("%s: no user \"%s\""), file, name);
 			rc = 1;
 		}
 	} else {
@@ -134,6 +146,8 @@ int postern_passwd_main(int argc, char **argv)
 		{ "help", no_argument, NULL, 'h' },
 		{ NULL, 0, NULL, 0 },
 	};
+	const char *lang;
+	postern_i18n_init(NULL, &lang);
 	const char *file = getenv("POSTERN_USERS");
 	if (!file || !*file)
 		file = PASSWD_DEFAULT_FILE;
@@ -161,8 +175,8 @@ int postern_passwd_main(int argc, char **argv)
 			else if (!strcmp(optarg, "bcrypt"))
 				eo.scheme = CREDS_BCRYPT;
 			else {
-				fprintf(stderr, "postern passwd: --scheme \"%s\": expected yescrypt, sha512-crypt or bcrypt\n",
-					optarg);
+				passwd_say(_("--scheme \"%s\": expected yescrypt, sha512-crypt or bcrypt"),
+					   optarg);
 				return 2;
 			}
 			break;
@@ -171,8 +185,8 @@ int postern_passwd_main(int argc, char **argv)
 			errno = 0;
 			unsigned long n = strtoul(optarg, &end, 10);
 			if (errno || *end || n < 4096 || n > CREDS_SCRAM_ITER_MAX) {
-				fprintf(stderr, "postern passwd: --iterations \"%s\": expected 4096 to %d (RFC 7677 §4)\n",
-					optarg, CREDS_SCRAM_ITER_MAX);
+				passwd_say(_("--iterations \"%s\": expected 4096 to %d (RFC 7677, section 4)"),
+					   optarg, CREDS_SCRAM_ITER_MAX);
 				return 2;
 			}
 			eo.iter = (unsigned)n;
@@ -182,7 +196,7 @@ int postern_passwd_main(int argc, char **argv)
 			usage(stdout);
 			return 0;
 		default:
-			fprintf(stderr, "postern passwd: unknown or incomplete option \"%s\"\n", argv[optind - 1]);
+			passwd_say(_("unknown or incomplete option \"%s\""), argv[optind - 1]);
 			usage(stderr);
 			return 2;
 		}
@@ -198,8 +212,7 @@ int postern_passwd_main(int argc, char **argv)
 	 * prepare them before a lookup: a decomposed "ü" finds a composed one */
 	char *name = NULL;
 	if (given && creds_saslprep(given, &name)) {
-		fprintf(stderr, "postern passwd: bad user name (not UTF-8, or characters SASLprep "
-				"(RFC 4013) prohibits)\n");
+		passwd_say(_("bad user name (not UTF-8, or characters SASLprep (RFC 4013) prohibits)"));
 		return 2;
 	}
 	int rc = passwd_run(file, cmd, name, from_stdin, &eo);
@@ -221,17 +234,17 @@ static int passwd_run(const char *file, const char *cmd, const char *name, bool 
 	else if (!strcmp(cmd, "del"))
 		op = CREDS_EDIT_DEL;
 	else {
-		fprintf(stderr, "postern passwd: unknown command \"%s\"\n", cmd);
+		passwd_say(_("unknown command \"%s\""), cmd);
 		usage(stderr);
 		return 2;
 	}
 	if (!name) {
-		fprintf(stderr, "postern passwd: %s needs a user NAME\n", cmd);
+		passwd_say(_("%s needs a user NAME"), cmd);
 		return 2;
 	}
 	if (!creds_valid_name(name, strlen(name))) {
-		fprintf(stderr, "postern passwd: bad user name (1 to %d octets, no control characters, no ':')\n",
-			CREDS_NAME_MAX);
+		passwd_say(_("bad user name (1 to %d octets, no control characters, no ':')"),
+			   CREDS_NAME_MAX);
 		return 2;
 	}
 	char err[1024];
@@ -242,19 +255,19 @@ static int passwd_run(const char *file, const char *cmd, const char *name, bool 
 				    : read_tty_password(name, pw, sizeof(pw));
 		if (rc != 0) {
 			if (from_stdin)
-				fprintf(stderr, "postern passwd: no password on standard input (or longer than %d octets)\n",
-					CREDS_PASSWORD_MAX);
+				passwd_say(_("no password on standard input (or longer than %d octets)"),
+					   CREDS_PASSWORD_MAX);
 			creds_wipe(pw, sizeof(pw));
 			return 1;
 		}
 		if (creds_saslprep_has_unassigned(pw))
-			fprintf(stderr, "postern passwd: note: the password has characters Unicode 3.2 did "
-					"not assign (such as emoji); posternd and postern send take it with "
-					"every mechanism, but strict SCRAM clients (GNU SASL's gsasl) refuse it\n");
+			passwd_say(_("note: the password has characters Unicode 3.2 did not assign (such "
+				     "as emoji); posternd and postern send take it with every mechanism, "
+				     "but strict SCRAM clients (GNU SASL's gsasl) refuse it"));
 		rc = creds_entry_make(name, pw, eo, &line, err, sizeof(err));
 		creds_wipe(pw, sizeof(pw));
 		if (rc != 0) {
-			fprintf(stderr, "postern passwd: %s\n", err);
+			passwd_say("%s", err);
 			return 1;
 		}
 	}
@@ -264,10 +277,13 @@ static int passwd_run(const char *file, const char *cmd, const char *name, bool 
 		free(line);
 	}
 	if (rc != 0) {
-		fprintf(stderr, "postern passwd: %s\n", err);
+		passwd_say("%s", err);
 		return 1;
 	}
-	fprintf(stderr, "postern passwd: %s: user \"%s\" %s\n", file, name,
-		op == CREDS_EDIT_ADD ? "added" : op == CREDS_EDIT_SET ? "updated" : "deleted");
+	/* whole sentences, not a verb slotted in: word order differs by language */
+	passwd_say(op == CREDS_EDIT_ADD   ? _("%s: user \"%s\" added")
+		   : op == CREDS_EDIT_SET ? _("%s: user \"%s\" updated")
+					  : _("%s: user \"%s\" deleted"),
+		   file, name);
 	return 0;
 }

@@ -8,6 +8,7 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "common/i18n.h"
 #include "common/log.h"
 #include "common/str.h"
 #include "queue/retry.h"
@@ -113,7 +114,8 @@ const struct srv_key *srv_config_key(const char *key)
 static int fail(char *err, size_t errlen, const char *key, const char *value, const char *why)
 {
 	char q[300];
-	snprintf(err, errlen, "%s = %s: %s", key, log_quote(q, sizeof(q), value), why);
+	/* TRANSLATORS: key = "value": why it is refused */
+	snprintf(err, errlen, _("%s = %s: %s"), key, log_quote(q, sizeof(q), value), why);
 	return -1;
 }
 
@@ -199,7 +201,7 @@ static int set_value(struct srv_config *c, const struct srv_key *k, const char *
 	case SRV_KEY_UINT: {
 		uint64_t u;
 		if (parse_uint(value, k->min, k->max, &u)) {
-			snprintf(why, sizeof(why), "expected a whole number from %llu to %llu",
+			snprintf(why, sizeof(why), _("expected a whole number from %llu to %llu"),
 				 (unsigned long long)k->min, (unsigned long long)k->max);
 			return fail(err, errlen, k->key, value, why);
 		}
@@ -209,7 +211,7 @@ static int set_value(struct srv_config *c, const struct srv_key *k, const char *
 	case SRV_KEY_BOOL: {
 		bool b;
 		if (parse_bool(value, &b))
-			return fail(err, errlen, k->key, value, "expected yes or no");
+			return fail(err, errlen, k->key, value, _("expected yes or no"));
 		put_uint(p, k->size, b);
 		return 0;
 	}
@@ -221,15 +223,15 @@ static int set_value(struct srv_config *c, const struct srv_key *k, const char *
 			}
 		}
 		char words[200];
-		choice_list(k, ", ", " or ", words, sizeof(words));
-		snprintf(why, sizeof(why), "expected %s", words);
+		choice_list(k, ", ", _(" or "), words, sizeof(words));
+		snprintf(why, sizeof(why), _("expected %s"), words);
 		return fail(err, errlen, k->key, value, why);
 	case SRV_KEY_STR:
 	case SRV_KEY_TEXT:
 		if (!*value)
-			return fail(err, errlen, k->key, value, "empty value");
+			return fail(err, errlen, k->key, value, _("empty value"));
 		if (k->type == SRV_KEY_TEXT && strlen(value) >= k->size) {
-			snprintf(why, sizeof(why), "longer than %zu octets", k->size - 1);
+			snprintf(why, sizeof(why), _("longer than %zu octets"), k->size - 1);
 			return fail(err, errlen, k->key, value, why);
 		}
 		if (k->check && k->check(value, why, sizeof(why)))
@@ -239,13 +241,13 @@ static int set_value(struct srv_config *c, const struct srv_key *k, const char *
 			return 0;
 		}
 		if (set_str(p, value)) {
-			snprintf(err, errlen, "%s: out of memory", k->key);
+			snprintf(err, errlen, _("%s: out of memory"), k->key);
 			return -1;
 		}
 		return 0;
 	case SRV_KEY_LIST:
 		if (add_list(p, list_count(c, k), k->size / sizeof(char *), value, k->lower)) {
-			snprintf(why, sizeof(why), "more than %zu values, or out of memory",
+			snprintf(why, sizeof(why), _("more than %zu values, or out of memory"),
 				 k->size / sizeof(char *));
 			return fail(err, errlen, k->key, value, why);
 		}
@@ -260,7 +262,7 @@ int srv_config_set(struct srv_config *c, const char *key, const char *value, cha
 	const struct srv_key *k = srv_config_key(key);
 	if (!k) {
 		char q[300];
-		snprintf(err, errlen, "unknown key %s", log_quote(q, sizeof(q), key));
+		snprintf(err, errlen, _("unknown key %s"), log_quote(q, sizeof(q), key));
 		return -1;
 	}
 	return set_value(c, k, value, err, errlen);
@@ -281,7 +283,7 @@ static int ini_cb(void *user, const char *section, const char *name, const char 
 	if (x->failed)
 		return 0;
 	if (section && *section) {
-		snprintf(x->err, x->errlen, "sections are not used (\"[%s]\")", section);
+		snprintf(x->err, x->errlen, _("sections are not used (\"[%s]\")"), section);
 		x->failed = 1;
 		return 0;
 	}
@@ -298,11 +300,11 @@ int srv_config_read(struct srv_config *c, FILE *f, const char *name, char *err, 
 	struct ini_ctx x = { c, why, sizeof(why), 0 };
 	int rc = ini_parse_file(f, ini_cb, &x);
 	if (x.failed) {
-		snprintf(err, errlen, "%s: line %d: %s", name, rc, why);
+		snprintf(err, errlen, _("%s: line %d: %s"), name, rc, why);
 		return -1;
 	}
 	if (rc) {
-		snprintf(err, errlen, "%s: line %d: expected \"key = value\"", name, rc);
+		snprintf(err, errlen, _("%s: line %d: expected \"key = value\""), name, rc);
 		return -1;
 	}
 	return 0;
@@ -335,10 +337,10 @@ static const struct {
 	char short_flag;
 	const char *flag, *arg, *help;
 } other_flags[] = {
-	{ 'c', "config", "FILE", "read key = value settings (flags win)" },
-	{ 0, "print-config-sample", NULL, "print a commented config file with every key" },
-	{ 'h', "help", NULL, "this text" },
-	{ 'V', "version", NULL, "print the version" },
+	{ 'c', "config", "FILE", N_("read key = value settings (flags win)") },
+	{ 0, "print-config-sample", NULL, N_("print a commented config file with every key") },
+	{ 'h', "help", NULL, N_("this text") },
+	{ 'V', "version", NULL, N_("print the version") },
 };
 
 static void usage_line(FILE *out, char short_flag, const char *flag, const char *arg,
@@ -356,19 +358,19 @@ static void usage_line(FILE *out, char short_flag, const char *flag, const char 
 
 void srv_config_usage(FILE *out, const char *prog)
 {
-	fprintf(out, "usage: %s [options]\n", prog);
+	fprintf(out, _("usage: %s [options]\n"), prog);
 	for (size_t i = 0; i < sizeof(other_flags) / sizeof(other_flags[0]); i++)
 		usage_line(out, other_flags[i].short_flag, other_flags[i].flag, other_flags[i].arg,
-			   other_flags[i].help);
+			   _(other_flags[i].help));
 	const struct srv_key *keys = srv_config_keys;
 	for (size_t i = 0; i < srv_config_nkeys; i++) {
 		const struct srv_key *k = &keys[i];
 		char arg[100];
 		arg_name(k, arg, sizeof(arg));
 		if (k->flag)
-			usage_line(out, k->short_flag, k->flag, k->flag_sets ? NULL : arg, k->help);
+			usage_line(out, k->short_flag, k->flag, k->flag_sets ? NULL : arg, _(k->help));
 	}
-	fprintf(out, "Every setting is also a config key: see --print-config-sample.\n");
+	fprintf(out, _("Every setting is also a config key: see --print-config-sample.\n"));
 }
 
 void srv_config_sample(FILE *out)
@@ -418,7 +420,7 @@ int srv_config_load(struct srv_config *c, int argc, char **argv, char *err, size
 	bool *seen = calloc(nkeys + 1, sizeof(*seen));
 	int rc = -1;
 	if (!opts || !shorts || !seen) {
-		snprintf(err, errlen, "out of memory");
+		snprintf(err, errlen, _("out of memory"));
 		goto out;
 	}
 	size_t no = 0, ns = 0;
@@ -451,7 +453,7 @@ int srv_config_load(struct srv_config *c, int argc, char **argv, char *err, size
 	int o;
 	while ((o = getopt_long(argc, argv, shorts, opts, NULL)) != -1) {
 		if (o == 'c' && set_str(&c->config_file, optarg)) {
-			snprintf(err, errlen, "out of memory");
+			snprintf(err, errlen, _("out of memory"));
 			goto out;
 		}
 		if (o == 'h' || o == 'V' || o == OPT_PRINT_SAMPLE) {
@@ -465,12 +467,12 @@ int srv_config_load(struct srv_config *c, int argc, char **argv, char *err, size
 			goto out;
 		}
 		if (o == '?') {
-			snprintf(err, errlen, "unknown or incomplete option \"%s\"", argv[optind - 1]);
+			snprintf(err, errlen, _("unknown or incomplete option \"%s\""), argv[optind - 1]);
 			goto out;
 		}
 	}
 	if (optind < argc) {
-		snprintf(err, errlen, "unexpected argument \"%s\"", argv[optind]);
+		snprintf(err, errlen, _("unexpected argument \"%s\""), argv[optind]);
 		goto out;
 	}
 	if (c->config_file && load_file(c, c->config_file, err, errlen))
@@ -507,13 +509,13 @@ int srv_config_finish(struct srv_config *c, char *err, size_t errlen)
 	if (queue_retry_parse(&c->retry, c->retry_schedule, err, errlen) ||
 	    queue_duration_parse(c->max_queue_lifetime, &lifetime)) {
 		if (!*err)
-			snprintf(err, errlen, "max_queue_lifetime = \"%s\": not a duration",
+			snprintf(err, errlen, _("max_queue_lifetime = \"%s\": not a duration"),
 				 c->max_queue_lifetime);
 		return -1;
 	}
 	c->retry.max_lifetime = lifetime;
 	if (!c->tls_cert != !c->tls_key) {
-		snprintf(err, errlen, "tls_cert and tls_key go together: give both or neither");
+		snprintf(err, errlen, _("tls_cert and tls_key go together: give both or neither"));
 		return -1;
 	}
 	c->smtp.tls_available = c->tls_cert != NULL;
@@ -521,27 +523,27 @@ int srv_config_finish(struct srv_config *c, char *err, size_t errlen)
 	for (int k = 0; k < SRV_LISTEN_KINDS; k++) {
 		nlisten += c->nlisten[k];
 		if (c->nlisten[k] && srv_listen_implicit_tls(k) && !c->tls_cert) {
-			snprintf(err, errlen, "%s = \"%s\" needs a certificate (tls_cert and tls_key)",
+			snprintf(err, errlen, _("%s = \"%s\" needs a certificate (tls_cert and tls_key)"),
 				 listen_keys[k], c->listen[k][0]);
 			return -1;
 		}
 		if (c->nlisten[k] && srv_listen_is_submission(k) && !c->users_file) {
-			snprintf(err, errlen, "%s = \"%s\" needs a users file (users = FILE or --users FILE)",
+			snprintf(err, errlen, _("%s = \"%s\" needs a users file (users = FILE or --users FILE)"),
 				 listen_keys[k], c->listen[k][0]);
 			return -1;
 		}
 	}
 	if (c->store == STORE_LMTP && !c->lmtp) {
-		snprintf(err, errlen, "store = lmtp needs an LMTP server (lmtp = HOST:PORT or unix:/path)");
+		snprintf(err, errlen, _("store = lmtp needs an LMTP server (lmtp = HOST:PORT or unix:/path)"));
 		return -1;
 	}
 	if (c->smtp.require_tls && !c->tls_cert) {
-		snprintf(err, errlen, "require_tls = yes needs a certificate (tls_cert and tls_key)");
+		snprintf(err, errlen, _("require_tls = yes needs a certificate (tls_cert and tls_key)"));
 		return -1;
 	}
 	if (nlisten > SRV_MAX_LISTEN) {
-		snprintf(err, errlen, "listen, listen_tls, listen_submission, listen_submissions: "
-			 "more than %d listeners in all", SRV_MAX_LISTEN);
+		snprintf(err, errlen, _("listen, listen_tls, listen_submission, listen_submissions: "
+			 "more than %d listeners in all"), SRV_MAX_LISTEN);
 		return -1;
 	}
 	/* no listener of any kind given: the default plain one */
@@ -574,7 +576,7 @@ int srv_config_finish(struct srv_config *c, char *err, size_t errlen)
 		}
 	}
 	if (c->smtp.require_auth && !c->users_file) {
-		snprintf(err, errlen, "require_auth = yes needs a users file (users = FILE or --users FILE)");
+		snprintf(err, errlen, _("require_auth = yes needs a users file (users = FILE or --users FILE)"));
 		return -1;
 	}
 	return 0;
