@@ -26,6 +26,7 @@
 #include <unistd.h>
 
 #include "queue/queue.h"
+#include "queue/queue_int.h"
 #include "queue/record.h"
 
 /* ---- fault injection (the store_fs_ops pattern) ---- */
@@ -89,9 +90,18 @@ static long t_pwrite(int fd, const void *p, size_t n, uint64_t off)
 	return (long)pwrite(fd, p, n, (off_t)off);
 }
 
+/* Called once from inside the next fdatasync, when set (a flush that
+ * overlaps another one). */
+static void (*g_inside_sync)(void);
+
 static int t_fdatasync(int fd)
 {
 	atomic_fetch_add(&g_datasyncs, 1);
+	void (*inside)(void) = g_inside_sync;
+	if (inside) {
+		g_inside_sync = NULL;
+		inside();
+	}
 	if (g_fault.slow_sync)
 		usleep(20000);
 	if (trip(F_FDATASYNC))
@@ -784,6 +794,55 @@ static void test_maintain_during_flush(void **state)
 	assert_int_equal(rp.delivered, 1);
 }
 
+/* The flusher's flush and queue_sync (from maintenance) may cover one
+ * segment at once: while either is in its fdatasync the segment counts as
+ * being synced, or maintenance could unlink it under the other (seen as
+ * queue_flush_failed ENOENT and a 451 for messages that were on disk). */
+static struct fx *g_overlap_fx;
+static unsigned g_overlap_syncing;
+static struct waiter g_w2 = {PTHREAD_MUTEX_INITIALIZER, PTHREAD_COND_INITIALIZER, 0, 0};
+
+static void overlap_inside(void)
+{
+	struct fx *f = g_overlap_fx;
+	const char *rcpts[] = {"b@example.org"};
+	enum queue_status st;
+	/* the segment gets written again while the outer flush syncs it ... */
+	struct queue_msg *m = queue_msg_begin(f->q, "OV2", "", 0, rcpts, 1, 1, &st);
+	assert_int_equal(queue_msg_write(m, "y\r\n", 3), QUEUE_OK);
+	queue_msg_commit(m, on_done, &g_w2);
+	/* ... and a second flush covers it and finishes first */
+	assert_int_equal(queue_sync(f->q), 0);
+	pthread_mutex_lock(&f->q->mu);
+	g_overlap_syncing = f->q->segs[f->q->nsegs - 1].syncing;
+	pthread_mutex_unlock(&f->q->mu);
+}
+
+static void test_overlapping_flushes_keep_the_segment(void **state)
+{
+	struct fx *f = *state;
+	const char *rcpts[] = {"a@example.org"};
+	enum queue_status st;
+	g_overlap_fx = f;
+	g_overlap_syncing = 0;
+	struct queue_msg *m = queue_msg_begin(f->q, "OV1", "", 0, rcpts, 1, 1, &st);
+	assert_int_equal(queue_msg_write(m, "x\r\n", 3), QUEUE_OK);
+	g_w.done = 0;
+	g_w.st = QUEUE_OK;
+	g_w2.done = 0;
+	g_w2.st = QUEUE_OK;
+	g_inside_sync = overlap_inside;
+	queue_msg_commit(m, on_done, &g_w);
+	wait_done(&g_w, 1);
+	wait_done(&g_w2, 1);
+	assert_null(g_inside_sync);
+	assert_int_equal(g_overlap_syncing, 1); /* the outer flush is still in its fdatasync */
+	assert_int_equal(g_w.st, QUEUE_OK);
+	assert_int_equal(g_w2.st, QUEUE_OK);
+	reopen(f);
+	assert_int_equal(queue_size(f->q), 2);
+}
+
 /* Segments fill, rotate, and the old ones go once nothing lives in them;
  * a deferred message in the oldest one is moved forward. */
 static void test_segments_reclaimed(void **state)
@@ -1141,6 +1200,7 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_fault_journal_short_pwrite, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_fault_spill_fdatasync, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_fault_journal_fdatasync, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_overlapping_flushes_keep_the_segment, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_fault_spill_dir_fsync, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_vanished_queue_dir, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_min_free, setup, teardown),
