@@ -269,10 +269,10 @@ void queue_deliver(struct queue *q, struct queue_job *job, struct store *st, uin
 	uint64_t delay = now > e->queued_at ? now - e->queued_at : 0;
 	bool deferred = false;
 	char **addr = err ? NULL : calloc(e->nrcpt, sizeof(char *));
-	const char **todo = err ? NULL : calloc(e->nrcpt, sizeof(char *));
-	uint32_t *todo_idx = err ? NULL : calloc(e->nrcpt, sizeof(uint32_t));
-	size_t ntodo = 0;
-	if (!err && (!addr || !todo || !todo_idx))
+	const char **pending = err ? NULL : calloc(e->nrcpt, sizeof(char *));
+	uint32_t *pending_idx = err ? NULL : calloc(e->nrcpt, sizeof(uint32_t));
+	size_t npending = 0;
+	if (!err && (!addr || !pending || !pending_idx))
 		err = ENOMEM;
 	const unsigned char *p = err ? NULL : m.rcpts;
 	size_t left = err ? 0 : m.rcpts_len;
@@ -281,22 +281,23 @@ void queue_deliver(struct queue *q, struct queue_job *job, struct store *st, uin
 		if (!qrec_next_str(&p, &left, &r) || !(addr[i] = strndup(r.p, r.len)))
 			err = EIO;
 	}
-	/* what to deliver now (a recovered message may be in the mailbox
-	 * already, whole or not: the store replaces that copy) */
+	/* the recipients still pending are delivered now (a recovered
+	 * message may be in the mailbox already, whole or not: the store
+	 * replaces that copy) */
 	for (uint32_t i = 0; !err && i < e->nrcpt; i++) {
 		if (e->rstat[i] != QREC_RCPT_PENDING)
 			continue;
-		todo_idx[ntodo] = i;
-		todo[ntodo++] = addr[i];
+		pending_idx[npending] = i;
+		pending[npending++] = addr[i];
 	}
-	struct store_result *res = ntodo ? calloc(ntodo, sizeof(*res)) : NULL;
-	if (ntodo && !res)
+	struct store_result *res = npending ? calloc(npending, sizeof(*res)) : NULL;
+	if (npending && !res)
 		err = ENOMEM;
-	if (!err && ntodo)
-		deliver_group(q, st, &m, e->recovered, todo, ntodo, chunk, QUEUE_INLINE_MAX, res);
+	if (!err && npending)
+		deliver_group(q, st, &m, e->recovered, pending, npending, chunk, QUEUE_INLINE_MAX, res);
 	bool unsynced = false; /* delivered, durable only after store_sync */
-	for (size_t k = 0; !err && k < ntodo; k++) {
-		uint32_t i = todo_idx[k];
+	for (size_t k = 0; !err && k < npending; k++) {
+		uint32_t i = pending_idx[k];
 		outcome[i] = res[k].status == STORE_OK       ? QREC_RCPT_DELIVERED
 			     : res[k].status == STORE_PERMFAIL ? QREC_RCPT_FAILED
 							       : QREC_RCPT_PENDING;
@@ -326,8 +327,8 @@ void queue_deliver(struct queue *q, struct queue_job *job, struct store *st, uin
 	for (uint32_t i = 0; addr && i < e->nrcpt; i++)
 		free(addr[i]);
 	free(addr);
-	free(todo);
-	free(todo_idx);
+	free(pending);
+	free(pending_idx);
 	free(rec);
 	free(chunk);
 
