@@ -71,6 +71,70 @@ static void put_envelope(struct buf *out, const struct qrec_msg *m, const struct
 	}
 }
 
+/* One line of list. */
+static void put_line(struct queue *q, const struct snap *v, uint64_t now, struct buf *out)
+{
+	unsigned char *rec;
+	size_t len;
+	struct qrec_msg m;
+	buf_printf(out, "id=%s size=%llu age=%llus state=%s", v->id, (unsigned long long)v->size,
+		   (unsigned long long)(now > v->queued_at ? now - v->queued_at : 0), v->state);
+	if (strcmp(v->state, "deferred") == 0)
+		buf_printf(out, " next_try=%llus",
+			   (unsigned long long)(v->next_try > now ? v->next_try - now : 0));
+	if (queue_read_record_at(q, v->seg, v->off, v->len, &rec, &len) == 0) {
+		if (qrec_parse_msg(rec + QREC_HDR, len - QREC_HDR, &m))
+			put_envelope(out, &m, NULL);
+		free(rec);
+	}
+	if (v->last_error)
+		put_quoted(out, "last_error", v->last_error, strlen(v->last_error));
+	buf_append_str(out, "\n");
+}
+
+struct list_ctx {
+	struct queue *q;
+	uint64_t now;
+	struct buf *out;
+	size_t n;
+};
+
+/* The first reply kept for a recipient not delivered, from an S record. */
+static char *state_error(struct queue *q, const struct queue_slot *s)
+{
+	unsigned char *rec;
+	size_t len;
+	struct qrec_state st;
+	char *err = NULL;
+	if (!s->snap_seg || queue_read_record_at(q, s->snap_seg, s->snap_off, s->snap_len, &rec, &len))
+		return NULL;
+	if (qrec_parse_state(rec + QREC_HDR, len - QREC_HDR, &st)) {
+		const unsigned char *p = st.rcpts;
+		size_t left = st.rcpts_len;
+		uint8_t status;
+		struct qrec_str t;
+		while (!err && qrec_next_rcpt(&p, &left, &status, &t))
+			if (status != QREC_RCPT_DELIVERED && t.len)
+				err = strndup(t.p, t.len);
+	}
+	free(rec);
+	return err;
+}
+
+/* A message of the index (index.c), listed as one in memory would be. */
+static void list_slot(void *arg, const struct queue_slot *s)
+{
+	struct list_ctx *c = arg;
+	struct snap v = {.seg = s->seg, .off = s->off, .len = s->len, .size = s->size,
+			 .queued_at = s->queued_at, .next_try = s->next_try};
+	memcpy(v.id, s->id, sizeof(v.id));
+	v.state = s->held ? "held" : s->npending == 0 ? "failed" : s->attempts ? "deferred" : "queued";
+	v.last_error = state_error(c->q, s);
+	put_line(c->q, &v, c->now, c->out);
+	free(v.last_error);
+	c->n++;
+}
+
 static int cmd_list(struct queue *q, uint64_t now, struct buf *out)
 {
 	pthread_mutex_lock(&q->mu);
@@ -93,29 +157,18 @@ static int cmd_list(struct queue *q, uint64_t now, struct buf *out)
 		buf_append_str(out, "error: out of memory\n");
 		return -1;
 	}
-	buf_printf(out, "ok messages=%zu\n", k);
+	struct buf lines; /* the count comes first, known at the end */
+	buf_init(&lines, out->max);
 	for (size_t i = 0; i < k; i++) {
-		unsigned char *rec;
-		size_t len;
-		struct qrec_msg m;
-		buf_printf(out, "id=%s size=%llu age=%llus state=%s", v[i].id,
-			   (unsigned long long)v[i].size,
-			   (unsigned long long)(now > v[i].queued_at ? now - v[i].queued_at : 0),
-			   v[i].state);
-		if (strcmp(v[i].state, "deferred") == 0)
-			buf_printf(out, " next_try=%llus", (unsigned long long)(v[i].next_try > now
-										  ? v[i].next_try - now : 0));
-		if (queue_read_record_at(q, v[i].seg, v[i].off, v[i].len, &rec, &len) == 0) {
-			if (qrec_parse_msg(rec + QREC_HDR, len - QREC_HDR, &m))
-				put_envelope(out, &m, NULL);
-			free(rec);
-		}
-		if (v[i].last_error)
-			put_quoted(out, "last_error", v[i].last_error, strlen(v[i].last_error));
-		buf_append_str(out, "\n");
+		put_line(q, &v[i], now, &lines);
 		free(v[i].last_error);
 	}
 	free(v);
+	struct list_ctx c = {q, now, &lines, k};
+	queue_index_each(q, list_slot, &c);
+	buf_printf(out, "ok messages=%zu\n", c.n);
+	buf_append(out, lines.data, lines.len);
+	buf_fini(&lines);
 	return 0;
 }
 
@@ -145,9 +198,13 @@ static void put_headers(struct queue *q, const struct qrec_msg *m, struct buf *o
 	buf_append(out, chunk, end);
 }
 
+/* The entry of id, in memory (loaded from the index if it is there);
+ * mu held. */
 static struct queue_entry *find_or_fail(struct queue *q, const char *id, struct buf *out)
 {
-	struct queue_entry *e = id && *id ? queue_find(q, id) : NULL;
+	struct queue_entry *e = NULL;
+	if (id && *id && !(e = queue_find(q, id)))
+		e = queue_index_load_id(q, id);
 	if (!e)
 		buf_printf(out, "error: no message %s in the queue\n", id && *id ? id : "(no id)");
 	return e;
@@ -170,6 +227,8 @@ static int cmd_show(struct queue *q, const char *id, uint64_t now, struct buf *o
 		c.rtext[i] = e->rtext[i] ? strdup(e->rtext[i]) : NULL;
 	}
 	const char *state = state_of(e);
+	if (!queue_entry_wanted(e, now))
+		(void)queue_index_put(q, e); /* back where it was */
 	pthread_mutex_unlock(&q->mu);
 	unsigned char *rec = NULL;
 	size_t len;
@@ -199,7 +258,8 @@ static int cmd_show(struct queue *q, const char *id, uint64_t now, struct buf *o
 }
 
 /* retry, hold, release, delete: small changes under the lock. */
-static int cmd_change(struct queue *q, const char *verb, const char *id, struct buf *out)
+static int cmd_change(struct queue *q, const char *verb, const char *id, uint64_t now,
+		      struct buf *out)
 {
 	int rc = 0;
 	pthread_mutex_lock(&q->mu);
@@ -211,6 +271,7 @@ static int cmd_change(struct queue *q, const char *verb, const char *id, struct 
 				queue_make_ready(q, e);
 				n++;
 			}
+		n += queue_index_retry_all(q);
 		buf_printf(out, "ok retry=%zu\n", n);
 		pthread_mutex_unlock(&q->mu);
 		return 0;
@@ -234,6 +295,8 @@ static int cmd_change(struct queue *q, const char *verb, const char *id, struct 
 			rc = -1;
 		} else {
 			buf_printf(out, "ok %s=%s\n", verb, e->id);
+			if (!queue_entry_wanted(e, now)) /* held: it waits in the index */
+				(void)queue_index_put(q, e);
 		}
 	} else { /* delete */
 		buf_printf(out, "ok delete=%s\n", e->id);
@@ -269,7 +332,7 @@ int queue_control(struct queue *q, const char *line, uint64_t now, struct buf *o
 		return cmd_show(q, id, now, out);
 	if (strcmp(verb, "retry") == 0 || strcmp(verb, "hold") == 0 ||
 	    strcmp(verb, "release") == 0 || strcmp(verb, "delete") == 0)
-		return cmd_change(q, verb, id, out);
+		return cmd_change(q, verb, id, now, out);
 	buf_printf(out, "error: unknown command \"%s\"\n", verb);
 	return -1;
 }

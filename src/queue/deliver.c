@@ -25,9 +25,11 @@ static bool is_due(const struct queue_entry *e, uint64_t now)
 	return !e->active && !e->held && !e->deleted && e->next_try <= now && has_pending(e);
 }
 
-/* New messages are on the ready list; deferred ones join it when their
- * time comes, found by a scan of the queue at most once a second (so a wake
- * per flush costs the size of the batch, not of the queue). */
+/* New messages are on the ready list; deferred ones come back from the
+ * index (index.c) when their time comes, as do new ones that waited there
+ * past the active limit. The few in memory that are not due (an attempt's
+ * state that could not be written) are found by a scan at most once a
+ * second. */
 size_t queue_take_due(struct queue *q, uint64_t now, struct queue_job **out, size_t max)
 {
 	size_t n = 0;
@@ -38,7 +40,9 @@ size_t queue_take_due(struct queue *q, uint64_t now, struct queue_job **out, siz
 			if (!e->in_ready && is_due(e, now))
 				queue_make_ready(q, e);
 	}
-	while (n < max && q->ready_head) {
+	while (n < max) {
+		if (!q->ready_head && queue_index_load_due(q, now, QUEUE_LOAD_BATCH) == 0)
+			break;
 		struct queue_entry *e = q->ready_head;
 		queue_ready_unlink(q, e);
 		if (!is_due(e, now))
@@ -58,6 +62,8 @@ uint64_t queue_next_due(struct queue *q)
 		if (!e->active && !e->held && has_pending(e) && e->next_try < next)
 			next = e->next_try;
 	}
+	if (q->index_used && q->index_due < next) /* a lower bound */
+		next = q->index_due;
 	pthread_mutex_unlock(&q->mu);
 	return next;
 }
@@ -189,8 +195,9 @@ static void outcome_apply(struct queue *q, struct queue_attempt *o)
 	uint32_t nrcpt = e->nrcpt;
 	if (e->deleted || (!pending && !failed))
 		queue_finish_entry(q, e);
-	else
-		(void)queue_write_state(q, e); /* lost: the attempt is repeated */
+	/* lost: the attempt is repeated; not written: it stays in memory */
+	else if (!(e->unsaved = queue_write_state(q, e) != 0) && !queue_entry_wanted(e, o->now))
+		(void)queue_index_put(q, e); /* deferred or failed: out of memory */
 	for (uint32_t i = 0; i < nrcpt; i++)
 		free(o->text[i]);
 	free(o->text);

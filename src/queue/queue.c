@@ -57,6 +57,7 @@
 #include <fcntl.h>
 #include <inttypes.h>
 #include <limits.h>
+#include <malloc.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -204,7 +205,7 @@ void queue_ready_unlink(struct queue *q, struct queue_entry *e)
 	e->in_ready = false;
 }
 
-void queue_insert(struct queue *q, struct queue_entry *e)
+void queue_link(struct queue *q, struct queue_entry *e)
 {
 	if (q->nentries >= q->hsize)
 		rehash(q);
@@ -220,6 +221,11 @@ void queue_insert(struct queue *q, struct queue_entry *e)
 	q->tail = e;
 	q->nentries++;
 	queue_make_ready(q, e);
+}
+
+void queue_insert(struct queue *q, struct queue_entry *e)
+{
+	queue_link(q, e);
 	queue_seg_ref(q, e->seg, 1);
 	queue_seg_ref(q, e->snap_seg, 1);
 }
@@ -235,7 +241,7 @@ void queue_entry_free(struct queue_entry *e)
 	free(e);
 }
 
-void queue_remove(struct queue *q, struct queue_entry *e)
+void queue_unlink(struct queue *q, struct queue_entry *e)
 {
 	queue_ready_unlink(q, e);
 	struct queue_entry **pp = &q->hash[hash_id(e->id, q->hsize)];
@@ -252,12 +258,25 @@ void queue_remove(struct queue *q, struct queue_entry *e)
 	else
 		q->tail = e->prev;
 	q->nentries--;
+}
+
+void queue_remove(struct queue *q, struct queue_entry *e)
+{
+	queue_unlink(q, e);
 	queue_seg_ref(q, e->seg, -1);
 	queue_seg_ref(q, e->snap_seg, -1);
 	queue_entry_free(e);
 }
 
 size_t queue_size(struct queue *q)
+{
+	pthread_mutex_lock(&q->mu);
+	size_t n = q->nentries + q->index_used;
+	pthread_mutex_unlock(&q->mu);
+	return n;
+}
+
+size_t queue_in_memory(struct queue *q)
 {
 	pthread_mutex_lock(&q->mu);
 	size_t n = q->nentries;
@@ -383,6 +402,9 @@ int queue_write_state(struct queue *q, struct queue_entry *e)
 	pthread_cond_signal(&q->wake);
 	queue_seg_ref(q, e->snap_seg, -1);
 	e->snap_seg = seg;
+	e->snap_off = off;
+	e->snap_len = (uint32_t)q->rec.len;
+	e->unsaved = false;
 	queue_seg_ref(q, seg, 1);
 	return 0;
 }
@@ -407,6 +429,20 @@ int queue_read_record(struct queue *q, struct queue_entry *e, unsigned char **re
 	size_t n = e->len;
 	pthread_mutex_unlock(&q->mu);
 	return queue_read_record_at(q, seg, off, n, rec, len);
+}
+
+int queue_pread_record(struct queue *q, uint64_t seg, uint64_t off, size_t n, unsigned char **rec)
+{
+	struct qseg *s = queue_seg(q, seg);
+	unsigned char *p = s && n >= QREC_HDR ? malloc(n) : NULL;
+	if (!p)
+		return s ? ENOMEM : EIO;
+	if (pread(s->fd, p, n, (off_t)off) != (ssize_t)n || !qrec_check(p, n)) {
+		free(p);
+		return EIO;
+	}
+	*rec = p;
+	return 0;
 }
 
 int queue_read_record_at(struct queue *q, uint64_t seg, uint64_t off, size_t n, unsigned char **rec,
@@ -600,8 +636,13 @@ static void flush_round(struct queue *q, struct queue_msg *batch)
 				(void)unlink(m->spill_path);
 			continue;
 		}
-		queue_insert(q, m->entry);
+		struct queue_entry *x = m->entry;
 		m->entry = NULL;
+		queue_insert(q, x);
+		/* past the active limit, or behind messages of the index that
+		 * were due when it arrived: it waits in the index (index.c) */
+		if (q->nentries > q->active_max || (q->index_used && q->index_due <= x->queued_at))
+			(void)queue_index_put(q, x);
 		any = true;
 	}
 	pthread_mutex_unlock(&q->mu);
@@ -716,7 +757,8 @@ static int apply_msg(struct queue *q, const struct qrec_msg *r, uint64_t seg, ui
 	return 0;
 }
 
-static int apply_state(struct queue *q, const struct qrec_state *s, uint64_t seg)
+static int apply_state(struct queue *q, const struct qrec_state *s, uint64_t seg, uint64_t off,
+		       size_t len)
 {
 	struct queue_entry *e = queue_find(q, s->id);
 	if (!e || e->nrcpt != s->nrcpt)
@@ -737,6 +779,8 @@ static int apply_state(struct queue *q, const struct qrec_state *s, uint64_t seg
 	e->held = s->held;
 	queue_seg_ref(q, e->snap_seg, -1);
 	e->snap_seg = seg;
+	e->snap_off = off;
+	e->snap_len = (uint32_t)len;
 	queue_seg_ref(q, seg, 1);
 	return 0;
 }
@@ -771,7 +815,7 @@ static int scan_segment(struct queue *q, struct qseg *s)
 		if (t == QREC_MSG && qrec_parse_msg(p, plen, &m))
 			err = apply_msg(q, &m, s->num, off, n);
 		else if (t == QREC_STATE && qrec_parse_state(p, plen, &st))
-			err = apply_state(q, &st, s->num);
+			err = apply_state(q, &st, s->num, off, n);
 		else if (t == QREC_DONE && qrec_parse_done(p, plen, id)) {
 			struct queue_entry *e = queue_find(q, id);
 			if (e)
@@ -913,6 +957,10 @@ static int recover(struct queue *q, char *err, size_t errlen)
 	if (q->nentries)
 		log_msg(LOG_INFO, "event=queue_recovered dir=%s messages=%zu segments=%zu", q->dir,
 			q->nentries, q->nsegs);
+	/* recovery held every message in memory: from now on only the due
+	 * ones, and the memory goes back */
+	queue_index_settle(q, (uint64_t)time(NULL));
+	malloc_trim(0);
 	return 0;
 }
 
@@ -951,6 +999,8 @@ struct queue *queue_open(const struct queue_config *cfg, char *err, size_t errle
 		queue_retry_defaults(&q->retry);
 	q->on_ready = cfg->on_ready;
 	q->on_ready_arg = cfg->on_ready_arg;
+	q->active_max = cfg->active_max ? cfg->active_max : QUEUE_ACTIVE_MAX;
+	q->index_fd = -1;
 	pthread_mutex_init(&q->mu, NULL);
 	pthread_condattr_t ca;
 	pthread_condattr_init(&ca);
@@ -978,6 +1028,10 @@ struct queue *queue_open(const struct queue_config *cfg, char *err, size_t errle
 	if (access(q->dir, R_OK | W_OK | X_OK) || access(q->jdir, R_OK | W_OK | X_OK) ||
 	    access(q->sdir, R_OK | W_OK | X_OK)) {
 		snprintf(err, errlen, "queue_dir %s: not writable: %s", q->dir, strerror(errno));
+		goto fail;
+	}
+	if ((e = queue_index_open(q)) != 0) {
+		snprintf(err, errlen, "queue_dir %s: cannot create its index: %s", q->dir, strerror(e));
 		goto fail;
 	}
 	if (recover(q, err, errlen))
@@ -1023,6 +1077,7 @@ void queue_close(struct queue *q)
 	}
 	while (q->head)
 		queue_remove(q, q->head);
+	queue_index_close(q);
 	for (size_t i = 0; i < q->nsegs; i++)
 		close(q->segs[i].fd);
 	free(q->segs);
@@ -1053,13 +1108,16 @@ bool queue_space_ok(struct queue *q, uint64_t now)
 /* ---- reclaiming head segments ---- */
 
 /* Copy e's M record (and write its state) into the current segment. */
-static int relocate(struct queue *q, struct qseg *head, struct queue_entry *e)
+static int relocate(struct queue *q, uint64_t head_num, struct queue_entry *e)
 {
 	int err = 0;
-	if (e->seg == head->num) {
+	if (e->seg == head_num) {
+		struct qseg *head = queue_seg(q, head_num);
 		unsigned char *rec = malloc(e->len);
-		if (!rec)
-			return ENOMEM;
+		if (!rec || !head) {
+			free(rec);
+			return rec ? EIO : ENOMEM;
+		}
 		if (pread(head->fd, rec, e->len, (off_t)e->off) != (ssize_t)e->len ||
 		    !qrec_check(rec, e->len))
 			err = EIO;
@@ -1076,6 +1134,21 @@ static int relocate(struct queue *q, struct qseg *head, struct queue_entry *e)
 	}
 	/* always: the state must follow the record it belongs to */
 	return queue_write_state(q, e);
+}
+
+struct relocation {
+	uint64_t head, now;
+	int err;
+};
+
+/* A message of the index that pins the head segment: moved, and back. */
+static void relocate_indexed(struct queue *q, struct queue_entry *e, void *arg)
+{
+	struct relocation *r = arg;
+	if (!r->err)
+		r->err = relocate(q, r->head, e);
+	if (!queue_entry_wanted(e, r->now))
+		(void)queue_index_put(q, e);
 }
 
 void queue_maintain(struct queue *q)
@@ -1122,9 +1195,11 @@ void queue_maintain(struct queue *q)
 				busy = true;
 				continue;
 			}
-			e = relocate(q, &q->segs[0], x);
+			e = relocate(q, num, x);
 		}
-		if (e || busy)
+		struct relocation r = {num, (uint64_t)time(NULL), e};
+		queue_index_each_in_seg(q, num, relocate_indexed, &r);
+		if ((e = r.err) != 0 || busy)
 			break;
 		pthread_mutex_unlock(&q->mu);
 		e = queue_sync(q); /* the copies are durable before the original goes */

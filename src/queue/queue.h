@@ -28,6 +28,10 @@
 /* When the queue runs empty, the current segment is closed (so that it can
  * be removed) once it holds this much, or at once when space is short. */
 #define QUEUE_RECLAIM_MIN ((uint64_t)1024 * 1024)
+/* At most this many messages are in memory (due or being delivered); the
+ * rest wait in the on-disk index (index.c). Postfix's
+ * qmgr_message_active_limit is 20000, for entries of a few KiB. */
+#define QUEUE_ACTIVE_MAX ((size_t)10000)
 
 enum queue_status {
 	QUEUE_OK = 0,
@@ -56,6 +60,7 @@ struct queue_config {
 	 * be delivered (wake the queue manager). Optional. */
 	void (*on_ready)(void *arg);
 	void *on_ready_arg;
+	size_t active_max; /* 0: QUEUE_ACTIVE_MAX */
 };
 
 struct queue;
@@ -68,6 +73,8 @@ struct queue *queue_open(const struct queue_config *cfg, char *err, size_t errle
 void queue_close(struct queue *q);
 /* Messages in the queue (any state). */
 size_t queue_size(struct queue *q);
+/* Of them, those in memory (at most active_max but for moments). */
+size_t queue_in_memory(struct queue *q);
 
 /* ---- spooling (the SMTP side) ---- */
 

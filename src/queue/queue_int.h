@@ -20,6 +20,9 @@
 /* ... and only while the file system has this much free (and twice
  * queue_min_free). */
 #define QUEUE_ZERO_MIN_FREE ((uint64_t)256 * 1024 * 1024)
+/* At most this many messages are loaded from the index into memory at a
+ * time (index.c), so that one call stays short. */
+#define QUEUE_LOAD_BATCH 256
 
 /* One journal segment: <dir>/journal/<16 hex digits>. */
 struct qseg {
@@ -34,7 +37,11 @@ struct qseg {
 	unsigned syncing;
 };
 
-/* A message in the queue (acknowledged: a flush covered its M record). */
+/* A message in the queue (acknowledged: a flush covered its M record)
+ * that is in memory: due, being delivered, or just changed. The others
+ * (deferred, held, failed, and new ones past the active limit) are slots
+ * of the on-disk index (index.c), as Postfix keeps only its active queue
+ * in memory: memory does not grow with the queue. */
 struct queue_entry {
 	struct queue_entry *prev, *next; /* q->entries, in queue order */
 	struct queue_entry *hnext;       /* hash chain */
@@ -43,7 +50,9 @@ struct queue_entry {
 	char id[QREC_ID_MAX + 1];
 	uint64_t seg, off;   /* its M record: segment and offset of the header */
 	uint32_t len;        /* header + payload */
-	uint64_t snap_seg;   /* its latest S record's segment; 0: none */
+	uint64_t snap_seg;   /* its latest S record: segment (0: none), */
+	uint64_t snap_off;   /* offset */
+	uint32_t snap_len;   /* and length; its recipients' state is what it says */
 	uint64_t size;
 	uint64_t queued_at;
 	bool spill;
@@ -51,6 +60,7 @@ struct queue_entry {
 	bool active;         /* being delivered */
 	bool recovered;      /* from a previous run: may be in a mailbox already */
 	bool deleted;        /* deleted while active: dropped when the job ends */
+	bool unsaved;        /* its recipients' states are not in its latest S record */
 	uint32_t attempts;
 	uint64_t next_try;
 	uint32_t nrcpt;
@@ -116,7 +126,15 @@ struct queue {
 	struct queue_entry *ready_head, *ready_tail;
 	uint64_t scanned_at;
 	struct queue_entry **hash;
-	size_t hsize, nentries;
+	size_t hsize, nentries; /* in memory */
+	size_t active_max;      /* entries in memory past which new ones go to the index */
+	/* the index of the messages not in memory (index.c) */
+	int index_fd;
+	uint32_t index_slots;   /* slots in the file, used or free */
+	uint32_t index_free;    /* first free slot (a chain through the file); UINT32_MAX: none */
+	uint32_t index_pos;     /* where the next scan for due slots starts */
+	size_t index_used;
+	uint64_t index_due;     /* no slot is due before this (a lower bound) */
 	struct buf rec;     /* scratch for S and D records */
 
 	pthread_t flusher;
@@ -132,6 +150,10 @@ struct queue {
 };
 
 /* queue.c */
+/* Link an entry into memory (table, queue order, ready list), and unlink
+ * it; segment references stay as they are (mu held). */
+void queue_link(struct queue *q, struct queue_entry *e);
+void queue_unlink(struct queue *q, struct queue_entry *e);
 int queue_errno(void);
 enum queue_status queue_status_of(int e);
 /* write (off < 0) or pwrite at off all n octets, through q->ops; 0 or an errno. */
@@ -156,6 +178,8 @@ void queue_entry_free(struct queue_entry *e);
 int queue_write_state(struct queue *q, struct queue_entry *e);
 /* Write a D record and remove the entry and its spill file (mu held). */
 void queue_finish_entry(struct queue *q, struct queue_entry *e);
+/* Read the record at seg/off (mu held); 0 or an errno. */
+int queue_pread_record(struct queue *q, uint64_t seg, uint64_t off, size_t n, unsigned char **rec);
 /* Read an entry's M record (mu NOT held: e->seg/off are read under it). */
 int queue_read_record(struct queue *q, struct queue_entry *e, unsigned char **rec, size_t *len);
 int queue_read_record_at(struct queue *q, uint64_t seg, uint64_t off, size_t n, unsigned char **rec,
@@ -169,5 +193,46 @@ void queue_wait_flush(struct queue_msg *m);
 void queue_msg_free(struct queue_msg *m);
 /* Block until everything written so far is durable; 0 or an errno. */
 int queue_sync(struct queue *q);
+
+/* index.c: the messages not in memory, one fixed-size slot each in an
+ * unnamed file of the queue directory (rebuilt from the journal at every
+ * start, so never flushed). Everything with mu held. */
+int queue_index_open(struct queue *q);
+void queue_index_close(struct queue *q);
+/* Move e out of memory into a slot (e is freed), if it is idle and its
+ * recipients' state is in its latest S record; false: it stays. */
+bool queue_index_put(struct queue *q, struct queue_entry *e);
+/* Whether e belongs in memory at now: being delivered, or due. */
+bool queue_entry_wanted(const struct queue_entry *e, uint64_t now);
+/* Put every entry that is not wanted at now into the index, and the
+ * newest of the rest while more than active_max are in memory. */
+void queue_index_settle(struct queue *q, uint64_t now);
+/* Load up to max due slots (not held, a recipient pending, next_try <=
+ * now) into memory, onto the ready list; the number loaded. */
+size_t queue_index_load_due(struct queue *q, uint64_t now, size_t max);
+/* Load the message id into memory whatever the limit; NULL if no slot has it. */
+struct queue_entry *queue_index_load_id(struct queue *q, const char *id);
+/* Load every message whose M or latest S record is in segment seg, one
+ * at a time, and call fn on it (which may put it back). */
+void queue_index_each_in_seg(struct queue *q, uint64_t seg,
+			     void (*fn)(struct queue *q, struct queue_entry *e, void *arg), void *arg);
+/* One message in the index: what the entry holds, but its recipients'
+ * states, which its latest S record has. */
+struct queue_slot {
+	char id[QREC_ID_MAX + 1]; /* "": a free slot */
+	uint64_t seg, off, snap_seg, snap_off;
+	uint64_t size, queued_at, next_try;
+	uint32_t len, snap_len, attempts, nrcpt;
+	uint32_t npending;  /* recipients still pending */
+	uint32_t next_free; /* a free slot: the next one in the chain */
+	uint8_t spill, held, recovered;
+};
+/* mu NOT held: fn(arg, slot) for every used slot, called without the lock
+ * (a message that moves in or out of memory meanwhile may be missed or
+ * seen twice, as a mailq run while the queue changes). */
+void queue_index_each(struct queue *q, void (*fn)(void *arg, const struct queue_slot *s),
+		      void *arg);
+/* retry without an id: every slot not held is due now; the count. */
+size_t queue_index_retry_all(struct queue *q);
 
 #endif

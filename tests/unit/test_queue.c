@@ -150,9 +150,12 @@ static int rm_entry(const char *p, const struct stat *sb, int flag, struct FTW *
 	return remove(p);
 }
 
+static size_t g_active_max; /* 0: the default */
+
 static struct queue *open_q(struct fx *f)
 {
-	struct queue_config c = {.dir = f->qdir, .min_free = 1000, .ops = &t_ops};
+	struct queue_config c = {.dir = f->qdir, .min_free = 1000, .ops = &t_ops,
+				 .active_max = g_active_max};
 	char err[256];
 	struct queue *q = queue_open(&c, err, sizeof(err));
 	if (!q)
@@ -170,6 +173,7 @@ static int setup(void **state)
 	snprintf(f->mdir, sizeof(f->mdir), "%s/mail", f->dir);
 	memset(&g_fault, 0, sizeof(g_fault));
 	g_fault.free_space = UINT64_MAX;
+	g_active_max = 0;
 	f->q = open_q(f);
 	char err[256];
 	struct store_config sc = {.kind = STORE_MAILDIR, .maildir = f->mdir};
@@ -1184,6 +1188,201 @@ static void test_retry_after_recovery_replaces(void **state)
 	assert_int_equal(n, 1);
 }
 
+
+/* ---- the index: only due messages in memory (index.c) ---- */
+
+/* Reopen with at most max messages in memory. */
+static void open_small(struct fx *f, size_t max)
+{
+	g_active_max = max;
+	reopen(f);
+}
+
+/* The mailbox of who@example.org cannot be made (a file is in its place):
+ * its deliveries defer. Returns the path, to unlink to mend it. */
+static void break_mailbox(struct fx *f, const char *who, char *path, size_t n)
+{
+	snprintf(path, n, "%s/example.org", f->mdir);
+	mkdir(f->mdir, 0700);
+	mkdir(path, 0700);
+	snprintf(path, n, "%s/example.org/%s", f->mdir, who);
+	FILE *fp = fopen(path, "w");
+	assert_non_null(fp);
+	fclose(fp);
+}
+
+static size_t files_of(struct fx *f, const char *who)
+{
+	char dir[256];
+	snprintf(dir, sizeof(dir), "%s/example.org/%s/new", f->mdir, who);
+	return count_files(dir);
+}
+
+/* Deliver everything due at now, round after round; the messages taken. */
+static size_t drain(struct fx *f, uint64_t now, struct reports *rp, size_t max_in_memory)
+{
+	size_t total = 0, n;
+	while ((n = run_due(f, now, rp)) > 0) {
+		total += n;
+		assert_true(queue_in_memory(f->q) <= max_in_memory);
+	}
+	return total;
+}
+
+/* Past the active limit new messages wait in the index and are delivered
+ * in their turn, each once. */
+static void test_active_limit(void **state)
+{
+	struct fx *f = *state;
+	open_small(f, 3);
+	for (int i = 0; i < 20; i++) {
+		char id[16];
+		snprintf(id, sizeof(id), "L%d", i);
+		assert_int_equal(put(f, id, "x\r\n", 3, 1), QUEUE_OK);
+		assert_true(queue_in_memory(f->q) <= 3);
+	}
+	assert_int_equal(queue_size(f->q), 20);
+	struct reports rp = {0};
+	assert_int_equal(drain(f, (uint64_t)time(NULL), &rp, 3), 20);
+	assert_int_equal(rp.delivered, 20);
+	assert_int_equal(queue_size(f->q), 0);
+	assert_int_equal(files_of(f, "a"), 20);
+}
+
+/* Deferred messages leave memory with their recipients' states, and every
+ * command of postern queue still finds them. */
+static void test_deferred_wait_in_the_index(void **state)
+{
+	struct fx *f = *state;
+	char broken[256];
+	break_mailbox(f, "a", broken, sizeof(broken));
+	for (int i = 0; i < 5; i++) {
+		char id[16];
+		snprintf(id, sizeof(id), "D%d", i);
+		assert_int_equal(put(f, id, "x\r\n", 3, 1), QUEUE_OK);
+	}
+	uint64_t now = (uint64_t)time(NULL);
+	struct reports rp = {0};
+	assert_int_equal(drain(f, now, &rp, 5), 5);
+	assert_int_equal(rp.deferred, 5);
+	assert_int_equal(queue_size(f->q), 5);
+	assert_int_equal(queue_in_memory(f->q), 0);
+	assert_int_equal(queue_next_due(f->q), now + 300);
+	assert_int_equal(run_due(f, now + 299, &rp), 0);
+
+	struct buf out;
+	buf_init(&out, 1 << 20);
+	assert_int_equal(queue_control(f->q, "list", now, &out), 0);
+	buf_append(&out, "", 1);
+	assert_non_null(strstr(out.data, "ok messages=5\n"));
+	assert_non_null(strstr(out.data, "id=D3 size=3 age=0s state=deferred next_try=300s"));
+	assert_non_null(strstr(out.data, "last_error=\"451 4.3.0"));
+	buf_clear(&out);
+	assert_int_equal(queue_control(f->q, "show D2", now, &out), 0);
+	buf_append(&out, "", 1);
+	assert_non_null(strstr(out.data, "state=deferred attempts=1"));
+	assert_non_null(strstr(out.data, "to=\"a@example.org\" status=pending reply=\"451 4.3.0"));
+	assert_int_equal(queue_in_memory(f->q), 0); /* show put it back */
+	buf_clear(&out);
+	assert_int_equal(queue_control(f->q, "hold D1", now, &out), 0);
+	buf_clear(&out);
+	assert_int_equal(queue_control(f->q, "delete D3", now, &out), 0);
+	assert_int_equal(queue_size(f->q), 4);
+	assert_int_equal(queue_in_memory(f->q), 0);
+	reopen(f); /* recovery puts them back in the index */
+	assert_int_equal(queue_size(f->q), 4);
+	assert_int_equal(queue_in_memory(f->q), 0);
+	buf_clear(&out);
+	assert_int_equal(queue_control(f->q, "list", now, &out), 0);
+	buf_append(&out, "", 1);
+	assert_non_null(strstr(out.data, "id=D1 size=3 age=0s state=held"));
+	assert_null(strstr(out.data, "id=D3"));
+
+	/* mended: retry takes the three not held */
+	assert_int_equal(unlink(broken), 0);
+	buf_clear(&out);
+	assert_int_equal(queue_control(f->q, "retry", now, &out), 0);
+	assert_string_equal(out.data, "ok retry=3\n");
+	memset(&rp, 0, sizeof(rp));
+	assert_int_equal(drain(f, now, &rp, 5), 3);
+	assert_int_equal(rp.delivered, 3);
+	assert_int_equal(queue_size(f->q), 1);
+	buf_clear(&out);
+	assert_int_equal(queue_control(f->q, "release D1", now, &out), 0);
+	assert_int_equal(drain(f, now, &rp, 5), 1);
+	assert_int_equal(queue_size(f->q), 0);
+	assert_int_equal(files_of(f, "a"), 4); /* D3 was deleted */
+	buf_fini(&out);
+}
+
+/* A failed message stays visible from the index, with its reply, also
+ * after a restart. */
+static void test_failed_stays_in_the_index(void **state)
+{
+	struct fx *f = *state;
+	char broken[256];
+	break_mailbox(f, "a", broken, sizeof(broken));
+	assert_int_equal(put(f, "F1", "x\r\n", 3, 1), QUEUE_OK);
+	uint64_t now = (uint64_t)time(NULL);
+	struct reports rp = {0};
+	assert_int_equal(run_due(f, now, &rp), 1);
+	assert_int_equal(run_due(f, now + 5 * 86400, &rp), 1);
+	assert_int_equal(rp.failed, 1);
+	assert_int_equal(queue_in_memory(f->q), 0);
+	reopen(f);
+	assert_int_equal(queue_size(f->q), 1);
+	assert_int_equal(queue_in_memory(f->q), 0);
+	assert_int_equal(queue_next_due(f->q), UINT64_MAX);
+	struct buf out;
+	buf_init(&out, 1 << 20);
+	assert_int_equal(queue_control(f->q, "show F1", now, &out), 0);
+	buf_append(&out, "", 1);
+	assert_non_null(strstr(out.data, "state=failed attempts=2"));
+	assert_non_null(strstr(out.data, "status=failed reply=\"4.4.7 message expired"));
+	buf_clear(&out);
+	assert_int_equal(queue_control(f->q, "list", now, &out), 0);
+	buf_append(&out, "", 1);
+	assert_non_null(strstr(out.data, "id=F1 size=3 age=0s state=failed"));
+	assert_non_null(strstr(out.data, "last_error=\"4.4.7 message expired"));
+	buf_fini(&out);
+}
+
+/* A restart with more messages than the limit keeps the limit, and a
+ * recipient delivered before it is not delivered again. */
+static void test_recovery_keeps_the_limit(void **state)
+{
+	struct fx *f = *state;
+	open_small(f, 4);
+	char broken[256];
+	break_mailbox(f, "b", broken, sizeof(broken));
+	uint64_t now = (uint64_t)time(NULL);
+	struct reports rp = {0};
+	for (int i = 0; i < 6; i++) {
+		char id[16];
+		snprintf(id, sizeof(id), "P%d", i);
+		assert_int_equal(put(f, id, "x\r\n", 3, 2), QUEUE_OK);
+	}
+	assert_int_equal(drain(f, now, &rp, 4), 6);
+	assert_int_equal(queue_in_memory(f->q), 0);
+	for (int i = 0; i < 6; i++) { /* new ones, not tried */
+		char id[16];
+		snprintf(id, sizeof(id), "N%d", i);
+		assert_int_equal(put(f, id, "x\r\n", 3, 1), QUEUE_OK);
+	}
+	reopen(f);
+	assert_int_equal(queue_size(f->q), 12);
+	assert_true(queue_in_memory(f->q) <= 4);
+	assert_int_equal(unlink(broken), 0);
+	struct buf out;
+	buf_init(&out, 4096);
+	assert_int_equal(queue_control(f->q, "retry", now, &out), 0);
+	buf_fini(&out);
+	assert_int_equal(drain(f, now, &rp, 4), 12);
+	assert_int_equal(queue_size(f->q), 0);
+	assert_int_equal(files_of(f, "a"), 12);
+	assert_int_equal(files_of(f, "b"), 6);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -1216,6 +1415,10 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_zeros_ahead_of_the_records, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_no_zeros_when_space_is_short, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_retry_after_recovery_replaces, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_active_limit, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_deferred_wait_in_the_index, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_failed_stays_in_the_index, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_recovery_keeps_the_limit, setup, teardown),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
