@@ -25,7 +25,7 @@
 #        built with meson setup build/release --buildtype=release && ninja -C build/release)
 # env:   PARTS ("maildir lmtp memory")  LOAD_S (60)  SESSIONS (20)  SIZE (4096)
 #        DRAIN_MAX (600 s: how long to wait for a backlog)  MEM_MSGS (100000)
-#        MEM_STEP (10000)  ORDER ("posternd postfix": which server goes first)  WORKERS (2)  PD_PORT (10097)  PF_PORT_AUTH (10141)
+#        MEM_STEP (10000)  MEM_WARM (200: the first step)  ORDER ("posternd postfix": which server goes first)  WORKERS (2)  PD_PORT (10097)  PF_PORT_AUTH (10141)
 #        PF_PORT_TLS (10142: Postfix's plain-mail listener here)  DV_PORT (10124)
 #        DEAD_PORT (10129)  DV_CONF_EXTRA (more dovecot.conf lines, e.g.
 #        "maildir_very_dirty_syncs = yes")  OUT (default $ANCHORS/results/queue-<UTC stamp>)
@@ -37,7 +37,7 @@ export ROOT=${ROOT:-${ANCHORS:-/opt/anchors}/run/postern-qbench}
 PD_PORT=${PD_PORT:-10097}; PF_PORT_AUTH=${PF_PORT_AUTH:-10141}; PF_PORT_TLS=${PF_PORT_TLS:-10142}
 DV_PORT=${DV_PORT:-10124}; DEAD_PORT=${DEAD_PORT:-10129}
 PARTS=${PARTS:-"maildir lmtp memory"}; LOAD_S=${LOAD_S:-60}; DRAIN_MAX=${DRAIN_MAX:-600}
-MEM_MSGS=${MEM_MSGS:-100000}; MEM_STEP=${MEM_STEP:-10000}; ORDER=${ORDER:-"posternd postfix"}
+MEM_MSGS=${MEM_MSGS:-100000}; MEM_STEP=${MEM_STEP:-10000}; MEM_WARM=${MEM_WARM:-200}; ORDER=${ORDER:-"posternd postfix"}
 bench_setup queue "${1:-$TOP/build/release/posternd}"
 PQ=$OUT/queue.tsv; : > "$PQ"
 SRC=/usr/sbin/smtp-source
@@ -170,12 +170,16 @@ mem_part() {
     log "memory: queued=$q rss=$(awk '/^VmRSS/{print $2}' /proc/$PDPID/status) kB"
   }
   mem_sample
+  # a warm-up step first: the sessions' buffers and the pool threads' heaps
+  # are there from the first messages on; what follows is the queue's own
+  local step=$MEM_WARM
   while [ "$sent" -lt "$MEM_MSGS" ]; do
     t0=$(now)
     "${NODNS[@]}" $SRC -4 -M bench.local -f sender@bench.local -t rcpt@bench.local \
-      -l "$SIZE" -s "$SESSIONS" -m "$MEM_STEP" -d "127.0.0.1:$PD_PORT" >> "$OUT/smtp-source-memory.err" 2>&1; rc=$?
-    secs=$(elapsed "$t0"); sent=$((sent + MEM_STEP))
+      -l "$SIZE" -s "$SESSIONS" -m "$step" -d "127.0.0.1:$PD_PORT" >> "$OUT/smtp-source-memory.err" 2>&1; rc=$?
+    secs=$(elapsed "$t0"); sent=$((sent + step))
     mem_sample
+    step=$MEM_STEP; [ $((sent + step)) -gt "$MEM_MSGS" ] && step=$((MEM_MSGS - sent))
   done
   pd_stop
   mv "$OUT/posternd.log" "$OUT/posternd-memory.log"

@@ -168,11 +168,13 @@ struct qseg *queue_seg(struct queue *q, uint64_t num)
 	return NULL;
 }
 
-void queue_seg_ref(struct queue *q, uint64_t num, int delta)
+void queue_seg_ref(struct queue *q, uint64_t num, int delta, uint64_t bytes)
 {
 	struct qseg *s = num ? queue_seg(q, num) : NULL;
-	if (s)
-		s->live = (uint64_t)((int64_t)s->live + delta);
+	if (!s)
+		return;
+	s->live = (uint64_t)((int64_t)s->live + delta);
+	s->live_bytes = delta > 0 ? s->live_bytes + bytes : s->live_bytes - bytes;
 }
 
 void queue_make_ready(struct queue *q, struct queue_entry *e)
@@ -226,8 +228,8 @@ void queue_link(struct queue *q, struct queue_entry *e)
 void queue_insert(struct queue *q, struct queue_entry *e)
 {
 	queue_link(q, e);
-	queue_seg_ref(q, e->seg, 1);
-	queue_seg_ref(q, e->snap_seg, 1);
+	queue_seg_ref(q, e->seg, 1, e->len);
+	queue_seg_ref(q, e->snap_seg, 1, e->snap_len);
 }
 
 void queue_entry_free(struct queue_entry *e)
@@ -263,8 +265,8 @@ void queue_unlink(struct queue *q, struct queue_entry *e)
 void queue_remove(struct queue *q, struct queue_entry *e)
 {
 	queue_unlink(q, e);
-	queue_seg_ref(q, e->seg, -1);
-	queue_seg_ref(q, e->snap_seg, -1);
+	queue_seg_ref(q, e->seg, -1, e->len);
+	queue_seg_ref(q, e->snap_seg, -1, e->snap_len);
 	queue_entry_free(e);
 }
 
@@ -400,12 +402,12 @@ int queue_write_state(struct queue *q, struct queue_entry *e)
 		return rc;
 	q->dirty = true;
 	pthread_cond_signal(&q->wake);
-	queue_seg_ref(q, e->snap_seg, -1);
+	queue_seg_ref(q, e->snap_seg, -1, e->snap_len);
 	e->snap_seg = seg;
 	e->snap_off = off;
 	e->snap_len = (uint32_t)q->rec.len;
 	e->unsaved = false;
-	queue_seg_ref(q, seg, 1);
+	queue_seg_ref(q, seg, 1, e->snap_len);
 	return 0;
 }
 
@@ -621,7 +623,7 @@ static void flush_round(struct queue *q, struct queue_msg *batch)
 	pthread_mutex_lock(&q->mu);
 	for (struct queue_msg *m = batch; m; m = m->next) {
 		if (m->entry && m->entry->seg) /* spool.c's reference of the appended record */
-			queue_seg_ref(q, m->entry->seg, -1);
+			queue_seg_ref(q, m->entry->seg, -1, 0);
 		if (!m->err && e)
 			queue_msg_fail(m, e, "flush", what);
 		if (m->err) {
@@ -729,11 +731,11 @@ static int apply_msg(struct queue *q, const struct qrec_msg *r, uint64_t seg, ui
 {
 	struct queue_entry *e = queue_find(q, r->id);
 	if (e) { /* a copy moved forward by queue_maintain: the newest wins */
-		queue_seg_ref(q, e->seg, -1);
+		queue_seg_ref(q, e->seg, -1, e->len);
 		e->seg = seg;
 		e->off = off;
 		e->len = (uint32_t)len;
-		queue_seg_ref(q, seg, 1);
+		queue_seg_ref(q, seg, 1, e->len);
 		return 0;
 	}
 	if (!(e = calloc(1, sizeof(*e))))
@@ -777,11 +779,11 @@ static int apply_state(struct queue *q, const struct qrec_state *s, uint64_t seg
 	e->attempts = s->attempts;
 	e->next_try = s->next_try;
 	e->held = s->held;
-	queue_seg_ref(q, e->snap_seg, -1);
+	queue_seg_ref(q, e->snap_seg, -1, e->snap_len);
 	e->snap_seg = seg;
 	e->snap_off = off;
 	e->snap_len = (uint32_t)len;
-	queue_seg_ref(q, seg, 1);
+	queue_seg_ref(q, seg, 1, e->snap_len);
 	return 0;
 }
 
@@ -1127,10 +1129,10 @@ static int relocate(struct queue *q, uint64_t head_num, struct queue_entry *e)
 		free(rec);
 		if (err)
 			return err;
-		queue_seg_ref(q, e->seg, -1);
+		queue_seg_ref(q, e->seg, -1, e->len);
 		e->seg = seg;
 		e->off = off;
-		queue_seg_ref(q, seg, 1);
+		queue_seg_ref(q, seg, 1, e->len);
 	}
 	/* always: the state must follow the record it belongs to */
 	return queue_write_state(q, e);
@@ -1149,6 +1151,15 @@ static void relocate_indexed(struct queue *q, struct queue_entry *e, void *arg)
 		r->err = relocate(q, r->head, e);
 	if (!queue_entry_wanted(e, r->now))
 		(void)queue_index_put(q, e);
+}
+
+/* Octets of the journal that no message needs any more. */
+static uint64_t dead_bytes(const struct queue *q)
+{
+	uint64_t n = 0;
+	for (size_t i = 0; i < q->nsegs; i++)
+		n += q->segs[i].size - q->segs[i].live_bytes;
+	return n;
 }
 
 void queue_maintain(struct queue *q)
@@ -1184,7 +1195,11 @@ void queue_maintain(struct queue *q)
 			}
 			break;
 		}
-		/* deferred messages pin the oldest segment: move them forward */
+		/* deferred messages pin the oldest segment: move them forward,
+		 * when that frees much more than it copies (or space is short);
+		 * a queue of deferred mail in bulk is not rewritten every minute */
+		if (!atomic_load(&q->low_space) && head->live_bytes * QUEUE_MOVE_RATIO > dead_bytes(q))
+			break;
 		int e = 0;
 		bool busy = false;
 		uint64_t num = head->num;

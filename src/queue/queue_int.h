@@ -23,6 +23,9 @@
 /* At most this many messages are loaded from the index into memory at a
  * time (index.c), so that one call stays short. */
 #define QUEUE_LOAD_BATCH 256
+/* The head segment's live messages are copied forward only when the
+ * journal holds this many times their size in dead records. */
+#define QUEUE_MOVE_RATIO 4
 
 /* One journal segment: <dir>/journal/<16 hex digits>. */
 struct qseg {
@@ -31,6 +34,7 @@ struct qseg {
 	uint64_t size; /* octets of whole records */
 	uint64_t zeroed; /* octets of the file: records, then zeros written ahead */
 	uint64_t live; /* entries whose M or latest S record is here */
+	uint64_t live_bytes; /* the octets of those records */
 	bool dirty;    /* written since its last fdatasync */
 	/* flushes in progress that cover it (the flusher's and queue_sync's may
 	 * overlap on one segment): while non-zero it stays */
@@ -165,7 +169,8 @@ int queue_append(struct queue *q, const void *rec, size_t n, const void *body, s
 /* Append a record that needs no waiter (S, D): flushed by the next round. */
 int queue_append_lazy(struct queue *q, const struct buf *rec);
 struct qseg *queue_seg(struct queue *q, uint64_t num);
-void queue_seg_ref(struct queue *q, uint64_t num, int delta);
+/* An entry's record of bytes octets in segment num came (delta 1) or went (-1). */
+void queue_seg_ref(struct queue *q, uint64_t num, int delta, uint64_t bytes);
 struct queue_entry *queue_find(struct queue *q, const char *id);
 void queue_insert(struct queue *q, struct queue_entry *e);
 /* Put e on the ready list (mu held): a delivery looks at it next. */

@@ -159,7 +159,7 @@ static int append_record(struct queue_msg *m)
 	/* the segment holds a record that may become a message: it must not
 	 * be reclaimed before the flush decides (flush_round drops this) */
 	if (!e)
-		queue_seg_ref(q, m->entry->seg, 1);
+		queue_seg_ref(q, m->entry->seg, 1, 0);
 	pthread_mutex_unlock(&q->mu);
 	m->entry->len = (uint32_t)(m->env.len + (inline_body ? m->bodylen : 0));
 	return e;
