@@ -9,6 +9,7 @@
 
 #include "common/base64.h"
 #include "common/str.h"
+#include "smtp/hops.h"
 #include "smtp/reply.h"
 
 enum smtp_state {
@@ -59,6 +60,7 @@ struct smtp_session {
 	bool msg_open;      /* msg_begin was called and not yet ended */
 	enum smtp_msg_status msg_status;
 	bool too_big;
+	struct smtp_hops hops; /* Received fields of the message under way */
 	struct smtp_dot_reader dot;
 	struct smtp_bdat_reader bdat;
 	uint64_t bdat_left; /* octets of the current chunk still to read */
@@ -239,6 +241,7 @@ static bool msg_start(struct smtp_session *s)
 {
 	s->env.protocol = protocol_name(s);
 	s->env.size = 0;
+	smtp_hops_init(&s->hops);
 	s->msg_status = s->hooks->msg_begin ? s->hooks->msg_begin(s->hooks->ctx, &s->env)
 					    : SMTP_MSG_OK;
 	s->msg_open = s->msg_status == SMTP_MSG_OK;
@@ -251,6 +254,7 @@ static void msg_content(struct smtp_session *s, const char *p, size_t n)
 	if (n == 0)
 		return;
 	s->env.size += n;
+	smtp_hops_feed(&s->hops, p, n);
 	if (s->cfg->max_message_size && s->env.size > s->cfg->max_message_size) {
 		if (!s->too_big)
 			msg_end(s); /* drop what was spooled: it will never be delivered */
@@ -274,6 +278,8 @@ static void msg_finish(struct smtp_session *s, bool saw_bare, bool long_line)
 	else if (long_line)
 		r = mkf(s, 554, ESC_MEDIA_OTHER, "Error: message has a line longer than %zu octets",
 			s->cfg->text_line_limit);
+	else if (s->hops.count > SMTP_HOP_LIMIT) /* RFC 5321 §6.3: a mail loop */
+		r = mk(554, ESC_NET_LOOP, "Error: too many hops");
 	else if (s->msg_status == SMTP_MSG_FULL)
 		r = mk(452, ESC_SYS_FULL, "Error: insufficient system storage");
 	else if (s->msg_status == SMTP_MSG_IOERR)

@@ -513,6 +513,25 @@ def test_bare_newline_reject(start_server):
     assert srv.only_message("u@localhost").body == b"Subject: clean\r\n\r\nok\r\n"
 
 
+def test_too_many_hops(server):
+    """RFC 5321 §6.3: a message with more than 100 Received fields is in a
+    loop: 554 5.4.6 after the data, nothing stored, and the session goes on
+    (Python's smtplib as the client)."""
+    import smtplib
+    hops = "".join("Received: from h%d.example by h%d.example; Thu, 3 Dec 2026 09:00:00 +0000\r\n"
+                   % (i, i + 1) for i in range(101))
+    looping = hops + "Subject: loop\r\n\r\nround and round\r\n"
+    with smtplib.SMTP(server.host, server.port, timeout=10) as s:
+        with pytest.raises(smtplib.SMTPDataError) as e:
+            s.sendmail("s@example.org", ["u@localhost"], looping)
+        assert e.value.smtp_code == 554
+        assert e.value.smtp_error.startswith(b"5.4.6 "), e.value.smtp_error
+        assert_nothing_stored(server)
+        # 100 are fine, and so is the session
+        s.sendmail("s@example.org", ["u@localhost"], looping.split("\r\n", 1)[1])
+    assert server.only_message("u@localhost").body.count(b"Received: from h") == 100
+
+
 def test_long_text_line_accepted_by_default(server):
     body = b"Subject: long\r\n\r\n" + b"L" * 5000 + b"\r\n"
     with server.connect() as c:

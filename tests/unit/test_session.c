@@ -10,6 +10,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "smtp/hops.h"
 #include "smtp/session.h"
 
 struct fake {
@@ -679,6 +680,36 @@ static void data_limits(void **st)
 	fake_free(f);
 }
 
+/* RFC 5321 §6.3: more than SMTP_HOP_LIMIT Received fields is a loop:
+ * refused after the end of data, nothing committed; exactly the limit is
+ * served. Fields in the body do not count. */
+static void tune_no_size_limit(struct smtp_config *c)
+{
+	c->max_message_size = 0;
+}
+
+static void data_too_many_hops(void **st)
+{
+	char msg[8192];
+	size_t n = 0;
+	for (int i = 0; i < SMTP_HOP_LIMIT; i++)
+		n += (size_t)snprintf(msg + n, sizeof(msg) - n, "Received: from h%d\r\n", i);
+	n += (size_t)snprintf(msg + n, sizeof(msg) - n, "\r\nReceived: body\r\n.\r\n");
+	struct fake *f = fake_new(tune_no_size_limit);
+	transaction(f);
+	assert_string_equal(talk(f, msg), "250 2.0.0 Ok: queued as Q1\r\n");
+	assert_int_equal(f->commits, 1);
+	fake_free(f);
+
+	f = fake_new(tune_no_size_limit);
+	transaction(f);
+	talk(f, "received : from loop\r\n");
+	assert_string_equal(talk(f, msg), "554 5.4.6 Error: too many hops\r\n");
+	assert_int_equal(f->commits, 0);
+	assert_int_equal(f->aborted, 1);
+	fake_free(f);
+}
+
 static void data_store_errors(void **st)
 {
 	struct fake *f = fake_new(NULL);
@@ -1091,6 +1122,7 @@ int main(void)
 		cmocka_unit_test(utf8_addresses),
 		cmocka_unit_test(line_limits),
 		cmocka_unit_test(pipelined_long_lines),
+		cmocka_unit_test(data_too_many_hops),
 		cmocka_unit_test(line_endings),
 		cmocka_unit_test(data_basic),
 		cmocka_unit_test(data_smuggling),
