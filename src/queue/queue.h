@@ -29,9 +29,11 @@
  * be removed) once it holds this much, or at once when space is short. */
 #define QUEUE_RECLAIM_MIN ((uint64_t)1024 * 1024)
 /* At most this many messages are in memory (due or being delivered); the
- * rest wait in the on-disk index (index.c). Postfix's
- * qmgr_message_active_limit is 20000, for entries of a few KiB. */
-#define QUEUE_ACTIVE_MAX ((size_t)10000)
+ * rest wait in the on-disk index (index.c), and come in QUEUE_LOAD_BATCH
+ * at a time as deliveries finish: a thousand keep every delivery slot busy
+ * and cost ~350 KiB, also while a slow target holds the deliveries up.
+ * (Postfix's qmgr_message_active_limit is 20000.) */
+#define QUEUE_ACTIVE_MAX ((size_t)1000)
 
 enum queue_status {
 	QUEUE_OK = 0,
