@@ -1218,6 +1218,26 @@ static size_t files_of(struct fx *f, const char *who)
 	return count_files(dir);
 }
 
+/* n messages of nrcpt recipients, ids prefix0, prefix1, ... */
+static void put_n(struct fx *f, const char *prefix, int n, size_t nrcpt, size_t max_in_memory)
+{
+	for (int i = 0; i < n; i++) {
+		char id[16];
+		snprintf(id, sizeof(id), "%s%d", prefix, i);
+		assert_int_equal(put(f, id, "x\r\n", 3, nrcpt), QUEUE_OK);
+		assert_true(queue_in_memory(f->q) <= max_in_memory);
+	}
+}
+
+/* Run a postern queue command that must succeed; its answer as a string. */
+static const char *ctl(struct fx *f, const char *cmd, uint64_t now, struct buf *out)
+{
+	buf_clear(out);
+	assert_int_equal(queue_control(f->q, cmd, now, out), 0);
+	buf_append(out, "", 1);
+	return out->data;
+}
+
 /* Deliver everything due at now, round after round; the messages taken. */
 static size_t drain(struct fx *f, uint64_t now, struct reports *rp, size_t max_in_memory)
 {
@@ -1235,12 +1255,7 @@ static void test_active_limit(void **state)
 {
 	struct fx *f = *state;
 	open_small(f, 3);
-	for (int i = 0; i < 20; i++) {
-		char id[16];
-		snprintf(id, sizeof(id), "L%d", i);
-		assert_int_equal(put(f, id, "x\r\n", 3, 1), QUEUE_OK);
-		assert_true(queue_in_memory(f->q) <= 3);
-	}
+	put_n(f, "L", 20, 1, 3);
 	assert_int_equal(queue_size(f->q), 20);
 	struct reports rp = {0};
 	assert_int_equal(drain(f, (uint64_t)time(NULL), &rp, 3), 20);
@@ -1256,11 +1271,7 @@ static void test_deferred_wait_in_the_index(void **state)
 	struct fx *f = *state;
 	char broken[256];
 	break_mailbox(f, "a", broken, sizeof(broken));
-	for (int i = 0; i < 5; i++) {
-		char id[16];
-		snprintf(id, sizeof(id), "D%d", i);
-		assert_int_equal(put(f, id, "x\r\n", 3, 1), QUEUE_OK);
-	}
+	put_n(f, "D", 5, 1, SIZE_MAX);
 	uint64_t now = (uint64_t)time(NULL);
 	struct reports rp = {0};
 	assert_int_equal(drain(f, now, &rp, 5), 5);
@@ -1272,43 +1283,34 @@ static void test_deferred_wait_in_the_index(void **state)
 
 	struct buf out;
 	buf_init(&out, 1 << 20);
-	assert_int_equal(queue_control(f->q, "list", now, &out), 0);
-	buf_append(&out, "", 1);
+	ctl(f, "list", now, &out);
 	assert_non_null(strstr(out.data, "ok messages=5\n"));
 	assert_non_null(strstr(out.data, "id=D3 size=3 age=0s state=deferred next_try=300s"));
 	assert_non_null(strstr(out.data, "last_error=\"451 4.3.0"));
-	buf_clear(&out);
-	assert_int_equal(queue_control(f->q, "show D2", now, &out), 0);
-	buf_append(&out, "", 1);
+	ctl(f, "show D2", now, &out);
 	assert_non_null(strstr(out.data, "state=deferred attempts=1"));
 	assert_non_null(strstr(out.data, "to=\"a@example.org\" status=pending reply=\"451 4.3.0"));
 	assert_int_equal(queue_in_memory(f->q), 0); /* show put it back */
-	buf_clear(&out);
-	assert_int_equal(queue_control(f->q, "hold D1", now, &out), 0);
-	buf_clear(&out);
-	assert_int_equal(queue_control(f->q, "delete D3", now, &out), 0);
+	ctl(f, "hold D1", now, &out);
+	ctl(f, "delete D3", now, &out);
 	assert_int_equal(queue_size(f->q), 4);
 	assert_int_equal(queue_in_memory(f->q), 0);
 	reopen(f); /* recovery puts them back in the index */
 	assert_int_equal(queue_size(f->q), 4);
 	assert_int_equal(queue_in_memory(f->q), 0);
-	buf_clear(&out);
-	assert_int_equal(queue_control(f->q, "list", now, &out), 0);
-	buf_append(&out, "", 1);
+	ctl(f, "list", now, &out);
 	assert_non_null(strstr(out.data, "id=D1 size=3 age=0s state=held"));
 	assert_null(strstr(out.data, "id=D3"));
 
 	/* mended: retry takes the three not held */
 	assert_int_equal(unlink(broken), 0);
-	buf_clear(&out);
-	assert_int_equal(queue_control(f->q, "retry", now, &out), 0);
+	ctl(f, "retry", now, &out);
 	assert_string_equal(out.data, "ok retry=3\n");
 	memset(&rp, 0, sizeof(rp));
 	assert_int_equal(drain(f, now, &rp, 5), 3);
 	assert_int_equal(rp.delivered, 3);
 	assert_int_equal(queue_size(f->q), 1);
-	buf_clear(&out);
-	assert_int_equal(queue_control(f->q, "release D1", now, &out), 0);
+	ctl(f, "release D1", now, &out);
 	assert_int_equal(drain(f, now, &rp, 5), 1);
 	assert_int_equal(queue_size(f->q), 0);
 	assert_int_equal(files_of(f, "a"), 4); /* D3 was deleted */
@@ -1335,13 +1337,10 @@ static void test_failed_stays_in_the_index(void **state)
 	assert_int_equal(queue_next_due(f->q), UINT64_MAX);
 	struct buf out;
 	buf_init(&out, 1 << 20);
-	assert_int_equal(queue_control(f->q, "show F1", now, &out), 0);
-	buf_append(&out, "", 1);
+	ctl(f, "show F1", now, &out);
 	assert_non_null(strstr(out.data, "state=failed attempts=2"));
 	assert_non_null(strstr(out.data, "status=failed reply=\"4.4.7 message expired"));
-	buf_clear(&out);
-	assert_int_equal(queue_control(f->q, "list", now, &out), 0);
-	buf_append(&out, "", 1);
+	ctl(f, "list", now, &out);
 	assert_non_null(strstr(out.data, "id=F1 size=3 age=0s state=failed"));
 	assert_non_null(strstr(out.data, "last_error=\"4.4.7 message expired"));
 	buf_fini(&out);
@@ -1357,25 +1356,17 @@ static void test_recovery_keeps_the_limit(void **state)
 	break_mailbox(f, "b", broken, sizeof(broken));
 	uint64_t now = (uint64_t)time(NULL);
 	struct reports rp = {0};
-	for (int i = 0; i < 6; i++) {
-		char id[16];
-		snprintf(id, sizeof(id), "P%d", i);
-		assert_int_equal(put(f, id, "x\r\n", 3, 2), QUEUE_OK);
-	}
+	put_n(f, "P", 6, 2, SIZE_MAX);
 	assert_int_equal(drain(f, now, &rp, 4), 6);
 	assert_int_equal(queue_in_memory(f->q), 0);
-	for (int i = 0; i < 6; i++) { /* new ones, not tried */
-		char id[16];
-		snprintf(id, sizeof(id), "N%d", i);
-		assert_int_equal(put(f, id, "x\r\n", 3, 1), QUEUE_OK);
-	}
+	put_n(f, "N", 6, 1, SIZE_MAX);
 	reopen(f);
 	assert_int_equal(queue_size(f->q), 12);
 	assert_true(queue_in_memory(f->q) <= 4);
 	assert_int_equal(unlink(broken), 0);
 	struct buf out;
 	buf_init(&out, 4096);
-	assert_int_equal(queue_control(f->q, "retry", now, &out), 0);
+	ctl(f, "retry", now, &out);
 	buf_fini(&out);
 	assert_int_equal(drain(f, now, &rp, 4), 12);
 	assert_int_equal(queue_size(f->q), 0);
