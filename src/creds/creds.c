@@ -16,6 +16,7 @@
 #include <unistd.h>
 
 #include "common/base64.h"
+#include "common/i18n.h"
 #include "common/str.h"
 
 struct creds_db {
@@ -94,19 +95,23 @@ bool creds_valid_name(const char *name, size_t len)
 
 /* ---- parsing ---- */
 
+/* The texts below reach a person (postern passwd) in the person's language;
+ * posternd reads the file in the C locale, where they stay English in its
+ * logs (gettext does not translate in the C locale). */
 static int perr(char *err, size_t errlen, const char *name, unsigned line, const char *fmt, ...)
 	__attribute__((format(printf, 5, 6)));
 static int perr(char *err, size_t errlen, const char *name, unsigned line, const char *fmt, ...)
 {
-	char why[256];
+	char why[512]; /* a Thai text takes about three times the octets of its English */
 	va_list ap;
 	va_start(ap, fmt);
 	vsnprintf(why, sizeof(why), fmt, ap);
 	va_end(ap);
 	if (line)
-		snprintf(err, errlen, "%s: line %u: %s", name, line, why);
+		snprintf(err, errlen, _("%s: line %d: %s"), name, (int)line, why);
 	else
-		snprintf(err, errlen, "%s: %s", name, why);
+		/* TRANSLATORS: a file's name, then why it is refused */
+		snprintf(err, errlen, _("%s: %s"), name, why);
 	return -1;
 }
 
@@ -139,7 +144,7 @@ static bool hash_ok(const char *h, const char **why)
 	if (h[0] == '!' || h[0] == '*')
 		return true; /* locked, as in shadow(5) */
 	if (h[0] != '$') {
-		*why = "password hash: legacy DES crypt is refused (use yescrypt $y$, sha512-crypt $6$ or bcrypt $2b$)";
+		*why = N_("password hash: legacy DES crypt is refused (use yescrypt $y$, sha512-crypt $6$ or bcrypt $2b$)");
 		return false;
 	}
 	switch (crypt_checksalt(h)) {
@@ -147,13 +152,13 @@ static bool hash_ok(const char *h, const char **why)
 	case CRYPT_SALT_TOO_CHEAP:
 		return true;
 	case CRYPT_SALT_METHOD_LEGACY:
-		*why = "password hash: legacy method refused (use yescrypt $y$, sha512-crypt $6$ or bcrypt $2b$)";
+		*why = N_("password hash: legacy method refused (use yescrypt $y$, sha512-crypt $6$ or bcrypt $2b$)");
 		return false;
 	case CRYPT_SALT_METHOD_DISABLED:
-		*why = "password hash: method disabled in libxcrypt";
+		*why = N_("password hash: method disabled in libxcrypt");
 		return false;
 	default:
-		*why = "password hash: not a crypt(3) hash libxcrypt knows";
+		*why = N_("password hash: not a crypt(3) hash libxcrypt knows");
 		return false;
 	}
 }
@@ -233,7 +238,7 @@ static int parse_line(const char *p, size_t len, struct creds_user *u, const cha
 	for (size_t i = 0; i < len; i++) {
 		unsigned char c = (unsigned char)p[i];
 		if (c < 0x20 || c == 0x7f)
-			return perr(err, errlen, fname, line, "control character (octet %u)", c);
+			return perr(err, errlen, fname, line, _("control character (octet %u)"), c);
 	}
 	const char *f[5];
 	size_t fl[5];
@@ -242,7 +247,7 @@ static int parse_line(const char *p, size_t len, struct creds_user *u, const cha
 		if (i == len || p[i] == ':') {
 			if (k == 5)
 				return perr(err, errlen, fname, line,
-					    "too many ':' fields (expected name:hash:scram-sha-256:scram-sha-1[:cram-md5])");
+					    _("too many ':' fields (expected name:hash:scram-sha-256:scram-sha-1[:cram-md5])"));
 			f[k] = p + start;
 			fl[k++] = i - start;
 			start = i + 1;
@@ -250,24 +255,24 @@ static int parse_line(const char *p, size_t len, struct creds_user *u, const cha
 	}
 	if (k < 2)
 		return perr(err, errlen, fname, line,
-			    "expected name:hash[:scram-sha-256[:scram-sha-1[:cram-md5]]]");
+			    _("expected name:hash[:scram-sha-256[:scram-sha-1[:cram-md5]]]"));
 	if (!creds_valid_name(f[0], fl[0]))
-		return perr(err, errlen, fname, line, "bad user name (1 to %d octets, no control characters)",
+		return perr(err, errlen, fname, line, _("bad user name (1 to %d octets, no control characters)"),
 			    CREDS_NAME_MAX);
 	u->name = strndup(f[0], fl[0]);
 	u->hash = strndup(f[1], fl[1]);
 	if (!u->name || !u->hash)
-		return perr(err, errlen, fname, line, "out of memory");
+		return perr(err, errlen, fname, line, _("out of memory"));
 	const char *why = NULL;
 	if (!hash_ok(u->hash, &why))
-		return perr(err, errlen, fname, line, "%s", why);
+		return perr(err, errlen, fname, line, "%s", _(why));
 	static const enum creds_scram_hash order[2] = { CREDS_SCRAM_SHA256, CREDS_SCRAM_SHA1 };
 	for (size_t i = 0; i < 2; i++) {
 		if (k <= 2 + i || fl[2 + i] == 0)
 			continue;
 		if (creds_scram_parse(order[i], f[2 + i], fl[2 + i], &u->scram[order[i]]))
 			return perr(err, errlen, fname, line,
-				    "%s field: expected iterations,salt,StoredKey,ServerKey (base64, %zu-octet keys)",
+				    _("%s field: expected iterations,salt,StoredKey,ServerKey (base64, %zu-octet keys)"),
 				    creds_scram_name(order[i]), creds_scram_key_len(order[i]));
 	}
 	if (k == 5 && fl[4]) {
@@ -276,12 +281,12 @@ static int parse_line(const char *p, size_t len, struct creds_user *u, const cha
 		if (base64_decoded_max(fl[4]) > sizeof(pw) || !base64_decode(f[4], fl[4], pw, &n) ||
 		    n == 0 || memchr(pw, 0, n)) {
 			creds_wipe(pw, sizeof(pw));
-			return perr(err, errlen, fname, line, "cram-md5 field: expected base64 of the password");
+			return perr(err, errlen, fname, line, _("cram-md5 field: expected base64 of the password"));
 		}
 		u->cram_md5 = strndup((const char *)pw, n);
 		creds_wipe(pw, sizeof(pw));
 		if (!u->cram_md5)
-			return perr(err, errlen, fname, line, "out of memory");
+			return perr(err, errlen, fname, line, _("out of memory"));
 	}
 	u->line = line;
 	return 0;
@@ -299,7 +304,7 @@ struct creds_db *creds_db_parse(const char *text, size_t len, const char *name, 
 {
 	struct creds_db *db = calloc(1, sizeof(*db));
 	if (!db) {
-		perr(err, errlen, name, 0, "out of memory");
+		perr(err, errlen, name, 0, _("out of memory"));
 		return NULL;
 	}
 	atomic_init(&db->refs, 1);
@@ -312,7 +317,7 @@ struct creds_db *creds_db_parse(const char *text, size_t len, const char *name, 
 		size_t ll = nl ? (size_t)(nl - p) : len - off;
 		off += ll + (nl ? 1 : 0);
 		if (ll + 1 > CREDS_LINE_MAX) {
-			perr(err, errlen, name, line, "line longer than %d octets", CREDS_LINE_MAX);
+			perr(err, errlen, name, line, _("line longer than %d octets"), CREDS_LINE_MAX);
 			goto fail;
 		}
 		if (ll && p[ll - 1] == '\r')
@@ -326,7 +331,7 @@ struct creds_db *creds_db_parse(const char *text, size_t len, const char *name, 
 			size_t cap = db->cap ? db->cap * 2 : 16;
 			struct creds_user *v = realloc(db->users, cap * sizeof(*v));
 			if (!v) {
-				perr(err, errlen, name, line, "out of memory");
+				perr(err, errlen, name, line, _("out of memory"));
 				goto fail;
 			}
 			db->users = v;
@@ -339,7 +344,7 @@ struct creds_db *creds_db_parse(const char *text, size_t len, const char *name, 
 	}
 	db->sorted = malloc((db->n ? db->n : 1) * sizeof(*db->sorted));
 	if (!db->sorted) {
-		perr(err, errlen, name, 0, "out of memory");
+		perr(err, errlen, name, 0, _("out of memory"));
 		goto fail;
 	}
 	for (size_t i = 0; i < db->n; i++)
@@ -348,7 +353,7 @@ struct creds_db *creds_db_parse(const char *text, size_t len, const char *name, 
 	for (size_t i = 1; i < db->n; i++) {
 		if (!strcmp(db->sorted[i - 1]->name, db->sorted[i]->name)) {
 			unsigned a = db->sorted[i - 1]->line, b = db->sorted[i]->line;
-			perr(err, errlen, name, a > b ? a : b, "user \"%s\" already defined on line %u",
+			perr(err, errlen, name, a > b ? a : b, _("user \"%s\" already defined on line %u"),
 			     db->sorted[i]->name, a < b ? a : b);
 			goto fail;
 		}
@@ -361,13 +366,13 @@ struct creds_db *creds_db_parse(const char *text, size_t len, const char *name, 
 	if (!db->dummy_setting) {
 		char setting[CRYPT_GENSALT_OUTPUT_SIZE];
 		if (!crypt_gensalt_rn(NULL, 0, NULL, 0, setting, sizeof(setting))) {
-			perr(err, errlen, name, 0, "crypt_gensalt: %s", strerror(errno));
+			perr(err, errlen, name, 0, _("crypt_gensalt: %s"), strerror(errno));
 			goto fail;
 		}
 		db->dummy_setting = strdup(setting);
 	}
 	if (!db->dummy_setting) {
-		perr(err, errlen, name, 0, "out of memory");
+		perr(err, errlen, name, 0, _("out of memory"));
 		goto fail;
 	}
 	return db;
@@ -385,7 +390,7 @@ struct creds_db *creds_db_load(const char *path, char *err, size_t errlen)
 	}
 	struct stat st;
 	if (fstat(fd, &st) != 0 || !S_ISREG(st.st_mode) || (uint64_t)st.st_size > CREDS_FILE_MAX) {
-		perr(err, errlen, path, 0, S_ISREG(st.st_mode) ? "larger than %u octets" : "not a regular file",
+		perr(err, errlen, path, 0, S_ISREG(st.st_mode) ? _("larger than %u octets") : _("not a regular file"),
 		     CREDS_FILE_MAX);
 		close(fd);
 		return NULL;
@@ -394,7 +399,7 @@ struct creds_db *creds_db_load(const char *path, char *err, size_t errlen)
 	char *text = malloc(size ? size : 1);
 	if (!text) {
 		close(fd);
-		perr(err, errlen, path, 0, "out of memory");
+		perr(err, errlen, path, 0, _("out of memory"));
 		return NULL;
 	}
 	while (got < size) {
@@ -402,7 +407,7 @@ struct creds_db *creds_db_load(const char *path, char *err, size_t errlen)
 		if (r < 0 && errno == EINTR)
 			continue;
 		if (r <= 0) {
-			perr(err, errlen, path, 0, "read: %s", r ? strerror(errno) : "file shrank");
+			perr(err, errlen, path, 0, _("read: %s"), r ? strerror(errno) : _("file shrank"));
 			close(fd);
 			free(text);
 			return NULL;

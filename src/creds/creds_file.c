@@ -12,6 +12,7 @@
 #include <unistd.h>
 
 #include "common/base64.h"
+#include "common/i18n.h" /* postern passwd shows these errors to a person */
 #include "creds/creds.h"
 
 /* bcrypt's cost (2^10 rounds, about yescrypt's default time here);
@@ -23,14 +24,14 @@ int creds_entry_make(const char *name, const char *password, const struct creds_
 {
 	*line = NULL;
 	if (!creds_valid_name(name, strlen(name))) {
-		snprintf(err, errlen, "bad user name (1 to %d octets, no control characters, no ':')",
+		snprintf(err, errlen, _("bad user name (1 to %d octets, no control characters, no ':')"),
 			 CREDS_NAME_MAX);
 		return -1;
 	}
 	char *prep = NULL;
 	if (creds_saslprep(password, &prep)) {
-		snprintf(err, errlen, "the password is empty, not UTF-8, or has characters SASLprep "
-				      "(RFC 4013) prohibits, such as control characters");
+		snprintf(err, errlen, _("the password is empty, not UTF-8, or has characters SASLprep "
+				        "(RFC 4013) prohibits, such as control characters"));
 		return -1;
 	}
 	size_t plen = strlen(prep);
@@ -40,24 +41,24 @@ int creds_entry_make(const char *name, const char *password, const struct creds_
 	char *cram = NULL;
 	memset(sc, 0, sizeof(sc));
 	if (plen > CREDS_PASSWORD_MAX || plen >= CRYPT_MAX_PASSPHRASE_SIZE) {
-		snprintf(err, errlen, "the password is longer than %d octets", CREDS_PASSWORD_MAX);
+		snprintf(err, errlen, _("the password is longer than %d octets"), CREDS_PASSWORD_MAX);
 		goto out;
 	}
 	const char *prefix = o->scheme == CREDS_SHA512CRYPT ? "$6$" : o->scheme == CREDS_BCRYPT ? "$2b$" : "$y$";
 	unsigned long count = o->scheme == CREDS_BCRYPT ? CREDS_BCRYPT_COST : 0;
 	char setting[CRYPT_GENSALT_OUTPUT_SIZE];
 	if (!crypt_gensalt_rn(prefix, count, NULL, 0, setting, sizeof(setting))) {
-		snprintf(err, errlen, "crypt_gensalt(%s): %s", prefix, strerror(errno));
+		snprintf(err, errlen, _("crypt_gensalt(%s): %s"), prefix, strerror(errno));
 		goto out;
 	}
 	cd = calloc(1, sizeof(*cd));
 	if (!cd) {
-		snprintf(err, errlen, "out of memory");
+		snprintf(err, errlen, _("out of memory"));
 		goto out;
 	}
 	const char *hash = crypt_r(prep, setting, cd);
 	if (!hash || hash[0] != '$') {
-		snprintf(err, errlen, "crypt(%s) failed", prefix);
+		snprintf(err, errlen, _("crypt(%s) failed"), prefix);
 		goto out;
 	}
 	unsigned iter = o->iter ? o->iter : CREDS_SCRAM_ITER_DEFAULT;
@@ -67,7 +68,7 @@ int creds_entry_make(const char *name, const char *password, const struct creds_
 		if (creds_random(salt, sizeof(salt)) ||
 		    creds_scram_derive((enum creds_scram_hash)h, prep, plen, salt, sizeof(salt), iter,
 				       &sc[h], NULL)) {
-			snprintf(err, errlen, "SCRAM key derivation failed");
+			snprintf(err, errlen, _("SCRAM key derivation failed"));
 			goto out;
 		}
 		creds_scram_format((enum creds_scram_hash)h, &sc[h], field[h]);
@@ -75,7 +76,7 @@ int creds_entry_make(const char *name, const char *password, const struct creds_
 	if (o->cram_md5) {
 		cram = malloc(base64_encoded_len(plen) + 1);
 		if (!cram) {
-			snprintf(err, errlen, "out of memory");
+			snprintf(err, errlen, _("out of memory"));
 			goto out;
 		}
 		base64_encode(prep, plen, cram);
@@ -84,13 +85,13 @@ int creds_entry_make(const char *name, const char *password, const struct creds_
 		      (cram ? strlen(cram) : 0) + 8;
 	char *l = malloc(need);
 	if (!l) {
-		snprintf(err, errlen, "out of memory");
+		snprintf(err, errlen, _("out of memory"));
 		goto out;
 	}
 	snprintf(l, need, "%s:%s:%s:%s%s%s", name, hash, field[CREDS_SCRAM_SHA256],
 		 field[CREDS_SCRAM_SHA1], cram ? ":" : "", cram ? cram : "");
 	if (strlen(l) + 1 > CREDS_LINE_MAX) {
-		snprintf(err, errlen, "the entry would be longer than %d octets", CREDS_LINE_MAX);
+		snprintf(err, errlen, _("the entry would be longer than %d octets"), CREDS_LINE_MAX);
 		creds_wipe(l, strlen(l));
 		free(l);
 		goto out;
@@ -180,7 +181,7 @@ int creds_file_edit(const char *path, enum creds_edit op, const char *name, cons
 	dir = slash ? strndup(path, slash == path ? 1 : (size_t)(slash - path)) : strdup(".");
 	tmp = malloc(strlen(path) + 8);
 	if (!dir || !tmp) {
-		snprintf(err, errlen, "out of memory");
+		snprintf(err, errlen, _("out of memory"));
 		goto out;
 	}
 	tmp[0] = '\0'; /* no temporary file yet */
@@ -208,11 +209,11 @@ int creds_file_edit(const char *path, enum creds_edit op, const char *name, cons
 		goto out; /* a file posternd would refuse is not edited: fix it first */
 	bool present = creds_db_find(db, name) != NULL;
 	if (op == CREDS_EDIT_ADD && present) {
-		snprintf(err, errlen, "%s: user \"%s\" exists (use set to change the password)", path, name);
+		snprintf(err, errlen, _("%s: user \"%s\" exists (use set to change the password)"), path, name);
 		goto out;
 	}
 	if (op != CREDS_EDIT_ADD && !present) {
-		snprintf(err, errlen, "%s: no user \"%s\"", path, name);
+		snprintf(err, errlen, _("%s: no user \"%s\""), path, name);
 		goto out;
 	}
 
@@ -224,12 +225,12 @@ int creds_file_edit(const char *path, enum creds_edit op, const char *name, cons
 		goto out;
 	}
 	if (fchmod(tfd, 0600) != 0) {
-		snprintf(err, errlen, "%s: chmod: %s", tmp, strerror(errno));
+		snprintf(err, errlen, _("%s: chmod: %s"), tmp, strerror(errno));
 		goto out;
 	}
 	/* root editing a file that belongs to the daemon's user keeps its owner */
 	if (existed && geteuid() == 0 && fchown(tfd, old.st_uid, old.st_gid) != 0) {
-		snprintf(err, errlen, "%s: chown: %s", tmp, strerror(errno));
+		snprintf(err, errlen, _("%s: chown: %s"), tmp, strerror(errno));
 		goto out;
 	}
 	int werr = 0;
@@ -255,22 +256,22 @@ int creds_file_edit(const char *path, enum creds_edit op, const char *name, cons
 		werr = werr || write_all(tfd, line, strlen(line)) || write_all(tfd, "\n", 1);
 	}
 	if (werr || fsync(tfd) != 0) {
-		snprintf(err, errlen, "%s: write: %s", tmp, strerror(errno));
+		snprintf(err, errlen, _("%s: write: %s"), tmp, strerror(errno));
 		goto out;
 	}
 	if (close(tfd) != 0) {
 		tfd = -1;
-		snprintf(err, errlen, "%s: close: %s", tmp, strerror(errno));
+		snprintf(err, errlen, _("%s: close: %s"), tmp, strerror(errno));
 		goto out;
 	}
 	tfd = -1;
 	if (rename(tmp, path) != 0) {
-		snprintf(err, errlen, "rename %s to %s: %s", tmp, path, strerror(errno));
+		snprintf(err, errlen, _("rename %s to %s: %s"), tmp, path, strerror(errno));
 		goto out;
 	}
 	tmp[0] = '\0';
 	if (fsync(dfd) != 0) {
-		snprintf(err, errlen, "%s: fsync: %s", dir, strerror(errno));
+		snprintf(err, errlen, _("%s: fsync: %s"), dir, strerror(errno));
 		goto out;
 	}
 	rc = 0;

@@ -5,6 +5,8 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "common/i18n.h" /* the errors are posternd's config errors, for a person */
+
 #define DURATION_MAX ((uint64_t)10 * 365 * 24 * 3600)
 
 void queue_retry_defaults(struct queue_retry *r)
@@ -50,7 +52,7 @@ int queue_retry_parse(struct queue_retry *r, const char *spec, char *err, size_t
 	char step[32];
 	const char *p = spec;
 	if (!spec || !*spec) {
-		snprintf(err, errlen, "retry_schedule: empty");
+		snprintf(err, errlen, _("retry_schedule: empty"));
 		return -1;
 	}
 	for (;;) {
@@ -58,8 +60,8 @@ int queue_retry_parse(struct queue_retry *r, const char *spec, char *err, size_t
 		while (n && p[n - 1] == ' ')
 			n--;
 		if (n == 0 || n >= sizeof(step) || out.n == QUEUE_RETRY_STEPS_MAX) {
-			snprintf(err, errlen, "retry_schedule = \"%s\": expected up to %d durations "
-				 "like 5m,10m,20m", spec, QUEUE_RETRY_STEPS_MAX);
+			snprintf(err, errlen, _("retry_schedule = \"%s\": expected up to %d durations "
+				   "like 5m,10m,20m"), spec, QUEUE_RETRY_STEPS_MAX);
 			return -1;
 		}
 		memcpy(step, p, n);
@@ -67,8 +69,8 @@ int queue_retry_parse(struct queue_retry *r, const char *spec, char *err, size_t
 		uint64_t d;
 		if (queue_duration_parse(step, &d) ||
 		    (out.n && d < out.delay[out.n - 1])) {
-			snprintf(err, errlen, "retry_schedule = \"%s\": \"%s\" is not a duration "
-				 "at least as long as the step before", spec, step);
+			snprintf(err, errlen, _("retry_schedule = \"%s\": \"%s\" is not a duration "
+				   "at least as long as the step before"), spec, step);
 			return -1;
 		}
 		out.delay[out.n++] = d;

@@ -8,6 +8,7 @@
 #include <time.h>
 
 #include "common/base64.h"
+#include "common/i18n.h"
 #include "common/str.h"
 #include "creds/verify_cache.h"
 #include "sasl/sasl.h"
@@ -106,26 +107,29 @@ static int check_one(void *arg, const char *p, size_t n)
 	int m = find_mech(p, n);
 	if (m < 0 || mech_info[m].base != (enum mech)m) {
 		snprintf(x->err, x->errlen,
-			 "unknown mechanism \"%.*s\" (expected SCRAM-SHA-256, SCRAM-SHA-1, PLAIN, LOGIN, "
-			 "CRAM-MD5; -PLUS variants are offered by themselves over TLS)",
+			 _("unknown mechanism \"%.*s\" (expected SCRAM-SHA-256, SCRAM-SHA-1, PLAIN, LOGIN, "
+			   "CRAM-MD5; -PLUS variants are offered by themselves over TLS)"),
 			 (int)(n > 40 ? 40 : n), p);
 		return -1;
 	}
 	if (m == M_CRAM && !x->cram_md5) {
-		snprintf(x->err, x->errlen, "CRAM-MD5 is listed but cram_md5 = no");
+		snprintf(x->err, x->errlen, _("CRAM-MD5 is listed but cram_md5 = no"));
 		return -1;
 	}
 	x->count++;
 	return 0;
 }
 
+/* Its texts are posternd's config errors, for a person: translated. When
+ * sasl_server_new repeats the check in the running daemon (C locale) they
+ * stay English, as sasl_server_new's own texts, which only reach the log. */
 int sasl_check_mechanisms(const char *list, bool cram_md5, char *err, size_t errlen)
 {
 	struct check_ctx x = { cram_md5, err, errlen, 0 };
 	if (each_token(list, check_one, &x))
 		return -1;
 	if (!x.count) {
-		snprintf(err, errlen, "no mechanism listed");
+		snprintf(err, errlen, _("no mechanism listed"));
 		return -1;
 	}
 	return 0;

@@ -570,10 +570,8 @@ int srv_config_finish(struct srv_config *c, char *err, size_t errlen)
 	c->submission.require_tls = c->tls_cert != NULL;
 	if (c->auth_mechanisms) {
 		char why[300];
-		if (sasl_check_mechanisms(c->auth_mechanisms, c->cram_md5, why, sizeof(why))) {
-			snprintf(err, errlen, "auth_mechanisms = \"%s\": %s", c->auth_mechanisms, why);
-			return -1;
-		}
+		if (sasl_check_mechanisms(c->auth_mechanisms, c->cram_md5, why, sizeof(why)))
+			return fail(err, errlen, "auth_mechanisms", c->auth_mechanisms, why);
 	}
 	if (c->smtp.require_auth && !c->users_file) {
 		snprintf(err, errlen, _("require_auth = yes needs a users file (users = FILE or --users FILE)"));
