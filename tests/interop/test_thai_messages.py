@@ -9,6 +9,7 @@ Run: POSTERN=build/test/postern POSTERND=build/test/posternd \
 
 import os
 import pty
+import re
 import select
 import signal
 import subprocess
@@ -103,6 +104,72 @@ def test_passwd_errors_in_both_languages(args, stdin, status, thai, english, tmp
     assert en.startswith("postern passwd: ") and english in en, en
 
 
+def latin_words(line, *allowed):
+    """The Latin-letter words of line once the allowed tokens (names, paths,
+    key names, mechanism names, RFC numbers) are taken out: none should
+    remain in a Thai line, so that no English fragment hides inside it."""
+    for token in sorted(allowed, key=len, reverse=True):
+        line = line.replace(token, " ")
+    return re.findall(r"[A-Za-z]{2,}", line)
+
+
+# Texts written by the users file's code (src/creds/), not by postern passwd
+# itself: (id, users file or None, arguments, standard input, exit status,
+# the Thai line, the English line, tokens a Thai line may keep); FILE is the
+# users file.
+CREDS_ERRORS = [
+    ("exists", "bob:\n", ["add", "bob", "--stdin"], b"pw\n", 1,
+     'ไฟล์ FILE มีผู้ใช้ "bob" อยู่แล้ว (ใช้ set เพื่อเปลี่ยนรหัสผ่าน)',
+     'FILE: user "bob" exists (use set to change the password)', ["bob", "set"]),
+    ("no-user", "bob:\n", ["set", "joe", "--stdin"], b"pw\n", 1,
+     'ไม่มีผู้ใช้ "joe" ใน FILE', 'FILE: no user "joe"', ["joe"]),
+    ("empty-password", None, ["add", "bob", "--stdin"], b"\n", 1,
+     "รหัสผ่านว่าง ไม่ใช่ UTF-8 หรือมีอักขระที่ SASLprep (RFC 4013) ห้ามใช้ เช่น อักขระควบคุม",
+     "the password is empty, not UTF-8, or has characters SASLprep (RFC 4013) prohibits, "
+     "such as control characters", ["UTF-8", "SASLprep", "RFC"]),
+    ("bad-line", "bob\n", ["list"], b"", 1,
+     "FILE บรรทัดที่ 1 — ต้องอยู่ในรูป name:hash[:scram-sha-256[:scram-sha-1[:cram-md5]]]",
+     "FILE: line 1: expected name:hash[:scram-sha-256[:scram-sha-1[:cram-md5]]]",
+     ["name:hash[:scram-sha-256[:scram-sha-1[:cram-md5]]]"]),
+    ("twice", "bob:\nbob:\n", ["del", "bob"], b"", 1,
+     'FILE บรรทัดที่ 2 — ผู้ใช้ "bob" ซ้ำกับที่มีอยู่แล้วในบรรทัดที่ 1',
+     'FILE: line 2: user "bob" already defined on line 1', ["bob"]),
+    ("legacy-hash", "bob:$1$abc$def\n", ["list"], b"", 1,
+     "FILE บรรทัดที่ 1 — ไม่รับค่าแฮชรหัสผ่านที่ใช้วิธีแฮชรุ่นเก่า "
+     "(ให้ใช้ yescrypt $y$, sha512-crypt $6$ หรือ bcrypt $2b$)",
+     "FILE: line 1: password hash: legacy method refused "
+     "(use yescrypt $y$, sha512-crypt $6$ or bcrypt $2b$)",
+     ["yescrypt $y$", "sha512-crypt $6$", "bcrypt $2b$"]),
+    ("bad-scram", "bob::4096,c2FsdA==,AAAA,AAAA\n", ["list"], b"", 1,
+     "FILE บรรทัดที่ 1 — ช่อง SCRAM-SHA-256 ต้องอยู่ในรูป iterations,salt,StoredKey,ServerKey "
+     "(base64 และคีย์ยาว 32 ไบต์)",
+     "FILE: line 1: SCRAM-SHA-256 field: expected iterations,salt,StoredKey,ServerKey "
+     "(base64, 32-octet keys)", ["SCRAM-SHA-256", "iterations,salt,StoredKey,ServerKey", "base64"]),
+    ("directory", "/", ["list"], b"", 1, "FILE — ไม่ใช่ไฟล์ปกติ", "FILE: not a regular file", []),
+]
+
+
+@pytest.mark.parametrize("users,args,stdin,status,thai,english,tokens",
+                         [c[1:] for c in CREDS_ERRORS], ids=[c[0] for c in CREDS_ERRORS])
+def test_passwd_users_file_errors_wholly_thai(users, args, stdin, status, thai, english, tokens,
+                                              tmp_path):
+    said = {}
+    for name, lang in [("th", {"LANG": "th_TH.UTF-8"}), ("en", {"LANG": "C"})]:
+        if users == "/":
+            path = tmp_path / ("dir." + name)
+            path.mkdir()
+        else:
+            path = tmp_path / ("users." + name)
+            if users is not None:
+                path.write_text(users)
+        rc, _, err = passwd(lang, *args, "--file", str(path), stdin=stdin)
+        assert rc == status, err
+        said[name] = err.replace(str(path), "FILE")
+    assert said["th"] == "postern passwd: " + thai + "\n"
+    assert latin_words(thai, "FILE", *tokens) == [], thai
+    assert said["en"] == "postern passwd: " + english + "\n"
+
+
 def test_passwd_help():
     rc, out, _ = passwd({"LANG": "th_TH.UTF-8"}, "--help")
     assert rc == 0
@@ -190,6 +257,47 @@ def test_posternd_config_error_in_english(lang, tmp_path):
     assert unknown_key_error(lang, tmp_path) == 'posternd: FILE: line 2: unknown key "bogus_key"\n'
 
 
+# Config errors whose reason is written below the config code: by the
+# mechanism check (src/sasl/) and the retry schedule (src/queue/retry.c).
+# (id, config line, the Thai line, the English line, tokens a Thai line may keep)
+MECHS = "SCRAM-SHA-256, SCRAM-SHA-1, PLAIN, LOGIN"
+LOWER_CONFIG_ERRORS = [
+    ("unknown-mechanism", "auth_mechanisms = nonsense",
+     'FILE บรรทัดที่ 1 — auth_mechanisms = "nonsense" ไม่รู้จักกลไก "nonsense" (ใช้ได้ ' + MECHS +
+     " และ CRAM-MD5 ส่วนแบบ -PLUS เซิร์ฟเวอร์เสนอเองผ่าน TLS)",
+     'FILE: line 1: auth_mechanisms = "nonsense": unknown mechanism "nonsense" (expected ' + MECHS +
+     ", CRAM-MD5; -PLUS variants are offered by themselves over TLS)",
+     ["auth_mechanisms", "nonsense", MECHS, "CRAM-MD5", "-PLUS", "TLS"]),
+    ("no-mechanism", "auth_mechanisms = ,",
+     'FILE บรรทัดที่ 1 — auth_mechanisms = "," ไม่ได้ระบุกลไกใดเลย',
+     'FILE: line 1: auth_mechanisms = ",": no mechanism listed', ["auth_mechanisms"]),
+    ("cram-md5-off", "auth_mechanisms = PLAIN,CRAM-MD5",
+     'auth_mechanisms = "PLAIN,CRAM-MD5" ระบุ CRAM-MD5 ไว้ แต่ตั้ง cram_md5 = no',
+     'auth_mechanisms = "PLAIN,CRAM-MD5": CRAM-MD5 is listed but cram_md5 = no',
+     ["auth_mechanisms", "PLAIN,CRAM-MD5", "cram_md5 = no", "CRAM-MD5"]),
+    ("retry-schedule", "retry_schedule = 5m,1m",
+     'FILE บรรทัดที่ 1 — retry_schedule = "5m,1m" ต้องเป็นช่วงเวลา เช่น 5m,10m,20m '
+     "โดยแต่ละค่าต้องไม่สั้นกว่าค่าก่อนหน้า",
+     'FILE: line 1: retry_schedule = "5m,1m": expected durations like 5m,10m,20m, '
+     "each at least as long as the one before", ["retry_schedule", "5m,1m", "5m,10m,20m"]),
+]
+
+
+@pytest.mark.parametrize("line,thai,english,tokens", [c[1:] for c in LOWER_CONFIG_ERRORS],
+                         ids=[c[0] for c in LOWER_CONFIG_ERRORS])
+def test_posternd_lower_layer_errors_wholly_thai(line, thai, english, tokens, tmp_path):
+    conf = tmp_path / "posternd.conf"
+    conf.write_text(line + "\n")
+    said = {}
+    for name, lang in [("th", {"LANG": "th_TH.UTF-8"}), ("en", {"LANG": "C"})]:
+        rc, _, err = posternd(lang, "--config", str(conf))
+        assert rc == 2, err
+        said[name] = err.replace(str(conf), "FILE")
+    assert said["th"] == "posternd: " + thai + "\n"
+    assert latin_words(thai, "FILE", *tokens) == [], thai
+    assert said["en"] == "posternd: " + english + "\n"
+
+
 def test_posternd_help_in_thai_sample_in_english():
     rc, out, _ = posternd({"LANG": "th_TH.UTF-8"}, "--help")
     assert rc == 0
@@ -212,4 +320,18 @@ def test_posternd_logs_stay_english(tmp_path):
     assert rc != 0
     assert logfmt.bad_lines(err) == []
     [line] = [l for l in err.splitlines() if "event=start_failed" in l]
+    assert all(ord(ch) < 128 for ch in line), line
+
+
+def test_posternd_users_file_errors_logged_in_english(tmp_path):
+    """The users file's errors are Thai for postern passwd, but the running
+    daemon (C locale) logs them in English."""
+    users = tmp_path / "users"
+    users.write_text("bob:$1$abc$def\n")
+    rc, _, err = posternd({"LANG": "th_TH.UTF-8"}, "--users", str(users),
+                          "--maildir", str(tmp_path / "Maildir"))
+    assert rc != 0
+    assert logfmt.bad_lines(err) == []
+    [line] = [l for l in err.splitlines() if "event=start_failed" in l]
+    assert "line 1: password hash: legacy method refused" in line, line
     assert all(ord(ch) < 128 for ch in line), line
