@@ -102,7 +102,7 @@ static int perr(char *err, size_t errlen, const char *name, unsigned line, const
 	__attribute__((format(printf, 5, 6)));
 static int perr(char *err, size_t errlen, const char *name, unsigned line, const char *fmt, ...)
 {
-	char why[512]; /* a Thai text takes about three times the octets of its English */
+	char why[512]; /* a Thai text takes two to three times the octets of its English */
 	va_list ap;
 	va_start(ap, fmt);
 	vsnprintf(why, sizeof(why), fmt, ap);
