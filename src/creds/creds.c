@@ -389,7 +389,12 @@ struct creds_db *creds_db_load(const char *path, char *err, size_t errlen)
 		return NULL;
 	}
 	struct stat st;
-	if (fstat(fd, &st) != 0 || !S_ISREG(st.st_mode) || (uint64_t)st.st_size > CREDS_FILE_MAX) {
+	if (fstat(fd, &st) != 0) {
+		perr(err, errlen, path, 0, "%s", strerror(errno));
+		close(fd);
+		return NULL;
+	}
+	if (!S_ISREG(st.st_mode) || (uint64_t)st.st_size > CREDS_FILE_MAX) {
 		perr(err, errlen, path, 0, S_ISREG(st.st_mode) ? _("larger than %u octets") : _("not a regular file"),
 		     CREDS_FILE_MAX);
 		close(fd);

@@ -280,6 +280,10 @@ LOWER_CONFIG_ERRORS = [
      "โดยแต่ละค่าต้องไม่สั้นกว่าค่าก่อนหน้า",
      'FILE: line 1: retry_schedule = "5m,1m": expected durations like 5m,10m,20m, '
      "each at least as long as the one before", ["retry_schedule", "5m,1m", "5m,10m,20m"]),
+    ("retry-schedule-too-long", "retry_schedule = " + ",".join(["1m"] * 33),
+     'FILE บรรทัดที่ 1 — retry_schedule = "%s" ระบุช่วงเวลาได้ไม่เกิน 32 ค่า' % ",".join(["1m"] * 33),
+     'FILE: line 1: retry_schedule = "%s": expected at most 32 durations' % ",".join(["1m"] * 33),
+     ["retry_schedule", ",".join(["1m"] * 33)]),
 ]
 
 
