@@ -43,6 +43,7 @@ struct srv_config {
 	char *maildir;
 	char *recipients_file;    /* NULL: every local part of a local domain is accepted */
 	char *lmtp;               /* store = lmtp: "HOST:PORT" or "unix:/path" */
+	unsigned lmtp_concurrency; /* LMTP deliveries (and connections) at once */
 	unsigned max_connections;
 	unsigned max_connections_per_ip;
 	bool limit_loopback;      /* apply max_connections_per_ip to 127/8 and ::1 too */

@@ -124,6 +124,8 @@ const struct srv_key srv_config_keys[] = {
 	{ .key = "lmtp", .flag = "lmtp", .arg = "HOST:PORT", .type = SRV_KEY_STR, AT(lmtp),
 	  .def_doc = "none",
 	  .help = N_("the LMTP server of store = lmtp: HOST:PORT, [IPv6]:PORT or unix:/path") },
+	{ .key = "lmtp_concurrency", .arg = "N", UINT(1, 100), AT(lmtp_concurrency), .def = "20",
+	  .help = N_("LMTP deliveries at once, each on its own connection, kept open between messages") },
 	{ .key = "maildir", .flag = "maildir", .short_flag = 'm', .arg = "DIR",
 	  .type = SRV_KEY_STR, AT(maildir), .def = "/var/lib/postern/mail",
 	  .help = N_("the Maildir root (created if missing)") },

@@ -296,6 +296,7 @@ int srv_store_open(struct srv_shared *sh, char *err, size_t errlen)
 		.user = cfg->user,
 		.lmtp = cfg->lmtp,
 		.hostname = cfg->hostname,
+		.lmtp_connections = cfg->lmtp_concurrency,
 	};
 	if (!(sh->store = store_new(&store_cfg, err, errlen)))
 		return -1;

@@ -1,8 +1,12 @@
 /* The queue manager: on the main loop, a timer and a wake-up (the queue's
  * flusher calls it when new messages are durable) take due messages from
  * the queue and deliver each on the pool (queue_deliver blocks on the
- * store's I/O). At most QMGR_CONCURRENCY deliveries run at once, so the
- * pool stays free for the sessions' work. Maildir deliveries skip their
+ * store's I/O). At most srv_qmgr_concurrency deliveries run at once, so the
+ * pool stays free for the sessions' work: for Maildir a fixed number that
+ * keeps enough fsyncs in flight; for LMTP lmtp_concurrency, one connection
+ * each, as the LMTP backend keeps open (an LMTP server such as Dovecot
+ * runs deliveries in parallel, and most of each is its own work, not
+ * ours: Postfix's lmtp(8) also runs up to 20). Maildir deliveries skip their
  * fsyncs: one sync job at a time (queue_sync_delivered: one syncfs) makes
  * every delivery finished before it durable, and the deliveries finished
  * while it runs form the next batch. One log line per recipient and
@@ -15,7 +19,7 @@
 #include "queue/queue.h"
 #include "server/internal.h"
 
-#define QMGR_CONCURRENCY 12
+#define QMGR_MAILDIR_CONCURRENCY 12
 #define QMGR_TICK_MS 1000
 #define QMGR_MAINTAIN_S 60
 /* A sync waits this long for more deliveries to join its batch: at a low
@@ -31,6 +35,8 @@ struct srv_qmgr {
 	pthread_mutex_t wake_lock; /* the flusher's sends against the close */
 	bool wake_closed;
 	unsigned inflight;
+	unsigned concurrency;     /* srv_qmgr_concurrency */
+	struct queue_job **jobs;  /* [concurrency]: what one take returns */
 	bool stopping;
 	bool maintaining;
 	bool syncing;      /* sync_work queued or running */
@@ -147,9 +153,9 @@ static void tick(struct srv_qmgr *m)
 	if (m->stopping)
 		return;
 	uint64_t now = (uint64_t)time(NULL);
-	while (m->inflight < QMGR_CONCURRENCY) {
-		struct queue_job *jobs[QMGR_CONCURRENCY];
-		size_t n = queue_take_due(m->sh->queue, now, jobs, QMGR_CONCURRENCY - m->inflight);
+	while (m->inflight < m->concurrency) {
+		struct queue_job **jobs = m->jobs;
+		size_t n = queue_take_due(m->sh->queue, now, jobs, m->concurrency - m->inflight);
 		if (n == 0)
 			break;
 		for (size_t i = 0; i < n; i++) {
@@ -188,11 +194,21 @@ static void on_wake(uv_async_t *a)
 }
 
 
+unsigned srv_qmgr_concurrency(const struct srv_config *cfg)
+{
+	return cfg->store == STORE_LMTP ? cfg->lmtp_concurrency : QMGR_MAILDIR_CONCURRENCY;
+}
+
 int srv_qmgr_start(struct srv_shared *sh, uv_loop_t *loop)
 {
 	struct srv_qmgr *m = calloc(1, sizeof(*m));
 	if (!m)
 		return -1;
+	m->concurrency = srv_qmgr_concurrency(sh->cfg);
+	if (m->concurrency == 0 || !(m->jobs = calloc(m->concurrency, sizeof(*m->jobs)))) {
+		free(m);
+		return -1;
+	}
 	m->sh = sh;
 	m->loop = loop;
 	m->last_maintain = (uint64_t)time(NULL);
@@ -244,8 +260,10 @@ void srv_qmgr_stop(struct srv_shared *sh)
 
 void srv_qmgr_free(struct srv_shared *sh)
 {
-	if (sh->qmgr)
+	if (sh->qmgr) {
 		pthread_mutex_destroy(&sh->qmgr->wake_lock);
+		free(sh->qmgr->jobs);
+	}
 	free(sh->qmgr);
 	sh->qmgr = NULL;
 }

@@ -266,9 +266,14 @@ int srv_run(struct srv_config *cfg)
 	sh.cfg = cfg;
 	sh.utc_offset_min = local_utc_offset();
 	signal(SIGPIPE, SIG_IGN);
-	/* libuv's pool: commits, blocked in fsync, and TLS handshake steps.
-	 * Password checks have a pool of their own (cpu_pool.c). */
-	setenv("UV_THREADPOOL_SIZE", "16", 0);
+	/* libuv's pool: commits, blocked in fsync, and TLS handshake steps,
+	 * with threads to spare beside the queue manager's deliveries (an LMTP
+	 * one waits on its server). Password checks have a pool of their own
+	 * (cpu_pool.c). */
+	char pool[16];
+	unsigned deliveries = srv_qmgr_concurrency(cfg);
+	snprintf(pool, sizeof(pool), "%u", deliveries + 4 > 16 ? deliveries + 4 : 16);
+	setenv("UV_THREADPOOL_SIZE", pool, 0);
 
 	for (int kind = 0; kind < SRV_LISTEN_KINDS; kind++) {
 		for (size_t j = 0; j < cfg->nlisten[kind]; j++) {

@@ -1,13 +1,19 @@
 /* The "lmtp" store backend: hands each message to an LMTP server (RFC 2033)
  * such as Dovecot's, which answers per recipient.
  *
- *   begin   an unnamed spool file (O_TMPFILE in $TMPDIR or /tmp): the body
- *           arrives on the event loop, where no network wait is allowed
- *   write   a 64 KiB buffer, written to the spool when full
+ *   begin   the envelope; the body may arrive on the event loop, where no
+ *           network wait is allowed, so it is kept until commit
+ *   write   a 64 KiB buffer; a longer body goes on to an unnamed spool file
+ *           (O_TMPFILE in $TMPDIR or /tmp), made only then: most messages
+ *           cost no file at all
  *   commit  (a worker thread) take an idle connection or open one (greeting,
- *           LHLO), then MAIL, RCPT per recipient, DATA, the spool streamed
- *           dot-stuffed, and one reply per accepted recipient; the connection
- *           goes back to the idle pool for the next message
+ *           LHLO), then MAIL, RCPT per recipient, DATA, the body dot-stuffed
+ *           (its end marker in the same write as its last octets), and one
+ *           reply per accepted recipient; the connection goes back to the
+ *           idle pool for the next message. The pool keeps up to
+ *           `connections` (lmtp_concurrency: the queue manager runs as many
+ *           deliveries at once), so a busy queue reuses every connection
+ *           instead of opening and closing some per message
  *
  * A reply 2xx is delivered, 4xx (or no reply: refused, closed, timed out)
  * temporary, 5xx permanent. A reused connection that the server closed
@@ -23,6 +29,8 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <netdb.h>
+#include <netinet/in.h>
+#include <netinet/tcp.h>
 #include <poll.h>
 #include <pthread.h>
 #include <stdio.h>
@@ -32,7 +40,7 @@
 #include <sys/un.h>
 #include <unistd.h>
 
-#define LMTP_IDLE_MAX 8                  /* connections kept open between messages */
+#define LMTP_CONNECTIONS_DEFAULT 20       /* kept open between messages (Postfix: 20) */
 #define LMTP_CONNECT_TIMEOUT_MS 30000
 #define LMTP_IO_TIMEOUT_MS (300 * 1000)  /* RFC 5321 §4.5.3.2: minutes, not seconds */
 #define LMTP_READ_BUF 8192
@@ -52,8 +60,8 @@ struct lmtp {
 	char port[8];
 	char *lhlo_name;
 	pthread_mutex_t mu; /* guards idle[] */
-	struct lmtp_conn *idle[LMTP_IDLE_MAX];
-	size_t nidle;
+	struct lmtp_conn **idle;
+	size_t nidle, idle_max;
 };
 
 struct lmtp_msg_state {
@@ -64,9 +72,10 @@ struct lmtp_msg_state {
 	size_t nrcpts;
 	size_t *rcpt_of;   /* the unique recipient of each recipient of begin */
 	size_t nin;
-	int fd;            /* the spool */
+	int fd;            /* the spool file, once the body outgrew buf; else -1 */
 	char buf[LMTP_BODY_CHUNK];
 	size_t buflen;
+	off_t size;        /* body octets so far */
 	int err;           /* first spool failure, sticky */
 	struct store_result failure;
 };
@@ -148,6 +157,11 @@ static int connect_addr(const struct sockaddr *sa, socklen_t len, int *out)
 	int fd = socket(sa->sa_family, SOCK_STREAM | SOCK_CLOEXEC | SOCK_NONBLOCK, 0);
 	if (fd < 0)
 		return errno;
+	/* every write is a whole command group or body: Nagle would hold a
+	 * short one back until the last is acknowledged (a delayed ACK, 40 ms) */
+	int one = 1;
+	if (sa->sa_family != AF_UNIX)
+		(void)setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof one);
 	int e = 0;
 	if (connect(fd, sa, len) != 0) {
 		e = errno;
@@ -306,7 +320,7 @@ static struct lmtp_conn *conn_take_idle(struct lmtp *be)
 static void conn_put_idle(struct lmtp *be, struct lmtp_conn *c)
 {
 	pthread_mutex_lock(&be->mu);
-	if (be->nidle < LMTP_IDLE_MAX) {
+	if (be->nidle < be->idle_max) {
 		be->idle[be->nidle++] = c;
 		c = NULL;
 	}
@@ -326,6 +340,7 @@ static void lmtp_close(void *state)
 		conn_close(be->idle[i]);
 	}
 	pthread_mutex_destroy(&be->mu);
+	free(be->idle);
 	free(be->lhlo_name);
 	free(be);
 }
@@ -338,6 +353,12 @@ static void *lmtp_open(const struct store_config *cfg, char *err, size_t errlen)
 		return NULL;
 	}
 	pthread_mutex_init(&be->mu, NULL);
+	be->idle_max = cfg->lmtp_connections ? cfg->lmtp_connections : LMTP_CONNECTIONS_DEFAULT;
+	if (!(be->idle = calloc(be->idle_max, sizeof(*be->idle)))) {
+		store_set_err(err, errlen, "out of memory");
+		lmtp_close(be);
+		return NULL;
+	}
 	char host[256];
 	const char *name = cfg->hostname;
 	if (!name || !*name) {
@@ -382,8 +403,9 @@ static const char *spool_dir(void)
 	return dir && *dir ? dir : "/tmp";
 }
 
-/* An unnamed file (it vanishes with the last descriptor, whatever happens). */
-static int open_spool(char *err, size_t errlen)
+/* An unnamed file (it vanishes with the last descriptor, whatever happens);
+ * -1 with errno. */
+static int open_spool(void)
 {
 	const char *dir = spool_dir();
 	int fd = open(dir, O_TMPFILE | O_RDWR | O_CLOEXEC, 0600);
@@ -392,12 +414,9 @@ static int open_spool(char *err, size_t errlen)
 	char path[4096];
 	(void)snprintf(path, sizeof path, "%s/postern-lmtp.XXXXXX", dir);
 	fd = mkostemp(path, O_CLOEXEC);
-	if (fd >= 0) {
+	if (fd >= 0)
 		(void)unlink(path);
-		return fd;
-	}
-	store_set_err(err, errlen, "spool in %s: %s", dir, strerror(errno));
-	return -1;
+	return fd;
 }
 
 static enum store_status status_of(int e)
@@ -436,12 +455,6 @@ static void *lmtp_begin(void *state, const struct store_envelope *env, struct st
 			goto nomem;
 		m->rcpt_of[i] = k;
 	}
-	char err[STORE_TEXT_MAX];
-	if ((m->fd = open_spool(err, sizeof err)) < 0) {
-		store_result_set(res, status_of(errno), "%s", err);
-		lmtp_free(m);
-		return NULL;
-	}
 	return m;
 nomem:
 	store_result_set(res, STORE_IOERR, "out of memory");
@@ -449,8 +462,11 @@ nomem:
 	return NULL;
 }
 
+/* buf to the spool file (made the first time): 0 or an errno. */
 static int spool_flush(struct lmtp_msg_state *m)
 {
+	if (m->fd < 0 && (m->fd = open_spool()) < 0)
+		return errno;
 	size_t off = 0;
 	while (off < m->buflen) {
 		ssize_t r = write(m->fd, m->buf + off, m->buflen - off);
@@ -478,37 +494,45 @@ static enum store_status lmtp_write(void *msg, const void *p, size_t n)
 	struct lmtp_msg_state *m = msg;
 	const char *s = p;
 	while (n > 0 && !m->err) {
+		int e = m->buflen == sizeof m->buf ? spool_flush(m) : 0; /* more is coming */
+		if (e) {
+			spool_failed(m, e);
+			break;
+		}
 		size_t k = sizeof m->buf - m->buflen;
 		if (k > n)
 			k = n;
 		memcpy(m->buf + m->buflen, s, k);
 		m->buflen += k;
+		m->size += (off_t)k;
 		s += k;
 		n -= k;
-		int e = m->buflen == sizeof m->buf ? spool_flush(m) : 0;
-		if (e)
-			spool_failed(m, e);
 	}
 	return m->err ? m->failure.status : STORE_OK;
 }
 
-/* Stream the spool through the session as the body. 0 or an errno of the
- * spool (a network failure shows in the session instead). */
+/* The body through the session, from buf when it all fit there, else
+ * streamed from the spool file; the end marker is queued with the last
+ * octets, so a small message goes in one write (step writes it). 0 or an
+ * errno of the spool (a network failure shows in the session instead). */
 static int send_body(struct lmtp_msg_state *m, struct lmtp_conn *c)
 {
+	if (m->fd < 0) {
+		lmtp_session_body(c->s, m->buf, m->buflen);
+		lmtp_session_body_end(c->s);
+		return 0;
+	}
 	off_t off = 0;
-	for (;;) {
+	while (off < m->size) {
+		if (off > 0 && flush_out(c) != 0)
+			return 0; /* the session notices at the next read */
 		ssize_t r = pread(m->fd, m->buf, sizeof m->buf, off);
 		if (r < 0 && errno == EINTR)
 			continue;
-		if (r < 0)
-			return errno;
-		if (r == 0)
-			break;
+		if (r <= 0)
+			return r < 0 ? errno : EIO; /* shorter than what was written */
 		off += r;
 		lmtp_session_body(c->s, m->buf, (size_t)r);
-		if (flush_out(c) != 0)
-			return 0; /* the session notices at the next read */
 	}
 	lmtp_session_body_end(c->s);
 	return 0;
@@ -554,7 +578,7 @@ static void lmtp_commit(void *msg, struct store_result *results)
 	char err[STORE_TEXT_MAX];
 	int e;
 
-	if (m->err || (e = spool_flush(m)) != 0) {
+	if (m->err || (m->fd >= 0 && (e = spool_flush(m)) != 0)) {
 		if (!m->err)
 			spool_failed(m, e);
 		store_result_fill(results, m->nin, &m->failure);

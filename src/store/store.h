@@ -49,6 +49,8 @@ struct store_config {
 	const char *user;     /* maildir: --user, whose mailboxes they must be (NULL: none) */
 	const char *lmtp;     /* lmtp: "HOST:PORT", "[IPv6]:PORT" or "unix:/path" */
 	const char *hostname; /* lmtp: the LHLO name (NULL: gethostname) */
+	unsigned lmtp_connections; /* lmtp: idle connections kept (0: 20), as many
+				    * as deliveries run at once (lmtp_concurrency) */
 	const struct store_fs_ops *ops; /* maildir: NULL for libc */
 };
 

@@ -16,6 +16,7 @@ import signal
 import socket
 import subprocess
 import tempfile
+import threading
 import time
 
 import pytest
@@ -415,3 +416,117 @@ def test_reconnects_when_an_idle_connection_died(start_server):
         assert not fake.messages[1][1].startswith(b"Return-Path:")
     finally:
         fake.close()
+
+
+class HoldingLmtp(FakeServer):
+    """An LMTP server that keeps each message's reply until the test
+    releases them, counting connections and transactions held at once."""
+
+    def __init__(self):
+        self.lock = threading.Lock()
+        self.release = threading.Event()
+        self.nconn = 0
+        self.held = 0
+        self.max_held = 0
+        self.bodies = []
+        super().__init__()
+
+    def serve(self, c):
+        with self.lock:
+            self.nconn += 1
+        f = c.makefile("rb")
+        c.sendall(b"220 holding LMTP\r\n")
+        rcpts = 0
+        while True:
+            line = f.readline()
+            if not line:
+                break
+            verb = line[:4].upper()
+            if verb == b"LHLO":
+                c.sendall(b"250-holding\r\n250 PIPELINING\r\n")
+            elif verb in (b"MAIL", b"RSET"):
+                rcpts = 0
+                c.sendall(b"250 2.1.0 OK\r\n")
+            elif verb == b"RCPT":
+                rcpts += 1
+                c.sendall(b"250 2.1.5 OK\r\n")
+            elif verb == b"DATA":
+                c.sendall(b"354 go\r\n")
+                body = b""
+                while not body.endswith(b"\r\n.\r\n"):
+                    chunk = f.readline()
+                    if not chunk:
+                        return
+                    body += chunk
+                with self.lock:
+                    self.held += 1
+                    self.max_held = max(self.max_held, self.held)
+                    self.bodies.append(body)
+                self.release.wait(DRAIN_WAIT)
+                with self.lock:
+                    self.held -= 1
+                c.sendall(b"250 2.0.0 saved\r\n" * rcpts)
+            elif verb == b"QUIT":
+                c.sendall(b"221 bye\r\n")
+                break
+            else:
+                c.sendall(b"500 what\r\n")
+        c.close()
+
+
+DRAIN_WAIT = 30.0
+
+
+def wait_for(cond, what, timeout=DRAIN_WAIT):
+    deadline = time.monotonic() + timeout
+    while not cond():
+        assert time.monotonic() < deadline, what
+        time.sleep(0.01)
+
+
+def test_lmtp_concurrency_bounds_deliveries_and_keeps_connections(start_server):
+    """lmtp_concurrency = 2: while the LMTP server holds two messages, the
+    other three queued ones wait for a connection (none more is opened),
+    and when it lets go all five go through the same two connections."""
+    fake = HoldingLmtp()
+    try:
+        srv = start_server(config={"store": "lmtp", "lmtp": "127.0.0.1:%d" % fake.port,
+                                   "lmtp_concurrency": "2"})
+        qids = []
+        with srv.connect() as c:
+            c.ehlo()
+            for _ in range(5):
+                qids.append(queue_id(sent(c, ["alice@localhost"])))
+        wait_for(lambda: fake.held == 2, "two messages held at the LMTP server")
+        # every message is queued and due: a third delivery would have a
+        # message to take now; the queue says which ones are in flight
+        out = srv.queue("list")
+        assert out.count(" state=active") == 2, out
+        fake.release.set()
+        srv.drain()
+        assert len(fake.bodies) == 5
+        for qid in qids:
+            assert any(b" id %s" % qid.encode() in b for b in fake.bodies), qid
+        assert fake.max_held == 2
+        assert fake.nconn == 2, fake.nconn
+    finally:
+        fake.release.set()
+        fake.close()
+
+
+def test_large_message_streamed_whole(start_server, dovecot):
+    """A body past the 64 KiB kept in memory goes through the spool file in
+    chunks: dot-stuffing across the chunk boundaries, and the end marker
+    after the last chunk; Dovecot stores it whole."""
+    srv = lmtp_server(start_server, "127.0.0.1:%d" % dovecot.port)
+    lines = []
+    for i in range(8000):  # ~300 KB; lines of varied length, some starting with "."
+        lines.append((b"." if i % 7 == 0 else b"") + (b"%d " % i) * (1 + i % 13))
+    body = b"From: Sender <s@example.org>\r\nSubject: via lmtp\r\n\r\n" + b"\r\n".join(lines) + b"\r\n"
+    assert len(body) > 4 * 65536
+    with srv.connect() as c:
+        c.ehlo()
+        qid = queue_id(sent(c, ["carol@localhost"], body))
+    srv.drain()
+    [msg] = dovecot.messages("carol")
+    check_delivered(msg, qid, body)
