@@ -76,6 +76,56 @@ def postfix(path):
              max(delays or [float("nan")])))
 
 
+def lmtp_report(rows, f):
+    """The same message count for each server, each into a fresh Dovecot:
+    end to end is the count over the time until the last one is in the Maildir."""
+    pd, pf = rows.get(("lmtp", "posternd")), rows.get(("lmtp", "postfix"))
+    if not pd or not pf:
+        return
+    pdl, pfl = rows.get(("lmtp", "posternd-log"), {}), rows.get(("lmtp", "postfix-log"), {})
+    print("## lmtp: posternd (queue -> LMTP -> Dovecot) vs Postfix (queue -> lmtp(8) -> Dovecot), "
+          "%s messages each" % pd.get("msgs"))
+    print()
+    print("| figure | posternd | Postfix | posternd / Postfix |")
+    print("|---|---:|---:|---:|")
+    vals = {}
+    for side, d in (("pd", pd), ("pf", pf)):
+        n, load, last = f(d, "msgs"), f(d, "load_s"), f(d, "last_s")
+        vals[side] = [
+            ("**delivered/s end to end (messages / time until the last is in the Maildir)**", n / last, True),
+            ("time until the last message is in the Maildir, s", last, False),
+            ("accepted/s (messages / time until smtp-source got its last 250)", n / load, True),
+            ("load time (smtp-source), s", load, False),
+            ("delivered/s while the load ran (files at its end / its time)",
+             f(d, "delivered_at_load_end") / load, True),
+            ("delivered/s in the first 10 s", f(d, "first10") / 10.0, True),
+            ("delivered/s after the load (the backlog / the time it took)",
+             (n - f(d, "delivered_at_load_end")) / (last - load) if last > load else float("nan"), True),
+            ("messages in the Maildir at the end", f(d, "delivered_total"), False),
+        ]
+    for (k, a, rate), (_, b, _) in zip(vals["pd"], vals["pf"]):
+        ratio = "%.2f" % (a / b) if rate and b else ""
+        if k.startswith("**"):
+            ratio = "**%s** (target ≥ 2: %s)" % (ratio, "met" if b and a / b >= 2 else "missed")
+        fmt = "%.0f" if rate or "messages" in k else "%.1f"
+        print("| %s | %s | %s | %s |" % (k, fmt % a, fmt % b, ratio))
+    print("| delay 250 → delivered, p50 / p99 / max ms | %s / %s / %s | %s / %s / %s (Postfix's delay=: arrival → delivery) | |"
+          % (pdl.get("delay_p50_ms"), pdl.get("delay_p99_ms"), pdl.get("delay_max_ms"),
+             pfl.get("delay_p50_ms"), pfl.get("delay_p99_ms"), pfl.get("delay_max_ms")))
+    print("| deliveries logged: done / deferred / failed | %s / %s / %s | %s / %s / %s | |"
+          % (pdl.get("delivered"), pdl.get("deferred"), pdl.get("failed"),
+             pfl.get("sent"), pfl.get("deferred"), pfl.get("bounced")))
+    for role, what in (("dovecot", "Dovecot"), ("mta", "the mail server"), ("load", "smtp-source")):
+        k = "cpu_%s_s" % role
+        if k in pd and k in pf:
+            print("| CPU used by %s, s (ms per message) | %.1f (%.2f) | %.1f (%.2f) | %.2f |"
+                  % (what, f(pd, k), f(pd, k) * 1000 / f(pd, "msgs"), f(pf, k),
+                     f(pf, k) * 1000 / f(pf, "msgs"), f(pd, k) / f(pf, k) if f(pf, k) else float("nan")))
+    print("| load average (1/5/15 min) at the start → at the end | %s → %s | %s → %s | |"
+          % (pd.get("loadavg_start"), pd.get("loadavg_end"), pf.get("loadavg_start"), pf.get("loadavg_end")))
+    print()
+
+
 def report(path):
     rows = {}
     mem = []
@@ -93,9 +143,8 @@ def report(path):
         except ValueError:
             return float("nan")
 
-    names = {"maildir": ("queue -> Maildir", "queue -> virtual(8) Maildir", 3),
-             "lmtp": ("queue -> LMTP -> Dovecot", "queue -> lmtp(8) -> Dovecot", 2)}
-    for part in ("maildir", "lmtp"):
+    names = {"maildir": ("queue -> Maildir", "queue -> virtual(8) Maildir", 3)}
+    for part in ("maildir",):
         pd, pf = rows.get((part, "posternd")), rows.get((part, "postfix"))
         if not pd or not pf:
             continue
@@ -132,6 +181,7 @@ def report(path):
               % (pdl.get("delivered"), pdl.get("deferred"), pdl.get("failed"),
                  pfl.get("sent"), pfl.get("deferred"), pfl.get("bounced")))
         print()
+    lmtp_report(rows, f)
     if mem:
         print("## memory: posternd's RSS while the queue grows (delivery target unreachable)")
         print()

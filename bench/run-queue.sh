@@ -9,10 +9,14 @@
 #            until the backlog is delivered, and posternd's delay from 250 to
 #            the Maildir file (p50/p99: its `queued` and `delivered` log lines,
 #            matched by queue id). Target: delivered/s >= 3x Postfix's.
-#   lmtp     the same load, both servers delivering over LMTP to one Dovecot
-#            the script starts (own config, loopback): posternd store = lmtp,
-#            Postfix virtual_transport = lmtp:inet:127.0.0.1:DV_PORT (its
-#            lmtp(8)). Target: delivered/s >= 2x Postfix's.
+#   lmtp     the same LMTP_MSGS messages (20,000) for each server, SESSIONS
+#            sessions, many per connection (smtp-source -m LMTP_MSGS -d), both
+#            delivering over LMTP to a Dovecot the script starts afresh for each
+#            server (own config, loopback, empty mailbox and index): posternd
+#            store = lmtp, Postfix virtual_transport = lmtp:inet:127.0.0.1:DV_PORT
+#            (its lmtp(8), default concurrency). Headline: delivered/s end to
+#            end = LMTP_MSGS / (time from the start of the load until the last
+#            message is a file in Dovecot's Maildir). Target: >= 2x Postfix's.
 #   memory   posternd alone, store = lmtp to a port nobody listens on, so every
 #            delivery defers and the queue only grows: MEM_MSGS messages in
 #            chunks of MEM_STEP; posternd's RSS and PSS after each chunk.
@@ -23,13 +27,14 @@
 #
 # usage: bench/run-queue.sh [POSTERND_PATH]   (as root; default build/release/posternd,
 #        built with meson setup build/release --buildtype=release && ninja -C build/release)
-# env:   PARTS ("maildir lmtp memory")  LOAD_S (60)  SESSIONS (20)  SIZE (4096)
+# env:   PARTS ("maildir lmtp memory")  LOAD_S (60: maildir)  LMTP_MSGS (20000)  SESSIONS (20)  SIZE (4096)
 #        DRAIN_MAX (600 s: how long to wait for a backlog)  MEM_MSGS (100000)
 #        MEM_STEP (10000)  MEM_WARM (200: the first step)  ORDER ("posternd postfix": which server goes first)  WORKERS (2)  PD_PORT (10097)  PF_PORT_AUTH (10141)
 #        PF_PORT_TLS (10142: Postfix's plain-mail listener here)  DV_PORT (10124)
 #        DEAD_PORT (10129)  DV_CONF_EXTRA (more dovecot.conf lines, e.g.
 #        "maildir_very_dirty_syncs = yes")  OUT (default $ANCHORS/results/queue-<UTC stamp>)
 #        ROOT ($ANCHORS/run/postern-qbench)  RESULTS_MD=FILE (append the report)
+#        PD_LMTP_FLAGS (more posternd flags for the lmtp part, e.g. --config FILE)
 # Runtime: per part and server LOAD_S plus the drain; about 8-12 min in all.
 set -u
 export ROOT=${ROOT:-${ANCHORS:-/opt/anchors}/run/postern-qbench}
@@ -37,12 +42,13 @@ export ROOT=${ROOT:-${ANCHORS:-/opt/anchors}/run/postern-qbench}
 PD_PORT=${PD_PORT:-10097}; PF_PORT_AUTH=${PF_PORT_AUTH:-10141}; PF_PORT_TLS=${PF_PORT_TLS:-10142}
 DV_PORT=${DV_PORT:-10124}; DEAD_PORT=${DEAD_PORT:-10129}
 PARTS=${PARTS:-"maildir lmtp memory"}; LOAD_S=${LOAD_S:-60}; DRAIN_MAX=${DRAIN_MAX:-600}
+LMTP_MSGS=${LMTP_MSGS:-20000}
 MEM_MSGS=${MEM_MSGS:-100000}; MEM_STEP=${MEM_STEP:-10000}; MEM_WARM=${MEM_WARM:-200}; ORDER=${ORDER:-"posternd postfix"}
 bench_setup queue "${1:-$TOP/build/release/posternd}"
 PQ=$OUT/queue.tsv; : > "$PQ"
 SRC=/usr/sbin/smtp-source
 DV=$ROOT/dovecot; DVPID=""
-trap 'dv_stop; cleanup_all' EXIT
+trap 'dv_stop; cleanup_all; [ -z "$CG" ] || rmdir "$CG"/* "$CG" 2>/dev/null' EXIT
 now() { date +%s.%N; }
 elapsed() { echo "$(now) - $1" | bc; }
 nfiles() { local n=0 d; for d in "$@"; do n=$((n + $(ls -U "$d" 2>/dev/null | wc -l))); done; echo $n; }
@@ -82,7 +88,7 @@ service lmtp {
 }
 ${DV_CONF_EXTRA:-}
 EOF
-  dovecot -F -c "$DV/dovecot.conf" >> "$OUT/dovecot.out" 2>&1 & DVPID=$!
+  (cg_join dovecot $BASHPID; exec dovecot -F -c "$DV/dovecot.conf") >> "$OUT/dovecot.out" 2>&1 & DVPID=$!
   wait_port "$DV_PORT" || die "dovecot did not listen (see $OUT/dovecot.out, $DV/dovecot.log)"
 }
 dv_stop() {
@@ -91,9 +97,13 @@ dv_stop() {
   for _ in $(seq 1 100); do kill -0 "$DVPID" 2>/dev/null || break; sleep 0.1; done
   DVPID=""
 }
-# the whole mailbox goes, Dovecot's index and uidlist with it: the next server
-# starts with an empty one (an index of 60,000 vanished files slows it down)
-dv_clear() { rm -rf "$DV/mail/rcpt"; sync; }
+loadavg() { cut -d' ' -f1-3 /proc/loadavg | tr ' ' /; }
+# CPU time per role (Dovecot, the mail server, smtp-source), from cgroup v1
+# cpuacct groups when the machine has them (else the figures are blank)
+CG=/sys/fs/cgroup/cpuacct/postern-qbench
+mkdir -p "$CG/dovecot" "$CG/mta" "$CG/load" 2>/dev/null || CG=""
+cg_join() { local role=$1 p; shift; [ -z "$CG" ] || for p in "$@"; do echo "$p" > "$CG/$role/cgroup.procs"; done 2>/dev/null; }
+cg_ns() { [ -n "$CG" ] && cat "$CG/$1/cpuacct.usage" || echo 0; }
 
 # ---- one side: load it LOAD_S s, sample its mailbox, wait for the backlog ----
 # $1 part, $2 server, $3 port, then the mailbox directories whose files count
@@ -133,23 +143,86 @@ run_side() {
   log "$part $server: accepted=$acc in window: delivered=$d_end; drained after ${drained:-more than $DRAIN_MAX} s"
 }
 
+# ---- maildir: LOAD_S s of load, delivered in the window and the backlog ----
 pd_side() {  # part, posternd flags...
   local part=$1; shift
   rm -rf "$PD/queue" "$PD/Maildir"; : > "$OUT/posternd.log"
   pd_start --queue-dir "$PD/queue" --control "$PD/control.sock" "$@"
-  if [ "$part" = maildir ]; then run_side "$part" posternd "$PD_PORT" "$PD/Maildir/bench.local/rcpt/new"
-  else run_side "$part" posternd "$PD_PORT" "$DV/mail/rcpt/new" "$DV/mail/rcpt/cur"; fi
+  run_side "$part" posternd "$PD_PORT" "$PD/Maildir/bench.local/rcpt/new"
   pd_stop
   mv "$OUT/posternd.log" "$OUT/posternd-$part.log"
   "$PY" "$BENCH/queue_figures.py" posternd "$OUT/posternd-$part.log" | sed "s/^/$part\tposternd-log\t/" >> "$PQ"
 }
 
+# ---- lmtp: the same LMTP_MSGS messages, timed until the last is in the Maildir ----
+# $1 server, $2 port, then the mailbox directories whose files count
+run_count() {
+  local server=$1 port=$2; shift 2
+  local dirs=("$@") t0 lpid next=10 n el load_s="" d_load="" last_s="" la0 la1 i=0 r cpu0=() cpu=""
+  local samples=$OUT/lmtp-$server.samples; : > "$samples"
+  la0=$(loadavg)
+  log "lmtp $server: $LMTP_MSGS messages, smtp-source -s $SESSIONS -l $SIZE -d (load average $la0)"
+  for r in dovecot mta load; do cpu0+=("$(cg_ns $r)"); done
+  t0=${EPOCHREALTIME/./}  # µs, without a fork in the loop below
+  (cg_join load $BASHPID; exec "${NODNS[@]}" $SRC -4 -M bench.local -f sender@bench.local -t rcpt@bench.local \
+    -l "$SIZE" -s "$SESSIONS" -m "$LMTP_MSGS" -d "127.0.0.1:$port") >> "$OUT/smtp-source-lmtp-$server.err" 2>&1 & lpid=$!
+  # until the last message is a file in the Maildir (or DRAIN_MAX s after the
+  # load, or the server has nothing left to deliver: then it lost some)
+  while :; do
+    sleep 0.2
+    n=$(nfiles "${dirs[@]}"); el=$(( ${EPOCHREALTIME/./} - t0 ))
+    if [ "$el" -ge $((next * 1000000)) ]; then echo "$next $n" >> "$samples"; next=$((next + 10)); fi
+    if [ -z "$load_s" ] && ! kill -0 "$lpid" 2>/dev/null; then
+      load_s=$(printf '%d.%06d' $((el / 1000000)) $((el % 1000000))); d_load=$n; wait "$lpid"
+      echo "load_end $load_s $n" >> "$samples"
+    fi
+    [ "$n" -ge "$LMTP_MSGS" ] && { last_s=$(printf '%d.%06d' $((el / 1000000)) $((el % 1000000))); break; }
+    # (every 5 s: the poll itself takes CPU from the servers)
+    if [ -n "$load_s" ] && [ $((i += 1)) -ge 25 ]; then
+      i=0
+      [ "$el" -gt $(( ${load_s%.*} * 1000000 + DRAIN_MAX * 1000000 )) ] && break
+      if [ "$server" = postfix ]; then [ "$(pf_queued)" -eq 0 ] && [ "$(nfiles "${dirs[@]}")" -lt "$LMTP_MSGS" ] && break
+      elif [ "$(grep -c 'event=delivered\|event=failed' "$OUT/posternd.log")" -ge "$(grep -c 'event=queued' "$OUT/posternd.log")" ] &&
+           [ "$(nfiles "${dirs[@]}")" -lt "$LMTP_MSGS" ]; then break; fi
+    fi
+  done
+  la1=$(loadavg); i=0
+  for r in dovecot mta load; do [ -z "$CG" ] || cpu+=" cpu_${r}_s=$(echo "scale=2; ($(cg_ns $r) - ${cpu0[$i]}) / 10^9" | bc)"; i=$((i + 1)); done
+  printf 'lmtp\t%s\tmsgs=%s load_s=%s delivered_at_load_end=%s last_s=%s delivered_total=%s first10=%s loadavg_start=%s loadavg_end=%s%s\n' \
+    "$server" "$LMTP_MSGS" "$load_s" "$d_load" "${last_s:-timeout}" "$(nfiles "${dirs[@]}")" \
+    "$(awk '$1 == 10 {print $2}' "$samples")" "$la0" "$la1" "$cpu" >> "$PQ"
+  log "lmtp $server: load ${load_s} s, last message in the Maildir after ${last_s:-(not all: $(nfiles "${dirs[@]}"))} s (load average $la1)"
+}
+
+# a fresh Dovecot (mailbox, index and uidlist) for each server
+lmtp_side() {  # server
+  local server=$1
+  dv_start
+  if [ "$server" = postfix ]; then
+    PF_MAIN_EXTRA="virtual_transport = lmtp:inet:127.0.0.1:$DV_PORT"; pf_start
+    local master; master=$(awk '{print $1}' "$PF/spool/pid/master.pid")
+    cg_join mta "$master" $(pgrep -P "$master")  # its later children follow it
+    run_count postfix "$PF_PORT_TLS" "$DV/mail/rcpt/new" "$DV/mail/rcpt/cur"
+    pf_stop
+    cp "$PF/maillog" "$OUT/postfix-lmtp.maillog" 2>/dev/null
+    "$PY" "$BENCH/queue_figures.py" postfix "$OUT/postfix-lmtp.maillog" | sed "s/^/lmtp\tpostfix-log\t/" >> "$PQ"
+  else
+    rm -rf "$PD/queue" "$PD/Maildir"; : > "$OUT/posternd.log"
+    pd_start --queue-dir "$PD/queue" --control "$PD/control.sock" --store lmtp --lmtp "127.0.0.1:$DV_PORT" ${PD_LMTP_FLAGS:-}
+    cg_join mta "$PDPID"
+    run_count posternd "$PD_PORT" "$DV/mail/rcpt/new" "$DV/mail/rcpt/cur"
+    pd_stop
+    mv "$OUT/posternd.log" "$OUT/posternd-lmtp.log"
+    "$PY" "$BENCH/queue_figures.py" posternd "$OUT/posternd-lmtp.log" | sed "s/^/lmtp\tposternd-log\t/" >> "$PQ"
+  fi
+  cp "$DV/dovecot.log" "$OUT/dovecot-$server.log" 2>/dev/null
+  dv_stop
+}
+
 pf_side() {  # part
   local part=$1
-  if [ "$part" = lmtp ]; then PF_MAIN_EXTRA="virtual_transport = lmtp:inet:127.0.0.1:$DV_PORT"; else PF_MAIN_EXTRA=""; fi
-  pf_start
-  if [ "$part" = maildir ]; then run_side "$part" postfix "$PF_PORT_TLS" "$PF/mail/bench/new"
-  else run_side "$part" postfix "$PF_PORT_TLS" "$DV/mail/rcpt/new" "$DV/mail/rcpt/cur"; fi
+  PF_MAIN_EXTRA=""; pf_start
+  run_side "$part" postfix "$PF_PORT_TLS" "$PF/mail/bench/new"
   pf_stop
   cp "$PF/maillog" "$OUT/postfix-$part.maillog" 2>/dev/null
   "$PY" "$BENCH/queue_figures.py" postfix "$OUT/postfix-$part.maillog" | sed "s/^/$part\tpostfix-log\t/" >> "$PQ"
@@ -192,12 +265,7 @@ for part in $PARTS; do
     maildir) for side in $ORDER; do
                if [ "$side" = postfix ]; then pf_side maildir; else pd_side maildir --store maildir; fi
              done ;;
-    lmtp) dv_start
-          for side in $ORDER; do
-            if [ "$side" = postfix ]; then pf_side lmtp; else pd_side lmtp --store lmtp --lmtp "127.0.0.1:$DV_PORT"; fi
-            dv_clear
-          done
-          dv_stop ;;
+    lmtp) for side in $ORDER; do lmtp_side "$side"; done ;;
     memory) mem_part ;;
     *) die "unknown part $part (maildir, lmtp, memory)" ;;
   esac
@@ -207,7 +275,7 @@ done
   echo "# Queue benchmark $STAMP"
   echo
   "$BENCH/machine.sh" "$POSTERND"
-  echo "- Dovecot $(dovecot --version 2>/dev/null)${DV_CONF_EXTRA:+ with: $DV_CONF_EXTRA}; load: smtp-source -s $SESSIONS -l $SIZE -d for $LOAD_S s per server; posternd --workers ${WORKERS:-2}, queue and mailboxes under $ROOT"
+  echo "- Dovecot $(dovecot --version 2>/dev/null)${DV_CONF_EXTRA:+ with: $DV_CONF_EXTRA}; load: smtp-source -s $SESSIONS -l $SIZE -d (maildir: for $LOAD_S s per server; lmtp: $LMTP_MSGS messages per server); posternd --workers ${WORKERS:-2}, queue and mailboxes under $ROOT"
   echo
   "$PY" "$BENCH/queue_figures.py" report "$PQ"
   echo
