@@ -76,6 +76,16 @@ def postfix(path):
              max(delays or [float("nan")])))
 
 
+def log_rows(pdl, pfl):
+    """The rows from the servers' logs: the delay and the outcomes."""
+    print("| delay 250 → delivered, p50 / p99 / max ms | %s / %s / %s | %s / %s / %s (Postfix's delay=: arrival → delivery) | |"
+          % (pdl.get("delay_p50_ms"), pdl.get("delay_p99_ms"), pdl.get("delay_max_ms"),
+             pfl.get("delay_p50_ms"), pfl.get("delay_p99_ms"), pfl.get("delay_max_ms")))
+    print("| deliveries logged: done / deferred / failed | %s / %s / %s | %s / %s / %s | |"
+          % (pdl.get("delivered"), pdl.get("deferred"), pdl.get("failed"),
+             pfl.get("sent"), pfl.get("deferred"), pfl.get("bounced")))
+
+
 def lmtp_report(rows, f):
     """The same message count for each server, each into a fresh Dovecot:
     end to end is the count over the time until the last one is in the Maildir."""
@@ -109,12 +119,7 @@ def lmtp_report(rows, f):
             ratio = "**%s** (target ≥ 2: %s)" % (ratio, "met" if b and a / b >= 2 else "missed")
         fmt = "%.0f" if rate or "messages" in k else "%.1f"
         print("| %s | %s | %s | %s |" % (k, fmt % a, fmt % b, ratio))
-    print("| delay 250 → delivered, p50 / p99 / max ms | %s / %s / %s | %s / %s / %s (Postfix's delay=: arrival → delivery) | |"
-          % (pdl.get("delay_p50_ms"), pdl.get("delay_p99_ms"), pdl.get("delay_max_ms"),
-             pfl.get("delay_p50_ms"), pfl.get("delay_p99_ms"), pfl.get("delay_max_ms")))
-    print("| deliveries logged: done / deferred / failed | %s / %s / %s | %s / %s / %s | |"
-          % (pdl.get("delivered"), pdl.get("deferred"), pdl.get("failed"),
-             pfl.get("sent"), pfl.get("deferred"), pfl.get("bounced")))
+    log_rows(pdl, pfl)
     for role, what in (("dovecot", "Dovecot"), ("mta", "the mail server"), ("load", "smtp-source")):
         k = "cpu_%s_s" % role
         if k in pd and k in pf:
@@ -174,12 +179,7 @@ def report(path):
                 ratio += " (target ≥ %d: %s)" % (target, "met" if a / b >= target else "missed")
             fmt = "%.0f" if "/s" in k or "messages" in k or "backlog" in k else "%.1f"
             print("| %s | %s | %s | %s |" % (k, fmt % a, fmt % b, ratio))
-        print("| delay 250 → delivered, p50 / p99 / max ms | %s / %s / %s | %s / %s / %s (Postfix's delay=: arrival → delivery) | |"
-              % (pdl.get("delay_p50_ms"), pdl.get("delay_p99_ms"), pdl.get("delay_max_ms"),
-                 pfl.get("delay_p50_ms"), pfl.get("delay_p99_ms"), pfl.get("delay_max_ms")))
-        print("| deliveries logged: done / deferred / failed | %s / %s / %s | %s / %s / %s | |"
-              % (pdl.get("delivered"), pdl.get("deferred"), pdl.get("failed"),
-                 pfl.get("sent"), pfl.get("deferred"), pfl.get("bounced")))
+        log_rows(pdl, pfl)
         print()
     lmtp_report(rows, f)
     if mem:

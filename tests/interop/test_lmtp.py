@@ -347,30 +347,35 @@ def test_store_lmtp_needs_a_target(posternd_bin, tmp_path):
     assert b"store = lmtp needs an LMTP server" in p.stderr
 
 
-class FlakyLmtp(FakeServer):
-    """A small LMTP server whose first connection dies after one message,
-    as one that closes idle connections would: the next message must go
-    through a fresh connection, once."""
+class FakeLmtp(FakeServer):
+    """A small LMTP server with PIPELINING that takes every recipient;
+    subclasses say what becomes of each message (delivered, called before
+    its replies) and when a connection dies (hang_up, before a command)."""
 
     def __init__(self):
-        self.messages = []  # (connection number, body)
+        self.lock = threading.Lock()
         self.nconn = 0
         super().__init__()
 
+    def hang_up(self, n, done):
+        return False
+
+    def delivered(self, n, body):
+        pass
+
     def serve(self, c):
-        self.nconn += 1
-        n = self.nconn
+        with self.lock:
+            self.nconn += 1
+            n = self.nconn
         f = c.makefile("rb")
         c.sendall(b"220 fake LMTP\r\n")
         rcpts = 0
         done = 0
         while True:
             line = f.readline()
-            if not line:
+            if not line or self.hang_up(n, done):
                 break
             verb = line[:4].upper()
-            if n == 1 and done == 1:
-                break  # gone without a word, as after an idle timeout
             if verb == b"LHLO":
                 c.sendall(b"250-fake\r\n250 PIPELINING\r\n")
             elif verb in (b"MAIL", b"RSET"):
@@ -387,7 +392,7 @@ class FlakyLmtp(FakeServer):
                     if not chunk:
                         return
                     body += chunk
-                self.messages.append((n, body))
+                self.delivered(n, body)
                 done += 1
                 c.sendall(b"250 2.0.0 saved\r\n" * rcpts)
             elif verb == b"QUIT":
@@ -396,6 +401,22 @@ class FlakyLmtp(FakeServer):
             else:
                 c.sendall(b"500 what\r\n")
         c.close()
+
+
+class FlakyLmtp(FakeLmtp):
+    """Its first connection dies after one message, as one that closes idle
+    connections would: the next message must go through a fresh
+    connection, once."""
+
+    def __init__(self):
+        self.messages = []  # (connection number, body)
+        super().__init__()
+
+    def hang_up(self, n, done):
+        return n == 1 and done == 1  # gone without a word, as after an idle timeout
+
+    def delivered(self, n, body):
+        self.messages.append((n, body))
 
 
 def test_reconnects_when_an_idle_connection_died(start_server):
@@ -418,60 +439,25 @@ def test_reconnects_when_an_idle_connection_died(start_server):
         fake.close()
 
 
-class HoldingLmtp(FakeServer):
-    """An LMTP server that keeps each message's reply until the test
-    releases them, counting connections and transactions held at once."""
+class HoldingLmtp(FakeLmtp):
+    """Keeps each message's replies until the test releases them, counting
+    the connections and the messages held at once."""
 
     def __init__(self):
-        self.lock = threading.Lock()
         self.release = threading.Event()
-        self.nconn = 0
         self.held = 0
         self.max_held = 0
         self.bodies = []
         super().__init__()
 
-    def serve(self, c):
+    def delivered(self, n, body):
         with self.lock:
-            self.nconn += 1
-        f = c.makefile("rb")
-        c.sendall(b"220 holding LMTP\r\n")
-        rcpts = 0
-        while True:
-            line = f.readline()
-            if not line:
-                break
-            verb = line[:4].upper()
-            if verb == b"LHLO":
-                c.sendall(b"250-holding\r\n250 PIPELINING\r\n")
-            elif verb in (b"MAIL", b"RSET"):
-                rcpts = 0
-                c.sendall(b"250 2.1.0 OK\r\n")
-            elif verb == b"RCPT":
-                rcpts += 1
-                c.sendall(b"250 2.1.5 OK\r\n")
-            elif verb == b"DATA":
-                c.sendall(b"354 go\r\n")
-                body = b""
-                while not body.endswith(b"\r\n.\r\n"):
-                    chunk = f.readline()
-                    if not chunk:
-                        return
-                    body += chunk
-                with self.lock:
-                    self.held += 1
-                    self.max_held = max(self.max_held, self.held)
-                    self.bodies.append(body)
-                self.release.wait(DRAIN_WAIT)
-                with self.lock:
-                    self.held -= 1
-                c.sendall(b"250 2.0.0 saved\r\n" * rcpts)
-            elif verb == b"QUIT":
-                c.sendall(b"221 bye\r\n")
-                break
-            else:
-                c.sendall(b"500 what\r\n")
-        c.close()
+            self.held += 1
+            self.max_held = max(self.max_held, self.held)
+            self.bodies.append(body)
+        self.release.wait(DRAIN_WAIT)
+        with self.lock:
+            self.held -= 1
 
 
 DRAIN_WAIT = 30.0
