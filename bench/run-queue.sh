@@ -162,6 +162,7 @@ run_count() {
   local samples=$OUT/lmtp-$server.samples; : > "$samples"
   la0=$(loadavg)
   log "lmtp $server: $LMTP_MSGS messages, smtp-source -s $SESSIONS -l $SIZE -d (load average $la0)"
+  sync  # the last side's removed mailbox and queue are written back now, not during this one
   for r in dovecot mta load; do cpu0+=("$(cg_ns $r)"); done
   t0=${EPOCHREALTIME/./}  # µs, without a fork in the loop below
   (cg_join load $BASHPID; exec "${NODNS[@]}" $SRC -4 -M bench.local -f sender@bench.local -t rcpt@bench.local \
