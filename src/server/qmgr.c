@@ -154,7 +154,7 @@ static void tick(struct srv_qmgr *m)
 		return;
 	uint64_t now = (uint64_t)time(NULL);
 	while (m->inflight < m->concurrency) {
-		struct queue_job **jobs = m->jobs;
+		struct queue_job **jobs = m->jobs; /* taken now, each started below */
 		size_t n = queue_take_due(m->sh->queue, now, jobs, m->concurrency - m->inflight);
 		if (n == 0)
 			break;
