@@ -123,18 +123,20 @@ bool queue_index_put(struct queue *q, struct queue_entry *e)
 	s.held = e->held;
 	s.recovered = e->recovered;
 	s.next_free = NO_SLOT;
-	uint32_t i = q->index_free;
-	struct queue_slot old;
-	if (i != NO_SLOT) {
+	bool reuse = q->index_free != NO_SLOT; /* a free slot, else a new one at the end */
+	uint32_t i = reuse ? q->index_free : q->index_slots, next_free = NO_SLOT;
+	if (reuse) {
+		struct queue_slot old;
 		if (slot_read(q, i, &old))
 			return false;
-	} else if ((i = q->index_slots) == NO_SLOT) {
+		next_free = old.next_free;
+	} else if (i == NO_SLOT) {
 		return false;
 	}
 	if (slot_write(q, i, &s))
 		return false;
-	if (i == q->index_free)
-		q->index_free = old.next_free;
+	if (reuse)
+		q->index_free = next_free;
 	else
 		q->index_slots++;
 	q->index_used++;
