@@ -126,7 +126,7 @@ bool queue_index_put(struct queue *q, struct queue_entry *e)
 	bool reuse = q->index_free != NO_SLOT; /* a free slot, else a new one at the end */
 	uint32_t i = reuse ? q->index_free : q->index_slots, next_free = NO_SLOT;
 	if (reuse) {
-		struct queue_slot old;
+		struct queue_slot old = {.next_free = NO_SLOT};
 		if (slot_read(q, i, &old))
 			return false;
 		next_free = old.next_free;
