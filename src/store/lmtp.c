@@ -73,8 +73,8 @@ struct lmtp_msg_state {
 	size_t *rcpt_of;   /* the unique recipient of each recipient of begin */
 	size_t nin;
 	int fd;            /* the spool file, once the body outgrew buf; else -1 */
-	char buf[LMTP_BODY_CHUNK];
-	size_t buflen;
+	char *buf;         /* grows to LMTP_BODY_CHUNK: a small message holds little */
+	size_t buflen, bufcap;
 	off_t size;        /* body octets so far */
 	int err;           /* first spool failure, sticky */
 	struct store_result failure;
@@ -393,6 +393,7 @@ static void lmtp_free(void *msg)
 	free(m->rcpts);
 	free(m->rcpt_of);
 	free(m->sender);
+	free(m->buf);
 	free(m);
 }
 
@@ -494,14 +495,28 @@ static enum store_status lmtp_write(void *msg, const void *p, size_t n)
 	struct lmtp_msg_state *m = msg;
 	const char *s = p;
 	while (n > 0 && !m->err) {
-		int e = m->buflen == sizeof m->buf ? spool_flush(m) : 0; /* more is coming */
+		int e = m->buflen == LMTP_BODY_CHUNK ? spool_flush(m) : 0; /* more is coming */
+		size_t k = LMTP_BODY_CHUNK - m->buflen;
+		if (k > n)
+			k = n;
+		if (!e && m->buflen + k > m->bufcap) {
+			size_t cap = m->bufcap ? 2 * m->bufcap : 4096;
+			while (cap < m->buflen + k)
+				cap *= 2;
+			if (cap > LMTP_BODY_CHUNK)
+				cap = LMTP_BODY_CHUNK;
+			char *b = realloc(m->buf, cap);
+			if (!b)
+				e = ENOMEM;
+			else {
+				m->buf = b;
+				m->bufcap = cap;
+			}
+		}
 		if (e) {
 			spool_failed(m, e);
 			break;
 		}
-		size_t k = sizeof m->buf - m->buflen;
-		if (k > n)
-			k = n;
 		memcpy(m->buf + m->buflen, s, k);
 		m->buflen += k;
 		m->size += (off_t)k;
@@ -518,7 +533,8 @@ static enum store_status lmtp_write(void *msg, const void *p, size_t n)
 static int send_body(struct lmtp_msg_state *m, struct lmtp_conn *c)
 {
 	if (m->fd < 0) {
-		lmtp_session_body(c->s, m->buf, m->buflen);
+		if (m->buflen)
+			lmtp_session_body(c->s, m->buf, m->buflen);
 		lmtp_session_body_end(c->s);
 		return 0;
 	}
@@ -526,7 +542,7 @@ static int send_body(struct lmtp_msg_state *m, struct lmtp_conn *c)
 	while (off < m->size) {
 		if (off > 0 && flush_out(c) != 0)
 			return 0; /* the session notices at the next read */
-		ssize_t r = pread(m->fd, m->buf, sizeof m->buf, off);
+		ssize_t r = pread(m->fd, m->buf, LMTP_BODY_CHUNK, off); /* buf is whole: it overflowed */
 		if (r < 0 && errno == EINTR)
 			continue;
 		if (r <= 0)
