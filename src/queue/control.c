@@ -18,18 +18,21 @@ struct snap {
 	char *last_error;
 };
 
+/* The state list and show print, from what an entry or a slot holds. */
+static const char *state_name(bool active, bool held, uint32_t npending, uint32_t attempts)
+{
+	if (active)
+		return "active";
+	if (held)
+		return "held";
+	if (npending == 0)
+		return "failed";
+	return attempts ? "deferred" : "queued";
+}
+
 static const char *state_of(const struct queue_entry *e)
 {
-	if (e->active)
-		return "active";
-	if (e->held)
-		return "held";
-	bool pending = false;
-	for (uint32_t i = 0; i < e->nrcpt; i++)
-		pending |= e->rstat[i] == QREC_RCPT_PENDING;
-	if (!pending)
-		return "failed";
-	return e->attempts ? "deferred" : "queued";
+	return state_name(e->active, e->held, queue_entry_pending(e), e->attempts);
 }
 
 static const char *last_error(const struct queue_entry *e)
@@ -128,7 +131,7 @@ static void list_slot(void *arg, const struct queue_slot *s)
 	struct snap v = {.seg = s->seg, .off = s->off, .len = s->len, .size = s->size,
 			 .queued_at = s->queued_at, .next_try = s->next_try};
 	memcpy(v.id, s->id, sizeof(v.id));
-	v.state = s->held ? "held" : s->npending == 0 ? "failed" : s->attempts ? "deferred" : "queued";
+	v.state = state_name(false, s->held, s->npending, s->attempts);
 	v.last_error = state_error(c->q, s);
 	put_line(c->q, &v, c->now, c->out);
 	free(v.last_error);

@@ -12,17 +12,9 @@
 #include <string.h>
 #include <unistd.h>
 
-static bool has_pending(const struct queue_entry *e)
-{
-	for (uint32_t i = 0; i < e->nrcpt; i++)
-		if (e->rstat[i] == QREC_RCPT_PENDING)
-			return true;
-	return false;
-}
-
 static bool is_due(const struct queue_entry *e, uint64_t now)
 {
-	return !e->active && !e->held && !e->deleted && e->next_try <= now && has_pending(e);
+	return !e->active && !e->held && !e->deleted && e->next_try <= now && queue_entry_pending(e) > 0;
 }
 
 /* New messages are on the ready list; deferred ones come back from the
@@ -59,7 +51,7 @@ uint64_t queue_next_due(struct queue *q)
 	uint64_t next = UINT64_MAX;
 	pthread_mutex_lock(&q->mu);
 	for (struct queue_entry *e = q->head; e; e = e->next) {
-		if (!e->active && !e->held && has_pending(e) && e->next_try < next)
+		if (!e->active && !e->held && queue_entry_pending(e) > 0 && e->next_try < next)
 			next = e->next_try;
 	}
 	if (q->index_used && q->index_due < next) /* a lower bound */

@@ -80,18 +80,10 @@ static int slot_read(struct queue *q, uint32_t i, struct queue_slot *s)
 	return 0;
 }
 
-static uint32_t pending_of(const struct queue_entry *e)
-{
-	uint32_t n = 0;
-	for (uint32_t i = 0; i < e->nrcpt; i++)
-		n += e->rstat[i] == QREC_RCPT_PENDING;
-	return n;
-}
-
 bool queue_entry_wanted(const struct queue_entry *e, uint64_t now)
 {
 	return e->active || e->deleted || e->unsaved ||
-	       (!e->held && e->next_try <= now && pending_of(e) > 0);
+	       (!e->held && e->next_try <= now && queue_entry_pending(e) > 0);
 }
 
 static void note_due(struct queue *q, const struct queue_slot *s)
@@ -118,7 +110,7 @@ bool queue_index_put(struct queue *q, struct queue_entry *e)
 	s.next_try = e->next_try;
 	s.attempts = e->attempts;
 	s.nrcpt = e->nrcpt;
-	s.npending = pending_of(e);
+	s.npending = queue_entry_pending(e);
 	s.spill = e->spill;
 	s.held = e->held;
 	s.recovered = e->recovered;

@@ -232,6 +232,14 @@ void queue_insert(struct queue *q, struct queue_entry *e)
 	queue_seg_ref(q, e->snap_seg, 1, e->snap_len);
 }
 
+uint32_t queue_entry_pending(const struct queue_entry *e)
+{
+	uint32_t n = 0;
+	for (uint32_t i = 0; i < e->nrcpt; i++)
+		n += e->rstat[i] == QREC_RCPT_PENDING;
+	return n;
+}
+
 void queue_entry_free(struct queue_entry *e)
 {
 	if (!e)

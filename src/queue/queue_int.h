@@ -179,6 +179,8 @@ void queue_ready_unlink(struct queue *q, struct queue_entry *e);
 /* Unlink from the table and free; drops segment references. */
 void queue_remove(struct queue *q, struct queue_entry *e);
 void queue_entry_free(struct queue_entry *e);
+/* Its recipients still pending. */
+uint32_t queue_entry_pending(const struct queue_entry *e);
 /* Write the entry's S snapshot (with mu held); 0 or an errno. */
 int queue_write_state(struct queue *q, struct queue_entry *e);
 /* Write a D record and remove the entry and its spill file (mu held). */

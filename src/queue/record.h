@@ -111,7 +111,8 @@ struct qrec_envelope {
 	bool spill;
 	uint32_t body_crc;
 };
-/* Start a record of type t in b (b cleared): header placeholder. */
+/* Start a record of type t in b (b cleared): QREC_HDR octets of room for
+ * the header, which qrec_seal fills once the payload is in. */
 int qrec_begin(struct buf *b, enum qrec_type t);
 int qrec_put_envelope(struct buf *b, const struct qrec_envelope *e);
 struct qrec_state_out {
