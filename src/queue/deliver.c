@@ -18,10 +18,10 @@ static bool is_due(const struct queue_entry *e, uint64_t now)
 }
 
 /* New messages are on the ready list; deferred ones come back from the
- * index (index.c) when their time comes, as do new ones that waited there
- * past the active limit. The few in memory that are not due (an attempt's
- * state that could not be written) are found by a scan at most once a
- * second. */
+ * index (index.c, queue_load_due) when their time comes, as do new ones
+ * that waited there past the active limit. The few in memory that are not
+ * due (an attempt's state that could not be written) are found by a scan
+ * at most once a second. No file I/O: this runs on the event loop. */
 size_t queue_take_due(struct queue *q, uint64_t now, struct queue_job **out, size_t max)
 {
 	size_t n = 0;
@@ -32,9 +32,7 @@ size_t queue_take_due(struct queue *q, uint64_t now, struct queue_job **out, siz
 			if (!e->in_ready && is_due(e, now))
 				queue_make_ready(q, e);
 	}
-	while (n < max) {
-		if (!q->ready_head && queue_index_load_due(q, now, QUEUE_LOAD_BATCH) == 0)
-			break;
+	while (n < max && q->ready_head) {
 		struct queue_entry *e = q->ready_head;
 		queue_ready_unlink(q, e);
 		if (!is_due(e, now))
@@ -42,6 +40,22 @@ size_t queue_take_due(struct queue *q, uint64_t now, struct queue_job **out, siz
 		e->active = true;
 		out[n++] = (struct queue_job *)e;
 	}
+	pthread_mutex_unlock(&q->mu);
+	return n;
+}
+
+bool queue_load_wanted(struct queue *q, uint64_t now)
+{
+	pthread_mutex_lock(&q->mu);
+	bool want = q->index_used && q->index_due <= now && q->nentries < q->active_max;
+	pthread_mutex_unlock(&q->mu);
+	return want;
+}
+
+size_t queue_load_due(struct queue *q, uint64_t now)
+{
+	pthread_mutex_lock(&q->mu);
+	size_t n = queue_index_load_due(q, now, QUEUE_LOAD_BATCH);
 	pthread_mutex_unlock(&q->mu);
 	return n;
 }

@@ -123,8 +123,15 @@ typedef void (*queue_report_fn)(void *arg, const struct queue_report *r);
 
 struct queue_job;
 /* Take up to max messages due at now (not held, not failed, not being
- * delivered); they are marked active until queue_deliver returns. */
+ * delivered) from those in memory; they are marked active until
+ * queue_deliver returns. No file I/O (the event loop calls it). */
 size_t queue_take_due(struct queue *q, uint64_t now, struct queue_job **out, size_t max);
+/* Whether messages of the on-disk index may be due at now and memory has
+ * room for them (no I/O: a hint for queue_load_due). */
+bool queue_load_wanted(struct queue *q, uint64_t now);
+/* BLOCKING (reads the index). Bring up to a batch of the index's messages
+ * due at now into memory, onto the ready list; the number brought. */
+size_t queue_load_due(struct queue *q, uint64_t now);
 /* The earliest next attempt of a waiting message; UINT64_MAX if none. */
 uint64_t queue_next_due(struct queue *q);
 /* BLOCKING. Deliver the pending recipients of job through st, report each

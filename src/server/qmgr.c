@@ -39,6 +39,9 @@ struct srv_qmgr {
 	struct queue_job **jobs;  /* [concurrency]: what one take returns */
 	bool stopping;
 	bool maintaining;
+	bool loading;      /* load_work queued or running */
+	size_t loaded;     /* what it brought into memory */
+	uv_work_t load_work;
 	bool syncing;      /* sync_work queued or running */
 	bool sync_armed;   /* sync_timer runs */
 	uv_timer_t sync_timer;
@@ -147,6 +150,22 @@ static void maintain_done(uv_work_t *w, int status)
 	m->maintaining = false;
 }
 
+/* Messages of the queue's on-disk index that came due are read back on
+ * the pool (file I/O), then taken by the next tick. */
+static void load_work(uv_work_t *w)
+{
+	struct srv_qmgr *m = w->data;
+	m->loaded = queue_load_due(m->sh->queue, (uint64_t)time(NULL));
+}
+
+static void load_done(uv_work_t *w, int status)
+{
+	struct srv_qmgr *m = w->data;
+	m->loading = false;
+	if (m->loaded)
+		tick(m);
+}
+
 static void tick(struct srv_qmgr *m)
 {
 	start_sync(m); /* also while stopping: the last deliveries' records */
@@ -173,6 +192,12 @@ static void tick(struct srv_qmgr *m)
 				free(j);
 			}
 		}
+	}
+	if (!m->loading && m->inflight < m->concurrency && queue_load_wanted(m->sh->queue, now)) {
+		m->loading = true;
+		m->load_work.data = m;
+		if (uv_queue_work(m->loop, &m->load_work, load_work, load_done) != 0)
+			m->loading = false;
 	}
 	if (!m->maintaining && now - m->last_maintain >= QMGR_MAINTAIN_S) {
 		m->last_maintain = now;

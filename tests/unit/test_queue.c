@@ -334,6 +334,7 @@ static void on_report(void *arg, const struct queue_report *r)
 static size_t run_due(struct fx *f, uint64_t now, struct reports *rp)
 {
 	struct queue_job *jobs[16];
+	(void)queue_load_due(f->q, now); /* as the queue manager does, on its pool */
 	size_t n = queue_take_due(f->q, now, jobs, 16);
 	for (size_t i = 0; i < n; i++)
 		queue_deliver(f->q, jobs[i], f->st, now, on_report, rp);
@@ -966,6 +967,7 @@ static void counting_store(struct fx *f)
 static void deliver_all(struct fx *f, uint64_t now, struct reports *rp)
 {
 	struct queue_job *jobs[16];
+	(void)queue_load_due(f->q, now); /* as the queue manager does, on its pool */
 	size_t n = queue_take_due(f->q, now, jobs, 16);
 	for (size_t i = 0; i < n; i++)
 		queue_deliver(f->q, jobs[i], f->st, now, on_report, rp);
