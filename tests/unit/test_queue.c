@@ -283,6 +283,7 @@ static size_t count_files(const char *dir)
 static char *read_file(const char *path, size_t *len)
 {
 	FILE *fp = fopen(path, "rb");
+	*len = 0;
 	if (!fp)
 		return NULL;
 	fseek(fp, 0, SEEK_END);
