@@ -2,15 +2,20 @@
  *
  * Delivery of one message into mailboxes M1..Mn:
  *
- *   begin   create Mk/{tmp,new,cur} if missing; open an unnamed spool file
- *           in M1/tmp (O_TMPFILE; where the filesystem lacks it, the named
- *           M1/tmp/<name> with O_EXCL)
+ *   begin   open an unnamed spool file in M1/tmp (O_TMPFILE; where the
+ *           filesystem lacks it, the named M1/tmp/<name> with O_EXCL)
  *   write   CRLF -> LF into a 64 KiB buffer, write() it whenever it is full
  *   commit  flush; fsync(file)
- *           link the spool -> Mk/tmp/<name>  (copy + fsync on EXDEV); close
- *           rename Mk/tmp/<name> -> Mk/new/<name> for k = 2..n, then M1
+ *           link the unnamed spool -> Mk/new/<name>: the file is whole
+ *           before it has a name, so it needs no tmp/ stage (a named spool,
+ *           a copy on EXDEV and a file replaced after a crash take the
+ *           classic way: Mk/tmp/<name>, renamed to Mk/new/<name>); close
  *           fsync every Mk/new/ (shared between concurrent commits)
  *   failure unlink every tmp/ and new/ entry this message made
+ *
+ * A mailbox's directories are made when a step finds them missing (ENOENT,
+ * or ENOTDIR where something else is in the way), then the step is tried
+ * again: a delivery into an existing mailbox costs no mkdir at all.
  *
  * A delivery from the queue (defer_sync) skips both fsyncs: the queue keeps
  * the message until store_sync, one syncfs(2) of the Maildir root's file
@@ -28,7 +33,7 @@
  * The unnamed spool is why an interrupted delivery (kill -9, a second
  * SIGTERM, a crash mid-DATA) leaves nothing in tmp/: the kernel drops the
  * file with the last descriptor. Only the instant between link and rename
- * can leave a tmp/ entry; those, and the named spools of filesystems without
+ * of the classic way can leave a tmp/ entry; those, and the named spools of filesystems without
  * O_TMPFILE, go after 36 hours (clean_tmp).
  *
  * Files are stored with LF line ends (SPEC §5: the Unix convention that
@@ -126,6 +131,7 @@ struct mbox {
 	bool in_tmp;  /* tmp exists and is ours */
 	bool in_new;  /* new exists and is ours */
 	bool copied;  /* on another file system (EXDEV): synced by commit */
+	bool replace; /* new is an earlier copy's name: renamed over, not linked */
 };
 
 struct maildir_msg {
@@ -717,6 +723,51 @@ static void fail_step(struct maildir_msg *m, int e, const char *step, const char
 
 static void maildir_free(void *msg);
 
+/* Make mb's tmp/, new/ and cur/ (and missing parents): a step found them
+ * missing. Directories made here must become as durable as the message
+ * that needed them (fresh_add: commit syncs the chain). 0 or an errno,
+ * recorded for the log. */
+static int make_mailbox(struct maildir_msg *m, const struct mbox *mb)
+{
+	static const char *const sub[] = {"/tmp", "/new", "/cur"};
+	struct maildir *st = m->st;
+	char path[PATH_MAX];
+	unsigned fresh = 0;
+
+	for (size_t s = 0; s < sizeof sub / sizeof sub[0]; s++) {
+		unsigned created;
+		size_t dl = strlen(mb->dir);
+		if (str_copy(path, sizeof path, mb->dir, dl) != dl ||
+		    !put(path, sizeof path, &dl, sub[s], strlen(sub[s]))) {
+			fail_step(m, ENAMETOOLONG, "mkdir", mb->dir);
+			return ENAMETOOLONG;
+		}
+		int e = mkdir_p(st, path, 0700, &created);
+		if (e) {
+			fail_step(m, e, "mkdir", path);
+			return e;
+		}
+		if (created > fresh)
+			fresh = created;
+	}
+	/* dir/{tmp,new,cur} and fresh - 1 levels above were made here */
+	if (fresh > 0 && !fresh_add(st, mb->dir, fresh)) {
+		int e = sync_chain(st, mb->dir, fresh);
+		if (e) {
+			fail_step(m, e, "fsync", mb->dir);
+			return e;
+		}
+	}
+	return 0;
+}
+
+/* A step failed with e: true when that was for want of mb's directories and
+ * they are made now, so that the caller tries the step once more. */
+static bool made_missing(struct maildir_msg *m, const struct mbox *mb, int e)
+{
+	return (e == ENOENT || e == ENOTDIR) && make_mailbox(m, mb) == 0;
+}
+
 /* The spool for the log: its name, or for an unnamed one where it is. */
 static const char *spool_name(const struct maildir_msg *m)
 {
@@ -734,30 +785,43 @@ static int open_spool(struct maildir_msg *m)
 
 	if (st->tmpfile) {
 		int r = snprintf(dir, sizeof dir, "%s/tmp", first->dir);
-		if (r < 0 || (size_t)r >= sizeof dir)
+		if (r < 0 || (size_t)r >= sizeof dir) {
+			fail_step(m, ENAMETOOLONG, "open", first->dir);
 			return ENAMETOOLONG;
-		errno = 0;
-		m->fd = st->ops.open(dir, O_TMPFILE | O_WRONLY | O_CLOEXEC, 0600);
-		if (m->fd >= 0) {
-			m->unnamed = true;
-			(void)snprintf(m->spool, sizeof m->spool, "/proc/self/fd/%d", m->fd);
-			(void)snprintf(m->spool_dir, sizeof m->spool_dir, "%s (unnamed spool)", dir);
-			return 0;
 		}
-		e = last_err();
+		for (int tries = 0; tries < 2; tries++) {
+			errno = 0;
+			m->fd = st->ops.open(dir, O_TMPFILE | O_WRONLY | O_CLOEXEC, 0600);
+			if (m->fd >= 0) {
+				m->unnamed = true;
+				(void)snprintf(m->spool, sizeof m->spool, "/proc/self/fd/%d", m->fd);
+				(void)snprintf(m->spool_dir, sizeof m->spool_dir, "%s (unnamed spool)",
+					       dir);
+				return 0;
+			}
+			e = last_err();
+			if (tries > 0 || !made_missing(m, first, e))
+				break;
+		}
+		if (m->err)
+			return m->err; /* the mailbox could not be made */
 		/* not supported here (kernel or filesystem): use a named file */
 		if (e != EOPNOTSUPP && e != EISDIR && e != EINVAL) {
 			fail_step(m, e, "open", dir);
 			return e;
 		}
 	}
-	errno = 0;
-	m->fd = st->ops.open(first->tmp, O_CREAT | O_EXCL | O_WRONLY | O_CLOEXEC, 0600);
-	if (m->fd < 0) {
+	for (int tries = 0; tries < 2; tries++) {
+		errno = 0;
+		m->fd = st->ops.open(first->tmp, O_CREAT | O_EXCL | O_WRONLY | O_CLOEXEC, 0600);
+		if (m->fd >= 0)
+			break;
 		e = last_err();
 		m->fd = -1;
-		fail_step(m, e, "open", first->tmp);
-		return e;
+		if (tries > 0 || !made_missing(m, first, e)) {
+			fail_step(m, e, "open", first->tmp);
+			return m->err;
+		}
 	}
 	first->in_tmp = true;
 	(void)str_copy(m->spool, sizeof m->spool, first->tmp, strlen(first->tmp));
@@ -842,39 +906,12 @@ static void *maildir_begin(void *be, const struct store_envelope *env, struct st
 			goto fail;
 	}
 
-	for (size_t k = 0; k < m->nmb; k++) {
-		static const char *const sub[] = {"/tmp", "/new", "/cur"};
-		struct mbox *mb = &m->mb[k];
-		unsigned fresh = 0;
-		for (size_t s = 0; s < sizeof sub / sizeof sub[0]; s++) {
-			unsigned created;
-			size_t dl = strlen(mb->dir);
-			if (str_copy(path, sizeof path, mb->dir, dl) != dl ||
-			    !put(path, sizeof path, &dl, sub[s], strlen(sub[s])))
-				goto fail;
-			int e = mkdir_p(st, path, 0700, &created);
-			if (e) {
-				fail_step(m, e, "mkdir", path);
-				goto fail_step;
-			}
-			if (created > fresh)
-				fresh = created;
-		}
-		/* dir/{tmp,new,cur} and fresh - 1 levels above were made here */
-		if (fresh > 0 && !fresh_add(st, mb->dir, fresh)) {
-			int e = sync_chain(st, mb->dir, fresh);
-			if (e) {
-				fail_step(m, e, "fsync", mb->dir);
-				goto fail_step;
-			}
-		}
-	}
-
 	for (size_t k = 0; env->replace && k < m->nmb; k++) {
 		char *old = find_delivered(m->mb[k].dir, queue_id);
 		if (old) {
 			free(m->mb[k].new);
 			m->mb[k].new = old;
+			m->mb[k].replace = true;
 		}
 	}
 	m->defer_sync = env->defer_sync;
@@ -966,13 +1003,17 @@ static int copy_file(struct maildir_msg *m, const char *from, struct mbox *to)
 		fail_step(m, last_err(), "open", from);
 		return m->err;
 	}
-	errno = 0;
-	int out = st->ops.open(to->tmp, O_CREAT | O_EXCL | O_WRONLY | O_CLOEXEC, 0600);
-	if (out < 0) {
-		fail_step(m, last_err(), "open", to->tmp);
-		close(in);
-		return m->err;
+	int out = -1;
+	for (int tries = 0; out < 0; tries++) {
+		errno = 0;
+		out = st->ops.open(to->tmp, O_CREAT | O_EXCL | O_WRONLY | O_CLOEXEC, 0600);
+		if (out < 0 && (e = last_err()) != 0 && (tries > 0 || !made_missing(m, to, e))) {
+			fail_step(m, e, "open", to->tmp);
+			close(in);
+			return m->err;
+		}
 	}
+	e = 0;
 	to->in_tmp = true;
 	for (;;) {
 		ssize_t r = read(in, m->buf, MAILDIR_BUF_SIZE);
@@ -1006,6 +1047,56 @@ static void sweep_if_due(struct maildir *st)
 		(void)maildir_clean_tmp(st->root, now);
 }
 
+/* Give the spool a name in mailbox k: new/<name> by a link when the spool
+ * is unnamed and nothing is to be replaced; else tmp/<name> (a link, or a
+ * copy across file systems) for commit's rename. 0 or an errno. */
+static int place(struct maildir_msg *m, struct mbox *mb, size_t k)
+{
+	const struct maildir *st = m->st;
+	bool direct = m->unnamed && !mb->replace;
+	for (int tries = 0;; tries++) {
+		const char *to = direct ? mb->new : mb->tmp;
+		errno = 0;
+		if (st->ops.link(m->spool, to) == 0) {
+			if (direct)
+				mb->in_new = true;
+			else
+				mb->in_tmp = true;
+			return 0;
+		}
+		int e = last_err();
+		if (tries == 0 && made_missing(m, mb, e))
+			continue;
+		if (m->err)
+			return m->err; /* the mailbox could not be made */
+		if (e == EEXIST && direct) {
+			/* a file of this very name (same second, same queue id): the
+			 * classic way renames over it */
+			direct = false;
+			tries = -1;
+			continue;
+		}
+		/* The name holds the queue id: a tmp/ file of that name is what a
+		 * delivery of this very message left when it was cut short between
+		 * link and rename, and the queue delivers it again (same second). */
+		errno = 0;
+		if (e == EEXIST && unlink(to) == 0 && st->ops.link(m->spool, to) == 0) {
+			mb->in_tmp = true;
+			return 0;
+		}
+		if (e == EEXIST)
+			e = last_err();
+		if (e != EXDEV || k == 0) {
+			fail_step(m, e, "link to", to);
+			return e;
+		}
+		if (copy_file(m, m->spool, mb) != 0)
+			return m->err;
+		mb->copied = true;
+		return 0;
+	}
+}
+
 static void maildir_commit(void *msg, struct store_result *results)
 {
 	struct maildir_msg *m = msg;
@@ -1031,33 +1122,11 @@ static void maildir_commit(void *msg, struct store_result *results)
 		goto fail;
 	}
 
-	/* An unnamed spool gets its first name here; a named one has it. */
-	for (size_t k = m->unnamed ? 0 : 1; k < m->nmb; k++) {
-		errno = 0;
-		if (st->ops.link(m->spool, m->mb[k].tmp) == 0) {
-			m->mb[k].in_tmp = true;
-			continue;
-		}
-		e = last_err();
-		/* The name holds the queue id: a tmp/ file of that name is what a
-		 * delivery of this very message left when it was cut short between
-		 * link and rename, and the queue delivers it again (same second). */
-		errno = 0;
-		if (e == EEXIST && unlink(m->mb[k].tmp) == 0 &&
-		    st->ops.link(m->spool, m->mb[k].tmp) == 0) {
-			m->mb[k].in_tmp = true;
-			continue;
-		}
-		if (e == EEXIST)
-			e = last_err();
-		if (e != EXDEV || k == 0) {
-			fail_step(m, e, "link to", m->mb[k].tmp);
+	/* An unnamed spool gets its names here (a named one has its first):
+	 * straight into new/ where it can, else into tmp/ for the rename. */
+	for (size_t k = m->unnamed ? 0 : 1; k < m->nmb; k++)
+		if (place(m, &m->mb[k], k) != 0)
 			goto fail;
-		}
-		if (copy_file(m, m->spool, &m->mb[k]) != 0)
-			goto fail;
-		m->mb[k].copied = true;
-	}
 	int fd = m->fd;
 	m->fd = -1;
 	if (close(fd) < 0 && errno != EINTR) { /* NFS may report write errors only here */
@@ -1069,10 +1138,17 @@ static void maildir_commit(void *msg, struct store_result *results)
 	 * made by now, so the order only decides what a failure must undo. */
 	for (size_t i = 0; i < m->nmb; i++) {
 		struct mbox *mb = &m->mb[(i + 1) % m->nmb];
-		errno = 0;
-		if (st->ops.rename(mb->tmp, mb->new) != 0) {
-			fail_step(m, last_err(), "rename to", mb->new);
-			goto fail;
+		if (!mb->in_tmp)
+			continue; /* linked into new/ */
+		for (int tries = 0;; tries++) {
+			errno = 0;
+			if (st->ops.rename(mb->tmp, mb->new) == 0)
+				break;
+			e = last_err();
+			if (tries > 0 || !made_missing(m, mb, e)) {
+				fail_step(m, e, "rename to", mb->new);
+				goto fail;
+			}
 		}
 		mb->in_tmp = false;
 		mb->in_new = true;

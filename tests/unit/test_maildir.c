@@ -99,8 +99,11 @@ static int t_fsync(int fd)
 	return fsync(fd);
 }
 
+static atomic_long g_renames, g_mkdirs;
+
 static int t_rename(const char *from, const char *to)
 {
+	atomic_fetch_add(&g_renames, 1);
 	if (trip(F_RENAME))
 		return -1;
 	return rename(from, to);
@@ -113,7 +116,11 @@ static int t_link(const char *from, const char *to)
 	return linkat(AT_FDCWD, from, AT_FDCWD, to, AT_SYMLINK_FOLLOW);
 }
 
-static int t_mkdir(const char *path, int mode) { return mkdir(path, (mode_t)mode); }
+static int t_mkdir(const char *path, int mode)
+{
+	atomic_fetch_add(&g_mkdirs, 1);
+	return mkdir(path, (mode_t)mode);
+}
 
 static atomic_long g_syncfs;
 
@@ -147,6 +154,8 @@ static void counters_reset(void)
 	atomic_store(&g_file_fsyncs, 0);
 	atomic_store(&g_writes, 0);
 	atomic_store(&g_max_write, 0);
+	atomic_store(&g_renames, 0);
+	atomic_store(&g_mkdirs, 0);
 }
 
 /* ---- the store API in the shape these tests use ---- */
@@ -399,7 +408,9 @@ static void test_deliver_one(void **state)
 	assert_int_equal(atomic_load(&g_file_fsyncs), 1);
 	assert_int_equal(atomic_load(&g_dir_fsyncs), 4);
 
-	/* the mailbox is durable now: the next message costs one of each */
+	/* the mailbox is durable now: the next message costs one of each,
+	 * and no mkdir (the mailbox exists) and no rename (the unnamed spool
+	 * is linked straight into new/) */
 	counters_reset();
 	m = begin(fx->st, "Q1b", rcpt, 1, &s);
 	assert_non_null(m);
@@ -407,6 +418,8 @@ static void test_deliver_one(void **state)
 	store_msg_free(m);
 	assert_int_equal(atomic_load(&g_file_fsyncs), 1);
 	assert_int_equal(atomic_load(&g_dir_fsyncs), 1);
+	assert_int_equal(atomic_load(&g_mkdirs), 0);
+	assert_int_equal(atomic_load(&g_renames), 0);
 }
 
 static void test_free_without_commit(void **state)
@@ -545,6 +558,7 @@ struct fault_case {
 	size_t size;
 	enum store_status want;
 	enum store_status want_write; /* status of the writes */
+	bool named_only; /* a step of the classic way only (the named spool) */
 };
 
 static void run_fault(struct fx *fx, const struct fault_case *c)
@@ -555,9 +569,9 @@ static void run_fault(struct fx *fx, const struct fault_case *c)
 	enum store_status w;
 
 	/* with the unnamed spool, then with the named one (no O_TMPFILE) */
-	for (size_t named = 0; named < 2; named++) {
+	for (size_t named = c->named_only; named < 2; named++) {
 		const char *const *rcpt = rounds[named];
-		size_t before = named * c->nrcpt;
+		size_t before = (named - c->named_only) * c->nrcpt;
 		fault_set(c->op, c->nth, c->err);
 		g_fault.no_tmpfile = named;
 		assert_int_equal(deliver(fx, named ? "QF2" : "QF", rcpt, c->nrcpt, c->size, &w),
@@ -572,6 +586,40 @@ static void run_fault(struct fx *fx, const struct fault_case *c)
 		assert_int_equal(deliver(fx, named ? "QG2" : "QG", rcpt, c->nrcpt, c->size, &w),
 				 STORE_OK);
 		assert_int_equal(count_files(fx->root), before + c->nrcpt);
+	}
+}
+
+/* A mailbox's directories removed behind the store's back (or a part of
+ * them) are made again by the next delivery, with either spool. */
+static void test_mailbox_made_again(void **state)
+{
+	struct fx *fx = *state;
+	const char *rcpt[] = {"gone@x.org", "other@y.org"};
+	static const char *const parts[] = {"x.org/gone", "x.org/gone/tmp", "y.org/other/new",
+					    "y.org/other"};
+	char p[PATH_MAX];
+	enum store_status w;
+
+	for (size_t named = 0; named < 2; named++) {
+		for (size_t i = 0; i < sizeof parts / sizeof parts[0]; i++) {
+			g_fault.no_tmpfile = named;
+			assert_int_equal(deliver(fx, "QM", rcpt, 2, 100, &w), STORE_OK);
+			sub(p, sizeof p, fx->root, parts[i]);
+			(void)nftw(p, rm_entry, 16, FTW_DEPTH | FTW_PHYS);
+			counters_reset();
+			assert_int_equal(deliver(fx, "QN", rcpt, 2, 100, &w), STORE_OK);
+			assert_true(atomic_load(&g_mkdirs) > 0);
+			/* made durable: its entry, and the directories made */
+			assert_true(atomic_load(&g_dir_fsyncs) >= 3);
+			sub(p, sizeof p, fx->root, "x.org/gone/new");
+			assert_true(entries(p) >= 1);
+			sub(p, sizeof p, fx->root, "y.org/other/new");
+			assert_true(entries(p) >= 1);
+			sub(p, sizeof p, fx->root, "x.org/gone/cur");
+			assert_int_equal(entries(p), 0);
+			sub(p, sizeof p, fx->root, "x.org/gone/tmp");
+			assert_int_equal(entries(p), 0);
+		}
 	}
 }
 
@@ -654,6 +702,7 @@ static void test_error_text(void **state)
 	store_msg_free(m);
 
 	fault_set(F_RENAME, 1, EIO);
+	g_fault.no_tmpfile = true; /* a named spool is renamed into new/ */
 	m = begin(fx->st, "QE2", rcpt, 2, &s);
 	assert_non_null(m);
 	assert_int_equal(store_msg_commit(m, res), STORE_IOERR);
@@ -684,72 +733,73 @@ static void test_error_text(void **state)
 
 static void test_fault_write_enospc_at_commit(void **state)
 {
-	struct fault_case c = {F_WRITE, 1, ENOSPC, 1, 100, STORE_FULL, STORE_OK};
+	struct fault_case c = {F_WRITE, 1, ENOSPC, 1, 100, STORE_FULL, STORE_OK, false};
 	run_fault(*state, &c);
 }
 
 static void test_fault_write_eio_midway(void **state)
 {
 	/* the 2nd 64 KiB chunk fails inside store_msg_write; later writes repeat it */
-	struct fault_case c = {F_WRITE, 2, EIO, 2, 300 * 1000, STORE_IOERR, STORE_IOERR};
+	struct fault_case c = {F_WRITE, 2, EIO, 2, 300 * 1000, STORE_IOERR, STORE_IOERR, false};
 	run_fault(*state, &c);
 }
 
 static void test_fault_write_edquot(void **state)
 {
-	struct fault_case c = {F_WRITE, 1, EDQUOT, 1, 100 * 1000, STORE_FULL, STORE_FULL};
+	struct fault_case c = {F_WRITE, 1, EDQUOT, 1, 100 * 1000, STORE_FULL, STORE_FULL, false};
 	run_fault(*state, &c);
 }
 
 static void test_fault_fsync_file(void **state)
 {
-	struct fault_case c = {F_FSYNC_FILE, 1, EIO, 2, 1000, STORE_IOERR, STORE_OK};
+	struct fault_case c = {F_FSYNC_FILE, 1, EIO, 2, 1000, STORE_IOERR, STORE_OK, false};
 	run_fault(*state, &c);
 }
 
 static void test_fault_link(void **state)
 {
 	/* the second link fails after the first made a file in two@y.org */
-	struct fault_case c = {F_LINK, 2, EIO, 3, 1000, STORE_IOERR, STORE_OK};
+	struct fault_case c = {F_LINK, 2, EIO, 3, 1000, STORE_IOERR, STORE_OK, false};
 	run_fault(*state, &c);
 }
 
 static void test_fault_link_enospc(void **state)
 {
-	struct fault_case c = {F_LINK, 1, ENOSPC, 2, 1000, STORE_FULL, STORE_OK};
+	struct fault_case c = {F_LINK, 1, ENOSPC, 2, 1000, STORE_FULL, STORE_OK, false};
 	run_fault(*state, &c);
 }
 
 static void test_fault_rename_second(void **state)
 {
-	/* one rename into new/ succeeded before the failure: it must be undone */
-	struct fault_case c = {F_RENAME, 2, EIO, 2, 1000, STORE_IOERR, STORE_OK};
+	/* one rename into new/ succeeded before the failure: it must be undone
+	 * (an unnamed spool is linked into new/, renamed nowhere) */
+	struct fault_case c = {F_RENAME, 2, EIO, 2, 1000, STORE_IOERR, STORE_OK, true};
 	run_fault(*state, &c);
 }
 
 static void test_fault_rename_last(void **state)
 {
-	struct fault_case c = {F_RENAME, 3, EIO, 3, 1000, STORE_IOERR, STORE_OK};
+	struct fault_case c = {F_RENAME, 3, EIO, 3, 1000, STORE_IOERR, STORE_OK, true};
 	run_fault(*state, &c);
 }
 
 static void test_fault_dir_fsync(void **state)
 {
 	/* every rename is done; the 2nd new/ fsync fails: both new/ entries go */
-	struct fault_case c = {F_FSYNC_DIR, 2, EIO, 2, 1000, STORE_IOERR, STORE_OK};
+	struct fault_case c = {F_FSYNC_DIR, 2, EIO, 2, 1000, STORE_IOERR, STORE_OK, false};
 	run_fault(*state, &c);
 }
 
 static void test_fault_dir_fsync_enospc(void **state)
 {
-	struct fault_case c = {F_FSYNC_DIR, 1, ENOSPC, 1, 1000, STORE_FULL, STORE_OK};
+	struct fault_case c = {F_FSYNC_DIR, 1, ENOSPC, 1, 1000, STORE_FULL, STORE_OK, false};
 	run_fault(*state, &c);
 }
 
 static void test_fault_dir_fsync_fresh_chain(void **state)
 {
 	/* the new/ fsync passes, the fsync of the freshly made mailbox fails */
-	struct fault_case c = {F_FSYNC_DIR, 2, EIO, 1, 1000, STORE_IOERR, STORE_OK};
+	struct fault_case c = {F_FSYNC_DIR, 2, EIO, 1, 1000, STORE_IOERR, STORE_OK, false};
 	run_fault(*state, &c);
 }
 
@@ -1033,6 +1083,7 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_fault_write_eio_midway, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_fault_write_edquot, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_fault_fsync_file, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_mailbox_made_again, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_fault_link, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_fault_link_enospc, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_fault_rename_second, setup, teardown),
