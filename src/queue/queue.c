@@ -380,14 +380,22 @@ int queue_append(struct queue *q, const void *rec, size_t n, const void *body, s
 	return 0;
 }
 
+/* A lazy record is written (mu held): the flusher is woken only by the
+ * first since its last round, which starts the wait that the later ones
+ * share (a wake per record cost a context switch per delivery). */
+static void mark_dirty(struct queue *q)
+{
+	if (!q->dirty)
+		pthread_cond_signal(&q->wake);
+	q->dirty = true;
+}
+
 int queue_append_lazy(struct queue *q, const struct buf *rec)
 {
 	uint64_t seg, off;
 	int e = queue_append(q, rec->data, rec->len, NULL, 0, &seg, &off);
-	if (!e) {
-		q->dirty = true;
-		pthread_cond_signal(&q->wake);
-	}
+	if (!e)
+		mark_dirty(q);
 	return e;
 }
 
@@ -408,8 +416,7 @@ int queue_write_state(struct queue *q, struct queue_entry *e)
 	uint64_t seg, off;
 	if ((rc = queue_append(q, q->rec.data, q->rec.len, NULL, 0, &seg, &off)) != 0)
 		return rc;
-	q->dirty = true;
-	pthread_cond_signal(&q->wake);
+	mark_dirty(q);
 	queue_seg_ref(q, e->snap_seg, -1, e->snap_len);
 	e->snap_seg = seg;
 	e->snap_off = off;
