@@ -237,11 +237,12 @@ bool srv_cpu_pool_cancel(struct srv_cpu_pool *p, struct srv_cpu_job *job);
 void srv_cpu_loop_init(struct srv_worker *w);
 
 uint64_t srv_now_ms(void);
-/* worker.c: a thread about to do CPU-bound work (the password check pool's
- * threads, a libuv pool thread running a TLS handshake step) lowers its
- * priority, so that when such work saturates the cores the event loops
- * still get the CPU first. It stays on the thread; the other work of
- * libuv's pool (fsync, rename) waits on the disk, not the CPU. */
+/* worker.c: a thread about to do CPU-bound or background work (the
+ * password check pool's threads; a libuv pool thread running a TLS
+ * handshake step or a delivery from the queue) lowers its priority, once,
+ * so that when such work saturates the cores the event loops still get
+ * the CPU first. It stays on the thread; the rest of libuv's pool work
+ * (the queue's sync and upkeep, control commands) waits on the disk. */
 void srv_pool_thread_cpu_bound(void);
 
 /* privs.c: setgid/initgroups/setuid to user for good; the Maildir root

@@ -3,14 +3,24 @@
  * the queue and deliver each on the pool (queue_deliver blocks on the
  * store's I/O). At most srv_qmgr_concurrency deliveries run at once, so the
  * pool stays free for the sessions' work: for Maildir a fixed number that
- * keeps enough fsyncs in flight; for LMTP lmtp_concurrency, one connection
+ * keeps enough disk reads in flight; for LMTP lmtp_concurrency, one connection
  * each, as the LMTP backend keeps open (an LMTP server such as Dovecot
  * runs deliveries in parallel, and most of each is its own work, not
  * ours: Postfix's lmtp(8) also runs up to 20). Maildir deliveries skip their
  * fsyncs: one sync job at a time (queue_sync_delivered: one syncfs) makes
  * every delivery finished before it durable, and the deliveries finished
  * while it runs form the next batch. One log line per recipient and
- * attempt: delivered, deferred or failed (Postfix's status=sent model). */
+ * attempt: delivered, deferred or failed (Postfix's status=sent model).
+ *
+ * A delivery job takes several due messages, one after the other: each
+ * hand-off to a pool thread and back costs two wake-ups, more than a
+ * Maildir delivery without its fsync. Due messages are spread over the
+ * free slots, at most QMGR_BATCH a job; for Maildir at least
+ * QMGR_BATCH_MIN, for LMTP one (its deliveries wait on the LMTP server, and
+ * go in parallel as long as slots are free). Delivery threads run at a
+ * lowered priority, as the password checks do (cpu_pool.c): a session
+ * waiting for its reply gets the CPU first, and the queue, which is there
+ * to absorb bursts, delivers with what the sessions leave. */
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
@@ -20,6 +30,8 @@
 #include "server/internal.h"
 
 #define QMGR_MAILDIR_CONCURRENCY 12
+#define QMGR_BATCH 16    /* messages per delivery job at most */
+#define QMGR_BATCH_MIN 4 /* and at least, when that many are due */
 #define QMGR_TICK_MS 1000
 #define QMGR_MAINTAIN_S 60
 /* A sync waits this long for more deliveries to join its batch: at a low
@@ -35,8 +47,9 @@ struct srv_qmgr {
 	pthread_mutex_t wake_lock; /* the flusher's sends against the close */
 	bool wake_closed;
 	unsigned inflight;
-	unsigned concurrency;     /* srv_qmgr_concurrency */
-	struct queue_job **jobs;  /* [concurrency]: what one take returns */
+	unsigned concurrency;     /* srv_qmgr_concurrency: jobs at once */
+	unsigned batch_min;       /* messages a job takes at least, when due */
+	struct queue_job **jobs;  /* [concurrency * QMGR_BATCH]: what one take returns */
 	bool stopping;
 	bool maintaining;
 	bool loading;      /* load_work queued or running */
@@ -53,7 +66,8 @@ struct srv_qmgr {
 struct qmgr_job {
 	uv_work_t work;
 	struct srv_qmgr *m;
-	struct queue_job *job;
+	size_t n;
+	struct queue_job *msgs[]; /* [n], delivered in this order */
 };
 
 static void report(void *arg, const struct queue_report *r)
@@ -74,7 +88,9 @@ static void deliver_work(uv_work_t *w)
 {
 	struct qmgr_job *j = w->data;
 	struct srv_shared *sh = j->m->sh;
-	queue_deliver(sh->queue, j->job, sh->store, (uint64_t)time(NULL), report, NULL);
+	srv_pool_thread_cpu_bound();
+	for (size_t i = 0; i < j->n; i++)
+		queue_deliver(sh->queue, j->msgs[i], sh->store, (uint64_t)time(NULL), report, NULL);
 }
 
 static void tick(struct srv_qmgr *m);
@@ -166,6 +182,24 @@ static void load_done(uv_work_t *w, int status)
 		tick(m);
 }
 
+static void start_job(struct srv_qmgr *m, struct queue_job **msgs, size_t n)
+{
+	struct qmgr_job *j = calloc(1, sizeof(*j) + n * sizeof(j->msgs[0]));
+	if (!j) { /* they stay active until a restart: say so */
+		log_msg(LOG_ERROR, "event=qmgr_out_of_memory");
+		return;
+	}
+	j->m = m;
+	j->n = n;
+	memcpy(j->msgs, msgs, n * sizeof(msgs[0]));
+	j->work.data = j;
+	m->inflight++;
+	if (uv_queue_work(m->loop, &j->work, deliver_work, deliver_done) != 0) {
+		m->inflight--;
+		free(j);
+	}
+}
+
 static void tick(struct srv_qmgr *m)
 {
 	start_sync(m); /* also while stopping: the last deliveries' records */
@@ -173,24 +207,18 @@ static void tick(struct srv_qmgr *m)
 		return;
 	uint64_t now = (uint64_t)time(NULL);
 	while (m->inflight < m->concurrency) {
+		size_t slots = m->concurrency - m->inflight;
 		struct queue_job **jobs = m->jobs; /* taken now, each started below */
-		size_t n = queue_take_due(m->sh->queue, now, jobs, m->concurrency - m->inflight);
+		size_t n = queue_take_due(m->sh->queue, now, jobs, slots * QMGR_BATCH);
 		if (n == 0)
 			break;
-		for (size_t i = 0; i < n; i++) {
-			struct qmgr_job *j = calloc(1, sizeof(*j));
-			if (!j) { /* it stays active until a restart: say so */
-				log_msg(LOG_ERROR, "event=qmgr_out_of_memory");
-				continue;
-			}
-			j->m = m;
-			j->job = jobs[i];
-			j->work.data = j;
-			m->inflight++;
-			if (uv_queue_work(m->loop, &j->work, deliver_work, deliver_done) != 0) {
-				m->inflight--;
-				free(j);
-			}
+		size_t njobs = (n + m->batch_min - 1) / m->batch_min;
+		if (njobs > slots)
+			njobs = slots;
+		for (size_t i = 0, first = 0; i < njobs; i++) {
+			size_t k = n / njobs + (i < n % njobs);
+			start_job(m, jobs + first, k);
+			first += k;
 		}
 	}
 	if (!m->loading && m->inflight < m->concurrency && queue_load_wanted(m->sh->queue, now)) {
@@ -230,10 +258,12 @@ int srv_qmgr_start(struct srv_shared *sh, uv_loop_t *loop)
 	if (!m)
 		return -1;
 	m->concurrency = srv_qmgr_concurrency(sh->cfg);
-	if (m->concurrency == 0 || !(m->jobs = calloc(m->concurrency, sizeof(*m->jobs)))) {
+	if (m->concurrency == 0 ||
+	    !(m->jobs = calloc((size_t)m->concurrency * QMGR_BATCH, sizeof(*m->jobs)))) {
 		free(m);
 		return -1;
 	}
+	m->batch_min = sh->cfg->store == STORE_LMTP ? 1 : QMGR_BATCH_MIN;
 	m->sh = sh;
 	m->loop = loop;
 	m->last_maintain = (uint64_t)time(NULL);

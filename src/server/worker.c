@@ -400,6 +400,10 @@ int srv_run(struct srv_config *cfg)
 
 void srv_pool_thread_cpu_bound(void)
 {
+	static _Thread_local bool lowered; /* once per thread: pool threads stay */
+	if (lowered)
+		return;
+	lowered = true;
 	/* failing (no such syscall, a seccomp filter) costs only latency */
 	(void)setpriority(PRIO_PROCESS, (id_t)syscall(SYS_gettid), POOL_CPU_NICE);
 }
