@@ -2,8 +2,10 @@
  * flusher calls it when new messages are durable) take due messages from
  * the queue and deliver each on the pool (queue_deliver blocks on the
  * store's I/O). At most srv_qmgr_concurrency deliveries run at once, so the
- * pool stays free for the sessions' work: for Maildir a fixed number that
- * keeps enough disk reads in flight; for LMTP lmtp_concurrency, one connection
+ * pool stays free for the sessions' work: for Maildir half the cores (a
+ * delivery without its fsync is CPU work, most of it in the kernel, where
+ * it is not preempted: this many of them leave the other cores to the
+ * sessions whatever their priority); for LMTP lmtp_concurrency, one connection
  * each, as the LMTP backend keeps open (an LMTP server such as Dovecot
  * runs deliveries in parallel, and most of each is its own work, not
  * ours: Postfix's lmtp(8) also runs up to 20). Maildir deliveries skip their
@@ -24,12 +26,12 @@
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
+#include <unistd.h>
 
 #include "common/log.h"
 #include "queue/queue.h"
 #include "server/internal.h"
 
-#define QMGR_MAILDIR_CONCURRENCY 12
 #define QMGR_BATCH 16    /* messages per delivery job at most */
 #define QMGR_BATCH_MIN 4 /* and at least, when that many are due */
 #define QMGR_TICK_MS 1000
@@ -249,7 +251,10 @@ static void on_wake(uv_async_t *a)
 
 unsigned srv_qmgr_concurrency(const struct srv_config *cfg)
 {
-	return cfg->store == STORE_LMTP ? cfg->lmtp_concurrency : QMGR_MAILDIR_CONCURRENCY;
+	if (cfg->store == STORE_LMTP)
+		return cfg->lmtp_concurrency;
+	long cores = sysconf(_SC_NPROCESSORS_ONLN);
+	return cores > 1 ? (unsigned)(cores / 2) : 1;
 }
 
 int srv_qmgr_start(struct srv_shared *sh, uv_loop_t *loop)
