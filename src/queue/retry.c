@@ -50,27 +50,24 @@ int queue_retry_parse(struct queue_retry *r, const char *spec, char *err, size_t
 {
 	struct queue_retry out = {.max_lifetime = r->max_lifetime};
 	char step[32];
-	const char *p = spec;
-	if (!spec || !*spec) {
-		snprintf(err, errlen, _("retry_schedule: empty"));
-		return -1;
-	}
+	const char *p = spec ? spec : "";
 	for (;;) {
 		size_t n = strcspn(p, ",");
 		while (n && p[n - 1] == ' ')
 			n--;
-		if (n == 0 || n >= sizeof(step) || out.n == QUEUE_RETRY_STEPS_MAX) {
-			snprintf(err, errlen, _("retry_schedule = \"%s\": expected up to %d durations "
-				   "like 5m,10m,20m"), spec, QUEUE_RETRY_STEPS_MAX);
+		if (out.n == QUEUE_RETRY_STEPS_MAX) {
+			snprintf(err, errlen, _("expected at most %d durations"), QUEUE_RETRY_STEPS_MAX);
 			return -1;
 		}
-		memcpy(step, p, n);
-		step[n] = '\0';
-		uint64_t d;
-		if (queue_duration_parse(step, &d) ||
+		uint64_t d = 0;
+		if (n > 0 && n < sizeof(step)) {
+			memcpy(step, p, n);
+			step[n] = '\0';
+		}
+		if (n == 0 || n >= sizeof(step) || queue_duration_parse(step, &d) ||
 		    (out.n && d < out.delay[out.n - 1])) {
-			snprintf(err, errlen, _("retry_schedule = \"%s\": \"%s\" is not a duration "
-				   "at least as long as the step before"), spec, step);
+			snprintf(err, errlen, _("expected durations like 5m,10m,20m, each at least "
+						"as long as the one before"));
 			return -1;
 		}
 		out.delay[out.n++] = d;

@@ -23,7 +23,8 @@ void queue_retry_defaults(struct queue_retry *r);
 /* "300", "90s", "5m", "2h", "5d" -> seconds (> 0, at most 10 years). */
 int queue_duration_parse(const char *s, uint64_t *secs);
 /* "5m,10m,20m,40m,70m": each step > 0 and not shorter than the one before.
- * 0, or -1 with a reason. */
+ * 0, or -1 with the reason (translated; without the key and value, which
+ * the caller's message shows). */
 int queue_retry_parse(struct queue_retry *r, const char *spec, char *err, size_t errlen);
 /* The time of the next attempt after `attempts` failed ones (>= 1). */
 uint64_t queue_retry_next(const struct queue_retry *r, uint32_t attempts, uint64_t now);

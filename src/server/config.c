@@ -506,11 +506,12 @@ int srv_config_finish(struct srv_config *c, char *err, size_t errlen)
 {
 	/* the queue's schedule: the keys' checks accepted both strings */
 	uint64_t lifetime;
-	if (queue_retry_parse(&c->retry, c->retry_schedule, err, errlen) ||
-	    queue_duration_parse(c->max_queue_lifetime, &lifetime)) {
-		if (!*err)
-			snprintf(err, errlen, _("max_queue_lifetime = \"%s\": not a duration"),
-				 c->max_queue_lifetime);
+	char reason[300];
+	if (queue_retry_parse(&c->retry, c->retry_schedule, reason, sizeof(reason)))
+		return fail(err, errlen, "retry_schedule", c->retry_schedule, reason);
+	if (queue_duration_parse(c->max_queue_lifetime, &lifetime)) {
+		snprintf(err, errlen, _("max_queue_lifetime = \"%s\": not a duration"),
+			 c->max_queue_lifetime);
 		return -1;
 	}
 	c->retry.max_lifetime = lifetime;

@@ -20,18 +20,7 @@
 static int check_retry_schedule(const char *v, char *why, size_t whylen)
 {
 	struct queue_retry r = {0};
-	char err[300];
-	if (queue_retry_parse(&r, v, err, sizeof(err)) == 0)
-		return 0;
-	size_t steps = 1;
-	for (const char *p = v; *p; p++)
-		steps += *p == ',';
-	if (steps > QUEUE_RETRY_STEPS_MAX)
-		snprintf(why, whylen, _("expected at most %d durations"), QUEUE_RETRY_STEPS_MAX);
-	else
-		snprintf(why, whylen,
-			 _("expected durations like 5m,10m,20m, each at least as long as the one before"));
-	return -1;
+	return queue_retry_parse(&r, v, why, whylen);
 }
 
 static int check_duration(const char *v, char *why, size_t whylen)

@@ -236,8 +236,20 @@ static void test_retry_parse(void **state)
 	assert_int_equal(queue_retry_next(&r, 9, 0), 3600);
 	assert_int_equal(r.max_lifetime, 5 * 86400); /* kept */
 	assert_int_equal(queue_retry_parse(&r, "10m,5m", err, sizeof(err)), -1);
-	assert_non_null(strstr(err, "retry_schedule"));
+	assert_string_equal(err, "expected durations like 5m,10m,20m, each at least as long as "
+				 "the one before");
+	char many[33 * 3 + 1] = "";
+	for (int i = 0; i < 33; i++)
+		strcat(many, i ? ",1m" : "1m");
+	assert_int_equal(queue_retry_parse(&r, many, err, sizeof(err)), -1);
+	assert_string_equal(err, "expected at most 32 durations");
+	many[32 * 3 - 1] = '\0'; /* 32 steps */
+	assert_int_equal(queue_retry_parse(&r, many, err, sizeof(err)), 0);
+	assert_int_equal(r.n, 32);
+	assert_int_equal(queue_retry_parse(&r, "30s, 2m,1h", err, sizeof(err)), 0);
 	assert_int_equal(queue_retry_parse(&r, "", err, sizeof(err)), -1);
+	assert_int_equal(queue_retry_parse(&r, NULL, err, sizeof(err)), -1);
+	assert_int_equal(queue_retry_parse(&r, "5m,", err, sizeof(err)), -1);
 	assert_int_equal(queue_retry_parse(&r, "5m,,6m", err, sizeof(err)), -1);
 	assert_int_equal(queue_retry_parse(&r, "5x", err, sizeof(err)), -1);
 	assert_int_equal(r.n, 3); /* unchanged by failures */
