@@ -14,12 +14,12 @@
  * while it runs form the next batch. One log line per recipient and
  * attempt: delivered, deferred or failed (Postfix's status=sent model).
  *
- * A delivery job takes several due messages, one after the other: each
- * hand-off to a pool thread and back costs two wake-ups, more than a
- * Maildir delivery without its fsync. Due messages are spread over the
- * free slots, at most QMGR_BATCH a job; for Maildir at least
- * QMGR_BATCH_MIN, for LMTP one (its deliveries wait on the LMTP server, and
- * go in parallel as long as slots are free). Delivery threads run at a
+ * A Maildir delivery job takes several due messages, one after the other
+ * (QMGR_BATCH_MIN to QMGR_BATCH, spread over the free slots): each hand-off
+ * to a pool thread and back costs two wake-ups, more than a Maildir
+ * delivery without its fsync. An LMTP job takes one: its delivery waits on
+ * the LMTP server, and a message waiting behind another in a job would not
+ * go to the next free connection. Delivery threads run at a
  * lowered priority, as the password checks do (cpu_pool.c): a session
  * waiting for its reply gets the CPU first, and the queue, which is there
  * to absorb bursts, delivers with what the sessions leave. */
@@ -51,7 +51,8 @@ struct srv_qmgr {
 	unsigned inflight;
 	unsigned concurrency;     /* srv_qmgr_concurrency: jobs at once */
 	unsigned batch_min;       /* messages a job takes at least, when due */
-	struct queue_job **jobs;  /* [concurrency * QMGR_BATCH]: what one take returns */
+	unsigned batch_max;       /* and at most */
+	struct queue_job **jobs;  /* [concurrency * batch_max]: what one take returns */
 	bool stopping;
 	bool maintaining;
 	bool loading;      /* load_work queued or running */
@@ -211,7 +212,7 @@ static void tick(struct srv_qmgr *m)
 	while (m->inflight < m->concurrency) {
 		size_t slots = m->concurrency - m->inflight;
 		struct queue_job **jobs = m->jobs; /* taken now, each started below */
-		size_t n = queue_take_due(m->sh->queue, now, jobs, slots * QMGR_BATCH);
+		size_t n = queue_take_due(m->sh->queue, now, jobs, slots * m->batch_max);
 		if (n == 0)
 			break;
 		size_t njobs = (n + m->batch_min - 1) / m->batch_min;
@@ -262,13 +263,15 @@ int srv_qmgr_start(struct srv_shared *sh, uv_loop_t *loop)
 	struct srv_qmgr *m = calloc(1, sizeof(*m));
 	if (!m)
 		return -1;
+	bool lmtp = sh->cfg->store == STORE_LMTP;
+	m->batch_min = lmtp ? 1 : QMGR_BATCH_MIN;
+	m->batch_max = lmtp ? 1 : QMGR_BATCH;
 	m->concurrency = srv_qmgr_concurrency(sh->cfg);
 	if (m->concurrency == 0 ||
-	    !(m->jobs = calloc((size_t)m->concurrency * QMGR_BATCH, sizeof(*m->jobs)))) {
+	    !(m->jobs = calloc((size_t)m->concurrency * m->batch_max, sizeof(*m->jobs)))) {
 		free(m);
 		return -1;
 	}
-	m->batch_min = sh->cfg->store == STORE_LMTP ? 1 : QMGR_BATCH_MIN;
 	m->sh = sh;
 	m->loop = loop;
 	m->last_maintain = (uint64_t)time(NULL);
