@@ -23,6 +23,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <time.h>
 #include <unistd.h>
 
 /* ---- fault-injecting filesystem ops ---- */
@@ -623,6 +624,46 @@ static void test_mailbox_made_again(void **state)
 	}
 }
 
+/* A file of the very name already in new/ (the same queue id in the same
+ * second): the unnamed spool cannot be linked there, and the classic way
+ * renames the message over it. */
+static void test_same_name_in_new(void **state)
+{
+	struct fx *fx = *state;
+	const char *rcpt[] = {"same@x.org"};
+	char host[256], p[PATH_MAX], dir[PATH_MAX];
+	enum store_status w;
+
+	assert_int_equal(deliver(fx, "QS", rcpt, 1, 10, &w), STORE_OK);
+	assert_int_equal(gethostname(host, sizeof host), 0);
+	sub(dir, sizeof dir, fx->root, "x.org/same/new");
+	time_t now = time(NULL);
+	for (time_t t = now; t <= now + 1; t++) { /* begin runs in one of them */
+		int r = snprintf(p, sizeof p, "%s/%lld.QX.%s", dir, (long long)t, host);
+		assert_true(r > 0 && (size_t)r < sizeof p);
+		FILE *f = fopen(p, "w");
+		assert_non_null(f);
+		fputs("old", f);
+		fclose(f);
+	}
+	counters_reset();
+	assert_int_equal(deliver(fx, "QX", rcpt, 1, 100, &w), STORE_OK);
+	assert_int_equal(atomic_load(&g_renames), 1);
+	assert_int_equal(entries(dir), 3);
+	size_t replaced = 0;
+	for (time_t t = now; t <= now + 1; t++) {
+		int r = snprintf(p, sizeof p, "%s/%lld.QX.%s", dir, (long long)t, host);
+		assert_true(r > 0 && (size_t)r < sizeof p);
+		size_t len;
+		char *got = slurp(p, &len);
+		replaced += len == 100;
+		free(got);
+	}
+	assert_int_equal(replaced, 1);
+	sub(p, sizeof p, fx->root, "x.org/same/tmp");
+	assert_int_equal(entries(p), 0);
+}
+
 /* Line ends: CRLF becomes LF wherever the writes split it; a CR on its own
  * stays (the session never sends one, but nothing is lost if it did). */
 static void test_lf_line_ends(void **state)
@@ -1084,6 +1125,7 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_fault_write_edquot, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_fault_fsync_file, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_mailbox_made_again, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_same_name_in_new, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_fault_link, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_fault_link_enospc, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_fault_rename_second, setup, teardown),
