@@ -19,10 +19,12 @@
  * to a pool thread and back costs two wake-ups, more than a Maildir
  * delivery without its fsync. An LMTP job takes one: its delivery waits on
  * the LMTP server, and a message waiting behind another in a job would not
- * go to the next free connection. Delivery threads run at a
- * lowered priority, as the password checks do (cpu_pool.c): a session
- * waiting for its reply gets the CPU first, and the queue, which is there
- * to absorb bursts, delivers with what the sessions leave. */
+ * go to the next free connection. Maildir deliveries run at a lowered
+ * priority, as the password checks do (cpu_pool.c): a session waiting for
+ * its reply gets the CPU first, and the queue, which is there to absorb
+ * bursts, delivers with what the sessions leave. LMTP deliveries do not:
+ * their CPU is small, and lowered they would wait behind the LMTP server's
+ * own processes (Dovecot's lmtp), which do most of the work. */
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
@@ -52,6 +54,7 @@ struct srv_qmgr {
 	unsigned concurrency;     /* srv_qmgr_concurrency: jobs at once */
 	unsigned batch_min;       /* messages a job takes at least, when due */
 	unsigned batch_max;       /* and at most */
+	bool cpu_bound;           /* deliveries are CPU work: at a lowered priority */
 	struct queue_job **jobs;  /* [concurrency * batch_max]: what one take returns */
 	bool stopping;
 	bool maintaining;
@@ -91,7 +94,8 @@ static void deliver_work(uv_work_t *w)
 {
 	struct qmgr_job *j = w->data;
 	struct srv_shared *sh = j->m->sh;
-	srv_pool_thread_cpu_bound();
+	if (j->m->cpu_bound)
+		srv_pool_thread_cpu_bound();
 	for (size_t i = 0; i < j->n; i++)
 		queue_deliver(sh->queue, j->msgs[i], sh->store, (uint64_t)time(NULL), report, NULL);
 }
@@ -266,6 +270,7 @@ int srv_qmgr_start(struct srv_shared *sh, uv_loop_t *loop)
 	bool lmtp = sh->cfg->store == STORE_LMTP;
 	m->batch_min = lmtp ? 1 : QMGR_BATCH_MIN;
 	m->batch_max = lmtp ? 1 : QMGR_BATCH;
+	m->cpu_bound = !lmtp;
 	m->concurrency = srv_qmgr_concurrency(sh->cfg);
 	if (m->concurrency == 0 ||
 	    !(m->jobs = calloc((size_t)m->concurrency * m->batch_max, sizeof(*m->jobs)))) {
