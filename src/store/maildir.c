@@ -33,8 +33,8 @@
  * The unnamed spool is why an interrupted delivery (kill -9, a second
  * SIGTERM, a crash mid-DATA) leaves nothing in tmp/: the kernel drops the
  * file with the last descriptor. Only the instant between link and rename
- * of the classic way can leave a tmp/ entry; those, and the named spools of filesystems without
- * O_TMPFILE, go after 36 hours (clean_tmp).
+ * of the classic way can leave a tmp/ entry; those, and the named spools of
+ * filesystems without O_TMPFILE, go after 36 hours (clean_tmp).
  *
  * Files are stored with LF line ends (SPEC §5: the Unix convention that
  * Postfix's local/virtual delivery, Dovecot and mutt expect); the session
@@ -1047,54 +1047,64 @@ static void sweep_if_due(struct maildir *st)
 		(void)maildir_clean_tmp(st->root, now);
 }
 
+/* Link the spool to `to` in mailbox mb, making mb's directories if they
+ * are missing; 0 or an errno (m->err set when the directories failed). */
+static int link_made(struct maildir_msg *m, const struct mbox *mb, const char *to)
+{
+	const struct maildir *st = m->st;
+	errno = 0;
+	if (st->ops.link(m->spool, to) == 0)
+		return 0;
+	int e = last_err();
+	if (!made_missing(m, mb, e))
+		return e;
+	errno = 0;
+	return st->ops.link(m->spool, to) == 0 ? 0 : last_err();
+}
+
 /* Give the spool a name in mailbox k: new/<name> by a link when the spool
  * is unnamed and nothing is to be replaced; else tmp/<name> (a link, or a
  * copy across file systems) for commit's rename. 0 or an errno. */
 static int place(struct maildir_msg *m, struct mbox *mb, size_t k)
 {
 	const struct maildir *st = m->st;
-	bool direct = m->unnamed && !mb->replace;
-	for (int tries = 0;; tries++) {
-		const char *to = direct ? mb->new : mb->tmp;
-		errno = 0;
-		if (st->ops.link(m->spool, to) == 0) {
-			if (direct)
-				mb->in_new = true;
-			else
-				mb->in_tmp = true;
+	int e;
+	if (m->unnamed && !mb->replace) {
+		if ((e = link_made(m, mb, mb->new)) == 0) {
+			mb->in_new = true;
 			return 0;
 		}
-		int e = last_err();
-		if (tries == 0 && made_missing(m, mb, e))
-			continue;
 		if (m->err)
-			return m->err; /* the mailbox could not be made */
-		if (e == EEXIST && direct) {
-			/* a file of this very name (same second, same queue id): the
-			 * classic way renames over it */
-			direct = false;
-			tries = -1;
-			continue;
-		}
-		/* The name holds the queue id: a tmp/ file of that name is what a
-		 * delivery of this very message left when it was cut short between
-		 * link and rename, and the queue delivers it again (same second). */
-		errno = 0;
-		if (e == EEXIST && unlink(to) == 0 && st->ops.link(m->spool, to) == 0) {
-			mb->in_tmp = true;
-			return 0;
-		}
-		if (e == EEXIST)
-			e = last_err();
-		if (e != EXDEV || k == 0) {
-			fail_step(m, e, "link to", to);
+			return m->err;
+		/* EEXIST: a file of this very name (same second, same queue id),
+		 * which the classic way renames over; EXDEV: copied below */
+		if (e != EEXIST && e != EXDEV) {
+			fail_step(m, e, "link to", mb->new);
 			return e;
 		}
-		if (copy_file(m, m->spool, mb) != 0)
-			return m->err;
-		mb->copied = true;
+	}
+	e = link_made(m, mb, mb->tmp);
+	/* The name holds the queue id: a tmp/ file of that name is what a
+	 * delivery of this very message left when it was cut short between
+	 * link and rename, and the queue delivers it again (same second). */
+	if (e == EEXIST) {
+		errno = 0;
+		e = unlink(mb->tmp) == 0 && st->ops.link(m->spool, mb->tmp) == 0 ? 0 : last_err();
+	}
+	if (e == 0) {
+		mb->in_tmp = true;
 		return 0;
 	}
+	if (m->err)
+		return m->err;
+	if (e != EXDEV || k == 0) {
+		fail_step(m, e, "link to", mb->tmp);
+		return e;
+	}
+	if (copy_file(m, m->spool, mb) != 0)
+		return m->err;
+	mb->copied = true;
+	return 0;
 }
 
 static void maildir_commit(void *msg, struct store_result *results)
