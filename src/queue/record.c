@@ -254,13 +254,18 @@ int qrec_put_state(struct buf *b, const struct qrec_state_out *s)
 	return rc;
 }
 
-void qrec_seal(struct buf *b, const void *body, size_t bodylen)
+void qrec_seal_crc(struct buf *b, size_t bodylen, uint32_t body_crc)
 {
 	unsigned char *h = (unsigned char *)b->data;
 	set32(h + 8, (uint32_t)(b->len - QREC_HDR + bodylen));
 	uint32_t crc = qrec_crc(0, h + 4, 8);
 	crc = qrec_crc(crc, h + QREC_HDR, b->len - QREC_HDR);
-	if (bodylen)
-		crc = qrec_crc(crc, body, bodylen);
+	if (bodylen) /* the CRC of the two parts, from the CRC of each */
+		crc = (uint32_t)crc32_combine(crc, body_crc, (z_off_t)bodylen);
 	set32(h + 12, crc);
+}
+
+void qrec_seal(struct buf *b, const void *body, size_t bodylen)
+{
+	qrec_seal_crc(b, bodylen, bodylen ? qrec_crc(0, body, bodylen) : 0);
 }

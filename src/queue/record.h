@@ -130,6 +130,9 @@ int qrec_put_str(struct buf *b, const char *s, size_t n);
  * where body (bodylen octets, may be NULL) follows b's octets on disk and is
  * counted in the length and CRC without being copied. */
 void qrec_seal(struct buf *b, const void *body, size_t bodylen);
+/* The same, for a body whose CRC-32 the caller has (as it streamed by):
+ * the body is not read again. */
+void qrec_seal_crc(struct buf *b, size_t bodylen, uint32_t body_crc);
 
 /* CRC-32 as zlib computes it; start with crc = 0. */
 uint32_t qrec_crc(uint32_t crc, const void *p, size_t n);

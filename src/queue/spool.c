@@ -176,7 +176,8 @@ static int append_record(struct queue_msg *m)
 				    m->crc};
 	if (qrec_begin(&m->env, QREC_MSG) || qrec_put_envelope(&m->env, &env))
 		return ENOMEM; /* more recipients than a record holds */
-	qrec_seal(&m->env, inline_body ? m->body : NULL, inline_body ? m->bodylen : 0);
+	/* m->crc is the inline body's CRC: it was computed as the body came */
+	qrec_seal_crc(&m->env, inline_body ? m->bodylen : 0, m->crc);
 	if (!(m->entry = entry_for(m)))
 		return ENOMEM;
 	pthread_mutex_lock(&q->mu);

@@ -68,6 +68,12 @@ static void test_seal_with_body_outside(void **state)
 	assert_int_equal(qrec_begin(&b, QREC_MSG), BUF_OK);
 	assert_int_equal(qrec_put_envelope(&b, &e), BUF_OK);
 	qrec_seal(&b, body, strlen(body));
+	/* sealed from the body's CRC (as spooling does): the same header */
+	unsigned char hdr[QREC_HDR];
+	memcpy(hdr, b.data, QREC_HDR);
+	memset(b.data + 8, 0, 8);
+	qrec_seal_crc(&b, strlen(body), qrec_crc(0, body, strlen(body)));
+	assert_memory_equal(b.data, hdr, QREC_HDR);
 	buf_append(&whole, b.data, b.len);
 	buf_append(&whole, body, strlen(body));
 	assert_true(qrec_check((unsigned char *)whole.data, whole.len));
