@@ -177,18 +177,26 @@ static int append_record(struct queue_msg *m)
 	if (qrec_begin(&m->env, QREC_MSG) || qrec_put_envelope(&m->env, &env))
 		return ENOMEM; /* more recipients than a record holds */
 	/* m->crc is the inline body's CRC: it was computed as the body came */
-	qrec_seal_crc(&m->env, inline_body ? m->bodylen : 0, m->crc);
+	size_t bodylen = inline_body ? m->bodylen : 0;
+	qrec_seal_crc(&m->env, bodylen, m->crc);
+	/* the body after the envelope, so that the record is one write under
+	 * the queue's lock (two where the buffer cannot take it) */
+	const unsigned char *body = inline_body ? m->body : NULL;
+	if (bodylen && buf_append(&m->env, body, bodylen) == BUF_OK) {
+		body = NULL;
+		bodylen = 0;
+	}
 	if (!(m->entry = entry_for(m)))
 		return ENOMEM;
 	pthread_mutex_lock(&q->mu);
-	e = queue_append(q, m->env.data, m->env.len, inline_body ? m->body : NULL,
-			 inline_body ? m->bodylen : 0, &m->entry->seg, &m->entry->off);
+	e = queue_append(q, m->env.data, m->env.len, body, bodylen, &m->entry->seg,
+			 &m->entry->off);
 	/* the segment holds a record that may become a message: it must not
 	 * be reclaimed before the flush decides (flush_round drops this) */
 	if (!e)
 		queue_seg_ref(q, m->entry->seg, 1, 0);
 	pthread_mutex_unlock(&q->mu);
-	m->entry->len = (uint32_t)(m->env.len + (inline_body ? m->bodylen : 0));
+	m->entry->len = (uint32_t)(m->env.len + bodylen);
 	return e;
 }
 
