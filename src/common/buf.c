@@ -21,7 +21,7 @@ void buf_fini(struct buf *b)
 	b->cap = 0;
 }
 
-static int buf_reserve(struct buf *b, size_t need)
+int buf_reserve(struct buf *b, size_t need)
 {
 	if (need <= b->cap)
 		return BUF_OK;

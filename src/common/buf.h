@@ -20,6 +20,9 @@ struct buf {
 void buf_init(struct buf *b, size_t max);
 /* Free the storage; the buffer stays usable (empty) with the same max. */
 void buf_fini(struct buf *b);
+/* Room for need octets in all (at most max), allocated now: for a caller
+ * that knows the usual size, so that appends do not grow it step by step. */
+int buf_reserve(struct buf *b, size_t need);
 int buf_append(struct buf *b, const void *p, size_t n);
 int buf_append_str(struct buf *b, const char *s);
 int buf_printf(struct buf *b, const char *fmt, ...)

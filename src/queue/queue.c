@@ -561,7 +561,7 @@ void queue_msg_free(struct queue_msg *m)
 		free(m->rcpts[i]);
 	free(m->rcpts);
 	free(m->from);
-	free(m->body);
+	buf_fini(&m->body);
 	free(m->spill_path);
 	buf_fini(&m->env);
 	queue_entry_free(m->entry);

@@ -82,9 +82,7 @@ struct queue_msg {
 	char **rcpts;
 	uint32_t nrcpt;
 	uint64_t queued_at;
-	unsigned char *body;    /* inline body or write buffer: grows to QUEUE_INLINE_MAX */
-	size_t bodylen;
-	size_t bodycap;         /* octets allocated at body */
+	struct buf body;        /* inline body or write buffer: max QUEUE_INLINE_MAX */
 	uint64_t size;
 	uint32_t crc;
 	int spill_fd;           /* -1: inline */

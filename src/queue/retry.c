@@ -46,10 +46,20 @@ int queue_duration_parse(const char *s, uint64_t *secs)
 	return 0;
 }
 
+/* One step of a schedule: n octets at p, a duration. */
+static int parse_step(const char *p, size_t n, uint64_t *d)
+{
+	char step[32];
+	if (n == 0 || n >= sizeof(step))
+		return -1;
+	memcpy(step, p, n);
+	step[n] = '\0';
+	return queue_duration_parse(step, d);
+}
+
 int queue_retry_parse(struct queue_retry *r, const char *spec, char *err, size_t errlen)
 {
 	struct queue_retry out = {.max_lifetime = r->max_lifetime};
-	char step[32];
 	const char *p = spec ? spec : "";
 	for (;;) {
 		size_t n = strcspn(p, ",");
@@ -59,13 +69,8 @@ int queue_retry_parse(struct queue_retry *r, const char *spec, char *err, size_t
 			snprintf(err, errlen, _("expected at most %d durations"), QUEUE_RETRY_STEPS_MAX);
 			return -1;
 		}
-		uint64_t d = 0;
-		if (n > 0 && n < sizeof(step)) {
-			memcpy(step, p, n);
-			step[n] = '\0';
-		}
-		if (n == 0 || n >= sizeof(step) || queue_duration_parse(step, &d) ||
-		    (out.n && d < out.delay[out.n - 1])) {
+		uint64_t d;
+		if (parse_step(p, n, &d) || (out.n && d < out.delay[out.n - 1])) {
 			snprintf(err, errlen, _("expected durations like 5m,10m,20m, each at least "
 						"as long as the one before"));
 			return -1;

@@ -10,7 +10,7 @@
 #include <string.h>
 #include <unistd.h>
 
-/* The body buffer starts small and doubles up to QUEUE_INLINE_MAX: most
+/* The body buffer starts at this and grows up to QUEUE_INLINE_MAX: most
  * mail is a few KiB, and a 64 KiB buffer for each, freed at every commit,
  * had glibc give its pages back and fault them in again (an madvise of
  * 64-320 KiB every dozen messages on the event loops). */
@@ -56,10 +56,10 @@ struct queue_msg *queue_msg_begin(struct queue *q, const char *id, const char *f
 	m->flags = (uint8_t)flags;
 	m->nrcpt = (uint32_t)nrcpt;
 	buf_init(&m->env, QREC_HDR + QREC_MAX_PAYLOAD - QUEUE_INLINE_MAX);
+	buf_init(&m->body, QUEUE_INLINE_MAX);
 	if (!(m->from = strdup(from)) || !(m->rcpts = calloc(nrcpt, sizeof(char *))) ||
-	    !(m->body = malloc(QUEUE_BODY_START)))
+	    buf_reserve(&m->body, QUEUE_BODY_START) != BUF_OK)
 		goto fail;
-	m->bodycap = QUEUE_BODY_START;
 	for (size_t i = 0; i < nrcpt; i++)
 		if (!(m->rcpts[i] = strdup(rcpts[i])))
 			goto fail;
@@ -89,27 +89,12 @@ static int spill(struct queue_msg *m)
 			return e;
 		}
 	}
-	int e = queue_write_all(q, m->spill_fd, m->body, m->bodylen, -1);
+	int e = queue_write_all(q, m->spill_fd, m->body.data, m->body.len, -1);
 	if (!e)
-		m->bodylen = 0;
+		buf_clear(&m->body);
 	else
 		queue_msg_fail(m, e, "write", m->spill_path);
 	return e;
-}
-
-static int grow_body(struct queue_msg *m, size_t need)
-{
-	size_t cap = m->bodycap;
-	while (cap < need)
-		cap *= 2;
-	if (cap > QUEUE_INLINE_MAX)
-		cap = QUEUE_INLINE_MAX;
-	unsigned char *p = realloc(m->body, cap);
-	if (!p)
-		return ENOMEM;
-	m->body = p;
-	m->bodycap = cap;
-	return 0;
 }
 
 enum queue_status queue_msg_write(struct queue_msg *m, const void *p, size_t n)
@@ -122,18 +107,16 @@ enum queue_status queue_msg_write(struct queue_msg *m, const void *p, size_t n)
 	m->crc = qrec_crc(m->crc, s, n);
 	m->size += n;
 	while (n > 0) {
-		size_t k = QUEUE_INLINE_MAX - m->bodylen;
+		size_t k = QUEUE_INLINE_MAX - m->body.len;
 		if (k > n)
 			k = n;
-		if (m->bodylen + k > m->bodycap && grow_body(m, m->bodylen + k) != 0) {
+		if (buf_append(&m->body, s, k) != BUF_OK) { /* fits: only memory can fail */
 			queue_msg_fail(m, ENOMEM, "spool to", m->q->sdir);
 			return m->err;
 		}
-		memcpy(m->body + m->bodylen, s, k);
-		m->bodylen += k;
 		s += k;
 		n -= k;
-		if (m->bodylen == QUEUE_INLINE_MAX && n > 0) {
+		if (m->body.len == QUEUE_INLINE_MAX && n > 0) {
 			int e = spill(m);
 			if (e) {
 				queue_msg_fail(m, e, "spool to", m->q->sdir);
@@ -168,7 +151,7 @@ static int append_record(struct queue_msg *m)
 {
 	struct queue *q = m->q;
 	int e = 0;
-	if (m->spill_fd >= 0 && m->bodylen && (e = spill(m)) != 0)
+	if (m->spill_fd >= 0 && m->body.len && (e = spill(m)) != 0)
 		return e;
 	bool inline_body = m->spill_fd < 0;
 	struct qrec_envelope env = {m->id, m->queued_at, m->from, m->flags,
@@ -177,11 +160,11 @@ static int append_record(struct queue_msg *m)
 	if (qrec_begin(&m->env, QREC_MSG) || qrec_put_envelope(&m->env, &env))
 		return ENOMEM; /* more recipients than a record holds */
 	/* m->crc is the inline body's CRC: it was computed as the body came */
-	size_t bodylen = inline_body ? m->bodylen : 0;
+	size_t bodylen = inline_body ? m->body.len : 0;
 	qrec_seal_crc(&m->env, bodylen, m->crc);
 	/* the body after the envelope, so that the record is one write under
 	 * the queue's lock (two where the buffer cannot take it) */
-	const unsigned char *body = inline_body ? m->body : NULL;
+	const char *body = inline_body ? m->body.data : NULL;
 	if (bodylen && buf_append(&m->env, body, bodylen) == BUF_OK) {
 		body = NULL;
 		bodylen = 0;
@@ -209,8 +192,7 @@ void queue_msg_commit(struct queue_msg *m, queue_done_fn done, void *arg)
 		if (e) /* a spill write names its own file; this names the journal */
 			queue_msg_fail(m, e, "append to", m->q->jdir);
 	}
-	free(m->body); /* the record is written: the buffer is not needed */
-	m->body = NULL;
+	buf_fini(&m->body); /* the record is written: the buffer is not needed */
 	queue_wait_flush(m);
 }
 

@@ -768,6 +768,24 @@ static bool made_missing(struct maildir_msg *m, const struct mbox *mb, int e)
 	return (e == ENOENT || e == ENOTDIR) && make_mailbox(m, mb) == 0;
 }
 
+/* Create mb's tmp/<name> (O_EXCL), making mb's directories if missing:
+ * the descriptor, or -1 with the failure recorded. */
+static int open_tmp(struct maildir_msg *m, const struct mbox *mb)
+{
+	const struct maildir *st = m->st;
+	for (int tries = 0;; tries++) {
+		errno = 0;
+		int fd = st->ops.open(mb->tmp, O_CREAT | O_EXCL | O_WRONLY | O_CLOEXEC, 0600);
+		if (fd >= 0)
+			return fd;
+		int e = last_err();
+		if (tries > 0 || !made_missing(m, mb, e)) {
+			fail_step(m, e, "open", mb->tmp);
+			return -1;
+		}
+	}
+}
+
 /* The spool for the log: its name, or for an unnamed one where it is. */
 static const char *spool_name(const struct maildir_msg *m)
 {
@@ -811,18 +829,8 @@ static int open_spool(struct maildir_msg *m)
 			return e;
 		}
 	}
-	for (int tries = 0; tries < 2; tries++) {
-		errno = 0;
-		m->fd = st->ops.open(first->tmp, O_CREAT | O_EXCL | O_WRONLY | O_CLOEXEC, 0600);
-		if (m->fd >= 0)
-			break;
-		e = last_err();
-		m->fd = -1;
-		if (tries > 0 || !made_missing(m, first, e)) {
-			fail_step(m, e, "open", first->tmp);
-			return m->err;
-		}
-	}
+	if ((m->fd = open_tmp(m, first)) < 0)
+		return m->err;
 	first->in_tmp = true;
 	(void)str_copy(m->spool, sizeof m->spool, first->tmp, strlen(first->tmp));
 	return 0;
@@ -1003,17 +1011,11 @@ static int copy_file(struct maildir_msg *m, const char *from, struct mbox *to)
 		fail_step(m, last_err(), "open", from);
 		return m->err;
 	}
-	int out = -1;
-	for (int tries = 0; out < 0; tries++) {
-		errno = 0;
-		out = st->ops.open(to->tmp, O_CREAT | O_EXCL | O_WRONLY | O_CLOEXEC, 0600);
-		if (out < 0 && (e = last_err()) != 0 && (tries > 0 || !made_missing(m, to, e))) {
-			fail_step(m, e, "open", to->tmp);
-			close(in);
-			return m->err;
-		}
+	int out = open_tmp(m, to);
+	if (out < 0) {
+		close(in);
+		return m->err;
 	}
-	e = 0;
 	to->in_tmp = true;
 	for (;;) {
 		ssize_t r = read(in, m->buf, MAILDIR_BUF_SIZE);
@@ -1047,19 +1049,19 @@ static void sweep_if_due(struct maildir *st)
 		(void)maildir_clean_tmp(st->root, now);
 }
 
-/* Link the spool to `to` in mailbox mb, making mb's directories if they
- * are missing; 0 or an errno (m->err set when the directories failed). */
-static int link_made(struct maildir_msg *m, const struct mbox *mb, const char *to)
+/* op (link or rename) from -> to in mailbox mb, making mb's directories
+ * if they are missing; 0 or an errno (m->err set when they could not be). */
+static int name_made(struct maildir_msg *m, const struct mbox *mb,
+		     int (*op)(const char *, const char *), const char *from, const char *to)
 {
-	const struct maildir *st = m->st;
 	errno = 0;
-	if (st->ops.link(m->spool, to) == 0)
+	if (op(from, to) == 0)
 		return 0;
 	int e = last_err();
 	if (!made_missing(m, mb, e))
 		return e;
 	errno = 0;
-	return st->ops.link(m->spool, to) == 0 ? 0 : last_err();
+	return op(from, to) == 0 ? 0 : last_err();
 }
 
 /* Give the spool a name in mailbox k: new/<name> by a link when the spool
@@ -1070,7 +1072,7 @@ static int place(struct maildir_msg *m, struct mbox *mb, size_t k)
 	const struct maildir *st = m->st;
 	int e;
 	if (m->unnamed && !mb->replace) {
-		if ((e = link_made(m, mb, mb->new)) == 0) {
+		if ((e = name_made(m, mb, st->ops.link, m->spool, mb->new)) == 0) {
 			mb->in_new = true;
 			return 0;
 		}
@@ -1083,7 +1085,7 @@ static int place(struct maildir_msg *m, struct mbox *mb, size_t k)
 			return e;
 		}
 	}
-	e = link_made(m, mb, mb->tmp);
+	e = name_made(m, mb, st->ops.link, m->spool, mb->tmp);
 	/* The name holds the queue id: a tmp/ file of that name is what a
 	 * delivery of this very message left when it was cut short between
 	 * link and rename, and the queue delivers it again (same second). */
@@ -1150,15 +1152,9 @@ static void maildir_commit(void *msg, struct store_result *results)
 		struct mbox *mb = &m->mb[(i + 1) % m->nmb];
 		if (!mb->in_tmp)
 			continue; /* linked into new/ */
-		for (int tries = 0;; tries++) {
-			errno = 0;
-			if (st->ops.rename(mb->tmp, mb->new) == 0)
-				break;
-			e = last_err();
-			if (tries > 0 || !made_missing(m, mb, e)) {
-				fail_step(m, e, "rename to", mb->new);
-				goto fail;
-			}
+		if ((e = name_made(m, mb, st->ops.rename, mb->tmp, mb->new)) != 0) {
+			fail_step(m, e, "rename to", mb->new);
+			goto fail;
 		}
 		mb->in_tmp = false;
 		mb->in_new = true;

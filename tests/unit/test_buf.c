@@ -10,6 +10,22 @@
 #include "common/buf.h"
 #include "common/str.h"
 
+/* Reserved room is there at once, never past max, and appends use it. */
+static void reserve_then_append(void **st)
+{
+	struct buf b;
+	buf_init(&b, 100);
+	assert_int_equal(buf_reserve(&b, 40), BUF_OK);
+	assert_true(b.cap >= 40 && b.cap <= 100);
+	assert_int_equal(b.len, 0);
+	char *data = b.data;
+	assert_int_equal(buf_append(&b, "0123456789012345678901234567890123456789", 40), BUF_OK);
+	assert_ptr_equal(b.data, data); /* no reallocation */
+	assert_int_equal(buf_reserve(&b, 1000), BUF_OK);
+	assert_int_equal(b.cap, 100);
+	buf_fini(&b);
+}
+
 static void append_to_max(void **st)
 {
 	struct buf b;
@@ -58,6 +74,7 @@ int main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(append_to_max),
+		cmocka_unit_test(reserve_then_append),
 		cmocka_unit_test(printf_exact_fit),
 		cmocka_unit_test(strings),
 	};
