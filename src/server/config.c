@@ -510,9 +510,10 @@ int srv_config_finish(struct srv_config *c, char *err, size_t errlen)
 	if (queue_retry_parse(&c->retry, c->retry_schedule, reason, sizeof(reason)))
 		return fail(err, errlen, "retry_schedule", c->retry_schedule, reason);
 	if (queue_duration_parse(c->max_queue_lifetime, &lifetime)) {
-		snprintf(err, errlen, _("max_queue_lifetime = \"%s\": not a duration"),
-			 c->max_queue_lifetime);
-		return -1;
+		/* the key's own check words the reason */
+		(void)srv_config_key("max_queue_lifetime")
+			->check(c->max_queue_lifetime, reason, sizeof(reason));
+		return fail(err, errlen, "max_queue_lifetime", c->max_queue_lifetime, reason);
 	}
 	c->retry.max_lifetime = lifetime;
 	if (!c->tls_cert != !c->tls_key) {

@@ -22,6 +22,7 @@
  * (that could deliver it twice). The protocol itself is lmtp_session.c. */
 #include "store/backend.h"
 
+#include "common/buf.h"
 #include "common/str.h"
 #include "store/lmtp_session.h"
 #include "store/route.h"
@@ -72,9 +73,8 @@ struct lmtp_msg_state {
 	size_t nrcpts;
 	size_t *rcpt_of;   /* the unique recipient of each recipient of begin */
 	size_t nin;
-	int fd;            /* the spool file, once the body outgrew buf; else -1 */
-	char *buf;         /* grows to LMTP_BODY_CHUNK: a small message holds little */
-	size_t buflen, bufcap;
+	int fd;            /* the spool file, once the body outgrew body; else -1 */
+	struct buf body;   /* max LMTP_BODY_CHUNK: a small message holds little */
 	off_t size;        /* body octets so far */
 	int err;           /* first spool failure, sticky */
 	struct store_result failure;
@@ -393,7 +393,7 @@ static void lmtp_free(void *msg)
 	free(m->rcpts);
 	free(m->rcpt_of);
 	free(m->sender);
-	free(m->buf);
+	buf_fini(&m->body);
 	free(m);
 }
 
@@ -434,6 +434,7 @@ static void *lmtp_begin(void *state, const struct store_envelope *env, struct st
 	}
 	m->be = state;
 	m->fd = -1;
+	buf_init(&m->body, LMTP_BODY_CHUNK);
 	m->nin = env->nrcpts;
 	m->smtputf8 = env->smtputf8;
 	m->eightbit = env->eightbit;
@@ -463,21 +464,21 @@ nomem:
 	return NULL;
 }
 
-/* buf to the spool file (made the first time): 0 or an errno. */
+/* body to the spool file (made the first time): 0 or an errno. */
 static int spool_flush(struct lmtp_msg_state *m)
 {
 	if (m->fd < 0 && (m->fd = open_spool()) < 0)
 		return errno;
 	size_t off = 0;
-	while (off < m->buflen) {
-		ssize_t r = write(m->fd, m->buf + off, m->buflen - off);
+	while (off < m->body.len) {
+		ssize_t r = write(m->fd, m->body.data + off, m->body.len - off);
 		if (r < 0 && errno == EINTR)
 			continue;
 		if (r <= 0)
 			return r < 0 ? errno : EIO;
 		off += (size_t)r;
 	}
-	m->buflen = 0;
+	buf_clear(&m->body);
 	return 0;
 }
 
@@ -495,30 +496,16 @@ static enum store_status lmtp_write(void *msg, const void *p, size_t n)
 	struct lmtp_msg_state *m = msg;
 	const char *s = p;
 	while (n > 0 && !m->err) {
-		int e = m->buflen == LMTP_BODY_CHUNK ? spool_flush(m) : 0; /* more is coming */
-		size_t k = LMTP_BODY_CHUNK - m->buflen;
+		int e = m->body.len == m->body.max ? spool_flush(m) : 0; /* more is coming */
+		size_t k = m->body.max - m->body.len;
 		if (k > n)
 			k = n;
-		if (!e && m->buflen + k > m->bufcap) {
-			size_t cap = m->bufcap ? 2 * m->bufcap : 4096;
-			while (cap < m->buflen + k)
-				cap *= 2;
-			if (cap > LMTP_BODY_CHUNK)
-				cap = LMTP_BODY_CHUNK;
-			char *b = realloc(m->buf, cap);
-			if (!b)
-				e = ENOMEM;
-			else {
-				m->buf = b;
-				m->bufcap = cap;
-			}
-		}
+		if (!e && buf_append(&m->body, s, k) != BUF_OK)
+			e = ENOMEM;
 		if (e) {
 			spool_failed(m, e);
 			break;
 		}
-		memcpy(m->buf + m->buflen, s, k);
-		m->buflen += k;
 		m->size += (off_t)k;
 		s += k;
 		n -= k;
@@ -533,22 +520,26 @@ static enum store_status lmtp_write(void *msg, const void *p, size_t n)
 static int send_body(struct lmtp_msg_state *m, struct lmtp_conn *c)
 {
 	if (m->fd < 0) {
-		if (m->buflen)
-			lmtp_session_body(c->s, m->buf, m->buflen);
+		if (m->body.len)
+			lmtp_session_body(c->s, m->body.data, m->body.len);
 		lmtp_session_body_end(c->s);
 		return 0;
 	}
+	/* the body buffer reads the spool back a chunk at a time; it
+	 * overflowed into the spool, so it holds a whole chunk already */
+	if (buf_reserve(&m->body, m->body.max) != BUF_OK)
+		return ENOMEM;
 	off_t off = 0;
 	while (off < m->size) {
 		if (off > 0 && flush_out(c) != 0)
 			return 0; /* the session notices at the next read */
-		ssize_t r = pread(m->fd, m->buf, LMTP_BODY_CHUNK, off); /* buf is whole: it overflowed */
+		ssize_t r = pread(m->fd, m->body.data, m->body.max, off);
 		if (r < 0 && errno == EINTR)
 			continue;
 		if (r <= 0)
 			return r < 0 ? errno : EIO; /* shorter than what was written */
 		off += r;
-		lmtp_session_body(c->s, m->buf, (size_t)r);
+		lmtp_session_body(c->s, m->body.data, (size_t)r);
 	}
 	lmtp_session_body_end(c->s);
 	return 0;
