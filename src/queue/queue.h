@@ -97,6 +97,9 @@ enum queue_status queue_msg_write(struct queue_msg *m, const void *p, size_t n);
 /* What the first failure of m was, with the path and the errno text, for
  * the log ("" while nothing failed). */
 const char *queue_msg_error(const struct queue_msg *m);
+/* Octets written so far: the message as the queue holds it (with the
+ * trace headers the server added), as `postern queue list` shows it. */
+uint64_t queue_msg_size(const struct queue_msg *m);
 /* The whole message arrived: append its record, and call done(arg, status,
  * why) from the flusher thread once a flush covers message and envelope
  * (OK, why ""), or it failed (nothing of it stays; why says what failed,

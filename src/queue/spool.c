@@ -31,6 +31,11 @@ const char *queue_msg_error(const struct queue_msg *m)
 	return m ? m->why : "";
 }
 
+uint64_t queue_msg_size(const struct queue_msg *m)
+{
+	return m->size;
+}
+
 static bool valid_id(const char *id)
 {
 	size_t n = strlen(id);

@@ -26,6 +26,7 @@ struct srv_delivery {
 	char why[QUEUE_WHY_LOG];   /* what failed, from the queue */
 	bool committing;
 	uint64_t started_ms;
+	uint64_t size; /* as queued: with the trace headers */
 };
 
 /* SPEC §6: ENOSPC or EIO while spooling or flushing is 451 4.3.0; a full
@@ -178,7 +179,7 @@ static void delivery_finish(struct srv_delivery *d)
 		log_msg(LOG_INFO,
 			"event=queued sid=%s client=%s queue_id=%s size=%llu from=%s nrcpt=%zu to=%s "
 			"commit_ms=%llu",
-			c->sid, c->peer_addr, env->queue_id, (unsigned long long)env->size,
+			c->sid, c->peer_addr, env->queue_id, (unsigned long long)d->size,
 			log_quote(qfrom, sizeof(qfrom), from), env->nrcpts,
 			log_quote(qto, sizeof(qto), to),
 			(unsigned long long)(srv_now_ms() - d->started_ms));
@@ -240,6 +241,7 @@ static void msg_commit(void *ctx, struct smtp_envelope *env)
 	d->committing = true;
 	c->worker->queue_pending++;
 	struct queue_msg *m = d->msg;
+	d->size = queue_msg_size(m);
 	d->msg = NULL; /* the queue's from now on */
 	queue_msg_commit(m, on_durable, d);
 }

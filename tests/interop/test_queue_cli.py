@@ -3,6 +3,7 @@ retry and delete over the control socket; the socket's mode and its peer
 check; the delivery log lines."""
 
 import os
+import re
 import shutil
 import stat
 import subprocess
@@ -63,6 +64,11 @@ def test_queue_commands(start_server):
     assert " next_try=" in line and " size=" in line and " age=" in line, line
     log = srv.log()
     assert "event=queued" in log and "queue_id=%s" % qid in log
+    # the queued line and the list give one size: the message as queued,
+    # with the Received header the server added
+    size = re.search(r" size=(\d+)", line).group(1)
+    queued = [l for l in log.splitlines() if "event=queued" in l and "queue_id=%s" % qid in l]
+    assert queued and " size=%s " % size in queued[0], (line, queued)
     assert ('event=deferred queue_id=%s to="<a@localhost>"' % qid) in log, log
     assert 'error="451 4.3.0 mkdir ' in log
 
