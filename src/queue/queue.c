@@ -686,6 +686,7 @@ static void *flusher_main(void *arg)
 {
 	struct queue *q = arg;
 	int e;
+	(void)pthread_setname_np(pthread_self(), "queue-flush"); /* for top -H and perf */
 	pthread_mutex_lock(&q->mu);
 	for (;;) {
 		while (!q->stop && !q->waiting && !q->dirty)

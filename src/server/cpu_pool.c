@@ -34,6 +34,7 @@ struct srv_cpu_pool {
 static void *pool_thread(void *arg)
 {
 	struct srv_cpu_pool *p = arg;
+	(void)pthread_setname_np(pthread_self(), "cpu-pool"); /* for top -H and perf */
 	srv_pool_thread_cpu_bound();
 	pthread_mutex_lock(&p->lock);
 	for (;;) {

@@ -98,6 +98,9 @@ static void on_stop(uv_async_t *a)
 static void worker_main(void *arg)
 {
 	struct srv_worker *w = arg;
+	char name[16];
+	snprintf(name, sizeof(name), "smtp-%u", w->id); /* for top -H and perf */
+	(void)pthread_setname_np(pthread_self(), name);
 	uv_run(&w->loop, UV_RUN_DEFAULT);
 	uv_loop_close(&w->loop);
 	pthread_mutex_destroy(&w->cpu_lock);
