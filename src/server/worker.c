@@ -154,8 +154,22 @@ struct srv_main {
 	struct srv_worker *workers;
 	unsigned nworkers;
 	uv_signal_t sigint, sigterm, sighup;
+	uv_work_t pool_start;
 	bool stopping;
 };
+
+static void no_work(uv_work_t *w) { (void)w; }
+static void no_work_done(uv_work_t *w, int status) { (void)w; (void)status; }
+
+/* libuv starts its pool at the first work, and a new thread takes the name
+ * of the one that made it: started here, its threads are "uv-pool" in top -H
+ * and perf, not "smtp-0" after a first TLS handshake. */
+static void start_uv_pool(uv_loop_t *loop, uv_work_t *w)
+{
+	(void)pthread_setname_np(pthread_self(), "uv-pool");
+	(void)uv_queue_work(loop, w, no_work, no_work_done);
+	(void)pthread_setname_np(pthread_self(), "posternd");
+}
 
 /* SIGHUP: a new certificate for new connections; open ones keep theirs. */
 static void tls_reload(struct srv_shared *sh)
@@ -269,10 +283,10 @@ int srv_run(struct srv_config *cfg)
 	sh.cfg = cfg;
 	sh.utc_offset_min = local_utc_offset();
 	signal(SIGPIPE, SIG_IGN);
-	/* libuv's pool: commits, blocked in fsync, and TLS handshake steps,
-	 * with threads to spare beside the queue manager's deliveries (an LMTP
-	 * one waits on its server). Password checks have a pool of their own
-	 * (cpu_pool.c). */
+	/* libuv's pool: the queue manager's deliveries (an LMTP one waits on
+	 * its server), their syncs, control commands and TLS handshake steps,
+	 * with threads to spare beside the deliveries. Password checks have a
+	 * pool of their own (cpu_pool.c). */
 	char pool[16];
 	unsigned deliveries = srv_qmgr_concurrency(cfg);
 	snprintf(pool, sizeof(pool), "%u", deliveries + 4 > 16 ? deliveries + 4 : 16);
@@ -337,6 +351,8 @@ int srv_run(struct srv_config *cfg)
 	}
 	/* the queue after the drop: its files belong to the user (0600) */
 	uv_loop_t *main_loop = uv_default_loop();
+	if (rc == 0)
+		start_uv_pool(main_loop, &m.pool_start);
 	if (rc == 0) {
 		char q[700];
 		struct queue_config qc = {

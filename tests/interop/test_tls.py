@@ -1093,3 +1093,26 @@ def test_session_resumption(tls_server, cert, maximum):
         assert c.sock.session_reused, "STARTTLS session not resumed"
         check(c.cmd("EHLO client.example"), 250)
         check(c.cmd("NOOP"), 250, "2.0.0")
+
+
+# ---------------------------------------------------------------- thread names
+
+def test_threads_named_for_their_work(tls_server, ctx):
+    """top -H and perf show what each thread does. A new thread takes the
+    name of the one that made it: libuv's pool, whose first work here is a
+    TLS handshake step on an event loop, must still say uv-pool."""
+    srv = tls_server(implicit=False)
+    c, _ = tls_session(srv, ctx)
+    with c:
+        deliver(c, "named@localhost")
+        check(c.cmd("QUIT"), 221, "2.0.0")
+    task = "/proc/%d/task" % srv.proc.pid
+    names = {}
+    for tid in os.listdir(task):
+        with open(os.path.join(task, tid, "comm")) as f:
+            name = f.read().strip()
+        names[name] = names.get(name, 0) + 1
+    assert names.get("smtp-0") == 1 and names.get("smtp-1") == 1, names
+    assert names.get("queue-flush") == 1 and names.get("uv-pool", 0) >= 4, names
+    assert set(names) <= {"posternd", "smtp-0", "smtp-1", "queue-flush", "uv-pool",
+                          "cpu-pool"}, names
