@@ -1027,7 +1027,7 @@ struct queue *queue_open(const struct queue_config *cfg, char *err, size_t errle
 	pthread_condattr_destroy(&ca);
 	q->waiting_tail = &q->waiting;
 	buf_init(&q->rec, QREC_HDR + QREC_MAX_PAYLOAD);
-	atomic_store(&q->space_ok, true);
+	atomic_store(&q->space_free, UINT64_MAX);
 	q->hsize = 1024;
 	q->hash = calloc(q->hsize, sizeof(*q->hash));
 	const char *dir = cfg->dir && *cfg->dir ? cfg->dir : QUEUE_DEFAULT_DIR;
@@ -1109,18 +1109,21 @@ void queue_close(struct queue *q)
 	free(q);
 }
 
-bool queue_space_ok(struct queue *q, uint64_t now)
+bool queue_space_ok(struct queue *q, uint64_t now, uint64_t size)
 {
-	if (q->min_free == 0)
+	if (q->min_free == 0 && size == 0)
 		return true;
 	if (atomic_exchange(&q->space_checked, now) != now) {
 		uint64_t free_bytes = 0;
-		bool ok = q->ops.free_space(q->dir, &free_bytes) != 0 || free_bytes >= q->min_free;
-		atomic_store(&q->space_ok, ok);
-		if (!ok)
+		if (q->ops.free_space(q->dir, &free_bytes) != 0)
+			free_bytes = UINT64_MAX; /* unknown: the writes will tell */
+		atomic_store(&q->space_free, free_bytes);
+		if (free_bytes < q->min_free)
 			atomic_store(&q->low_space, true);
 	}
-	return atomic_load(&q->space_ok);
+	uint64_t free_bytes = atomic_load(&q->space_free);
+	/* Postfix's smtpd refuses a SIZE= the queue cannot hold the same way */
+	return free_bytes >= q->min_free && free_bytes - q->min_free >= size;
 }
 
 /* ---- reclaiming head segments ---- */

@@ -80,9 +80,10 @@ size_t queue_in_memory(struct queue *q);
 
 /* ---- spooling (the SMTP side) ---- */
 
-/* False when the queue's file system has less than min_free octets free
- * (checked at most once a second): MAIL gets 452 4.3.1. */
-bool queue_space_ok(struct queue *q, uint64_t now);
+/* False when the queue's file system has less than min_free octets free,
+ * or would have after a message of size octets (a MAIL's SIZE=, 0 if
+ * none): MAIL gets 452 4.3.1. statvfs at most once a second. */
+bool queue_space_ok(struct queue *q, uint64_t now, uint64_t size);
 /* A new message (id: [0-9A-Za-z]{1,31}, unique; flags: QUEUE_F_*). */
 #define QUEUE_F_SMTPUTF8 1u /* MAIL ... SMTPUTF8 (RFC 6531) */
 #define QUEUE_F_8BIT 2u     /* BODY=8BITMIME or BINARYMIME */

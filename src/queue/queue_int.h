@@ -149,7 +149,7 @@ struct queue {
 	struct queue_attempt *unsynced; /* deliveries waiting for store_sync */
 
 	atomic_uint_fast64_t space_checked; /* second of the last statvfs */
-	atomic_bool space_ok;
+	atomic_uint_fast64_t space_free;    /* octets it found free (UINT64_MAX: unknown) */
 };
 
 /* queue.c */

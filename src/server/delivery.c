@@ -36,14 +36,15 @@ static enum smtp_msg_status msg_status(enum queue_status st)
 	return st == QUEUE_OK ? SMTP_MSG_OK : SMTP_MSG_IOERR;
 }
 
-static bool mail_check(void *ctx)
+static bool mail_check(void *ctx, uint64_t size)
 {
 	struct srv_conn *c = ctx;
 	struct srv_shared *sh = c->worker->shared;
-	if (queue_space_ok(sh->queue, (uint64_t)time(NULL)))
+	if (queue_space_ok(sh->queue, (uint64_t)time(NULL), size))
 		return true;
-	log_msg(LOG_WARN, "event=queue_full sid=%s dir=%s min_free=%llu", c->sid,
-		sh->cfg->queue_dir, (unsigned long long)sh->cfg->queue_min_free);
+	log_msg(LOG_WARN, "event=queue_full sid=%s dir=%s min_free=%llu size=%llu", c->sid,
+		sh->cfg->queue_dir, (unsigned long long)sh->cfg->queue_min_free,
+		(unsigned long long)size);
 	return false;
 }
 

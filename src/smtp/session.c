@@ -390,7 +390,8 @@ static struct smtp_reply h_mail(struct smtp_session *s, const struct smtp_cmd *c
 			  "Error: non-ASCII sender address needs SMTPUTF8");
 	if (params.has_size && s->cfg->max_message_size && params.size > s->cfg->max_message_size)
 		return mk(552, ESC_SYS_MSG_TOO_BIG, "Error: message size exceeds fixed limit");
-	if (s->hooks->mail_check && !s->hooks->mail_check(s->hooks->ctx))
+	if (s->hooks->mail_check &&
+	    !s->hooks->mail_check(s->hooks->ctx, params.has_size ? params.size : 0))
 		return mk(452, ESC_SYS_FULL, "Error: insufficient system storage");
 	s->env.from = from;
 	s->env.params = params;

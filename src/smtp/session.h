@@ -99,9 +99,10 @@ enum smtp_auth_reply {
 
 struct smtp_hooks {
 	void *ctx;
-	/* MAIL is acceptable so far: is there room for a message? false: 452
-	 * 4.3.1 (SPEC §6: the queue below queue_min_free). Optional. */
-	bool (*mail_check)(void *ctx);
+	/* MAIL is acceptable so far: is there room for a message of size
+	 * octets (its SIZE=, 0 if none)? false: 452 4.3.1 (SPEC §6: the queue
+	 * below queue_min_free, or a SIZE= that would take it there). Optional. */
+	bool (*mail_check)(void *ctx, uint64_t size);
 	enum smtp_rcpt_verdict (*rcpt_check)(void *ctx, const struct smtp_path *rcpt,
 					     bool authenticated);
 	/* A message body begins (after 354, or at the first BDAT chunk). The hook

@@ -164,6 +164,23 @@ def test_queue_min_free(start_server, small_fs):
     assert "event=queue_full" in srv.log()
 
 
+def test_size_that_would_not_fit(start_server, small_fs):
+    """A MAIL whose SIZE= would take the queue below queue_min_free gets
+    452 4.3.1 before the message is sent; a smaller one is taken."""
+    free = os.statvfs(small_fs).f_bavail * os.statvfs(small_fs).f_frsize
+    srv = start_server(queue_dir=str(small_fs / "queue"),
+                       config={"queue_min_free": free // 2, "max_message_size": 1 << 30})
+    with srv.connect() as c:
+        ready(c)
+        check(c.cmd("MAIL FROM:<s@example.org> SIZE=%d" % free), 452, "4.3.1")
+        check(c.cmd("MAIL FROM:<s@example.org> SIZE=1000"), 250, "2.1.0")
+        check(c.cmd("RCPT TO:<a@localhost>"), 250)
+        check(c.cmd("DATA"), 354)
+        c.send(b"Subject: fits\r\n\r\nsmall\r\n.\r\n")
+        check(c.reply(), 250, "2.0.0")
+    assert "event=queue_full" in srv.log() and " size=%d" % free in srv.log()
+
+
 def test_mailbox_disk_full_defers(start_server, small_fs):
     """A full Maildir file system: messages were acknowledged (the queue is
     elsewhere) and wait in the queue, deferred with the reason."""

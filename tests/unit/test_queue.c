@@ -655,10 +655,14 @@ static void test_min_free(void **state)
 {
 	struct fx *f = *state;
 	g_fault.free_space = 999; /* min_free is 1000 in this fixture */
-	assert_false(queue_space_ok(f->q, 10));
+	assert_false(queue_space_ok(f->q, 10, 0));
 	g_fault.free_space = 5000;
-	assert_false(queue_space_ok(f->q, 10)); /* checked once a second */
-	assert_true(queue_space_ok(f->q, 11));
+	assert_false(queue_space_ok(f->q, 10, 0)); /* checked once a second */
+	assert_true(queue_space_ok(f->q, 11, 0));
+	/* a SIZE= must leave min_free */
+	assert_true(queue_space_ok(f->q, 11, 4000));
+	assert_false(queue_space_ok(f->q, 11, 4001));
+	assert_false(queue_space_ok(f->q, 11, UINT64_MAX));
 }
 
 /* A failing mailbox defers with the schedule; after max_queue_lifetime
@@ -830,7 +834,7 @@ static void test_maintain_during_flush(void **state)
 	enum queue_status st;
 	g_fault.slow_sync = true;
 	g_fault.free_space = 0; /* short of space: maintenance reclaims at once */
-	assert_false(queue_space_ok(f->q, 5));
+	assert_false(queue_space_ok(f->q, 5, 0));
 	struct queue_msg *m = queue_msg_begin(f->q, "MF1", "", 0, rcpts, 1, 1, &st);
 	assert_int_equal(queue_msg_write(m, "x\r\n", 3), QUEUE_OK);
 	g_w.done = 0;

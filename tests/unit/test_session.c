@@ -32,7 +32,16 @@ struct fake {
 	char out[1 << 16];
 	char held[16384]; /* input the session has not consumed yet, as the server holds it */
 	size_t held_len;
+	uint64_t room;      /* fk_mail_check: room for a message this big */
+	uint64_t asked;     /* the size it was last asked about */
 };
+
+static bool fk_mail_check(void *ctx, uint64_t size)
+{
+	struct fake *f = ctx;
+	f->asked = size;
+	return size <= f->room;
+}
 
 static enum smtp_rcpt_verdict fk_rcpt(void *ctx, const struct smtp_path *p, bool auth)
 {
@@ -329,6 +338,30 @@ static void sequence_errors(void **st)
 	assert_string_equal(talk(f, "RSET\r\n"), "250 2.0.0 Ok\r\n");
 	assert_string_equal(talk(f, "RCPT TO:<a@localhost>\r\n"),
 			    "503 5.5.1 Error: need MAIL command\r\n");
+	fake_free(f);
+}
+
+/* SPEC §6: the queue's room is asked at MAIL, with the SIZE= the client
+ * declared (0 without one); no room is 452 4.3.1, after the 552 of a SIZE=
+ * over max_message_size. */
+static void mail_asks_for_room(void **st)
+{
+	struct fake *f = fake_new(NULL);
+	f->hooks.mail_check = fk_mail_check;
+	f->room = 500;
+	ehlo(f);
+	assert_string_equal(talk(f, "MAIL FROM:<a@b.test> SIZE=501\r\n"),
+			    "452 4.3.1 Error: insufficient system storage\r\n");
+	assert_int_equal(f->asked, 501);
+	f->asked = 1;
+	assert_string_equal(talk(f, "MAIL FROM:<a@b.test> SIZE=1001\r\n"),
+			    "552 5.3.4 Error: message size exceeds fixed limit\r\n");
+	assert_int_equal(f->asked, 1); /* refused before the room was asked */
+	assert_string_equal(talk(f, "MAIL FROM:<a@b.test>\r\n"), "250 2.1.0 Ok\r\n");
+	assert_int_equal(f->asked, 0);
+	assert_string_equal(talk(f, "RSET\r\n"), "250 2.0.0 Ok\r\n");
+	assert_string_equal(talk(f, "MAIL FROM:<a@b.test> SIZE=500\r\n"), "250 2.1.0 Ok\r\n");
+	assert_int_equal(f->asked, 500);
 	fake_free(f);
 }
 
@@ -1109,6 +1142,7 @@ int main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(greeting),
+		cmocka_unit_test(mail_asks_for_room),
 		cmocka_unit_test(ehlo_reply),
 		cmocka_unit_test(starttls),
 		cmocka_unit_test(require_tls),
