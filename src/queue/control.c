@@ -231,7 +231,7 @@ static int cmd_show(struct queue *q, const char *id, uint64_t now, struct buf *o
 	}
 	const char *state = state_of(e);
 	if (!queue_entry_wanted(e, now))
-		(void)queue_index_put(q, e); /* back where it was */
+		(void)queue_index_put(q, e, NULL); /* back where it was */
 	pthread_mutex_unlock(&q->mu);
 	unsigned char *rec = NULL;
 	size_t len;
@@ -299,7 +299,7 @@ static int cmd_change(struct queue *q, const char *verb, const char *id, uint64_
 		} else {
 			buf_printf(out, "ok %s=%s\n", verb, e->id);
 			if (!queue_entry_wanted(e, now)) /* held: it waits in the index */
-				(void)queue_index_put(q, e);
+				(void)queue_index_put(q, e, NULL);
 		}
 	} else { /* delete */
 		buf_printf(out, "ok delete=%s\n", e->id);

@@ -131,6 +131,16 @@ static void deliver_group(struct queue *q, struct store *st, const struct qrec_m
 	store_msg_free(sm);
 }
 
+/* Whether every recipient of a group failed with a local step (the
+ * Maildir backend is one file linked into every mailbox: all or nothing). */
+static bool all_failed_locally(const struct store_result *res, size_t n)
+{
+	for (size_t i = 0; i < n; i++)
+		if (res[i].status != STORE_IOERR && res[i].status != STORE_FULL)
+			return false;
+	return true;
+}
+
 /* The text kept and logged for a recipient: the target's own words (an
  * LMTP server's reply, with its address), or for a local failure the
  * enhanced code and the failed step with its path and errno text. */
@@ -203,7 +213,7 @@ static void outcome_apply(struct queue *q, struct queue_attempt *o)
 		queue_finish_entry(q, e);
 	/* lost: the attempt is repeated; not written: it stays in memory */
 	else if (!(e->unsaved = queue_write_state(q, e) != 0) && !queue_entry_wanted(e, o->now))
-		(void)queue_index_put(q, e); /* deferred or failed: out of memory */
+		(void)queue_index_put(q, e, NULL); /* deferred or failed: out of memory */
 	for (uint32_t i = 0; i < nrcpt; i++)
 		free(o->text[i]);
 	free(o->text);
@@ -306,8 +316,16 @@ void queue_deliver(struct queue *q, struct queue_job *job, struct store *st, uin
 	struct store_result *res = npending ? calloc(npending, sizeof(*res)) : NULL;
 	if (npending && !res)
 		err = ENOMEM;
-	if (!err && npending)
+	if (!err && npending) {
 		deliver_group(q, st, &m, e->recovered, pending, npending, chunk, QUEUE_INLINE_MAX, res);
+		/* one broken mailbox must not hold back the others (Postfix's
+		 * virtual(8) delivers each recipient alone): after a local
+		 * failure of the whole group, each is tried on its own */
+		bool alone = npending > 1 && all_failed_locally(res, npending);
+		for (size_t k = 0; alone && k < npending; k++)
+			deliver_group(q, st, &m, e->recovered, &pending[k], 1, chunk, QUEUE_INLINE_MAX,
+				      &res[k]);
+	}
 	bool unsynced = false; /* delivered, durable only after store_sync */
 	for (size_t k = 0; !err && k < npending; k++) {
 		uint32_t i = pending_idx[k];

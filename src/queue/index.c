@@ -92,7 +92,7 @@ static void note_due(struct queue *q, const struct queue_slot *s)
 		q->index_due = s->next_try;
 }
 
-bool queue_index_put(struct queue *q, struct queue_entry *e)
+bool queue_index_put(struct queue *q, struct queue_entry *e, uint32_t *slot)
 {
 	if (q->index_fd < 0 || e->active || e->deleted || e->unsaved)
 		return false;
@@ -133,6 +133,8 @@ bool queue_index_put(struct queue *q, struct queue_entry *e)
 		q->index_slots++;
 	q->index_used++;
 	note_due(q, &s);
+	if (slot)
+		*slot = i;
 	/* its segment references go with it into the slot */
 	queue_unlink(q, e);
 	queue_entry_free(e);
@@ -229,6 +231,14 @@ static struct queue_entry *slot_load(struct queue *q, uint32_t i, const struct q
 	}
 	queue_link(q, e);
 	return e;
+}
+
+struct queue_entry *queue_index_load_slot(struct queue *q, uint32_t i)
+{
+	struct queue_slot s;
+	if (i >= q->index_slots || slot_read(q, i, &s) || !s.id[0])
+		return NULL;
+	return slot_load(q, i, &s);
 }
 
 /* What a scan does with a used slot. */
@@ -401,12 +411,12 @@ void queue_index_settle(struct queue *q, uint64_t now)
 	for (struct queue_entry *e = q->head, *next; e; e = next) {
 		next = e->next;
 		if (!queue_entry_wanted(e, now))
-			(void)queue_index_put(q, e);
+			(void)queue_index_put(q, e, NULL);
 	}
 	/* still too many: the newest wait in the index, due */
 	for (struct queue_entry *e = q->tail, *prev; e && q->nentries > q->active_max; e = prev) {
 		prev = e->prev;
-		(void)queue_index_put(q, e);
+		(void)queue_index_put(q, e, NULL);
 	}
 }
 

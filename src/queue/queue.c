@@ -43,7 +43,10 @@
  * or does not match the size and CRC of its record is dropped: its flush
  * never completed (or it was delivered and its D record was lost). Spill
  * files that no entry names are half-received messages and are removed.
- * Appends then go to a new segment; old segments are never written again.
+ * Memory stays bounded meanwhile: past RECOVER_IN_MEMORY messages the
+ * oldest go to the index (recover_bound), and a later record naming one
+ * brings it back. Appends then go to a new segment; old segments are never
+ * written again.
  *
  * Space: segments are removed from the head only (a D record lives in a
  * later segment than its M record, so removing in order can never bring a
@@ -659,7 +662,7 @@ static void flush_round(struct queue *q, struct queue_msg *batch)
 		/* past the active limit, or behind messages of the index that
 		 * were due when it arrived: it waits in the index (index.c) */
 		if (q->nentries > q->active_max || (q->index_used && q->index_due <= x->queued_at))
-			(void)queue_index_put(q, x);
+			(void)queue_index_put(q, x, NULL);
 		any = true;
 	}
 	pthread_mutex_unlock(&q->mu);
@@ -742,10 +745,32 @@ void queue_wait_flush(struct queue_msg *m)
 
 /* ---- recovery ---- */
 
-static int apply_msg(struct queue *q, const struct qrec_msg *r, uint64_t seg, uint64_t off,
-		     size_t len)
+/* While recovery reads the journal it holds at most this many messages in
+ * memory: past it the oldest go to the index, and a later S or D record
+ * brings one back. So a restart with a large queue does not need an
+ * entry's ~350 octets for each of its messages at once, only the index
+ * map's 36 (idmap.c). */
+#define RECOVER_IN_MEMORY(q) (4 * (q)->active_max)
+
+struct recovery {
+	struct queue_idmap indexed; /* messages moved to the index meanwhile */
+};
+
+/* id's entry: in memory, or brought back from the index; NULL: none. */
+static struct queue_entry *recovered(struct queue *q, struct recovery *rc, const char *id)
 {
-	struct queue_entry *e = queue_find(q, r->id);
+	struct queue_entry *e = queue_find(q, id);
+	uint32_t slot;
+	if (!e && queue_idmap_take(&rc->indexed, id, &slot) &&
+	    !(e = queue_index_load_slot(q, slot)))
+		(void)queue_idmap_put(&rc->indexed, id, slot); /* stays where it is */
+	return e;
+}
+
+static int apply_msg(struct queue *q, struct recovery *rc, const struct qrec_msg *r,
+		     uint64_t seg, uint64_t off, size_t len)
+{
+	struct queue_entry *e = recovered(q, rc, r->id);
 	if (e) { /* a copy moved forward by queue_maintain: the newest wins */
 		queue_seg_ref(q, e->seg, -1, e->len);
 		e->seg = seg;
@@ -775,10 +800,10 @@ static int apply_msg(struct queue *q, const struct qrec_msg *r, uint64_t seg, ui
 	return 0;
 }
 
-static int apply_state(struct queue *q, const struct qrec_state *s, uint64_t seg, uint64_t off,
-		       size_t len)
+static int apply_state(struct queue *q, struct recovery *rc, const struct qrec_state *s,
+		       uint64_t seg, uint64_t off, size_t len)
 {
-	struct queue_entry *e = queue_find(q, s->id);
+	struct queue_entry *e = recovered(q, rc, s->id);
 	if (!e || e->nrcpt != s->nrcpt)
 		return 0; /* done meanwhile, or not ours: ignore */
 	const unsigned char *p = s->rcpts;
@@ -803,8 +828,44 @@ static int apply_state(struct queue *q, const struct qrec_state *s, uint64_t seg
 	return 0;
 }
 
+static bool spill_matches(struct queue *q, struct queue_entry *e);
+
+static void drop_unmatched(struct queue *q, struct queue_entry *e)
+{
+	log_msg(LOG_WARN, "event=queue_recover_dropped queue_id=%s reason=\"spill file "
+		"missing or incomplete: never acknowledged, or already delivered\"", e->id);
+	queue_remove(q, e);
+}
+
+/* Past RECOVER_IN_MEMORY, the oldest messages go to the index, down to
+ * half of it: one still queued long after it came is more likely waiting
+ * for a retry than about to be delivered. */
+static void recover_bound(struct queue *q, struct recovery *rc)
+{
+	if (q->nentries > q->recover_peak)
+		q->recover_peak = q->nentries;
+	if (q->nentries <= RECOVER_IN_MEMORY(q))
+		return;
+	while (q->head && q->nentries > RECOVER_IN_MEMORY(q) / 2) {
+		struct queue_entry *e = q->head;
+		char id[QREC_ID_MAX + 1];
+		uint32_t slot;
+		memcpy(id, e->id, sizeof(id));
+		if (e->spill && !spill_matches(q, e)) {
+			drop_unmatched(q, e); /* decided now: the spill file will not change */
+			continue;
+		}
+		if (!queue_index_put(q, e, &slot))
+			return; /* no index: memory it is */
+		if (queue_idmap_put(&rc->indexed, id, slot) != 0) {
+			(void)queue_index_load_slot(q, slot); /* cannot find it again: back */
+			return;
+		}
+	}
+}
+
 /* Read one segment's records until the end or the first bad one. */
-static int scan_segment(struct queue *q, struct qseg *s)
+static int scan_segment(struct queue *q, struct recovery *rc, struct qseg *s)
 {
 	unsigned char hdr[QREC_HDR];
 	unsigned char *rec = NULL;
@@ -831,11 +892,11 @@ static int scan_segment(struct queue *q, struct qseg *s)
 		struct qrec_state st;
 		char id[QREC_ID_MAX + 1];
 		if (t == QREC_MSG && qrec_parse_msg(p, plen, &m))
-			err = apply_msg(q, &m, s->num, off, n);
+			err = apply_msg(q, rc, &m, s->num, off, n);
 		else if (t == QREC_STATE && qrec_parse_state(p, plen, &st))
-			err = apply_state(q, &st, s->num, off, n);
+			err = apply_state(q, rc, &st, s->num, off, n);
 		else if (t == QREC_DONE && qrec_parse_done(p, plen, id)) {
-			struct queue_entry *e = queue_find(q, id);
+			struct queue_entry *e = recovered(q, rc, id);
 			if (e)
 				queue_remove(q, e);
 		} else {
@@ -843,6 +904,7 @@ static int scan_segment(struct queue *q, struct qseg *s)
 		}
 		if (err)
 			break;
+		recover_bound(q, rc);
 		off += n;
 	}
 	free(rec);
@@ -914,6 +976,7 @@ static int recover(struct queue *q, char *err, size_t errlen)
 	closedir(d);
 	if (n)
 		qsort(nums, n, sizeof(*nums), cmp_u64);
+	struct recovery state = {0};
 	int rc = 0;
 	for (size_t i = 0; i < n && rc == 0; i++) {
 		char path[PATH_MAX];
@@ -939,23 +1002,23 @@ static int recover(struct queue *q, char *err, size_t errlen)
 		}
 		q->segs[q->nsegs] = (struct qseg){.num = nums[i], .fd = fd};
 		struct qseg *s = &q->segs[q->nsegs++];
-		if (scan_segment(q, s)) {
+		if (scan_segment(q, &state, s)) {
 			snprintf(err, errlen, "queue segment %s: out of memory", path);
 			rc = -1;
 		}
 	}
 	free(nums);
-	if (rc)
+	if (rc) {
+		queue_idmap_free(&state.indexed);
 		return rc;
+	}
 
-	/* spill messages whose flush never completed */
+	/* spill messages whose flush never completed (those in the index
+	 * were looked at when they went there) */
 	for (struct queue_entry *e = q->head, *next; e; e = next) {
 		next = e->next;
-		if (e->spill && !spill_matches(q, e)) {
-			log_msg(LOG_WARN, "event=queue_recover_dropped queue_id=%s reason=\"spill file "
-				"missing or incomplete: never acknowledged, or already delivered\"", e->id);
-			queue_remove(q, e);
-		}
+		if (e->spill && !spill_matches(q, e))
+			drop_unmatched(q, e);
 	}
 	/* half-received messages */
 	if ((d = opendir(q->sdir))) {
@@ -964,7 +1027,7 @@ static int recover(struct queue *q, char *err, size_t errlen)
 				continue;
 			struct queue_entry *e = strlen(de->d_name) <= QREC_ID_MAX
 							? queue_find(q, de->d_name) : NULL;
-			if (!e || !e->spill) {
+			if ((!e || !e->spill) && !queue_idmap_has(&state.indexed, de->d_name)) {
 				char path[PATH_MAX];
 				if (queue_spill_path(q, de->d_name, path, sizeof(path)))
 					(void)unlink(path);
@@ -972,11 +1035,12 @@ static int recover(struct queue *q, char *err, size_t errlen)
 		}
 		closedir(d);
 	}
-	if (q->nentries)
-		log_msg(LOG_INFO, "event=queue_recovered dir=%s messages=%zu segments=%zu", q->dir,
-			q->nentries, q->nsegs);
-	/* recovery held every message in memory: from now on only the due
-	 * ones, and the memory goes back */
+	queue_idmap_free(&state.indexed);
+	if (q->nentries + q->index_used)
+		log_msg(LOG_INFO, "event=queue_recovered dir=%s messages=%zu segments=%zu "
+			"peak_in_memory=%zu", q->dir, q->nentries + q->index_used, q->nsegs,
+			q->recover_peak);
+	/* from now on only the due ones in memory, and the memory goes back */
 	queue_index_settle(q, (uint64_t)time(NULL));
 	malloc_trim(0);
 	return 0;
@@ -1169,7 +1233,7 @@ static void relocate_indexed(struct queue *q, struct queue_entry *e, void *arg)
 	if (!r->err)
 		r->err = relocate(q, r->head, e);
 	if (!queue_entry_wanted(e, r->now))
-		(void)queue_index_put(q, e);
+		(void)queue_index_put(q, e, NULL);
 }
 
 /* Octets of the journal that no message needs any more. */

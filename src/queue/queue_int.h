@@ -138,6 +138,7 @@ struct queue {
 	uint32_t index_pos;     /* where the next scan for due slots starts */
 	size_t index_used;
 	uint64_t index_due;     /* no slot is due before this (a lower bound) */
+	size_t recover_peak;    /* most messages in memory at once while recovering */
 	struct buf rec;     /* scratch for S and D records */
 
 	pthread_t flusher;
@@ -205,9 +206,13 @@ int queue_sync(struct queue *q);
  * start, so never flushed). Everything with mu held. */
 int queue_index_open(struct queue *q);
 void queue_index_close(struct queue *q);
-/* Move e out of memory into a slot (e is freed), if it is idle and its
- * recipients' state is in its latest S record; false: it stays. */
-bool queue_index_put(struct queue *q, struct queue_entry *e);
+/* Move e out of memory into a slot (e is freed; *slot, if not NULL, says
+ * which), if it is idle and its recipients' state is in its latest S
+ * record; false: it stays. */
+bool queue_index_put(struct queue *q, struct queue_entry *e, uint32_t *slot);
+/* Load slot i into memory whatever the limit; NULL if it is free or
+ * cannot be read. */
+struct queue_entry *queue_index_load_slot(struct queue *q, uint32_t i);
 /* Whether e belongs in memory at now: being delivered, or due. */
 bool queue_entry_wanted(const struct queue_entry *e, uint64_t now);
 /* Put every entry that is not wanted at now into the index, and the
@@ -240,5 +245,17 @@ void queue_index_each(struct queue *q, void (*fn)(void *arg, const struct queue_
 		      void *arg);
 /* retry without an id: every slot not held is due now; the count. */
 size_t queue_index_retry_all(struct queue *q);
+
+/* idmap.c: queue ids to index slots (recovery's messages moved out of
+ * memory while it reads the journal). */
+struct queue_idmap {
+	struct queue_idmap_cell *cells;
+	size_t cap, n;
+};
+int queue_idmap_put(struct queue_idmap *m, const char *id, uint32_t slot); /* 0 or an errno */
+/* Remove id, its slot in *slot; false if it is not there. */
+bool queue_idmap_take(struct queue_idmap *m, const char *id, uint32_t *slot);
+bool queue_idmap_has(const struct queue_idmap *m, const char *id);
+void queue_idmap_free(struct queue_idmap *m);
 
 #endif
