@@ -159,3 +159,32 @@ def test_control_socket_mode_and_peer_check(start_server):
         assert not os.path.exists(ctl), "the socket stays after a clean stop"
     finally:
         shutil.rmtree(base, ignore_errors=True)
+
+
+def test_broken_mailbox_holds_back_only_its_own_copy(start_server):
+    """A message for two mailboxes, one of them broken: the other has it at
+    once, the queue keeps it for the broken one only (Postfix's virtual(8)
+    delivers each recipient alone), and once mended each has it once."""
+    srv = start_server(config={"retry_schedule": "1h"})
+    blocker = block_mailbox(srv, "b")
+    with srv.connect() as c:
+        body = b"Subject: two\r\n\r\nfor a and b\r\n"
+        qid = queue_id(c.send_message("s@example.org", ["a@localhost", "b@localhost"],
+                                      body + b".\r\n"))
+    line = wait_state(srv, qid, "deferred")
+    deadline = time.monotonic() + 10
+    while not srv.messages("a@localhost"):
+        assert time.monotonic() < deadline, srv.log()
+        time.sleep(0.02)
+    rc, out, _ = pq(srv, "show", qid)
+    assert 'recipient to="a@localhost" status=delivered' in out, out
+    assert 'recipient to="b@localhost" status=pending' in out, out
+    log = srv.log()
+    assert ('event=delivered queue_id=%s to="<a@localhost>"' % qid) in log, log
+    assert ('event=deferred queue_id=%s to="<b@localhost>"' % qid) in log, log
+    os.unlink(blocker)
+    rc, out, err = pq(srv, "retry", qid)
+    assert rc == 0, err
+    wait_state(srv, qid, None)
+    assert len(srv.messages("a@localhost")) == 1
+    assert len(srv.messages("b@localhost")) == 1
