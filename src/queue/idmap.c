@@ -1,6 +1,6 @@
 /* Queue ids to index slots, for recovery only (queue.c, recover): the
  * messages it has moved to the index while it reads the journal, so that a
- * later S or D record finds them. 36 octets a message instead of the
+ * later S or D record finds them. 40 octets a message instead of the
  * ~350 of an entry in memory. Open addressing with linear probing; a
  * removal shifts the cells after it back, so no tombstones. */
 #include "queue/queue_int.h"
@@ -12,6 +12,7 @@
 struct queue_idmap_cell {
 	char id[QREC_ID_MAX + 1]; /* "": free */
 	uint32_t slot;
+	bool spill;
 };
 
 static size_t id_hash(const char *id)
@@ -49,7 +50,7 @@ static int grow(struct queue_idmap *m)
 	return 0;
 }
 
-int queue_idmap_put(struct queue_idmap *m, const char *id, uint32_t slot)
+int queue_idmap_put(struct queue_idmap *m, const char *id, uint32_t slot, bool spill)
 {
 	if (strlen(id) > QREC_ID_MAX)
 		return EINVAL;
@@ -61,6 +62,7 @@ int queue_idmap_put(struct queue_idmap *m, const char *id, uint32_t slot)
 		m->n++;
 	}
 	c->slot = slot;
+	c->spill = spill;
 	return 0;
 }
 
@@ -91,6 +93,14 @@ bool queue_idmap_take(struct queue_idmap *m, const char *id, uint32_t *slot)
 bool queue_idmap_has(const struct queue_idmap *m, const char *id)
 {
 	return m->n > 0 && strlen(id) <= QREC_ID_MAX && find(m, id)->id[0];
+}
+
+void queue_idmap_each_spill(const struct queue_idmap *m, void (*fn)(void *arg, uint32_t slot),
+			    void *arg)
+{
+	for (size_t i = 0; i < m->cap; i++)
+		if (m->cells[i].id[0] && m->cells[i].spill)
+			fn(arg, m->cells[i].slot);
 }
 
 void queue_idmap_free(struct queue_idmap *m)

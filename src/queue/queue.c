@@ -749,7 +749,7 @@ void queue_wait_flush(struct queue_msg *m)
  * memory: past it the oldest go to the index, and a later S or D record
  * brings one back. So a restart with a large queue does not need an
  * entry's ~350 octets for each of its messages at once, only the index
- * map's 36 (idmap.c). */
+ * map's 40 (idmap.c). */
 #define RECOVER_IN_MEMORY(q) (4 * (q)->active_max)
 
 struct recovery {
@@ -763,7 +763,7 @@ static struct queue_entry *recovered(struct queue *q, struct recovery *rc, const
 	uint32_t slot;
 	if (!e && queue_idmap_take(&rc->indexed, id, &slot) &&
 	    !(e = queue_index_load_slot(q, slot)))
-		(void)queue_idmap_put(&rc->indexed, id, slot); /* stays where it is */
+		(void)queue_idmap_put(&rc->indexed, id, slot, true); /* stays: checked at the end */
 	return e;
 }
 
@@ -839,7 +839,8 @@ static void drop_unmatched(struct queue *q, struct queue_entry *e)
 
 /* Past RECOVER_IN_MEMORY, the oldest messages go to the index, down to
  * half of it: one still queued long after it came is more likely waiting
- * for a retry than about to be delivered. */
+ * for a retry than about to be delivered. (A spill message's file is
+ * looked at only at the end: a later D record may explain its absence.) */
 static void recover_bound(struct queue *q, struct recovery *rc)
 {
 	if (q->nentries > q->recover_peak)
@@ -849,19 +850,28 @@ static void recover_bound(struct queue *q, struct recovery *rc)
 	while (q->head && q->nentries > RECOVER_IN_MEMORY(q) / 2) {
 		struct queue_entry *e = q->head;
 		char id[QREC_ID_MAX + 1];
+		bool spill = e->spill;
 		uint32_t slot;
 		memcpy(id, e->id, sizeof(id));
-		if (e->spill && !spill_matches(q, e)) {
-			drop_unmatched(q, e); /* decided now: the spill file will not change */
-			continue;
-		}
 		if (!queue_index_put(q, e, &slot))
 			return; /* no index: memory it is */
-		if (queue_idmap_put(&rc->indexed, id, slot) != 0) {
+		if (queue_idmap_put(&rc->indexed, id, slot, spill) != 0) {
 			(void)queue_index_load_slot(q, slot); /* cannot find it again: back */
 			return;
 		}
 	}
+}
+
+/* A spill message moved to the index while recovering: in memory for a
+ * moment to look at its file, then back to the index or dropped. */
+static void check_indexed_spill(void *arg, uint32_t slot)
+{
+	struct queue *q = arg;
+	struct queue_entry *e = queue_index_load_slot(q, slot);
+	if (e && !spill_matches(q, e))
+		drop_unmatched(q, e);
+	else if (e)
+		(void)queue_index_put(q, e, NULL);
 }
 
 /* Read one segment's records until the end or the first bad one. */
@@ -1013,13 +1023,14 @@ static int recover(struct queue *q, char *err, size_t errlen)
 		return rc;
 	}
 
-	/* spill messages whose flush never completed (those in the index
-	 * were looked at when they went there) */
+	/* spill messages whose flush never completed: in memory, then in
+	 * the index */
 	for (struct queue_entry *e = q->head, *next; e; e = next) {
 		next = e->next;
 		if (e->spill && !spill_matches(q, e))
 			drop_unmatched(q, e);
 	}
+	queue_idmap_each_spill(&state.indexed, check_indexed_spill, q);
 	/* half-received messages */
 	if ((d = opendir(q->sdir))) {
 		while ((de = readdir(d))) {

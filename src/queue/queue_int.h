@@ -252,10 +252,14 @@ struct queue_idmap {
 	struct queue_idmap_cell *cells;
 	size_t cap, n;
 };
-int queue_idmap_put(struct queue_idmap *m, const char *id, uint32_t slot); /* 0 or an errno */
+/* 0 or an errno; spill: the message's body is a spill file */
+int queue_idmap_put(struct queue_idmap *m, const char *id, uint32_t slot, bool spill);
 /* Remove id, its slot in *slot; false if it is not there. */
 bool queue_idmap_take(struct queue_idmap *m, const char *id, uint32_t *slot);
 bool queue_idmap_has(const struct queue_idmap *m, const char *id);
+/* fn(arg, slot) for the slot of every spill message in m. */
+void queue_idmap_each_spill(const struct queue_idmap *m, void (*fn)(void *arg, uint32_t slot),
+			    void *arg);
 void queue_idmap_free(struct queue_idmap *m);
 
 #endif
