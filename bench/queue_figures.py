@@ -134,10 +134,13 @@ def lmtp_report(rows, f):
 def report(path):
     rows = {}
     mem = []
+    restart = None
     for line in open(path):
         part, what, kv = line.rstrip("\n").split("\t")
         d = dict(x.split("=", 1) for x in kv.split() if "=" in x)
-        if part == "memory":
+        if part == "memory" and what == "restart":
+            restart = d
+        elif part == "memory":
             mem.append(d)
         else:
             rows[(part, what)] = d
@@ -207,6 +210,12 @@ def report(path):
                   % (first, last, (last / first - 1) * 100, lo, hi,
                      "met" if hi <= lo * 1.2 else "missed",
                      (last - first) * 1024 / (q1 - q0) if q1 > q0 else float("nan"), mem[0]["rss_kb"]))
+    if restart:
+        print()
+        print("Restart on that queue: listening after %.2f s; peak RSS while recovering %s kB (%s messages, "
+              "at most %s in memory at once); RSS after %s kB."
+              % (f(restart, "secs"), restart.get("peak_rss_kb"), restart.get("messages", "?"),
+                 restart.get("peak_in_memory", "?"), restart.get("rss_kb")))
 
 
 if __name__ == "__main__":

@@ -20,7 +20,9 @@
 #   memory   posternd alone, store = lmtp to a port nobody listens on, so every
 #            delivery defers and the queue only grows: MEM_MSGS messages in
 #            chunks of MEM_STEP; posternd's RSS and PSS after each chunk.
-#            Target: flat within 20 %.
+#            Target: flat within 20 %. Then a restart on that queue: the time
+#            until posternd listens and its peak RSS (VmHWM) while recovery
+#            reads the queue back.
 #
 # It asserts nothing. Postfix's own delay= (from its arrival to its delivery)
 # is shown next to posternd's; the rates are the figures that matter.
@@ -257,6 +259,16 @@ mem_part() {
   done
   pd_stop
   mv "$OUT/posternd.log" "$OUT/posternd-memory.log"
+  # a restart on that queue: recovery reads every message back
+  t0=$(now)
+  pd_start --queue-dir "$PD/queue" --control "$PD/control.sock" --store lmtp --lmtp "127.0.0.1:$DEAD_PORT"
+  for _ in $(seq 1 6000); do grep -q 'event=listening' "$OUT/posternd.log" && break; sleep 0.01; done
+  secs=$(elapsed "$t0")
+  printf 'memory\trestart\tsecs=%s peak_rss_kb=%s rss_kb=%s %s\n' "$secs" \
+    "$(awk '/^VmHWM/{print $2}' /proc/$PDPID/status)" "$(awk '/^VmRSS/{print $2}' /proc/$PDPID/status)" \
+    "$(grep -o 'messages=[0-9]* segments=[0-9]* peak_in_memory=[0-9]*' "$OUT/posternd.log" | head -1)" >> "$PQ"
+  pd_stop
+  mv "$OUT/posternd.log" "$OUT/posternd-restart.log"
 }
 
 log "PARTS=$PARTS ORDER=$ORDER LOAD_S=$LOAD_S SESSIONS=$SESSIONS SIZE=$SIZE MEM_MSGS=$MEM_MSGS"
