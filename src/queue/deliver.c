@@ -320,11 +320,11 @@ void queue_deliver(struct queue *q, struct queue_job *job, struct store *st, uin
 		deliver_group(q, st, &m, e->recovered, pending, npending, chunk, QUEUE_INLINE_MAX, res);
 		/* one broken mailbox must not hold back the others (Postfix's
 		 * virtual(8) delivers each recipient alone): after a local
-		 * failure of the whole group, each is tried on its own */
+		 * failure of the whole group, each is tried on its own, as a
+		 * replacement (two recipients with one mailbox get one file) */
 		bool alone = npending > 1 && all_failed_locally(res, npending);
 		for (size_t k = 0; alone && k < npending; k++)
-			deliver_group(q, st, &m, e->recovered, &pending[k], 1, chunk, QUEUE_INLINE_MAX,
-				      &res[k]);
+			deliver_group(q, st, &m, true, &pending[k], 1, chunk, QUEUE_INLINE_MAX, &res[k]);
 	}
 	bool unsynced = false; /* delivered, durable only after store_sync */
 	for (size_t k = 0; !err && k < npending; k++) {

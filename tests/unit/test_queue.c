@@ -1457,6 +1457,47 @@ static void test_one_broken_mailbox_holds_back_no_other(void **state)
 	assert_int_equal(files_of(f, "b"), 1);
 }
 
+/* Two recipients of one mailbox (A and a) beside a broken one: tried
+ * alone, the mailbox still gets one file, whatever second each lands in
+ * (the copy of an earlier second stands for the first one's). */
+static void test_alone_one_file_per_mailbox(void **state)
+{
+	struct fx *f = *state;
+	char broken[256], path[512];
+	break_mailbox(f, "b", broken, sizeof(broken));
+	const char *sub[] = {"", "/new", "/cur", "/tmp"};
+	for (size_t i = 0; i < 4; i++) {
+		snprintf(path, sizeof(path), "%s/example.org/a%s", f->mdir, sub[i]);
+		assert_int_equal(mkdir(path, 0700), 0);
+	}
+	snprintf(path, sizeof(path), "%s/example.org/a/new/1.AM1.earlier", f->mdir);
+	FILE *fp = fopen(path, "w");
+	assert_non_null(fp);
+	fputs("an earlier second's copy\n", fp);
+	fclose(fp);
+	const char *rcpts[] = {"A@example.org", "b@example.org", "a@example.org"};
+	enum queue_status st;
+	struct queue_msg *m = queue_msg_begin(f->q, "AM1", "s@example.net", 0, rcpts, 3,
+					      (uint64_t)time(NULL), &st);
+	assert_non_null(m);
+	assert_int_equal(queue_msg_write(m, "x\r\n", 3), QUEUE_OK);
+	g_w.done = 0;
+	queue_msg_commit(m, on_done, &g_w);
+	wait_done(&g_w, 1);
+	uint64_t now = (uint64_t)time(NULL);
+	struct reports rp = {0};
+	assert_int_equal(run_due(f, now, &rp), 1);
+	assert_int_equal(rp.delivered, 2);
+	assert_int_equal(rp.deferred, 1);
+	assert_int_equal(files_of(f, "a"), 1);
+	size_t len;
+	char *got = delivered_id(f, "a", "AM1", &len);
+	assert_non_null(got);
+	assert_int_equal(len, 2);
+	assert_memory_equal(got, "x\n", 2);
+	free(got);
+}
+
 /* The recovery's id map against a plain list: ids put, taken back in
  * another order, put again, with the table growing on the way. */
 static void test_idmap(void **state)
@@ -1608,6 +1649,7 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_recovery_bounds_its_memory, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_one_broken_mailbox_holds_back_no_other, setup,
 						teardown),
+		cmocka_unit_test_setup_teardown(test_alone_one_file_per_mailbox, setup, teardown),
 		cmocka_unit_test(test_idmap),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
