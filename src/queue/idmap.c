@@ -1,8 +1,11 @@
 /* Queue ids to index slots, for recovery only (queue.c, recover): the
  * messages it has moved to the index while it reads the journal, so that a
- * later S or D record finds them. 40 octets a message instead of the
- * ~350 of an entry in memory. Open addressing with linear probing; a
- * removal shifts the cells after it back, so no tombstones. */
+ * later S or D record finds them. A cell holds a 64-bit hash of the id, not
+ * the id: 16 octets a message (at most half the cells used) instead of the
+ * ~350 of an entry in memory. Two ids may share a hash, so a key gives
+ * candidates, and the caller reads each candidate slot's id to choose.
+ * Open addressing with linear probing; a removal shifts the cells after it
+ * back, so no tombstones. */
 #include "queue/queue_int.h"
 
 #include <errno.h>
@@ -10,28 +13,30 @@
 #include <string.h>
 
 struct queue_idmap_cell {
-	char id[QREC_ID_MAX + 1]; /* "": free */
+	uint64_t key; /* 0: free */
 	uint32_t slot;
-	bool spill;
+	uint32_t spill;
 };
 
-static size_t id_hash(const char *id)
+uint64_t queue_idmap_key(const char *id)
 {
 	uint64_t h = 1469598103934665603ULL; /* FNV-1a */
 	for (; *id; id++)
 		h = (h ^ (unsigned char)*id) * 1099511628211ULL;
-	return (size_t)h;
+	return h ? h : 1;
 }
 
-/* The cell of id, or the free cell where it would go (cap > n). */
-static struct queue_idmap_cell *find(const struct queue_idmap *m, const char *id)
+static size_t home(const struct queue_idmap *m, uint64_t key)
 {
-	size_t mask = m->cap - 1;
-	for (size_t i = id_hash(id) & mask;; i = (i + 1) & mask) {
-		struct queue_idmap_cell *c = &m->cells[i];
-		if (!c->id[0] || strcmp(c->id, id) == 0)
-			return c;
-	}
+	return (size_t)(key ^ (key >> 32)) & (m->cap - 1);
+}
+
+static void place(struct queue_idmap *m, struct queue_idmap_cell c)
+{
+	size_t i = home(m, c.key);
+	while (m->cells[i].key)
+		i = (i + 1) & (m->cap - 1);
+	m->cells[i] = c;
 }
 
 static int grow(struct queue_idmap *m)
@@ -44,62 +49,59 @@ static int grow(struct queue_idmap *m)
 	m->cells = cells;
 	m->cap = cap;
 	for (size_t i = 0; i < old_cap; i++)
-		if (old[i].id[0])
-			*find(m, old[i].id) = old[i];
+		if (old[i].key)
+			place(m, old[i]);
 	free(old);
 	return 0;
 }
 
-int queue_idmap_put(struct queue_idmap *m, const char *id, uint32_t slot, bool spill)
+int queue_idmap_put(struct queue_idmap *m, uint64_t key, uint32_t slot, bool spill)
 {
-	if (strlen(id) > QREC_ID_MAX)
-		return EINVAL;
 	if ((m->n + 1) * 2 > m->cap && grow(m) != 0) /* at most half full */
 		return ENOMEM;
-	struct queue_idmap_cell *c = find(m, id);
-	if (!c->id[0]) {
-		memcpy(c->id, id, strlen(id) + 1);
-		m->n++;
-	}
-	c->slot = slot;
-	c->spill = spill;
+	place(m, (struct queue_idmap_cell){key ? key : 1, slot, spill});
+	m->n++;
 	return 0;
 }
 
-bool queue_idmap_take(struct queue_idmap *m, const char *id, uint32_t *slot)
+bool queue_idmap_next(const struct queue_idmap *m, uint64_t key, size_t *at, uint32_t *slot)
 {
 	if (m->n == 0)
 		return false;
-	struct queue_idmap_cell *c = find(m, id);
-	if (!c->id[0])
-		return false;
-	*slot = c->slot;
+	size_t mask = m->cap - 1;
+	for (size_t i = *at == SIZE_MAX ? home(m, key) : (*at + 1) & mask; m->cells[i].key;
+	     i = (i + 1) & mask) {
+		if (m->cells[i].key == key) {
+			*at = i;
+			*slot = m->cells[i].slot;
+			return true;
+		}
+	}
+	return false;
+}
+
+void queue_idmap_remove_at(struct queue_idmap *m, size_t at)
+{
+	size_t mask = m->cap - 1, hole = at;
 	m->n--;
 	/* shift back every later cell of the run that may sit past its home */
-	size_t mask = m->cap - 1, hole = (size_t)(c - m->cells);
-	for (size_t i = (hole + 1) & mask; m->cells[i].id[0]; i = (i + 1) & mask) {
-		size_t home = id_hash(m->cells[i].id) & mask;
-		/* movable when its home is not in (hole, i] (cyclically) */
-		bool between = hole <= i ? (hole < home && home <= i) : (hole < home || home <= i);
-		if (!between) {
+	for (size_t i = (hole + 1) & mask; m->cells[i].key; i = (i + 1) & mask) {
+		size_t h = home(m, m->cells[i].key);
+		/* it stays where it is when its home is in (hole, i] (cyclically) */
+		bool stays = hole <= i ? (hole < h && h <= i) : (hole < h || h <= i);
+		if (!stays) {
 			m->cells[hole] = m->cells[i];
 			hole = i;
 		}
 	}
-	m->cells[hole].id[0] = '\0';
-	return true;
-}
-
-bool queue_idmap_has(const struct queue_idmap *m, const char *id)
-{
-	return m->n > 0 && strlen(id) <= QREC_ID_MAX && find(m, id)->id[0];
+	m->cells[hole].key = 0;
 }
 
 void queue_idmap_each_spill(const struct queue_idmap *m, void (*fn)(void *arg, uint32_t slot),
 			    void *arg)
 {
 	for (size_t i = 0; i < m->cap; i++)
-		if (m->cells[i].id[0] && m->cells[i].spill)
+		if (m->cells[i].key && m->cells[i].spill)
 			fn(arg, m->cells[i].slot);
 }
 

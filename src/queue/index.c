@@ -241,6 +241,13 @@ struct queue_entry *queue_index_load_slot(struct queue *q, uint32_t i)
 	return slot_load(q, i, &s);
 }
 
+bool queue_index_slot_is(struct queue *q, uint32_t i, const char *id)
+{
+	struct queue_slot s;
+	return i < q->index_slots && slot_read(q, i, &s) == 0 && s.id[0] &&
+	       strncmp(s.id, id, sizeof(s.id)) == 0;
+}
+
 /* What a scan does with a used slot. */
 enum visit { SKIP, LOAD, STOP };
 

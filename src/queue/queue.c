@@ -748,22 +748,34 @@ void queue_wait_flush(struct queue_msg *m)
 /* While recovery reads the journal it holds at most this many messages in
  * memory: past it the oldest go to the index, and a later S or D record
  * brings one back. So a restart with a large queue does not need an
- * entry's ~350 octets for each of its messages at once, only the index
- * map's 40 (idmap.c). */
+ * entry's ~350 octets for each of its messages at once, only the id map's
+ * 16 (idmap.c). */
 #define RECOVER_IN_MEMORY(q) (4 * (q)->active_max)
 
 struct recovery {
 	struct queue_idmap indexed; /* messages moved to the index meanwhile */
 };
 
+/* Whether id was moved to the index meanwhile: its slot and map cell. */
+static bool indexed(struct queue *q, struct recovery *rc, const char *id, uint32_t *slot,
+		    size_t *at)
+{
+	uint64_t key = queue_idmap_key(id);
+	*at = SIZE_MAX;
+	while (queue_idmap_next(&rc->indexed, key, at, slot))
+		if (queue_index_slot_is(q, *slot, id)) /* the hash's candidates: the id decides */
+			return true;
+	return false;
+}
+
 /* id's entry: in memory, or brought back from the index; NULL: none. */
 static struct queue_entry *recovered(struct queue *q, struct recovery *rc, const char *id)
 {
 	struct queue_entry *e = queue_find(q, id);
 	uint32_t slot;
-	if (!e && queue_idmap_take(&rc->indexed, id, &slot) &&
-	    !(e = queue_index_load_slot(q, slot)))
-		(void)queue_idmap_put(&rc->indexed, id, slot, true); /* stays: checked at the end */
+	size_t at;
+	if (!e && indexed(q, rc, id, &slot, &at) && (e = queue_index_load_slot(q, slot)))
+		queue_idmap_remove_at(&rc->indexed, at);
 	return e;
 }
 
@@ -855,7 +867,7 @@ static void recover_bound(struct queue *q, struct recovery *rc)
 		memcpy(id, e->id, sizeof(id));
 		if (!queue_index_put(q, e, &slot))
 			return; /* no index: memory it is */
-		if (queue_idmap_put(&rc->indexed, id, slot, spill) != 0) {
+		if (queue_idmap_put(&rc->indexed, queue_idmap_key(id), slot, spill) != 0) {
 			(void)queue_index_load_slot(q, slot); /* cannot find it again: back */
 			return;
 		}
@@ -868,9 +880,13 @@ static void check_indexed_spill(void *arg, uint32_t slot)
 {
 	struct queue *q = arg;
 	struct queue_entry *e = queue_index_load_slot(q, slot);
-	if (e && !spill_matches(q, e))
+	char path[PATH_MAX];
+	if (e && !spill_matches(q, e)) {
+		/* half-received: the cleanup of spill/ kept its file for it */
+		if (queue_spill_path(q, e->id, path, sizeof(path)))
+			(void)unlink(path);
 		drop_unmatched(q, e);
-	else if (e)
+	} else if (e)
 		(void)queue_index_put(q, e, NULL);
 }
 
@@ -1023,22 +1039,24 @@ static int recover(struct queue *q, char *err, size_t errlen)
 		return rc;
 	}
 
-	/* spill messages whose flush never completed: in memory, then in
-	 * the index */
+	/* spill messages whose flush never completed (those in the index:
+	 * below, once the map's slots are no longer needed) */
 	for (struct queue_entry *e = q->head, *next; e; e = next) {
 		next = e->next;
 		if (e->spill && !spill_matches(q, e))
 			drop_unmatched(q, e);
 	}
-	queue_idmap_each_spill(&state.indexed, check_indexed_spill, q);
 	/* half-received messages */
 	if ((d = opendir(q->sdir))) {
 		while ((de = readdir(d))) {
 			if (de->d_name[0] == '.')
 				continue;
-			struct queue_entry *e = strlen(de->d_name) <= QREC_ID_MAX
-							? queue_find(q, de->d_name) : NULL;
-			if ((!e || !e->spill) && !queue_idmap_has(&state.indexed, de->d_name)) {
+			bool ours = strlen(de->d_name) <= QREC_ID_MAX;
+			struct queue_entry *e = ours ? queue_find(q, de->d_name) : NULL;
+			uint32_t slot;
+			size_t at;
+			if ((!e || !e->spill) &&
+			    !(ours && !e && indexed(q, &state, de->d_name, &slot, &at))) {
 				char path[PATH_MAX];
 				if (queue_spill_path(q, de->d_name, path, sizeof(path)))
 					(void)unlink(path);
@@ -1046,6 +1064,8 @@ static int recover(struct queue *q, char *err, size_t errlen)
 		}
 		closedir(d);
 	}
+	/* loading and putting back moves slots: the map's last use */
+	queue_idmap_each_spill(&state.indexed, check_indexed_spill, q);
 	queue_idmap_free(&state.indexed);
 	if (q->nentries + q->index_used)
 		log_msg(LOG_INFO, "event=queue_recovered dir=%s messages=%zu segments=%zu "

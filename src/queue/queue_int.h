@@ -213,6 +213,8 @@ bool queue_index_put(struct queue *q, struct queue_entry *e, uint32_t *slot);
 /* Load slot i into memory whatever the limit; NULL if it is free or
  * cannot be read. */
 struct queue_entry *queue_index_load_slot(struct queue *q, uint32_t i);
+/* Whether slot i holds the message id. */
+bool queue_index_slot_is(struct queue *q, uint32_t i, const char *id);
 /* Whether e belongs in memory at now: being delivered, or due. */
 bool queue_entry_wanted(const struct queue_entry *e, uint64_t now);
 /* Put every entry that is not wanted at now into the index, and the
@@ -247,16 +249,19 @@ void queue_index_each(struct queue *q, void (*fn)(void *arg, const struct queue_
 size_t queue_index_retry_all(struct queue *q);
 
 /* idmap.c: queue ids to index slots (recovery's messages moved out of
- * memory while it reads the journal). */
+ * memory while it reads the journal), by a hash of the id. */
 struct queue_idmap {
 	struct queue_idmap_cell *cells;
 	size_t cap, n;
 };
+uint64_t queue_idmap_key(const char *id);
 /* 0 or an errno; spill: the message's body is a spill file */
-int queue_idmap_put(struct queue_idmap *m, const char *id, uint32_t slot, bool spill);
-/* Remove id, its slot in *slot; false if it is not there. */
-bool queue_idmap_take(struct queue_idmap *m, const char *id, uint32_t *slot);
-bool queue_idmap_has(const struct queue_idmap *m, const char *id);
+int queue_idmap_put(struct queue_idmap *m, uint64_t key, uint32_t slot, bool spill);
+/* The next slot put under key, after the cell *at (SIZE_MAX: from the
+ * start); *at says where, for remove_at. false: no more. */
+bool queue_idmap_next(const struct queue_idmap *m, uint64_t key, size_t *at, uint32_t *slot);
+/* Remove the cell at (from next); other positions move. */
+void queue_idmap_remove_at(struct queue_idmap *m, size_t at);
 /* fn(arg, slot) for the slot of every spill message in m. */
 void queue_idmap_each_spill(const struct queue_idmap *m, void (*fn)(void *arg, uint32_t slot),
 			    void *arg);
