@@ -3,6 +3,8 @@ index (src/queue/index.c). Everything `postern queue` does still reaches
 them, a restart rebuilds the index from the journal, and when the target
 comes back each is delivered once, to a real Dovecot."""
 import os
+import re
+import threading
 import time
 
 from conftest import queue_id
@@ -62,3 +64,40 @@ def test_waiting_messages_delivered_when_the_target_returns(start_server, tmp_pa
         assert len(d.messages("alice")) == N
     finally:
         d.stop()
+
+
+def test_restart_with_more_than_recovery_holds_in_memory(start_server, tmp_path):
+    """More waiting messages than recovery keeps in memory while it reads
+    the journal (4 x the active limit of 1,000): after kill -9 and a
+    restart, every one is back, deferred, and the log says how many were in
+    memory at once."""
+    target = "unix:%s" % (tmp_path / "nothing.sock")
+    srv = lmtp_server(start_server, target)
+    total, threads = 4500, 9
+    errors = []
+
+    def send_some(n):
+        try:
+            with srv.connect() as c:
+                c.ehlo()
+                for _ in range(n):
+                    queue_id(sent(c, ["alice@localhost"]))
+        except Exception as e:  # reported below, with the others
+            errors.append(e)
+
+    ts = [threading.Thread(target=send_some, args=(total // threads,)) for _ in range(threads)]
+    for t in ts:
+        t.start()
+    for t in ts:
+        t.join()
+    assert not errors, errors
+    wait_queue(srv, total)
+    srv.kill9()
+
+    srv2 = start_server(config={"store": "lmtp", "lmtp": target}, queue_dir=srv.queue_dir,
+                        maildir=srv.maildir)
+    out = wait_queue(srv2, total)
+    assert out.count(" state=deferred ") == total, out[:2000]
+    m = re.search(r"event=queue_recovered .*messages=(\d+) .*peak_in_memory=(\d+)", srv2.log())
+    assert m, srv2.log()[-3000:]
+    assert int(m.group(1)) == total and int(m.group(2)) <= 4001, m.group(0)
