@@ -15,7 +15,7 @@
  * at a lowered priority, so the loops keep the CPU first.
  *
  * A job's done callback runs on the loop that submitted it: the finishing
- * thread puts it on that loop's done list and wakes it with uv_async_send.
+ * thread puts it on that loop's done list and wakes it (srv_wake_send).
  * A job still queued can be taken back (a client that hung up). */
 #include <stdlib.h>
 #include <unistd.h>
@@ -59,7 +59,7 @@ static void *pool_thread(void *arg)
 		job->next = w->cpu_done;
 		w->cpu_done = job;
 		pthread_mutex_unlock(&w->cpu_lock);
-		uv_async_send(&w->cpu_async);
+		srv_wake_send(&w->cpu_wake);
 		pthread_mutex_lock(&p->lock);
 	}
 	pthread_mutex_unlock(&p->lock);
@@ -141,9 +141,9 @@ bool srv_cpu_pool_cancel(struct srv_cpu_pool *p, struct srv_cpu_job *job)
 }
 
 /* On the loop: run the done callbacks of its finished jobs, oldest first. */
-static void on_cpu_done(uv_async_t *a)
+static void on_cpu_done(struct srv_wake *wake)
 {
-	struct srv_worker *w = a->data;
+	struct srv_worker *w = wake->data;
 	pthread_mutex_lock(&w->cpu_lock);
 	struct srv_cpu_job *list = w->cpu_done;
 	w->cpu_done = NULL;
@@ -163,9 +163,8 @@ static void on_cpu_done(uv_async_t *a)
 	}
 }
 
-void srv_cpu_loop_init(struct srv_worker *w)
+int srv_cpu_loop_init(struct srv_worker *w)
 {
 	pthread_mutex_init(&w->cpu_lock, NULL);
-	uv_async_init(&w->loop, &w->cpu_async, on_cpu_done);
-	w->cpu_async.data = w;
+	return srv_wake_init(&w->loop, &w->cpu_wake, on_cpu_done, w);
 }

@@ -1,7 +1,7 @@
 /* The session hooks that decide recipients and spool into the queue.
  * Spooling happens on the loop (plain writes, no fsync); the queue's flusher
  * thread makes a batch of messages durable with one flush (group commit,
- * queue/queue.c) and wakes the owning loop through its queue_async, and only
+ * queue/queue.c) and wakes the owning loop through its queue_wake, and only
  * then does the session say 250. The session waits meanwhile, consuming
  * nothing. */
 #include <errno.h>
@@ -212,12 +212,12 @@ static void on_durable(void *arg, enum queue_status st, const char *why)
 	d->next = w->queue_done;
 	w->queue_done = d;
 	pthread_mutex_unlock(&w->queue_lock);
-	uv_async_send(&w->queue_async);
+	srv_wake_send(&w->queue_wake);
 }
 
-static void on_queue_async(uv_async_t *a)
+static void on_queue_wake(struct srv_wake *wake)
 {
-	struct srv_worker *w = a->data;
+	struct srv_worker *w = wake->data;
 	pthread_mutex_lock(&w->queue_lock);
 	struct srv_delivery *list = w->queue_done;
 	w->queue_done = NULL;
@@ -258,11 +258,10 @@ static void msg_abort(void *ctx)
 	c->delivery = NULL;
 }
 
-void srv_delivery_worker_init(struct srv_worker *w)
+int srv_delivery_worker_init(struct srv_worker *w)
 {
 	pthread_mutex_init(&w->queue_lock, NULL);
-	uv_async_init(&w->loop, &w->queue_async, on_queue_async);
-	w->queue_async.data = w;
+	return srv_wake_init(&w->loop, &w->queue_wake, on_queue_wake, w);
 }
 
 bool srv_delivery_worker_idle(const struct srv_worker *w)

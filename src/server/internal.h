@@ -67,6 +67,24 @@ struct srv_shared {
 
 struct srv_conn;
 
+/* wake.c: another thread wakes a loop (not uv_async_t: see wake.c) */
+struct srv_wake {
+	uv_poll_t poll;
+	int fd;              /* an eventfd */
+	atomic_bool pending; /* written, not yet seen by the loop */
+	void (*cb)(struct srv_wake *w);
+	void *data;
+};
+/* On the loop's thread; 0, or -1 (no eventfd). */
+int srv_wake_init(uv_loop_t *loop, struct srv_wake *w, void (*cb)(struct srv_wake *), void *data);
+/* From any thread: cb runs on the loop soon, once for sends that come
+ * together. */
+void srv_wake_send(struct srv_wake *w);
+/* On the loop's thread: the poll handle is closed... */
+void srv_wake_close(struct srv_wake *w, uv_close_cb closed);
+/* ...and once no thread can send any more, the eventfd. */
+void srv_wake_fini(struct srv_wake *w);
+
 struct srv_worker {
 	unsigned id;
 	uv_loop_t loop;
@@ -87,14 +105,14 @@ struct srv_worker {
 	char rbuf[SRV_READ_BUF];
 	bool rbuf_busy;
 	char tlsbuf[SRV_TLS_PLAIN_BUF]; /* decrypted input, handed to a session at once */
-	/* CPU pool jobs of this loop that are done, under cpu_lock; cpu_async
+	/* CPU pool jobs of this loop that are done, under cpu_lock; cpu_wake
 	 * wakes the loop to run them. cpu_jobs counts jobs out (loop only). */
-	uv_async_t cpu_async;
+	struct srv_wake cpu_wake;
 	pthread_mutex_t cpu_lock;
 	struct srv_cpu_job *cpu_done;
 	unsigned cpu_jobs;
 	/* delivery.c: messages the queue's flusher made durable (or failed) */
-	uv_async_t queue_async;
+	struct srv_wake queue_wake;
 	pthread_mutex_t queue_lock;
 	struct srv_delivery *queue_done;
 	unsigned queue_pending; /* committed, not yet answered; on the loop only */
@@ -162,8 +180,9 @@ int srv_store_open(struct srv_shared *sh, char *err, size_t errlen);
 /* the route table (store/route.h) from the config: 0, or -1 with err */
 int srv_routes_init(struct srv_shared *sh, char *err, size_t errlen);
 void srv_routes_free(struct srv_shared *sh);
-/* a loop's end of the queue's flush notifications; closed by its stop */
-void srv_delivery_worker_init(struct srv_worker *w);
+/* a loop's end of the queue's flush notifications; closed by its stop.
+ * 0, or -1 (no eventfd) */
+int srv_delivery_worker_init(struct srv_worker *w);
 /* no commit of this loop waits for a flush: its handles may close */
 bool srv_delivery_worker_idle(const struct srv_worker *w);
 
@@ -234,7 +253,7 @@ void srv_cpu_pool_submit(struct srv_cpu_pool *p, struct srv_cpu_job *job);
  * runs or ran, and done will run. */
 bool srv_cpu_pool_cancel(struct srv_cpu_pool *p, struct srv_cpu_job *job);
 /* worker.c: the loop's side (init on the loop before it runs, close when it stops) */
-void srv_cpu_loop_init(struct srv_worker *w);
+int srv_cpu_loop_init(struct srv_worker *w); /* 0, or -1 (no eventfd) */
 
 uint64_t srv_now_ms(void);
 /* worker.c: a thread about to do CPU-bound or background work (the

@@ -47,7 +47,7 @@ struct srv_qmgr {
 	struct srv_shared *sh;
 	uv_loop_t *loop;
 	uv_timer_t timer;
-	uv_async_t wake;
+	struct srv_wake wake;      /* the flusher: new messages are ready */
 	pthread_mutex_t wake_lock; /* the flusher's sends against the close */
 	bool wake_closed;
 	unsigned inflight;
@@ -248,9 +248,9 @@ static void on_timer(uv_timer_t *t)
 	tick(t->data);
 }
 
-static void on_wake(uv_async_t *a)
+static void on_wake(struct srv_wake *w)
 {
-	tick(a->data);
+	tick(w->data);
 }
 
 
@@ -280,13 +280,16 @@ int srv_qmgr_start(struct srv_shared *sh, uv_loop_t *loop)
 	m->sh = sh;
 	m->loop = loop;
 	m->last_maintain = (uint64_t)time(NULL);
+	if (srv_wake_init(loop, &m->wake, on_wake, m) != 0) {
+		free(m->jobs);
+		free(m);
+		return -1;
+	}
 	uv_timer_init(loop, &m->timer);
 	m->timer.data = m;
 	uv_timer_init(loop, &m->sync_timer);
 	m->sync_timer.data = m;
 	pthread_mutex_init(&m->wake_lock, NULL);
-	uv_async_init(loop, &m->wake, on_wake);
-	m->wake.data = m;
 	sh->qmgr = m;
 	uv_timer_start(&m->timer, on_timer, 0, QMGR_TICK_MS);
 	return 0;
@@ -301,7 +304,7 @@ void srv_qmgr_ready(void *arg)
 		return; /* recovered messages: the first tick finds them */
 	pthread_mutex_lock(&m->wake_lock);
 	if (!m->wake_closed)
-		uv_async_send(&m->wake);
+		srv_wake_send(&m->wake);
 	pthread_mutex_unlock(&m->wake_lock);
 }
 
@@ -323,12 +326,13 @@ void srv_qmgr_stop(struct srv_shared *sh)
 	uv_close((uv_handle_t *)&m->sync_timer, closed);
 	m->sync_armed = false;
 	start_sync(m); /* what the timer would have started */
-	uv_close((uv_handle_t *)&m->wake, closed);
+	srv_wake_close(&m->wake, closed);
 }
 
 void srv_qmgr_free(struct srv_shared *sh)
 {
 	if (sh->qmgr) {
+		srv_wake_fini(&sh->qmgr->wake); /* no send after wake_closed */
 		pthread_mutex_destroy(&sh->qmgr->wake_lock);
 		free(sh->qmgr->jobs);
 	}

@@ -73,8 +73,8 @@ static void grace_tick(uv_timer_t *t)
 	 * does a message waiting for the queue's flush */
 	if (!w->conns && !w->cpu_jobs && srv_delivery_worker_idle(w)) {
 		uv_close((uv_handle_t *)&w->grace_timer, close_cb_noop);
-		uv_close((uv_handle_t *)&w->cpu_async, close_cb_noop);
-		uv_close((uv_handle_t *)&w->queue_async, close_cb_noop);
+		srv_wake_close(&w->cpu_wake, close_cb_noop);
+		srv_wake_close(&w->queue_wake, close_cb_noop);
 	}
 }
 
@@ -116,8 +116,11 @@ static int worker_init(struct srv_worker *w, unsigned id, struct srv_shared *sh,
 	w->stop_async.data = w;
 	uv_timer_init(&w->loop, &w->grace_timer);
 	w->grace_timer.data = w;
-	srv_cpu_loop_init(w);
-	srv_delivery_worker_init(w);
+	w->cpu_wake.fd = w->queue_wake.fd = -1; /* srv_wake_fini may come first */
+	if (srv_cpu_loop_init(w) || srv_delivery_worker_init(w)) {
+		snprintf(err, errlen, "eventfd: %s", strerror(errno));
+		return -1;
+	}
 	const struct srv_config *cfg = sh->cfg;
 	for (int kind = 0; kind < SRV_LISTEN_KINDS; kind++) {
 		for (size_t j = 0; j < cfg->nlisten[kind]; j++) {
@@ -157,6 +160,17 @@ struct srv_main {
 	uv_work_t pool_start;
 	bool stopping;
 };
+
+/* After stop_shared: no thread can wake a loop any more (the queue's
+ * flusher and the CPU pool have stopped), so the eventfds can go. */
+static void free_workers(struct srv_main *m)
+{
+	for (unsigned i = 0; i < m->nworkers; i++) {
+		srv_wake_fini(&m->workers[i].cpu_wake);
+		srv_wake_fini(&m->workers[i].queue_wake);
+	}
+	free(m->workers);
+}
 
 static void no_work(uv_work_t *w) { (void)w; }
 static void no_work_done(uv_work_t *w, int status) { (void)w; (void)status; }
@@ -383,8 +397,8 @@ int srv_run(struct srv_config *cfg)
 			uv_loop_close(&m.workers[i].loop);
 			pthread_mutex_destroy(&m.workers[i].cpu_lock);
 		}
-		free(m.workers);
 		stop_shared(&sh);
+		free_workers(&m);
 		return rc;
 	}
 	uv_signal_init(main_loop, &m.sigint);
@@ -408,8 +422,8 @@ int srv_run(struct srv_config *cfg)
 	for (unsigned i = 0; i < m.nworkers; i++)
 		uv_thread_join(&m.workers[i].thread);
 	uv_loop_close(main_loop);
-	free(m.workers);
 	stop_shared(&sh);
+	free_workers(&m);
 	log_msg(LOG_INFO, "event=stopped");
 	return 0;
 }
