@@ -1079,6 +1079,32 @@ static int recover(struct queue *q, char *err, size_t errlen)
 
 /* ---- open and close ---- */
 
+/* Before the new segment is made, the recovered ones that hold nothing
+ * queued go: the oldest in order (a D record lives after its M record, so
+ * removing from the head never brings a message back), and past the first
+ * that still holds mail, those without a single record. queue_maintain
+ * would remove the first kind a minute later, and the second kind only
+ * after the mail before them: a server restarted often would otherwise
+ * keep an empty segment, and its descriptor, per start. */
+static void drop_dead_segments(struct queue *q)
+{
+	size_t kept = 0;
+	bool head = true;
+	for (size_t i = 0; i < q->nsegs; i++) {
+		struct qseg *s = &q->segs[i];
+		head = head && s->live == 0;
+		if (!head && s->size > 0) {
+			q->segs[kept++] = *s;
+			continue;
+		}
+		char path[PATH_MAX];
+		close(s->fd);
+		if (seg_path(q, s->num, path, sizeof(path)) == 0)
+			(void)unlink(path);
+	}
+	q->nsegs = kept;
+}
+
 static int mkdir_if_missing(const char *path, bool *made)
 {
 	if (mkdir(path, 0700) == 0) {
@@ -1149,6 +1175,7 @@ struct queue *queue_open(const struct queue_config *cfg, char *err, size_t errle
 	}
 	if (recover(q, err, errlen))
 		goto fail;
+	drop_dead_segments(q);
 	if ((e = seg_create(q)) != 0 || (e = sync_dir(q, q->jdir)) != 0 ||
 	    (made && ((e = sync_dir(q, q->dir)) != 0 || (e = sync_dir(q, q->sdir)) != 0))) {
 		snprintf(err, errlen, "queue_dir %s: %s", q->dir, strerror(e));

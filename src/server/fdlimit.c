@@ -10,15 +10,16 @@
 #include "common/log.h"
 #include "server/internal.h"
 
-/* Descriptors posternd needs besides its connections: stdio, per loop its
- * epoll, async and listeners, the thread pools' files being delivered, the
- * users and certificate files read on SIGHUP. */
+/* Descriptors posternd needs besides its connections: stdio, the queue
+ * manager's wake-up, per loop its epoll, async, two wake-ups (wake.c) and
+ * listeners, the thread pools' files being delivered, the users and
+ * certificate files read on SIGHUP. */
 static unsigned fds_reserved(const struct srv_config *cfg)
 {
 	size_t listeners = 0;
 	for (int k = 0; k < SRV_LISTEN_KINDS; k++)
 		listeners += cfg->nlisten[k];
-	return 64 + cfg->workers * (unsigned)(4 + listeners);
+	return 64 + 1 + cfg->workers * (unsigned)(6 + listeners);
 }
 
 void srv_fd_budget(struct srv_config *cfg)

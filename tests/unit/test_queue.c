@@ -1457,6 +1457,37 @@ static void test_one_broken_mailbox_holds_back_no_other(void **state)
 	assert_int_equal(files_of(f, "b"), 1);
 }
 
+/* Restarts leave no empty segments behind: neither when the queue is
+ * empty nor past a segment that a deferred message holds; the message is
+ * kept and delivered once its mailbox is mended. */
+static void test_restarts_leave_no_empty_segments(void **state)
+{
+	struct fx *f = *state;
+	char jdir[256], broken[256];
+	snprintf(jdir, sizeof(jdir), "%s/journal", f->qdir);
+	for (int i = 0; i < 5; i++)
+		reopen(f);
+	assert_int_equal(count_files(jdir), 1);
+	break_mailbox(f, "a", broken, sizeof(broken));
+	assert_int_equal(put(f, "KEEP1", "x\r\n", 3, 1), QUEUE_OK);
+	uint64_t now = (uint64_t)time(NULL);
+	struct reports rp = {0};
+	assert_int_equal(run_due(f, now, &rp), 1);
+	assert_int_equal(rp.deferred, 1);
+	for (int i = 0; i < 5; i++)
+		reopen(f);
+	assert_int_equal(count_files(jdir), 2); /* KEEP1's, and the new one */
+	assert_int_equal(queue_size(f->q), 1);
+	assert_int_equal(unlink(broken), 0);
+	memset(&rp, 0, sizeof(rp));
+	assert_int_equal(run_due(f, now + 300, &rp), 1);
+	assert_int_equal(rp.delivered, 1);
+	reopen(f);
+	assert_int_equal(queue_size(f->q), 0);
+	assert_int_equal(count_files(jdir), 1);
+	assert_int_equal(files_of(f, "a"), 1);
+}
+
 /* Two recipients of one mailbox (A and a) beside a broken one: tried
  * alone, the mailbox still gets one file, whatever second each lands in
  * (the copy of an earlier second stands for the first one's). */
@@ -1664,6 +1695,7 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_one_broken_mailbox_holds_back_no_other, setup,
 						teardown),
 		cmocka_unit_test_setup_teardown(test_alone_one_file_per_mailbox, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_restarts_leave_no_empty_segments, setup, teardown),
 		cmocka_unit_test(test_idmap),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
