@@ -117,6 +117,13 @@ bool queue_spill_path(const struct queue *q, const char *id, char *out, size_t o
 	return r > 0 && (size_t)r < outlen;
 }
 
+static void unlink_spill(const struct queue *q, const char *id)
+{
+	char path[PATH_MAX];
+	if (queue_spill_path(q, id, path, sizeof(path)))
+		(void)unlink(path);
+}
+
 static int sync_dir(const struct queue *q, const char *path)
 {
 	errno = 0;
@@ -431,14 +438,13 @@ int queue_write_state(struct queue *q, struct queue_entry *e)
 
 void queue_finish_entry(struct queue *q, struct queue_entry *e)
 {
-	char path[PATH_MAX];
 	if (qrec_begin(&q->rec, QREC_DONE) == 0 && qrec_put_str(&q->rec, e->id, strlen(e->id)) == 0) {
 		qrec_seal(&q->rec, NULL, 0);
 		/* a lost D record only repeats a delivery (see the top comment) */
 		(void)queue_append_lazy(q, &q->rec);
 	}
-	if (e->spill && queue_spill_path(q, e->id, path, sizeof(path)))
-		(void)unlink(path);
+	if (e->spill)
+		unlink_spill(q, e->id);
 	queue_remove(q, e);
 }
 
@@ -880,14 +886,23 @@ static void check_indexed_spill(void *arg, uint32_t slot)
 {
 	struct queue *q = arg;
 	struct queue_entry *e = queue_index_load_slot(q, slot);
-	char path[PATH_MAX];
 	if (e && !spill_matches(q, e)) {
-		/* half-received: the cleanup of spill/ kept its file for it */
-		if (queue_spill_path(q, e->id, path, sizeof(path)))
-			(void)unlink(path);
+		unlink_spill(q, e->id); /* half-received: the cleanup of spill/ kept it */
 		drop_unmatched(q, e);
 	} else if (e)
 		(void)queue_index_put(q, e, NULL);
+}
+
+/* Whether a queued message's body is the spill file name: one in memory,
+ * or one moved to the index meanwhile. */
+static bool spill_owned(struct queue *q, struct recovery *rc, const char *name)
+{
+	if (strlen(name) > QREC_ID_MAX)
+		return false;
+	struct queue_entry *e = queue_find(q, name);
+	uint32_t slot;
+	size_t at;
+	return e ? e->spill : indexed(q, rc, name, &slot, &at);
 }
 
 /* Read one segment's records until the end or the first bad one. */
@@ -1049,18 +1064,8 @@ static int recover(struct queue *q, char *err, size_t errlen)
 	/* half-received messages */
 	if ((d = opendir(q->sdir))) {
 		while ((de = readdir(d))) {
-			if (de->d_name[0] == '.')
-				continue;
-			bool ours = strlen(de->d_name) <= QREC_ID_MAX;
-			struct queue_entry *e = ours ? queue_find(q, de->d_name) : NULL;
-			uint32_t slot;
-			size_t at;
-			if ((!e || !e->spill) &&
-			    !(ours && !e && indexed(q, &state, de->d_name, &slot, &at))) {
-				char path[PATH_MAX];
-				if (queue_spill_path(q, de->d_name, path, sizeof(path)))
-					(void)unlink(path);
-			}
+			if (de->d_name[0] != '.' && !spill_owned(q, &state, de->d_name))
+				unlink_spill(q, de->d_name);
 		}
 		closedir(d);
 	}

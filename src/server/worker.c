@@ -180,9 +180,11 @@ static void no_work_done(uv_work_t *w, int status) { (void)w; (void)status; }
  * and perf, not "smtp-0" after a first TLS handshake. */
 static void start_uv_pool(uv_loop_t *loop, uv_work_t *w)
 {
+	char own[16] = "posternd";
+	(void)pthread_getname_np(pthread_self(), own, sizeof(own));
 	(void)pthread_setname_np(pthread_self(), "uv-pool");
 	(void)uv_queue_work(loop, w, no_work, no_work_done);
-	(void)pthread_setname_np(pthread_self(), "posternd");
+	(void)pthread_setname_np(pthread_self(), own);
 }
 
 /* SIGHUP: a new certificate for new connections; open ones keep theirs. */
