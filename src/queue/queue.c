@@ -178,6 +178,48 @@ struct qseg *queue_seg(struct queue *q, uint64_t num)
 	return NULL;
 }
 
+static int seg_path(const struct queue *q, uint64_t num, char *out, size_t outlen);
+
+/* Close the least recently read older segments past QUEUE_SEG_FDS (mu
+ * held): never the one appended to, nor one written since its last flush
+ * or being flushed, nor keep. */
+static void seg_trim_fds(struct queue *q, const struct qseg *keep)
+{
+	for (;;) {
+		size_t open = 0;
+		struct qseg *lru = NULL;
+		for (size_t i = 0; i + 1 < q->nsegs; i++) {
+			struct qseg *s = &q->segs[i];
+			if (s->fd < 0)
+				continue;
+			open++;
+			if (s != keep && !s->dirty && !s->syncing && (!lru || s->used < lru->used))
+				lru = s;
+		}
+		if (open <= QUEUE_SEG_FDS || !lru)
+			return;
+		close(lru->fd);
+		lru->fd = -1;
+	}
+}
+
+int queue_seg_fd(struct queue *q, struct qseg *s)
+{
+	s->used = ++q->seg_clock;
+	if (s->fd >= 0)
+		return s->fd;
+	char path[PATH_MAX];
+	int e = seg_path(q, s->num, path, sizeof(path));
+	if (e) {
+		errno = e;
+		return -1;
+	}
+	/* an older segment is never written again */
+	if ((s->fd = open(path, O_RDONLY | O_CLOEXEC)) >= 0)
+		seg_trim_fds(q, s);
+	return s->fd;
+}
+
 void queue_seg_ref(struct queue *q, uint64_t num, int delta, uint64_t bytes)
 {
 	struct qseg *s = num ? queue_seg(q, num) : NULL;
@@ -332,8 +374,9 @@ static int seg_create(struct queue *q)
 	int fd = q->ops.open(path, O_RDWR | O_CREAT | O_EXCL | O_CLOEXEC, 0600);
 	if (fd < 0)
 		return queue_errno();
-	q->segs[q->nsegs++] = (struct qseg){.num = num, .fd = fd};
+	q->segs[q->nsegs++] = (struct qseg){.num = num, .fd = fd, .used = ++q->seg_clock};
 	q->jdir_dirty = true;
+	seg_trim_fds(q, NULL); /* the one appended to until now is an older one */
 	return 0;
 }
 
@@ -460,10 +503,11 @@ int queue_read_record(struct queue *q, struct queue_entry *e, unsigned char **re
 int queue_pread_record(struct queue *q, uint64_t seg, uint64_t off, size_t n, unsigned char **rec)
 {
 	struct qseg *s = queue_seg(q, seg);
-	unsigned char *p = s && n >= QREC_HDR ? malloc(n) : NULL;
+	int fd = s ? queue_seg_fd(q, s) : -1;
+	unsigned char *p = fd >= 0 && n >= QREC_HDR ? malloc(n) : NULL;
 	if (!p)
-		return s ? ENOMEM : EIO;
-	if (pread(s->fd, p, n, (off_t)off) != (ssize_t)n || !qrec_check(p, n)) {
+		return fd >= 0 ? ENOMEM : EIO;
+	if (pread(fd, p, n, (off_t)off) != (ssize_t)n || !qrec_check(p, n)) {
 		free(p);
 		return EIO;
 	}
@@ -476,7 +520,9 @@ int queue_read_record_at(struct queue *q, uint64_t seg, uint64_t off, size_t n, 
 {
 	pthread_mutex_lock(&q->mu);
 	struct qseg *s = queue_seg(q, seg);
-	int fd = s ? dup(s->fd) : -1;
+	int sfd = s ? queue_seg_fd(q, s) : -1;
+	/* read without mu: the duplicate outlives a close or an unlink */
+	int fd = sfd >= 0 ? fcntl(sfd, F_DUPFD_CLOEXEC, 0) : -1;
 	pthread_mutex_unlock(&q->mu);
 	if (fd < 0)
 		return EIO;
@@ -517,7 +563,8 @@ static int flush_segments(struct queue *q)
 			more = true;
 			break;
 		}
-		int fd = dup(q->segs[i].fd);
+		/* a segment written since its flush keeps its descriptor */
+		int fd = fcntl(q->segs[i].fd, F_DUPFD_CLOEXEC, 0);
 		if (fd < 0)
 			continue; /* stays dirty: the caller fails this round */
 		fds[nfds++] = (struct dirty_fd){fd, q->segs[i].num};
@@ -549,6 +596,7 @@ static int flush_segments(struct queue *q)
 		s->syncing--;
 		s->dirty |= err != 0;
 	}
+	seg_trim_fds(q, NULL); /* an older segment flushed for the last time */
 	if (err) {
 		q->rotate = true;
 		q->jdir_dirty |= jdir;
@@ -912,8 +960,9 @@ static int scan_segment(struct queue *q, struct recovery *rc, struct qseg *s)
 	unsigned char *rec = NULL;
 	uint64_t off = 0;
 	int err = 0;
-	for (;;) {
-		if (pread(s->fd, hdr, QREC_HDR, (off_t)off) != QREC_HDR)
+	int fd = queue_seg_fd(q, s);
+	for (; fd >= 0;) {
+		if (pread(fd, hdr, QREC_HDR, (off_t)off) != QREC_HDR)
 			break;
 		enum qrec_type t;
 		uint32_t plen;
@@ -926,7 +975,7 @@ static int scan_segment(struct queue *q, struct recovery *rc, struct qseg *s)
 			break;
 		}
 		rec = r;
-		if (pread(s->fd, rec, n, (off_t)off) != (ssize_t)n || !qrec_check(rec, n))
+		if (pread(fd, rec, n, (off_t)off) != (ssize_t)n || !qrec_check(rec, n))
 			break;
 		const unsigned char *p = rec + QREC_HDR;
 		struct qrec_msg m;
@@ -1041,8 +1090,9 @@ static int recover(struct queue *q, char *err, size_t errlen)
 			q->segs = s;
 			q->segcap = c;
 		}
-		q->segs[q->nsegs] = (struct qseg){.num = nums[i], .fd = fd};
+		q->segs[q->nsegs] = (struct qseg){.num = nums[i], .fd = fd, .used = ++q->seg_clock};
 		struct qseg *s = &q->segs[q->nsegs++];
+		seg_trim_fds(q, NULL); /* the ones read before may close */
 		if (scan_segment(q, &state, s)) {
 			snprintf(err, errlen, "queue segment %s: out of memory", path);
 			rc = -1;
@@ -1103,7 +1153,8 @@ static void drop_dead_segments(struct queue *q)
 			continue;
 		}
 		char path[PATH_MAX];
-		close(s->fd);
+		if (s->fd >= 0)
+			close(s->fd);
 		if (seg_path(q, s->num, path, sizeof(path)) == 0)
 			(void)unlink(path);
 	}
@@ -1224,7 +1275,8 @@ void queue_close(struct queue *q)
 		queue_remove(q, q->head);
 	queue_index_close(q);
 	for (size_t i = 0; i < q->nsegs; i++)
-		close(q->segs[i].fd);
+		if (q->segs[i].fd >= 0)
+			close(q->segs[i].fd);
 	free(q->segs);
 	free(q->hash);
 	buf_fini(&q->rec);
@@ -1261,12 +1313,13 @@ static int relocate(struct queue *q, uint64_t head_num, struct queue_entry *e)
 	int err = 0;
 	if (e->seg == head_num) {
 		struct qseg *head = queue_seg(q, head_num);
+		int fd = head ? queue_seg_fd(q, head) : -1;
 		unsigned char *rec = malloc(e->len);
-		if (!rec || !head) {
+		if (!rec || fd < 0) {
 			free(rec);
 			return rec ? EIO : ENOMEM;
 		}
-		if (pread(head->fd, rec, e->len, (off_t)e->off) != (ssize_t)e->len ||
+		if (pread(fd, rec, e->len, (off_t)e->off) != (ssize_t)e->len ||
 		    !qrec_check(rec, e->len))
 			err = EIO;
 		uint64_t seg, off;
@@ -1321,7 +1374,8 @@ void queue_maintain(struct queue *q)
 		struct qseg *head = &q->segs[0];
 		if (head->live == 0 && !head->dirty && !head->syncing) {
 			char path[PATH_MAX];
-			close(head->fd);
+			if (head->fd >= 0)
+				close(head->fd);
 			if (seg_path(q, head->num, path, sizeof(path)) == 0)
 				(void)unlink(path);
 			memmove(q->segs, q->segs + 1, (q->nsegs - 1) * sizeof(*q->segs));

@@ -25,6 +25,14 @@
 #define QUEUE_INLINE_MAX ((size_t)64 * 1024)
 /* A journal segment is closed and a new one begun past this size. */
 #define QUEUE_SEGMENT_MAX ((uint64_t)64 * 1024 * 1024)
+/* Older segments that keep their descriptor open, the most recently read
+ * (besides the one appended to and one not yet flushed): a queue of many
+ * gigabytes has many segments, and descriptors are budgeted
+ * (server/fdlimit.c); the others are opened again when read. */
+#define QUEUE_SEG_FDS 8
+/* Descriptors the queue holds at most, besides the spill files of the
+ * messages being received: those segments and the index. */
+#define QUEUE_FDS (QUEUE_SEG_FDS + 3)
 /* When the queue runs empty, the current segment is closed (so that it can
  * be removed) once it holds this much, or at once when space is short. */
 #define QUEUE_RECLAIM_MIN ((uint64_t)1024 * 1024)

@@ -30,7 +30,8 @@
 /* One journal segment: <dir>/journal/<16 hex digits>. */
 struct qseg {
 	uint64_t num;
-	int fd;        /* O_RDWR */
+	int fd;        /* -1: closed (a clean older segment), see queue_seg_fd */
+	uint64_t used; /* q->seg_clock when last read: the least recent is closed */
 	uint64_t size; /* octets of whole records */
 	uint64_t zeroed; /* octets of the file: records, then zeros written ahead */
 	uint64_t live; /* entries whose M or latest S record is here */
@@ -120,6 +121,7 @@ struct queue {
 	pthread_mutex_t mu; /* everything below */
 	struct qseg *segs;  /* oldest first; the last one is appended to */
 	size_t nsegs, segcap;
+	uint64_t seg_clock; /* counts segment reads, for qseg.used */
 	bool jdir_dirty;    /* a segment was created: fsync the journal directory */
 	bool rotate;        /* a flush failed: the next append starts a new segment */
 	atomic_bool low_space; /* ENOSPC, or below min_free: reclaim even a small segment */
@@ -169,6 +171,9 @@ int queue_append(struct queue *q, const void *rec, size_t n, const void *body, s
 /* Append a record that needs no waiter (S, D): flushed by the next round. */
 int queue_append_lazy(struct queue *q, const struct buf *rec);
 struct qseg *queue_seg(struct queue *q, uint64_t num);
+/* s's descriptor, opened again if it was closed (mu held; the caller does
+ * not close it, and duplicates it to use it without mu). -1 with errno. */
+int queue_seg_fd(struct queue *q, struct qseg *s);
 /* An entry's record of bytes octets in segment num came (delta 1) or went (-1). */
 void queue_seg_ref(struct queue *q, uint64_t num, int delta, uint64_t bytes);
 struct queue_entry *queue_find(struct queue *q, const char *id);

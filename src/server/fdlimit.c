@@ -1,4 +1,5 @@
-/* The file descriptor budget. Each connection holds one socket; out of
+/* The file descriptor budget. Each connection holds a socket, and a
+ * spill file while it receives a large message; out of
  * descriptors, libuv accepts and drops waiting connections without a word
  * (its EMFILE trick), so clients would see resets and the log nothing.
  * At start the soft limit is raised to the hard one (as Go and nginx do)
@@ -8,19 +9,25 @@
 #include <sys/resource.h>
 
 #include "common/log.h"
+#include "queue/queue.h"
 #include "server/internal.h"
 
-/* Descriptors posternd needs besides its connections: stdio, the queue
- * manager's wake-up, per loop its epoll, async, two wake-ups (wake.c) and
- * listeners, the thread pools' files being delivered, the users and
+/* Descriptors posternd needs besides its connections: the queue's
+ * journal and index, the queue manager's wake-up, per loop its epoll,
+ * async, two wake-ups (wake.c) and listeners; 64 for stdio, the thread
+ * pools' files being delivered and LMTP connections, the users and
  * certificate files read on SIGHUP. */
 static unsigned fds_reserved(const struct srv_config *cfg)
 {
 	size_t listeners = 0;
 	for (int k = 0; k < SRV_LISTEN_KINDS; k++)
 		listeners += cfg->nlisten[k];
-	return 64 + 1 + cfg->workers * (unsigned)(6 + listeners);
+	return 64 + QUEUE_FDS + 1 + cfg->workers * (unsigned)(6 + listeners);
 }
+
+/* A connection holds its socket and, while it receives a message larger
+ * than QUEUE_INLINE_MAX, that message's spill file. */
+#define FDS_PER_CONNECTION 2
 
 void srv_fd_budget(struct srv_config *cfg)
 {
@@ -33,7 +40,8 @@ void srv_fd_budget(struct srv_config *cfg)
 			rl.rlim_cur = rl.rlim_max;
 	}
 	unsigned reserved = fds_reserved(cfg);
-	rlim_t room = rl.rlim_cur > reserved ? rl.rlim_cur - reserved : 1;
+	rlim_t room = rl.rlim_cur > reserved + FDS_PER_CONNECTION
+			      ? (rl.rlim_cur - reserved) / FDS_PER_CONNECTION : 1;
 	if (rl.rlim_cur == RLIM_INFINITY || room >= cfg->max_connections)
 		return;
 	log_msg(LOG_WARN,

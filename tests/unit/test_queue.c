@@ -1488,6 +1488,65 @@ static void test_restarts_leave_no_empty_segments(void **state)
 	assert_int_equal(files_of(f, "a"), 1);
 }
 
+/* Descriptors this process holds on files under dir. */
+static size_t fds_under(const char *dir)
+{
+	char real[512];
+	assert_non_null(realpath(dir, real));
+	size_t n = 0, len = strlen(real);
+	DIR *d = opendir("/proc/self/fd");
+	assert_non_null(d);
+	struct dirent *de;
+	while ((de = readdir(d)) != NULL) {
+		char link[600], target[600];
+		snprintf(link, sizeof(link), "/proc/self/fd/%s", de->d_name);
+		ssize_t r = readlink(link, target, sizeof(target) - 1);
+		if (r <= 0)
+			continue;
+		target[r] = '\0';
+		n += strncmp(target, real, len) == 0 && target[len] == '/';
+	}
+	closedir(d);
+	return n;
+}
+
+/* A queue of many segments keeps at most QUEUE_SEG_FDS older ones open
+ * (descriptors are budgeted), while records in every one stay readable,
+ * and a restart reads them all. Each restart starts a segment, and a held
+ * message written after it pins it. */
+static void test_segment_descriptors_bounded(void **state)
+{
+	struct fx *f = *state;
+	char jdir[256];
+	snprintf(jdir, sizeof(jdir), "%s/journal", f->qdir);
+	enum { SEGS = QUEUE_SEG_FDS + 6 };
+	struct buf out;
+	buf_init(&out, 4096);
+	for (int i = 0; i < SEGS; i++) {
+		char id[16], cmd[32];
+		snprintf(id, sizeof(id), "HOLD%d", i);
+		assert_int_equal(put(f, id, "x\r\n", 3, 1), QUEUE_OK);
+		snprintf(cmd, sizeof(cmd), "hold %s", id);
+		buf_clear(&out);
+		assert_int_equal(queue_control(f->q, cmd, 0, &out), 0);
+		reopen(f);
+		assert_true(fds_under(jdir) <= QUEUE_SEG_FDS + 1);
+	}
+	assert_int_equal(count_files(jdir), SEGS + 1);
+	assert_int_equal(queue_size(f->q), SEGS);
+	for (int round = 0; round < 2; round++) {
+		for (int i = 0; i < SEGS; i++) {
+			char cmd[32];
+			snprintf(cmd, sizeof(cmd), "show HOLD%d", i);
+			buf_clear(&out);
+			assert_int_equal(queue_control(f->q, cmd, 0, &out), 0);
+			assert_non_null(strstr(out.data, "state=held"));
+			assert_true(fds_under(jdir) <= QUEUE_SEG_FDS + 1);
+		}
+	}
+	buf_fini(&out);
+}
+
 /* Two recipients of one mailbox (A and a) beside a broken one: tried
  * alone, the mailbox still gets one file, whatever second each lands in
  * (the copy of an earlier second stands for the first one's). */
@@ -1696,6 +1755,7 @@ int main(void)
 						teardown),
 		cmocka_unit_test_setup_teardown(test_alone_one_file_per_mailbox, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_restarts_leave_no_empty_segments, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_segment_descriptors_bounded, setup, teardown),
 		cmocka_unit_test(test_idmap),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
