@@ -267,7 +267,7 @@ static struct srv_auth *auth_get(struct srv_conn *c)
 	a->sh = c->worker->shared->auth;
 	a->pool = c->worker->shared->cpu_pool;
 	a->peer = c->peer;
-	a->job.worker = c->worker;
+	a->job.home = &c->worker->cpu;
 	uv_timer_init(&c->worker->loop, &a->delay);
 	a->delay.data = a;
 	c->auth = a;

@@ -1,4 +1,5 @@
-/* A thread pool for password checks, apart from libuv's.
+/* Thread pools apart from libuv's: one for password checks, one for the
+ * queue manager's deliveries (qmgr.c).
  *
  * libuv has one pool per process (UV_THREADPOOL_SIZE threads, one FIFO
  * queue) for every uv_queue_work of every loop. When password checks
@@ -15,8 +16,11 @@
  * at a lowered priority, so the loops keep the CPU first.
  *
  * A job's done callback runs on the loop that submitted it: the finishing
- * thread puts it on that loop's done list and wakes it (srv_wake_send).
+ * thread puts it on that loop's done list (its srv_job_home) and wakes it
+ * with srv_wake_send: libuv's own pool reports through uv_async_send, whose
+ * receiving loop spins while a sender is inside it (wake.c).
  * A job still queued can be taken back (a client that hung up). */
+#include <stdio.h>
 #include <stdlib.h>
 #include <unistd.h>
 
@@ -27,6 +31,8 @@ struct srv_cpu_pool {
 	pthread_cond_t wake;
 	struct srv_cpu_job *head, *tail; /* queued, oldest first */
 	bool stopping;
+	bool lowered;
+	char name[16];
 	unsigned nthreads;
 	pthread_t threads[];
 };
@@ -34,8 +40,9 @@ struct srv_cpu_pool {
 static void *pool_thread(void *arg)
 {
 	struct srv_cpu_pool *p = arg;
-	(void)pthread_setname_np(pthread_self(), "cpu-pool"); /* for top -H and perf */
-	srv_pool_thread_cpu_bound();
+	(void)pthread_setname_np(pthread_self(), p->name); /* for top -H and perf */
+	if (p->lowered)
+		srv_pool_thread_cpu_bound();
 	pthread_mutex_lock(&p->lock);
 	for (;;) {
 		while (!p->head && !p->stopping)
@@ -53,20 +60,20 @@ static void *pool_thread(void *arg)
 
 		job->work(job);
 
-		struct srv_worker *w = job->worker;
-		pthread_mutex_lock(&w->cpu_lock);
+		struct srv_job_home *home = job->home;
+		pthread_mutex_lock(&home->lock);
 		job->prev = NULL;
-		job->next = w->cpu_done;
-		w->cpu_done = job;
-		pthread_mutex_unlock(&w->cpu_lock);
-		srv_wake_send(&w->cpu_wake);
+		job->next = home->done;
+		home->done = job;
+		pthread_mutex_unlock(&home->lock);
+		srv_wake_send(&home->wake);
 		pthread_mutex_lock(&p->lock);
 	}
 	pthread_mutex_unlock(&p->lock);
 	return NULL;
 }
 
-struct srv_cpu_pool *srv_cpu_pool_new(unsigned threads)
+struct srv_cpu_pool *srv_cpu_pool_new(unsigned threads, const char *name, bool lowered)
 {
 	if (threads == 0) {
 		long n = sysconf(_SC_NPROCESSORS_ONLN);
@@ -77,6 +84,8 @@ struct srv_cpu_pool *srv_cpu_pool_new(unsigned threads)
 		return NULL;
 	pthread_mutex_init(&p->lock, NULL);
 	pthread_cond_init(&p->wake, NULL);
+	p->lowered = lowered;
+	snprintf(p->name, sizeof(p->name), "%s", name);
 	for (; p->nthreads < threads; p->nthreads++)
 		if (pthread_create(&p->threads[p->nthreads], NULL, pool_thread, p))
 			break;
@@ -104,7 +113,7 @@ void srv_cpu_pool_free(struct srv_cpu_pool *p)
 
 void srv_cpu_pool_submit(struct srv_cpu_pool *p, struct srv_cpu_job *job)
 {
-	job->worker->cpu_jobs++;
+	job->home->jobs++;
 	pthread_mutex_lock(&p->lock);
 	job->next = NULL;
 	job->prev = p->tail;
@@ -136,18 +145,18 @@ bool srv_cpu_pool_cancel(struct srv_cpu_pool *p, struct srv_cpu_job *job)
 	}
 	pthread_mutex_unlock(&p->lock);
 	if (taken)
-		job->worker->cpu_jobs--;
+		job->home->jobs--;
 	return taken;
 }
 
 /* On the loop: run the done callbacks of its finished jobs, oldest first. */
-static void on_cpu_done(struct srv_wake *wake)
+static void on_jobs_done(struct srv_wake *wake)
 {
-	struct srv_worker *w = wake->data;
-	pthread_mutex_lock(&w->cpu_lock);
-	struct srv_cpu_job *list = w->cpu_done;
-	w->cpu_done = NULL;
-	pthread_mutex_unlock(&w->cpu_lock);
+	struct srv_job_home *home = wake->data;
+	pthread_mutex_lock(&home->lock);
+	struct srv_cpu_job *list = home->done;
+	home->done = NULL;
+	pthread_mutex_unlock(&home->lock);
 	struct srv_cpu_job *fifo = NULL; /* the list is newest first */
 	while (list) {
 		struct srv_cpu_job *next = list->next;
@@ -157,14 +166,20 @@ static void on_cpu_done(struct srv_wake *wake)
 	}
 	while (fifo) {
 		struct srv_cpu_job *next = fifo->next;
-		w->cpu_jobs--;
+		home->jobs--;
 		fifo->done(fifo);
 		fifo = next;
 	}
 }
 
-int srv_cpu_loop_init(struct srv_worker *w)
+int srv_job_home_init(uv_loop_t *loop, struct srv_job_home *h)
 {
-	pthread_mutex_init(&w->cpu_lock, NULL);
-	return srv_wake_init(&w->loop, &w->cpu_wake, on_cpu_done, w);
+	pthread_mutex_init(&h->lock, NULL);
+	return srv_wake_init(loop, &h->wake, on_jobs_done, h);
+}
+
+void srv_job_home_fini(struct srv_job_home *h)
+{
+	srv_wake_fini(&h->wake);
+	pthread_mutex_destroy(&h->lock);
 }

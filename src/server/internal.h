@@ -34,12 +34,13 @@ struct srv_ip_table {
 	} *slots;
 };
 
-/* A pool of threads for CPU-bound work (cpu_pool.c), apart from libuv's. */
+/* A pool of threads (cpu_pool.c), apart from libuv's: password checks, and
+ * the queue manager's deliveries. */
 struct srv_cpu_pool;
-struct srv_worker;
+struct srv_job_home;
 struct srv_cpu_job {
 	struct srv_cpu_job *prev, *next; /* in the pool's queue, then in the loop's done list */
-	struct srv_worker *worker;       /* whose loop runs done */
+	struct srv_job_home *home;       /* whose loop runs done */
 	void (*work)(struct srv_cpu_job *job);  /* on a pool thread */
 	void (*done)(struct srv_cpu_job *job);  /* on the loop, after work */
 	bool queued;                     /* in the queue: srv_cpu_pool_cancel can take it back */
@@ -85,6 +86,21 @@ void srv_wake_close(struct srv_wake *w, uv_close_cb closed);
 /* ...and once no thread can send any more, the eventfd. */
 void srv_wake_fini(struct srv_wake *w);
 
+/* Where a pool's finished jobs go (cpu_pool.c): the done list of one loop,
+ * under lock, and the wake-up that makes the loop run their done
+ * callbacks. jobs counts the jobs out (on the loop only): the wake-up is
+ * closed only when none is. */
+struct srv_job_home {
+	struct srv_wake wake;
+	pthread_mutex_t lock;
+	struct srv_cpu_job *done;
+	unsigned jobs;
+};
+/* On the loop's thread, before it runs; 0, or -1 (no eventfd). */
+int srv_job_home_init(uv_loop_t *loop, struct srv_job_home *h);
+/* Once the pools that finish its jobs are stopped (srv_wake_fini). */
+void srv_job_home_fini(struct srv_job_home *h);
+
 struct srv_worker {
 	unsigned id;
 	uv_loop_t loop;
@@ -105,12 +121,7 @@ struct srv_worker {
 	char rbuf[SRV_READ_BUF];
 	bool rbuf_busy;
 	char tlsbuf[SRV_TLS_PLAIN_BUF]; /* decrypted input, handed to a session at once */
-	/* CPU pool jobs of this loop that are done, under cpu_lock; cpu_wake
-	 * wakes the loop to run them. cpu_jobs counts jobs out (loop only). */
-	struct srv_wake cpu_wake;
-	pthread_mutex_t cpu_lock;
-	struct srv_cpu_job *cpu_done;
-	unsigned cpu_jobs;
+	struct srv_job_home cpu; /* password checks of this loop's sessions */
 	/* delivery.c: messages the queue's flusher made durable (or failed) */
 	struct srv_wake queue_wake;
 	pthread_mutex_t queue_lock;
@@ -243,17 +254,16 @@ enum srv_ip_verdict srv_ip_acquire(struct srv_ip_table *t, const struct sockaddr
 void srv_ip_release(struct srv_ip_table *t, const struct sockaddr_storage *addr);
 
 /* cpu_pool.c */
-/* threads: 0 for half the cores, at least 1 */
-struct srv_cpu_pool *srv_cpu_pool_new(unsigned threads);
+/* threads: 0 for half the cores, at least 1; name: the threads' (top -H);
+ * lowered: at a lowered priority (srv_pool_thread_cpu_bound) */
+struct srv_cpu_pool *srv_cpu_pool_new(unsigned threads, const char *name, bool lowered);
 /* Joins the threads; every job must be done or cancelled. */
 void srv_cpu_pool_free(struct srv_cpu_pool *p);
-/* Queue job (work, done and worker set; called on worker's loop). */
+/* Queue job (work, done and home set; called on home's loop). */
 void srv_cpu_pool_submit(struct srv_cpu_pool *p, struct srv_cpu_job *job);
 /* Take back a job not started: true, and done will not run. false: it
  * runs or ran, and done will run. */
 bool srv_cpu_pool_cancel(struct srv_cpu_pool *p, struct srv_cpu_job *job);
-/* worker.c: the loop's side (init on the loop before it runs, close when it stops) */
-int srv_cpu_loop_init(struct srv_worker *w); /* 0, or -1 (no eventfd) */
 
 uint64_t srv_now_ms(void);
 /* worker.c: a thread about to do CPU-bound or background work (the

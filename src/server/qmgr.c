@@ -1,8 +1,9 @@
 /* The queue manager: on the main loop, a timer and a wake-up (the queue's
  * flusher calls it when new messages are durable) take due messages from
- * the queue and deliver each on the pool (queue_deliver blocks on the
- * store's I/O). At most srv_qmgr_concurrency deliveries run at once, so the
- * pool stays free for the sessions' work: for Maildir half the cores (a
+ * the queue and deliver each on a pool of its own (cpu_pool.c; queue_deliver
+ * blocks on the store's I/O), which also runs the syncs, the loads from the
+ * index and the journal's upkeep, so none of them waits behind a delivery.
+ * At most srv_qmgr_concurrency deliveries run at once: for Maildir half the cores (a
  * delivery without its fsync is CPU work, most of it in the kernel, where
  * it is not preempted: this many of them leave the other cores to the
  * sessions whatever their priority); for LMTP lmtp_concurrency, one connection
@@ -25,6 +26,7 @@
  * bursts, delivers with what the sessions leave. LMTP deliveries do not:
  * their CPU is small, and lowered they would wait behind the LMTP server's
  * own processes (Dovecot's lmtp), which do most of the work. */
+#include <stddef.h>
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
@@ -54,23 +56,28 @@ struct srv_qmgr {
 	unsigned concurrency;     /* srv_qmgr_concurrency: jobs at once */
 	unsigned batch_min;       /* messages a job takes at least, when due */
 	unsigned batch_max;       /* and at most */
-	bool cpu_bound;           /* deliveries are CPU work: at a lowered priority */
 	struct queue_job **jobs;  /* [concurrency * batch_max]: what one take returns */
+	struct srv_cpu_pool *pool; /* deliveries, syncs, loads and upkeep */
+	struct srv_job_home home;  /* where their done callbacks run */
+	bool home_closed;
 	bool stopping;
 	bool maintaining;
-	bool loading;      /* load_work queued or running */
+	bool loading;      /* load_job queued or running */
 	size_t loaded;     /* what it brought into memory */
-	uv_work_t load_work;
-	bool syncing;      /* sync_work queued or running */
+	struct srv_cpu_job load_job;
+	bool syncing;      /* sync_job queued or running */
 	bool sync_armed;   /* sync_timer runs */
 	uv_timer_t sync_timer;
-	uv_work_t sync_work;
+	struct srv_cpu_job sync_job;
 	uint64_t last_maintain;
-	uv_work_t maintain_work;
+	struct srv_cpu_job maintain_job;
 };
 
+/* The queue manager whose member job is */
+#define QMGR_OF(job, member) ((struct srv_qmgr *)((char *)(job) - offsetof(struct srv_qmgr, member)))
+
 struct qmgr_job {
-	uv_work_t work;
+	struct srv_cpu_job job; /* first: a pool job is a qmgr_job */
 	struct srv_qmgr *m;
 	size_t n;
 	struct queue_job *msgs[]; /* [n], delivered in this order */
@@ -90,12 +97,33 @@ static void report(void *arg, const struct queue_report *r)
 		log_quote(qtext, sizeof(qtext), text));
 }
 
-static void deliver_work(uv_work_t *w)
+static void submit(struct srv_qmgr *m, struct srv_cpu_job *job,
+		   void (*work)(struct srv_cpu_job *), void (*done)(struct srv_cpu_job *))
 {
-	struct qmgr_job *j = w->data;
+	job->home = &m->home;
+	job->work = work;
+	job->done = done;
+	srv_cpu_pool_submit(m->pool, job);
+}
+
+static void closed(uv_handle_t *h)
+{
+	(void)h;
+}
+
+/* Stopping, and no job out: the main loop may end. */
+static void close_home_if_idle(struct srv_qmgr *m)
+{
+	if (m->stopping && !m->home_closed && m->home.jobs == 0) {
+		m->home_closed = true;
+		srv_wake_close(&m->home.wake, closed);
+	}
+}
+
+static void deliver_work(struct srv_cpu_job *job)
+{
+	struct qmgr_job *j = (struct qmgr_job *)job;
 	struct srv_shared *sh = j->m->sh;
-	if (j->m->cpu_bound)
-		srv_pool_thread_cpu_bound();
 	for (size_t i = 0; i < j->n; i++)
 		queue_deliver(sh->queue, j->msgs[i], sh->store, (uint64_t)time(NULL), report, NULL);
 }
@@ -109,26 +137,25 @@ static void maintain_if_empty(struct srv_qmgr *m)
 		m->last_maintain = 0;
 }
 
-static void sync_work(uv_work_t *w)
+static void sync_work(struct srv_cpu_job *job)
 {
-	struct srv_qmgr *m = w->data;
+	struct srv_qmgr *m = QMGR_OF(job, sync_job);
 	(void)queue_sync_delivered(m->sh->queue, m->sh->store);
 }
 
-static void sync_done(uv_work_t *w, int status)
+static void sync_done(struct srv_cpu_job *job)
 {
-	struct srv_qmgr *m = w->data;
+	struct srv_qmgr *m = QMGR_OF(job, sync_job);
 	m->syncing = false;
 	maintain_if_empty(m); /* the synced entries were the last ones */
 	tick(m); /* the next batch, and entries released */
+	close_home_if_idle(m);
 }
 
 static void run_sync(struct srv_qmgr *m)
 {
 	m->syncing = true;
-	m->sync_work.data = m;
-	if (uv_queue_work(m->loop, &m->sync_work, sync_work, sync_done) != 0)
-		m->syncing = false;
+	submit(m, &m->sync_job, sync_work, sync_done);
 }
 
 static void on_sync_timer(uv_timer_t *t)
@@ -151,42 +178,44 @@ static void start_sync(struct srv_qmgr *m)
 	uv_timer_start(&m->sync_timer, on_sync_timer, QMGR_SYNC_DELAY_MS, 0);
 }
 
-static void deliver_done(uv_work_t *w, int status)
+static void deliver_done(struct srv_cpu_job *job)
 {
-	struct qmgr_job *j = w->data;
+	struct qmgr_job *j = (struct qmgr_job *)job;
 	struct srv_qmgr *m = j->m;
 	free(j);
 	m->inflight--;
 	maintain_if_empty(m);
 	tick(m);
+	close_home_if_idle(m);
 }
 
-static void maintain_work(uv_work_t *w)
+static void maintain_work(struct srv_cpu_job *job)
 {
-	struct srv_qmgr *m = w->data;
-	queue_maintain(m->sh->queue);
+	queue_maintain(QMGR_OF(job, maintain_job)->sh->queue);
 }
 
-static void maintain_done(uv_work_t *w, int status)
+static void maintain_done(struct srv_cpu_job *job)
 {
-	struct srv_qmgr *m = w->data;
+	struct srv_qmgr *m = QMGR_OF(job, maintain_job);
 	m->maintaining = false;
+	close_home_if_idle(m);
 }
 
 /* Messages of the queue's on-disk index that came due are read back on
  * the pool (file I/O), then taken by the next tick. */
-static void load_work(uv_work_t *w)
+static void load_work(struct srv_cpu_job *job)
 {
-	struct srv_qmgr *m = w->data;
+	struct srv_qmgr *m = QMGR_OF(job, load_job);
 	m->loaded = queue_load_due(m->sh->queue, (uint64_t)time(NULL));
 }
 
-static void load_done(uv_work_t *w, int status)
+static void load_done(struct srv_cpu_job *job)
 {
-	struct srv_qmgr *m = w->data;
+	struct srv_qmgr *m = QMGR_OF(job, load_job);
 	m->loading = false;
 	if (m->loaded)
 		tick(m);
+	close_home_if_idle(m);
 }
 
 static void start_job(struct srv_qmgr *m, struct queue_job **msgs, size_t n)
@@ -199,12 +228,8 @@ static void start_job(struct srv_qmgr *m, struct queue_job **msgs, size_t n)
 	j->m = m;
 	j->n = n;
 	memcpy(j->msgs, msgs, n * sizeof(msgs[0]));
-	j->work.data = j;
 	m->inflight++;
-	if (uv_queue_work(m->loop, &j->work, deliver_work, deliver_done) != 0) {
-		m->inflight--;
-		free(j);
-	}
+	submit(m, &j->job, deliver_work, deliver_done);
 }
 
 static void tick(struct srv_qmgr *m)
@@ -230,16 +255,12 @@ static void tick(struct srv_qmgr *m)
 	}
 	if (!m->loading && m->inflight < m->concurrency && queue_load_wanted(m->sh->queue, now)) {
 		m->loading = true;
-		m->load_work.data = m;
-		if (uv_queue_work(m->loop, &m->load_work, load_work, load_done) != 0)
-			m->loading = false;
+		submit(m, &m->load_job, load_work, load_done);
 	}
 	if (!m->maintaining && now - m->last_maintain >= QMGR_MAINTAIN_S) {
 		m->last_maintain = now;
 		m->maintaining = true;
-		m->maintain_work.data = m;
-		if (uv_queue_work(m->loop, &m->maintain_work, maintain_work, maintain_done) != 0)
-			m->maintaining = false;
+		submit(m, &m->maintain_job, maintain_work, maintain_done);
 	}
 }
 
@@ -270,21 +291,27 @@ int srv_qmgr_start(struct srv_shared *sh, uv_loop_t *loop)
 	bool lmtp = sh->cfg->store == STORE_LMTP;
 	m->batch_min = lmtp ? 1 : QMGR_BATCH_MIN;
 	m->batch_max = lmtp ? 1 : QMGR_BATCH;
-	m->cpu_bound = !lmtp;
 	m->concurrency = srv_qmgr_concurrency(sh->cfg);
+	m->wake.fd = m->home.wake.fd = -1; /* srv_wake_fini may come first */
+	/* the deliveries, and beside them a sync, a load and the upkeep; a
+	 * Maildir delivery is CPU work: at a lowered priority */
 	if (m->concurrency == 0 ||
-	    !(m->jobs = calloc((size_t)m->concurrency * m->batch_max, sizeof(*m->jobs)))) {
+	    !(m->jobs = calloc((size_t)m->concurrency * m->batch_max, sizeof(*m->jobs))) ||
+	    !(m->pool = srv_cpu_pool_new(m->concurrency + 3, "queue-deliver", !lmtp)) ||
+	    srv_job_home_init(loop, &m->home) != 0 || srv_wake_init(loop, &m->wake, on_wake, m) != 0) {
+		srv_cpu_pool_free(m->pool);
+		if (m->home.wake.fd >= 0) { /* its poll handle is the loop's */
+			srv_wake_close(&m->home.wake, closed);
+			uv_run(loop, UV_RUN_NOWAIT);
+		}
+		srv_job_home_fini(&m->home);
+		free(m->jobs);
 		free(m);
 		return -1;
 	}
 	m->sh = sh;
 	m->loop = loop;
 	m->last_maintain = (uint64_t)time(NULL);
-	if (srv_wake_init(loop, &m->wake, on_wake, m) != 0) {
-		free(m->jobs);
-		free(m);
-		return -1;
-	}
 	uv_timer_init(loop, &m->timer);
 	m->timer.data = m;
 	uv_timer_init(loop, &m->sync_timer);
@@ -308,11 +335,6 @@ void srv_qmgr_ready(void *arg)
 	pthread_mutex_unlock(&m->wake_lock);
 }
 
-static void closed(uv_handle_t *h)
-{
-	(void)h;
-}
-
 void srv_qmgr_stop(struct srv_shared *sh)
 {
 	struct srv_qmgr *m = sh->qmgr;
@@ -327,12 +349,15 @@ void srv_qmgr_stop(struct srv_shared *sh)
 	m->sync_armed = false;
 	start_sync(m); /* what the timer would have started */
 	srv_wake_close(&m->wake, closed);
+	close_home_if_idle(m); /* or when the last job is done */
 }
 
 void srv_qmgr_free(struct srv_shared *sh)
 {
 	if (sh->qmgr) {
 		srv_wake_fini(&sh->qmgr->wake); /* no send after wake_closed */
+		srv_cpu_pool_free(sh->qmgr->pool); /* every job is done: the loop ran until then */
+		srv_job_home_fini(&sh->qmgr->home);
 		pthread_mutex_destroy(&sh->qmgr->wake_lock);
 		free(sh->qmgr->jobs);
 	}

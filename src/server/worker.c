@@ -71,9 +71,9 @@ static void grace_tick(uv_timer_t *t)
 		}
 	/* a password check still running comes back to this loop, and so
 	 * does a message waiting for the queue's flush */
-	if (!w->conns && !w->cpu_jobs && srv_delivery_worker_idle(w)) {
+	if (!w->conns && !w->cpu.jobs && srv_delivery_worker_idle(w)) {
 		uv_close((uv_handle_t *)&w->grace_timer, close_cb_noop);
-		srv_wake_close(&w->cpu_wake, close_cb_noop);
+		srv_wake_close(&w->cpu.wake, close_cb_noop);
 		srv_wake_close(&w->queue_wake, close_cb_noop);
 	}
 }
@@ -103,7 +103,6 @@ static void worker_main(void *arg)
 	(void)pthread_setname_np(pthread_self(), name);
 	uv_run(&w->loop, UV_RUN_DEFAULT);
 	uv_loop_close(&w->loop);
-	pthread_mutex_destroy(&w->cpu_lock);
 }
 
 static int worker_init(struct srv_worker *w, unsigned id, struct srv_shared *sh, char *err,
@@ -116,8 +115,8 @@ static int worker_init(struct srv_worker *w, unsigned id, struct srv_shared *sh,
 	w->stop_async.data = w;
 	uv_timer_init(&w->loop, &w->grace_timer);
 	w->grace_timer.data = w;
-	w->cpu_wake.fd = w->queue_wake.fd = -1; /* srv_wake_fini may come first */
-	if (srv_cpu_loop_init(w) || srv_delivery_worker_init(w)) {
+	w->cpu.wake.fd = w->queue_wake.fd = -1; /* srv_wake_fini may come first */
+	if (srv_job_home_init(&w->loop, &w->cpu) || srv_delivery_worker_init(w)) {
 		snprintf(err, errlen, "eventfd: %s", strerror(errno));
 		return -1;
 	}
@@ -166,7 +165,7 @@ struct srv_main {
 static void free_workers(struct srv_main *m)
 {
 	for (unsigned i = 0; i < m->nworkers; i++) {
-		srv_wake_fini(&m->workers[i].cpu_wake);
+		srv_job_home_fini(&m->workers[i].cpu);
 		srv_wake_fini(&m->workers[i].queue_wake);
 	}
 	free(m->workers);
@@ -270,7 +269,7 @@ static int start_shared(struct srv_shared *sh, char *err, size_t errlen)
 		log_msg(LOG_ERROR, "event=start_failed reason=%s", log_quote(q, sizeof(q), err));
 		return 2;
 	}
-	if (sh->auth && !(sh->cpu_pool = srv_cpu_pool_new(cfg->auth_threads))) {
+	if (sh->auth && !(sh->cpu_pool = srv_cpu_pool_new(cfg->auth_threads, "cpu-pool", true))) {
 		log_msg(LOG_ERROR, "event=start_failed reason=\"password check threads: cannot start\"");
 		return 1;
 	}
@@ -299,14 +298,10 @@ int srv_run(struct srv_config *cfg)
 	sh.cfg = cfg;
 	sh.utc_offset_min = local_utc_offset();
 	signal(SIGPIPE, SIG_IGN);
-	/* libuv's pool: the queue manager's deliveries (an LMTP one waits on
-	 * its server), their syncs, control commands and TLS handshake steps,
-	 * with threads to spare beside the deliveries. Password checks have a
-	 * pool of their own (cpu_pool.c). */
-	char pool[16];
-	unsigned deliveries = srv_qmgr_concurrency(cfg);
-	snprintf(pool, sizeof(pool), "%u", deliveries + 4 > 16 ? deliveries + 4 : 16);
-	setenv("UV_THREADPOOL_SIZE", pool, 0);
+	/* libuv's pool: TLS handshake steps and control commands. Password
+	 * checks and the queue manager's deliveries have pools of their own
+	 * (cpu_pool.c). */
+	setenv("UV_THREADPOOL_SIZE", "16", 0);
 
 	for (int kind = 0; kind < SRV_LISTEN_KINDS; kind++) {
 		for (size_t j = 0; j < cfg->nlisten[kind]; j++) {
@@ -397,7 +392,6 @@ int srv_run(struct srv_config *cfg)
 			uv_walk(&m.workers[i].loop, close_any, NULL);
 			uv_run(&m.workers[i].loop, UV_RUN_DEFAULT);
 			uv_loop_close(&m.workers[i].loop);
-			pthread_mutex_destroy(&m.workers[i].cpu_lock);
 		}
 		stop_shared(&sh);
 		free_workers(&m);

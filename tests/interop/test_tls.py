@@ -1114,5 +1114,6 @@ def test_threads_named_for_their_work(tls_server, ctx):
         names[name] = names.get(name, 0) + 1
     assert names.get("smtp-0") == 1 and names.get("smtp-1") == 1, names
     assert names.get("queue-flush") == 1 and names.get("uv-pool", 0) >= 4, names
+    assert names.get("queue-deliver", 0) >= 2, names
     assert set(names) <= {"posternd", "smtp-0", "smtp-1", "queue-flush", "uv-pool",
-                          "cpu-pool"}, names
+                          "queue-deliver", "cpu-pool"}, names
