@@ -549,25 +549,24 @@ struct dirty_fd {
 	uint64_t num;
 };
 
-/* fdatasync the dirty segments (and journal/ after a new segment). */
-static int flush_segments(struct queue *q)
+/* fdatasync up to 8 dirty segments (and journal/ after a new segment);
+ * flush_mu held. *more: others are left. */
+static int flush_some(struct queue *q, bool *more)
 {
 	struct dirty_fd fds[8];
 	size_t nfds = 0;
-	bool more = false;
+	*more = false;
 	pthread_mutex_lock(&q->mu);
 	for (size_t i = 0; i < q->nsegs; i++) {
 		if (!q->segs[i].dirty)
 			continue;
 		if (nfds == sizeof(fds) / sizeof(fds[0])) {
-			more = true;
+			*more = true;
 			break;
 		}
-		/* a segment written since its flush keeps its descriptor */
-		int fd = fcntl(q->segs[i].fd, F_DUPFD_CLOEXEC, 0);
-		if (fd < 0)
-			continue; /* stays dirty: the caller fails this round */
-		fds[nfds++] = (struct dirty_fd){fd, q->segs[i].num};
+		/* used without mu: while syncing counts it, the segment keeps
+		 * its descriptor (seg_trim_fds) and its place (queue_maintain) */
+		fds[nfds++] = (struct dirty_fd){q->segs[i].fd, q->segs[i].num};
 		q->segs[i].dirty = false;
 		q->segs[i].syncing++;
 	}
@@ -584,7 +583,6 @@ static int flush_segments(struct queue *q)
 		 * restart would not find it, so it covers nothing */
 		else if (!err && fstat(fds[i].fd, &st) == 0 && st.st_nlink == 0)
 			err = ENOENT;
-		close(fds[i].fd);
 	}
 	if (jdir && !err)
 		err = sync_dir(q, q->jdir);
@@ -602,7 +600,22 @@ static int flush_segments(struct queue *q)
 		q->jdir_dirty |= jdir;
 	}
 	pthread_mutex_unlock(&q->mu);
-	return err ? err : more ? flush_segments(q) : 0;
+	return err;
+}
+
+/* Make every record appended before the call durable. One caller at a
+ * time (flush_mu): a segment whose dirty flag another caller cleared is
+ * covered only once that caller's fdatasync has returned, so a second
+ * caller must not find the flag clear and return at once. */
+static int flush_segments(struct queue *q)
+{
+	pthread_mutex_lock(&q->flush_mu);
+	bool more = true;
+	int err = 0;
+	while (!err && more)
+		err = flush_some(q, &more);
+	pthread_mutex_unlock(&q->flush_mu);
+	return err;
 }
 
 int queue_sync(struct queue *q)
@@ -1197,6 +1210,7 @@ struct queue *queue_open(const struct queue_config *cfg, char *err, size_t errle
 	q->active_max = cfg->active_max ? cfg->active_max : QUEUE_ACTIVE_MAX;
 	q->index_fd = -1;
 	pthread_mutex_init(&q->mu, NULL);
+	pthread_mutex_init(&q->flush_mu, NULL);
 	pthread_condattr_t ca;
 	pthread_condattr_init(&ca);
 	pthread_condattr_setclock(&ca, CLOCK_MONOTONIC);
@@ -1282,6 +1296,7 @@ void queue_close(struct queue *q)
 	buf_fini(&q->rec);
 	pthread_cond_destroy(&q->wake);
 	pthread_mutex_destroy(&q->mu);
+	pthread_mutex_destroy(&q->flush_mu);
 	free(q->dir);
 	free(q->jdir);
 	free(q->sdir);

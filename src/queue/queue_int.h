@@ -118,6 +118,7 @@ struct queue {
 	void (*on_ready)(void *arg);
 	void *on_ready_arg;
 
+	pthread_mutex_t flush_mu; /* one flush_segments at a time (queue.c) */
 	pthread_mutex_t mu; /* everything below */
 	struct qseg *segs;  /* oldest first; the last one is appended to */
 	size_t nsegs, segcap;

@@ -93,6 +93,7 @@ static long t_pwrite(int fd, const void *p, size_t n, uint64_t off)
 /* Called once from inside the next fdatasync, when set (a flush that
  * overlaps another one). */
 static void (*g_inside_sync)(void);
+static atomic_bool g_outer_synced; /* the fdatasync that ran it has returned */
 
 static int t_fdatasync(int fd)
 {
@@ -106,7 +107,10 @@ static int t_fdatasync(int fd)
 		usleep(20000);
 	if (trip(F_FDATASYNC))
 		return -1;
-	return fdatasync(fd);
+	int r = fdatasync(fd);
+	if (inside)
+		atomic_store(&g_outer_synced, true);
+	return r;
 }
 
 static int t_fsync(int fd)
@@ -853,37 +857,48 @@ static void test_maintain_during_flush(void **state)
 	assert_int_equal(rp.delivered, 1);
 }
 
-/* The flusher's flush and queue_sync (from maintenance) may cover one
- * segment at once: while either is in its fdatasync the segment counts as
- * being synced, or maintenance could unlink it under the other (seen as
- * queue_flush_failed ENOENT and a 451 for messages that were on disk). */
+/* queue_sync (from maintenance) while the flusher is in its fdatasync: the
+ * flusher cleared the segment's dirty flag, so queue_sync used to find
+ * nothing to flush and return at once, and maintenance then unlinked a head
+ * segment whose moved messages were not durable yet (a review found it;
+ * the same with the roles swapped acknowledged a message early). Now a
+ * flush waits for the one in flight, and the segment is still there. */
 static struct fx *g_overlap_fx;
-static unsigned g_overlap_syncing;
+static pthread_t g_beside;
+static int g_beside_rc = -1;
+static bool g_beside_saw_outer;
 static struct waiter g_w2 = {PTHREAD_MUTEX_INITIALIZER, PTHREAD_COND_INITIALIZER, 0, 0};
+
+static void *sync_beside(void *arg)
+{
+	struct fx *f = arg;
+	g_beside_rc = queue_sync(f->q);
+	g_beside_saw_outer = atomic_load(&g_outer_synced);
+	return NULL;
+}
 
 static void overlap_inside(void)
 {
 	struct fx *f = g_overlap_fx;
 	const char *rcpts[] = {"b@example.org"};
 	enum queue_status st;
-	/* the segment gets written again while the outer flush syncs it ... */
+	/* the segment gets written again while the flusher syncs it ... */
 	struct queue_msg *m = queue_msg_begin(f->q, "OV2", "", 0, rcpts, 1, 1, &st);
 	assert_int_equal(queue_msg_write(m, "y\r\n", 3), QUEUE_OK);
 	queue_msg_commit(m, on_done, &g_w2);
-	/* ... and a second flush covers it and finishes first */
-	assert_int_equal(queue_sync(f->q), 0);
-	pthread_mutex_lock(&f->q->mu);
-	g_overlap_syncing = f->q->segs[f->q->nsegs - 1].syncing;
-	pthread_mutex_unlock(&f->q->mu);
+	/* ... and another thread asks for a flush meanwhile, with time to
+	 * return before this fdatasync does, were it not to wait */
+	assert_int_equal(pthread_create(&g_beside, NULL, sync_beside, f), 0);
+	usleep(50 * 1000);
 }
 
-static void test_overlapping_flushes_keep_the_segment(void **state)
+static void test_a_flush_waits_for_the_one_in_flight(void **state)
 {
 	struct fx *f = *state;
 	const char *rcpts[] = {"a@example.org"};
 	enum queue_status st;
 	g_overlap_fx = f;
-	g_overlap_syncing = 0;
+	atomic_store(&g_outer_synced, false);
 	struct queue_msg *m = queue_msg_begin(f->q, "OV1", "", 0, rcpts, 1, 1, &st);
 	assert_int_equal(queue_msg_write(m, "x\r\n", 3), QUEUE_OK);
 	g_w.done = 0;
@@ -895,7 +910,9 @@ static void test_overlapping_flushes_keep_the_segment(void **state)
 	wait_done(&g_w, 1);
 	wait_done(&g_w2, 1);
 	assert_null(g_inside_sync);
-	assert_int_equal(g_overlap_syncing, 1); /* the outer flush is still in its fdatasync */
+	assert_int_equal(pthread_join(g_beside, NULL), 0);
+	assert_int_equal(g_beside_rc, 0);
+	assert_true(g_beside_saw_outer);
 	assert_int_equal(g_w.st, QUEUE_OK);
 	assert_int_equal(g_w2.st, QUEUE_OK);
 	reopen(f);
@@ -1730,7 +1747,7 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_fault_journal_short_pwrite, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_fault_spill_fdatasync, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_fault_journal_fdatasync, setup, teardown),
-		cmocka_unit_test_setup_teardown(test_overlapping_flushes_keep_the_segment, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_a_flush_waits_for_the_one_in_flight, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_fault_spill_dir_fsync, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_vanished_queue_dir, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_min_free, setup, teardown),
