@@ -160,13 +160,17 @@ static bool slot_free(struct queue *q, uint32_t i)
 	return true;
 }
 
-/* The recipients' states from the slot's S record. */
-static bool load_states(struct queue *q, const struct queue_slot *s, struct queue_entry *e)
+/* The recipients' states from the slot's S record: 0, EIO if the record
+ * is not what the slot says, or a passing error (out of descriptors or
+ * memory: the slot stays for a later try). */
+static int load_states(struct queue *q, const struct queue_slot *s, struct queue_entry *e)
 {
 	unsigned char *rec = NULL;
 	struct qrec_state st;
-	bool ok = queue_pread_record(q, s->snap_seg, s->snap_off, s->snap_len, &rec) == 0 &&
-		  qrec_parse_state(rec + QREC_HDR, s->snap_len - QREC_HDR, &st) &&
+	int err = queue_pread_record(q, s->snap_seg, s->snap_off, s->snap_len, &rec);
+	if (err)
+		return err;
+	bool ok = qrec_parse_state(rec + QREC_HDR, s->snap_len - QREC_HDR, &st) &&
 		  st.nrcpt == e->nrcpt && strcmp(st.id, e->id) == 0;
 	const unsigned char *p = ok ? st.rcpts : NULL;
 	size_t n = ok ? st.rcpts_len : 0;
@@ -178,11 +182,13 @@ static bool load_states(struct queue *q, const struct queue_slot *s, struct queu
 			break;
 		}
 		e->rstat[i] = status;
-		if (t.len && !(e->rtext[i] = strndup(t.p, t.len)))
-			ok = false;
+		if (t.len && !(e->rtext[i] = strndup(t.p, t.len))) {
+			free(rec);
+			return ENOMEM;
+		}
 	}
 	free(rec);
-	return ok;
+	return ok ? 0 : EIO;
 }
 
 /* Bring slot i (content s) into memory and free it; NULL if that failed
@@ -213,7 +219,12 @@ static struct queue_entry *slot_load(struct queue *q, uint32_t i, const struct q
 		queue_entry_free(e);
 		return NULL;
 	}
-	if (s->snap_seg && !load_states(q, s, e)) {
+	int err = s->snap_seg ? load_states(q, s, e) : 0;
+	if (err && err != EIO) {
+		queue_entry_free(e);
+		return NULL;
+	}
+	if (err) {
 		/* cannot happen unless the disk lies: rather deliver twice
 		 * (over what is there) than never */
 		log_msg(LOG_ERROR, "event=queue_state_unreadable queue_id=%s action=\"its pending "
@@ -293,7 +304,9 @@ static long scan(struct queue *q, bool rotate,
 			whole = false;
 			break;
 		}
-		if (v == LOAD && (e = slot_load(q, i, &s)) != NULL) {
+		if (v == LOAD && (e = slot_load(q, i, &s)) == NULL)
+			whole = false; /* it stays, and counts as due: tried again */
+		else if (v == LOAD) {
 			loaded++;
 			if (visit(arg, &s, &e) == STOP) { /* told of the load; enough? */
 				whole = seen == total;

@@ -215,8 +215,11 @@ int queue_seg_fd(struct queue *q, struct qseg *s)
 		return -1;
 	}
 	/* an older segment is never written again */
-	if ((s->fd = open(path, O_RDONLY | O_CLOEXEC)) >= 0)
+	errno = 0;
+	if ((s->fd = q->ops.open(path, O_RDONLY | O_CLOEXEC, 0)) >= 0)
 		seg_trim_fds(q, s);
+	else
+		s->fd = -1;
 	return s->fd;
 }
 
@@ -500,13 +503,23 @@ int queue_read_record(struct queue *q, struct queue_entry *e, unsigned char **re
 	return queue_read_record_at(q, seg, off, n, rec, len);
 }
 
+/* Why a segment could not be opened or its descriptor duplicated: out of
+ * descriptors or memory is passing (the caller tries again later), a
+ * missing file is not (EIO, as a record that does not check). */
+static int seg_open_error(void)
+{
+	return errno == EMFILE || errno == ENFILE || errno == ENOMEM ? errno : EIO;
+}
+
 int queue_pread_record(struct queue *q, uint64_t seg, uint64_t off, size_t n, unsigned char **rec)
 {
 	struct qseg *s = queue_seg(q, seg);
 	int fd = s ? queue_seg_fd(q, s) : -1;
-	unsigned char *p = fd >= 0 && n >= QREC_HDR ? malloc(n) : NULL;
+	if (fd < 0)
+		return s ? seg_open_error() : EIO;
+	unsigned char *p = n >= QREC_HDR ? malloc(n) : NULL;
 	if (!p)
-		return fd >= 0 ? ENOMEM : EIO;
+		return n >= QREC_HDR ? ENOMEM : EIO;
 	if (pread(fd, p, n, (off_t)off) != (ssize_t)n || !qrec_check(p, n)) {
 		free(p);
 		return EIO;
@@ -523,9 +536,10 @@ int queue_read_record_at(struct queue *q, uint64_t seg, uint64_t off, size_t n, 
 	int sfd = s ? queue_seg_fd(q, s) : -1;
 	/* read without mu: the duplicate outlives a close or an unlink */
 	int fd = sfd >= 0 ? fcntl(sfd, F_DUPFD_CLOEXEC, 0) : -1;
+	int open_err = fd < 0 && s ? seg_open_error() : EIO;
 	pthread_mutex_unlock(&q->mu);
 	if (fd < 0)
-		return EIO;
+		return open_err;
 	unsigned char *p = malloc(n);
 	int err = p ? 0 : ENOMEM;
 	if (p && pread(fd, p, n, (off_t)off) != (ssize_t)n)
@@ -907,7 +921,8 @@ static int apply_state(struct queue *q, struct recovery *rc, const struct qrec_s
 	return 0;
 }
 
-static bool spill_matches(struct queue *q, struct queue_entry *e);
+static int spill_check(struct queue *q, struct queue_entry *e);
+static bool spill_verdict(struct queue *q, struct queue_entry *e, int check);
 
 static void drop_unmatched(struct queue *q, struct queue_entry *e)
 {
@@ -947,11 +962,14 @@ static void check_indexed_spill(void *arg, uint32_t slot)
 {
 	struct queue *q = arg;
 	struct queue_entry *e = queue_index_load_slot(q, slot);
-	if (e && !spill_matches(q, e)) {
-		unlink_spill(q, e->id); /* half-received: the cleanup of spill/ kept it */
-		drop_unmatched(q, e);
-	} else if (e)
+	if (!e)
+		return;
+	char id[sizeof(e->id)];
+	memcpy(id, e->id, sizeof(id));
+	if (spill_verdict(q, e, spill_check(q, e)))
 		(void)queue_index_put(q, e, NULL);
+	else
+		unlink_spill(q, id); /* half-received: the cleanup of spill/ kept it */
 }
 
 /* Whether a queued message's body is the spill file name: one in memory,
@@ -1016,20 +1034,24 @@ static int scan_segment(struct queue *q, struct recovery *rc, struct qseg *s)
 }
 
 /* A spill file is the message only if size and CRC match its record. */
-static bool spill_matches(struct queue *q, struct queue_entry *e)
+static int spill_check(struct queue *q, struct queue_entry *e)
 {
 	char path[PATH_MAX];
 	unsigned char *rec;
 	size_t len;
 	struct qrec_msg m;
-	if (!queue_spill_path(q, e->id, path, sizeof(path)) || queue_read_record(q, e, &rec, &len))
-		return false;
+	if (!queue_spill_path(q, e->id, path, sizeof(path)))
+		return ESTALE;
+	int err = queue_read_record(q, e, &rec, &len);
+	if (err)
+		return err == EIO ? ESTALE : err;
 	bool ok = qrec_parse_msg(rec + QREC_HDR, len - QREC_HDR, &m);
 	uint32_t want = m.body_crc;
 	free(rec);
+	errno = 0;
 	int fd = ok ? open(path, O_RDONLY | O_CLOEXEC) : -1;
 	if (fd < 0)
-		return false;
+		return ok && (errno == EMFILE || errno == ENFILE || errno == ENOMEM) ? errno : ESTALE;
 	unsigned char buf[64 * 1024];
 	uint32_t crc = 0;
 	uint64_t size = 0;
@@ -1039,7 +1061,22 @@ static bool spill_matches(struct queue *q, struct queue_entry *e)
 		size += (uint64_t)r;
 	}
 	close(fd);
-	return r == 0 && size == e->size && crc == want;
+	return r == 0 && size == e->size && crc == want ? 0 : ESTALE;
+}
+
+/* After spill_check: a message whose file is not what its record says is
+ * dropped; one that could not be checked (out of descriptors or memory)
+ * fails the start (recover), rather than be dropped or delivered
+ * unchecked. true: e is kept. */
+static bool spill_verdict(struct queue *q, struct queue_entry *e, int check)
+{
+	if (check == ESTALE) {
+		drop_unmatched(q, e);
+		return false;
+	}
+	if (check && !q->recover_err)
+		q->recover_err = check;
+	return true;
 }
 
 static int cmp_u64(const void *a, const void *b)
@@ -1121,8 +1158,8 @@ static int recover(struct queue *q, char *err, size_t errlen)
 	 * below, once the map's slots are no longer needed) */
 	for (struct queue_entry *e = q->head, *next; e; e = next) {
 		next = e->next;
-		if (e->spill && !spill_matches(q, e))
-			drop_unmatched(q, e);
+		if (e->spill)
+			(void)spill_verdict(q, e, spill_check(q, e));
 	}
 	/* half-received messages */
 	if ((d = opendir(q->sdir))) {
@@ -1135,6 +1172,11 @@ static int recover(struct queue *q, char *err, size_t errlen)
 	/* loading and putting back moves slots: the map's last use */
 	queue_idmap_each_spill(&state.indexed, check_indexed_spill, q);
 	queue_idmap_free(&state.indexed);
+	if (q->recover_err) {
+		snprintf(err, errlen, "queue %s: cannot check the spill files of queued messages: %s",
+			 q->dir, strerror(q->recover_err));
+		return -1;
+	}
 	if (q->nentries + q->index_used)
 		log_msg(LOG_INFO, "event=queue_recovered dir=%s messages=%zu segments=%zu "
 			"peak_in_memory=%zu", q->dir, q->nentries + q->index_used, q->nsegs,

@@ -142,6 +142,7 @@ struct queue {
 	size_t index_used;
 	uint64_t index_due;     /* no slot is due before this (a lower bound) */
 	size_t recover_peak;    /* most messages in memory at once while recovering */
+	int recover_err;        /* a spill file could not be checked: the start fails */
 	struct buf rec;     /* scratch for S and D records */
 
 	pthread_t flusher;

@@ -31,7 +31,7 @@
 
 /* ---- fault injection (the store_fs_ops pattern) ---- */
 
-enum fault_op { F_NONE, F_OPEN_CREAT, F_WRITE, F_PWRITE, F_FDATASYNC, F_FSYNC_DIR };
+enum fault_op { F_NONE, F_OPEN_CREAT, F_OPEN_READ, F_WRITE, F_PWRITE, F_FDATASYNC, F_FSYNC_DIR };
 
 static struct {
 	enum fault_op op;
@@ -58,6 +58,8 @@ static bool trip(enum fault_op op)
 static int t_open(const char *path, int flags, int mode)
 {
 	if ((flags & O_CREAT) && trip(F_OPEN_CREAT))
+		return -1;
+	if ((flags & O_ACCMODE) == O_RDONLY && trip(F_OPEN_READ))
 		return -1;
 	return open(path, flags, (mode_t)mode);
 }
@@ -1564,6 +1566,50 @@ static void test_segment_descriptors_bounded(void **state)
 	buf_fini(&out);
 }
 
+/* Out of descriptors when an older segment must be opened again to bring
+ * a message back from the index: the message stays in the index as it
+ * was (a review found its recipients all reset to pending, so a delivered
+ * one would get the message twice), and comes back once it can. */
+static void test_reopen_failure_keeps_the_state(void **state)
+{
+	struct fx *f = *state;
+	char broken[256];
+	break_mailbox(f, "b", broken, sizeof(broken));
+	assert_int_equal(put(f, "P1", "x\r\n", 3, 2), QUEUE_OK);
+	uint64_t now = (uint64_t)time(NULL);
+	struct reports rp = {0};
+	assert_int_equal(run_due(f, now, &rp), 1);
+	assert_int_equal(rp.delivered, 1);
+	assert_int_equal(rp.deferred, 1);
+	/* segments after P1's S record, each pinned by a held message, until
+	 * its segment's descriptor is closed */
+	struct buf out;
+	buf_init(&out, 1 << 16);
+	for (int i = 0; i < QUEUE_SEG_FDS + 2; i++) {
+		char id[16], cmd[32];
+		snprintf(id, sizeof(id), "H%d", i);
+		reopen(f);
+		assert_int_equal(put(f, id, "h\r\n", 3, 1), QUEUE_OK);
+		snprintf(cmd, sizeof(cmd), "hold %s", id);
+		ctl(f, cmd, now, &out);
+	}
+	assert_int_equal(unlink(broken), 0);
+	g_fault.op = F_OPEN_READ;
+	g_fault.nth = 1;
+	g_fault.err = EMFILE;
+	g_fault.calls = 0;
+	memset(&rp, 0, sizeof(rp));
+	assert_int_equal(run_due(f, now + 300, &rp), 0);
+	assert_true(g_fault.calls > 0); /* the reopen was tried */
+	g_fault.op = F_NONE;
+	assert_int_equal(run_due(f, now + 300, &rp), 1);
+	assert_int_equal(rp.delivered, 1); /* b only */
+	assert_int_equal(files_of(f, "a"), 1);
+	assert_int_equal(files_of(f, "b"), 1);
+	assert_int_equal(queue_size(f->q), QUEUE_SEG_FDS + 2); /* the held ones */
+	buf_fini(&out);
+}
+
 /* Two recipients of one mailbox (A and a) beside a broken one: tried
  * alone, the mailbox still gets one file, whatever second each lands in
  * (the copy of an earlier second stands for the first one's). */
@@ -1773,6 +1819,7 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_alone_one_file_per_mailbox, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_restarts_leave_no_empty_segments, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_segment_descriptors_bounded, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_reopen_failure_keeps_the_state, setup, teardown),
 		cmocka_unit_test(test_idmap),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
