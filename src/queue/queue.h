@@ -31,8 +31,9 @@
  * (server/fdlimit.c); the others are opened again when read. */
 #define QUEUE_SEG_FDS 8
 /* Descriptors the queue holds at most, besides the spill files of the
- * messages being received: those segments and the index. */
-#define QUEUE_FDS (QUEUE_SEG_FDS + 3)
+ * messages being received and a read's duplicate per delivery: those
+ * segments, the index, and a directory being synced. */
+#define QUEUE_FDS (QUEUE_SEG_FDS + 4)
 /* When the queue runs empty, the current segment is closed (so that it can
  * be removed) once it holds this much, or at once when space is short. */
 #define QUEUE_RECLAIM_MIN ((uint64_t)1024 * 1024)

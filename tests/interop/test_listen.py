@@ -81,7 +81,7 @@ def test_open_files_limit_lowers_max_connections(posternd_bin, tmp_path):
         warn = [l for l in log.read_text().splitlines() if "event=fd_limit" in l]
         assert len(warn) == 1, log.read_text()
         # the soft limit was raised to the hard one: 128 less the reserve
-        # (83), two per connection
+        # (84), two per connection
         assert "open_files=128 " in warn[0] and "lowered_to=22" in warn[0], warn[0]
         big = b"Subject: big\r\n\r\n" + (b"x" * 998 + b"\r\n") * 70
         for i in range(22):
