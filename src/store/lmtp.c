@@ -44,6 +44,7 @@
 #define LMTP_CONNECTIONS_DEFAULT 20       /* kept open between messages (Postfix: 20) */
 #define LMTP_CONNECT_TIMEOUT_MS 30000
 #define LMTP_IO_TIMEOUT_MS (300 * 1000)  /* RFC 5321 §4.5.3.2: minutes, not seconds */
+#define LMTP_DOT_TIMEOUT_MS (600 * 1000) /* §4.5.3.2.6: the replies to "." */
 #define LMTP_READ_BUF 8192
 #define LMTP_TARGET_MAX 512
 
@@ -165,7 +166,9 @@ static int connect_addr(const struct sockaddr *sa, socklen_t len, int *out)
 	int e = 0;
 	if (connect(fd, sa, len) != 0) {
 		e = errno;
-		if (e == EINPROGRESS || e == EAGAIN) {
+		/* EAGAIN: a TCP port range ran out, or a Unix socket's listen
+		 * queue is full, where nothing was started: that is the error */
+		if (e == EINPROGRESS || (e == EAGAIN && sa->sa_family != AF_UNIX)) {
 			socklen_t elen = sizeof e;
 			e = wait_fd(fd, POLLOUT, LMTP_CONNECT_TIMEOUT_MS);
 			if (!e && getsockopt(fd, SOL_SOCKET, SO_ERROR, &e, &elen) != 0)
@@ -188,7 +191,8 @@ static int dial(const struct lmtp *be, char *err, size_t errlen)
 		struct sockaddr_un sun = {.sun_family = AF_UNIX};
 		(void)str_copy(sun.sun_path, sizeof sun.sun_path, be->unix_path, strlen(be->unix_path));
 		if ((e = connect_addr((struct sockaddr *)&sun, sizeof sun, &fd)) != 0) {
-			store_set_err(err, errlen, "connect: %s", strerror(e));
+			store_set_err(err, errlen, "connect: %s", e == EAGAIN
+				      ? "the server's listen queue is full" : strerror(e));
 			return -1;
 		}
 		return fd;
@@ -261,7 +265,8 @@ static enum lmtp_event step(struct lmtp_conn *c)
 				break;
 			continue;
 		}
-		if ((e = wait_fd(c->fd, POLLIN, LMTP_IO_TIMEOUT_MS)) != 0)
+		if ((e = wait_fd(c->fd, POLLIN, lmtp_session_after_dot(c->s) ? LMTP_DOT_TIMEOUT_MS
+									       : LMTP_IO_TIMEOUT_MS)) != 0)
 			break;
 		ssize_t r = recv(c->fd, c->rbuf + c->rlen, sizeof c->rbuf - c->rlen, MSG_DONTWAIT);
 		if (r > 0) {
@@ -611,7 +616,10 @@ static void lmtp_commit(void *msg, struct store_result *results)
 		reused = false;
 	}
 	for (size_t i = 0; i < m->nin; i++) {
+		static const struct lmtp_rcpt_result none; /* the message did not start */
 		const struct lmtp_rcpt_result *r = lmtp_session_rcpt(c->s, m->rcpt_of[i]);
+		if (!r)
+			r = &none;
 		enum store_status st = r->code == 0	  ? STORE_TEMPFAIL
 				       : r->code / 100 == 2 ? STORE_OK
 				       : r->code / 100 == 5 ? STORE_PERMFAIL
@@ -623,7 +631,9 @@ static void lmtp_commit(void *msg, struct store_result *results)
 			store_result_set(&results[i], st, "lmtp %s: %s", be->target,
 					 r->code ? r->text : lmtp_session_error(c->s));
 	}
-	if (ev == LMTP_EV_DONE)
+	/* octets past the last reply answer nothing we sent: kept, they would
+	 * be taken for the next message's replies */
+	if (ev == LMTP_EV_DONE && c->rlen == 0)
 		conn_put_idle(be, c);
 	else
 		conn_close(c);

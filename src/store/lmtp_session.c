@@ -27,6 +27,7 @@ struct lmtp_session {
 	struct client_reply reply;
 	char *lhlo_name;
 	bool pipelining, eightbitmime, smtputf8;
+	bool pipe; /* this message's envelope goes in one write (PIPELINING, and it fits) */
 	/* the message */
 	char *sender;
 	char **rcpts;
@@ -91,6 +92,8 @@ struct buf *lmtp_session_out(struct lmtp_session *s) { return &s->out; }
 
 const char *lmtp_session_error(const struct lmtp_session *s) { return s->error; }
 
+bool lmtp_session_after_dot(const struct lmtp_session *s) { return s->state == S_REPLIES; }
+
 const struct lmtp_rcpt_result *lmtp_session_rcpt(const struct lmtp_session *s, size_t i)
 {
 	return i < s->nrcpts ? &s->results[i] : NULL;
@@ -146,6 +149,18 @@ static bool has_non_ascii(const char *p)
 	return false;
 }
 
+/* Whether the whole envelope fits in `out` beside what is there: a long
+ * recipient list goes one command at a time instead (RFC 2920 leaves it to
+ * the client). The count is generous: the longest parameters, CRLFs. */
+static bool envelope_fits(const struct lmtp_session *s)
+{
+	size_t need = strlen("RSET\r\nMAIL FROM:<> BODY=8BITMIME SMTPUTF8\r\nDATA\r\n") +
+		      strlen(s->sender);
+	for (size_t i = 0; i < s->nrcpts && need <= LMTP_OUT_MAX; i++)
+		need += strlen("RCPT TO:<>\r\n") + strlen(s->rcpts[i]);
+	return s->out.len + need <= LMTP_OUT_MAX;
+}
+
 enum lmtp_event lmtp_session_start(struct lmtp_session *s, const struct lmtp_msg *m)
 {
 	if (s->state != S_READY || m->nrcpts == 0)
@@ -187,7 +202,8 @@ enum lmtp_event lmtp_session_start(struct lmtp_session *s, const struct lmtp_msg
 		return closed(s, "%s", "out of memory");
 	s->need_rset = true; /* until the replies to "." are in */
 	/* RFC 2920: MAIL, every RCPT and DATA in one go when pipelining */
-	s->sent = s->pipelining ? s->nrcpts + 2 : s->step == STEP_RSET ? 0 : 1;
+	s->pipe = s->pipelining && envelope_fits(s);
+	s->sent = s->pipe ? s->nrcpts + 2 : s->step == STEP_RSET ? 0 : 1;
 	for (size_t k = 0; k < s->sent; k++)
 		if (!send_cmd(s, k))
 			return closed(s, "%s", "out of memory");
@@ -195,10 +211,10 @@ enum lmtp_event lmtp_session_start(struct lmtp_session *s, const struct lmtp_msg
 	return LMTP_EV_NONE;
 }
 
-/* Without PIPELINING: the next command, unless the message is decided. */
+/* Not pipelining: the next command, unless the message is decided. */
 static bool send_next(struct lmtp_session *s, size_t k)
 {
-	if (s->pipelining || k < s->sent)
+	if (s->pipe || k < s->sent)
 		return true;
 	s->sent = k + 1;
 	return send_cmd(s, k);
@@ -276,7 +292,7 @@ static enum lmtp_event envelope_reply(struct lmtp_session *s, const struct clien
 		if (r->code / 100 != 2) {
 			s->mail_failed = true;
 			fill_undecided(s, r);
-			if (!s->pipelining)
+			if (!s->pipe)
 				return msg_done(s);
 		}
 		s->step = STEP_RCPT;
@@ -293,7 +309,7 @@ static enum lmtp_event envelope_reply(struct lmtp_session *s, const struct clien
 			return send_next(s, s->rcpt + 1) ? LMTP_EV_NONE
 							 : closed(s, "%s", "out of memory");
 		s->step = STEP_DATA;
-		if (!s->pipelining && s->naccepted == 0)
+		if (!s->pipe && s->naccepted == 0)
 			return msg_done(s); /* nobody to send it to */
 		return send_next(s, s->nrcpts + 1) ? LMTP_EV_NONE : closed(s, "%s", "out of memory");
 	}
@@ -305,6 +321,11 @@ static enum lmtp_event envelope_reply(struct lmtp_session *s, const struct clien
 			s->bol = true;
 			s->tail[0] = s->tail[1] = '\0';
 			return LMTP_EV_BODY;
+		}
+		if (r->code < 400) { /* DATA said yes without 354: the body would be lost */
+			char text[CLIENT_REPLY_LINE_MAX + 8];
+			reply_text(r, text, sizeof(text));
+			return closed(s, "the LMTP server answered DATA with %s", text);
 		}
 		fill_undecided(s, r);
 		return msg_done(s);

@@ -5,7 +5,8 @@
  * bounded. No sockets, no clock, no file I/O.
  *
  * Its steps: greeting, LHLO, then for each message MAIL, one RCPT per
- * recipient, DATA (pipelined when the server offers PIPELINING, RFC 2920),
+ * recipient, DATA (pipelined when the server offers PIPELINING, RFC 2920,
+ * and the envelope fits in `out`),
  * the body, and one reply per accepted recipient (RFC 2033 §4.2). After a
  * message the session is ready for the next one on the same connection. */
 #ifndef POSTERN_STORE_LMTP_SESSION_H
@@ -76,5 +77,8 @@ void lmtp_session_body_end(struct lmtp_session *s);
 const struct lmtp_rcpt_result *lmtp_session_rcpt(const struct lmtp_session *s, size_t i);
 /* Why the connection ended, for recipients without a reply ("" if it did not). */
 const char *lmtp_session_error(const struct lmtp_session *s);
+/* "." is sent and its replies are awaited: the server is delivering, which
+ * RFC 5321 §4.5.3.2.6 gives 10 minutes (a timeout there means a copy more). */
+bool lmtp_session_after_dot(const struct lmtp_session *s);
 
 #endif

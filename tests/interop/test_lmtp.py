@@ -363,6 +363,9 @@ class FakeLmtp(FakeServer):
     def delivered(self, n, body):
         pass
 
+    def final_replies(self, n, rcpts):
+        return b"250 2.0.0 saved\r\n" * rcpts
+
     def serve(self, c):
         with self.lock:
             self.nconn += 1
@@ -394,7 +397,7 @@ class FakeLmtp(FakeServer):
                     body += chunk
                 self.delivered(n, body)
                 done += 1
-                c.sendall(b"250 2.0.0 saved\r\n" * rcpts)
+                c.sendall(self.final_replies(n, rcpts))
             elif verb == b"QUIT":
                 c.sendall(b"221 bye\r\n")
                 break
@@ -435,6 +438,41 @@ def test_reconnects_when_an_idle_connection_died(start_server):
         # dot-stuffed on the way, Return-Path left to the LMTP server
         assert b"\r\n..a line that starts with a dot\r\n" in fake.messages[1][1]
         assert not fake.messages[1][1].startswith(b"Return-Path:")
+    finally:
+        fake.close()
+
+
+class StrayReplyLmtp(FakeLmtp):
+    """Sends one reply more than it was asked for after its first message
+    (a broken or confused server): that connection must not carry the next
+    message, whose replies would all be off by one (a review found the next
+    message "delivered" without its body ever being sent)."""
+
+    def __init__(self):
+        self.messages = []  # (connection number, body)
+        super().__init__()
+
+    def delivered(self, n, body):
+        self.messages.append((n, body))
+
+    def final_replies(self, n, rcpts):
+        extra = b"250 2.0.0 stray\r\n" if len(self.messages) == 1 else b""
+        return super().final_replies(n, rcpts) + extra
+
+
+def test_reply_beyond_the_last_is_not_taken_for_the_next(start_server):
+    fake = StrayReplyLmtp()
+    try:
+        srv = lmtp_server(start_server, "127.0.0.1:%d" % fake.port)
+        with srv.connect() as c:
+            c.ehlo()
+            q1 = queue_id(sent(c, ["alice@localhost"]))
+            srv.drain()
+            q2 = queue_id(sent(c, ["alice@localhost", "bob@localhost"]))
+        srv.drain()
+        assert [n for n, _ in fake.messages] == [1, 2]
+        assert b" id %s" % q1.encode() in fake.messages[0][1]
+        assert b" id %s" % q2.encode() in fake.messages[1][1]
     finally:
         fake.close()
 

@@ -9,6 +9,7 @@
 
 #include "store/lmtp_session.h"
 
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -234,6 +235,60 @@ static void test_bad_servers(void **state)
 	assert_int_equal(lmtp_session_start(s, &m), LMTP_EV_NONE);
 	assert_int_equal(feed(s, "250 OK\r\n550 no\r\n354 go\r\n"), LMTP_EV_CLOSED);
 	lmtp_session_free(s);
+
+	/* DATA answered with a 2xx: no body was asked for, so nothing was
+	 * delivered, whatever the code says (a review found it taken as
+	 * delivered for every accepted recipient) */
+	s = ready(LHLO_PIPE);
+	m.nrcpts = 2;
+	assert_int_equal(lmtp_session_start(s, &m), LMTP_EV_NONE);
+	assert_int_equal(feed(s, "250 OK\r\n250 OK\r\n250 OK\r\n250 2.0.0 stray\r\n"),
+			 LMTP_EV_CLOSED);
+	assert_non_null(strstr(lmtp_session_error(s), "answered DATA with 250 2.0.0 stray"));
+	assert_int_equal(lmtp_session_rcpt(s, 0)->code, 0);
+	assert_int_equal(lmtp_session_rcpt(s, 1)->code, 0);
+	lmtp_session_free(s);
+}
+
+/* An envelope too long for one write goes one command at a time, even to
+ * a server with PIPELINING (a review found such a message deferred as "out
+ * of memory" at every try, forever); a short one is pipelined again. */
+static void test_long_envelope_not_pipelined(void **state)
+{
+	(void)state;
+	enum { N = 3000 };
+	static char addr[N][64];
+	static const char *rcpts[N];
+	for (size_t i = 0; i < N; i++) {
+		snprintf(addr[i], sizeof addr[i], "recipient-number-%04zu-with-a-long-name@example.org", i);
+		rcpts[i] = addr[i];
+	}
+	struct lmtp_session *s = ready(LHLO_PIPE);
+	struct lmtp_msg m = {.sender = "s@x", .rcpts = rcpts, .nrcpts = N};
+	assert_int_equal(lmtp_session_start(s, &m), LMTP_EV_NONE);
+	assert_string_equal(out(s), "MAIL FROM:<s@x>\r\n");
+	assert_int_equal(feed(s, "250 2.1.0 OK\r\n"), LMTP_EV_NONE);
+	for (size_t i = 0; i < N; i++) {
+		char want[128];
+		snprintf(want, sizeof want, "RCPT TO:<%s>\r\n", addr[i]);
+		assert_string_equal(out(s), want);
+		assert_int_equal(feed(s, "250 2.1.5 OK\r\n"), LMTP_EV_NONE);
+	}
+	assert_string_equal(out(s), "DATA\r\n");
+	assert_false(lmtp_session_after_dot(s));
+	assert_int_equal(feed(s, "354 go\r\n"), LMTP_EV_BODY);
+	lmtp_session_body(s, "x\r\n", 3);
+	lmtp_session_body_end(s);
+	assert_true(lmtp_session_after_dot(s)); /* the 10-minute wait */
+	(void)out(s);
+	for (size_t i = 0; i + 1 < N; i++)
+		assert_int_equal(feed(s, "250 2.0.0 saved\r\n"), LMTP_EV_NONE);
+	assert_int_equal(feed(s, "250 2.0.0 saved\r\n"), LMTP_EV_DONE);
+	assert_false(lmtp_session_after_dot(s));
+	m.nrcpts = 2;
+	assert_int_equal(lmtp_session_start(s, &m), LMTP_EV_NONE);
+	assert_non_null(strstr(out(s), "DATA\r\n"));
+	lmtp_session_free(s);
 }
 
 static void test_smtputf8(void **state)
@@ -270,6 +325,7 @@ int main(void)
 		cmocka_unit_test(test_refusals_pipelined),
 		cmocka_unit_test(test_connection_lost),
 		cmocka_unit_test(test_bad_servers),
+		cmocka_unit_test(test_long_envelope_not_pipelined),
 		cmocka_unit_test(test_smtputf8),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
