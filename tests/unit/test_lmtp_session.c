@@ -270,7 +270,7 @@ static void test_long_envelope_not_pipelined(void **state)
 	assert_int_equal(feed(s, "250 2.1.0 OK\r\n"), LMTP_EV_NONE);
 	for (size_t i = 0; i < N; i++) {
 		char want[128];
-		snprintf(want, sizeof want, "RCPT TO:<%s>\r\n", addr[i]);
+		snprintf(want, sizeof want, "RCPT TO:<%.63s>\r\n", addr[i]);
 		assert_string_equal(out(s), want);
 		assert_int_equal(feed(s, "250 2.1.5 OK\r\n"), LMTP_EV_NONE);
 	}
