@@ -91,6 +91,7 @@ static void deliver_group(struct queue *q, struct store *st, const struct qrec_m
 		.nrcpts = n,
 		.smtputf8 = m->flags & QREC_F_SMTPUTF8,
 		.eightbit = m->flags & QREC_F_8BIT,
+		.binary = m->flags & QREC_F_BINARY,
 		.defer_sync = store_defers_sync(st),
 		.replace = recovered,
 	};

@@ -96,6 +96,7 @@ bool queue_space_ok(struct queue *q, uint64_t now, uint64_t size);
 /* A new message (id: [0-9A-Za-z]{1,31}, unique; flags: QUEUE_F_*). */
 #define QUEUE_F_SMTPUTF8 1u /* MAIL ... SMTPUTF8 (RFC 6531) */
 #define QUEUE_F_8BIT 2u     /* BODY=8BITMIME or BINARYMIME */
+#define QUEUE_F_BINARY 4u   /* BODY=BINARYMIME (RFC 3030): need not be text */
 struct queue_msg *queue_msg_begin(struct queue *q, const char *id, const char *from,
 				  unsigned flags, const char *const *rcpts, size_t nrcpt,
 				  uint64_t queued_at, enum queue_status *st);

@@ -142,7 +142,7 @@ bool qrec_parse_msg(const unsigned char *p, size_t n, struct qrec_msg *m)
 	m->from = rd_str(&r);
 	m->flags = (uint8_t)rd_int(&r, 1);
 	m->nrcpt = (uint32_t)rd_int(&r, 4);
-	if (!r.ok || m->nrcpt == 0 || (m->flags & ~(QREC_F_SMTPUTF8 | QREC_F_8BIT)))
+	if (!r.ok || m->nrcpt == 0 || (m->flags & ~(QREC_F_SMTPUTF8 | QREC_F_8BIT | QREC_F_BINARY)))
 		return false;
 	m->rcpts = r.p;
 	for (uint32_t i = 0; i < m->nrcpt; i++) {

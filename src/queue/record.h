@@ -74,6 +74,7 @@ struct qrec_state {
 /* The M record's flags: what the backend must know of MAIL's parameters. */
 #define QREC_F_SMTPUTF8 1u
 #define QREC_F_8BIT 2u
+#define QREC_F_BINARY 4u
 
 enum qrec_parse {
 	QREC_OK,

@@ -49,7 +49,7 @@ struct queue_msg *queue_msg_begin(struct queue *q, const char *id, const char *f
 {
 	*st = QUEUE_IOERR;
 	if (!id || !valid_id(id) || !from || nrcpt == 0 || nrcpt > UINT32_MAX ||
-	    (flags & ~(QUEUE_F_SMTPUTF8 | QUEUE_F_8BIT)))
+	    (flags & ~(QUEUE_F_SMTPUTF8 | QUEUE_F_8BIT | QUEUE_F_BINARY)))
 		return NULL;
 	struct queue_msg *m = calloc(1, sizeof(*m));
 	if (!m)

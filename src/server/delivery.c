@@ -98,10 +98,8 @@ static enum smtp_msg_status msg_begin(void *ctx, struct smtp_envelope *env)
 		rcpts[i] = env->rcpts[i].addr;
 	enum queue_status st = QUEUE_OK;
 	unsigned flags = (env->params.smtputf8 ? QUEUE_F_SMTPUTF8 : 0) |
-			 (env->params.body == SMTP_BODY_8BITMIME ||
-					  env->params.body == SMTP_BODY_BINARYMIME
-				  ? QUEUE_F_8BIT
-				  : 0);
+			 (env->params.body == SMTP_BODY_8BITMIME ? QUEUE_F_8BIT : 0) |
+			 (env->params.body == SMTP_BODY_BINARYMIME ? QUEUE_F_8BIT | QUEUE_F_BINARY : 0);
 	d->msg = queue_msg_begin(sh->queue, env->queue_id, env->from.addr, flags, rcpts,
 				 env->nrcpts, (uint64_t)time(NULL), &st);
 	free(rcpts);

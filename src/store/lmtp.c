@@ -66,10 +66,42 @@ struct lmtp {
 	size_t nidle, idle_max;
 };
 
+/* Whether a BINARYMIME body is text after all, which DATA can carry as
+ * 8BITMIME (RFC 3030 §3: otherwise it must be converted or returned): no
+ * NUL, CR only before LF and LF only after CR, lines of at most 998 octets
+ * (RFC 5321 §4.5.3.1.6), and a line end at the end. */
+struct text_scan {
+	bool not_text;
+	bool cr;     /* the last octet was a CR */
+	size_t line; /* octets of the current line */
+};
+
+static void text_scan(struct text_scan *t, const unsigned char *p, size_t n)
+{
+	for (size_t i = 0; i < n && !t->not_text; i++) {
+		if (t->cr) {
+			t->cr = false;
+			t->not_text = p[i] != '\n';
+			t->line = 0;
+		} else if (p[i] == '\r') {
+			t->cr = true;
+		} else {
+			t->not_text = p[i] == '\n' || p[i] == '\0' || ++t->line > 998;
+		}
+	}
+}
+
+static bool text_scan_is_text(const struct text_scan *t, off_t size)
+{
+	return !t->not_text && !t->cr && (t->line == 0 || size == 0);
+}
+
 struct lmtp_msg_state {
 	struct lmtp *be;
 	char *sender;
 	bool smtputf8, eightbit;
+	bool binary;            /* BODY=BINARYMIME: text is looked for */
+	struct text_scan text;
 	char **rcpts;      /* unique canonical recipients, in the order first seen */
 	size_t nrcpts;
 	size_t *rcpt_of;   /* the unique recipient of each recipient of begin */
@@ -443,6 +475,7 @@ static void *lmtp_begin(void *state, const struct store_envelope *env, struct st
 	m->nin = env->nrcpts;
 	m->smtputf8 = env->smtputf8;
 	m->eightbit = env->eightbit;
+	m->binary = env->binary;
 	m->rcpts = calloc(env->nrcpts, sizeof(*m->rcpts));
 	m->rcpt_of = calloc(env->nrcpts, sizeof(*m->rcpt_of));
 	if (!m->rcpts || !m->rcpt_of || !(m->sender = strdup(env->sender)))
@@ -500,6 +533,8 @@ static enum store_status lmtp_write(void *msg, const void *p, size_t n)
 {
 	struct lmtp_msg_state *m = msg;
 	const char *s = p;
+	if (m->binary)
+		text_scan(&m->text, p, n);
 	while (n > 0 && !m->err) {
 		int e = m->body.len == m->body.max ? spool_flush(m) : 0; /* more is coming */
 		size_t k = m->body.max - m->body.len;
@@ -594,6 +629,16 @@ static void lmtp_commit(void *msg, struct store_result *results)
 		if (!m->err)
 			spool_failed(m, e);
 		store_result_fill(results, m->nin, &m->failure);
+		return;
+	}
+	if (m->binary && !text_scan_is_text(&m->text, m->size)) {
+		/* no BDAT here, and no conversion to base64: returned, as
+		 * RFC 3030 §3 allows (Dovecot offers no BINARYMIME anyway) */
+		struct store_result r;
+		store_result_set(&r, STORE_PERMFAIL, "lmtp %s: 554 5.6.3 the message is binary "
+				 "(BODY=BINARYMIME), which LMTP over DATA cannot carry, and postern does "
+				 "not convert it", be->target);
+		store_result_fill(results, m->nin, &r);
 		return;
 	}
 	struct lmtp_conn *c = conn_take_idle(be);

@@ -102,6 +102,7 @@ struct store_envelope {
 	size_t nrcpts;
 	bool smtputf8;            /* MAIL ... SMTPUTF8 (RFC 6531) */
 	bool eightbit;            /* BODY=8BITMIME or BINARYMIME (RFC 6152, RFC 3030) */
+	bool binary;              /* BODY=BINARYMIME: the body need not be text */
 	/* The caller makes the delivery durable later with store_sync, before it
 	 * forgets the message (the queue): commit skips its own fsyncs. */
 	bool defer_sync;

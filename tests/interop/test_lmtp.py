@@ -271,6 +271,37 @@ def test_recipient_refused_by_dovecot(start_server, dovecot):
     assert 'event=delivered queue_id=%s to="<alice@localhost>" target="lmtp"' % qid in log, log
 
 
+def sent_binarymime(c, rcpt, body):
+    """A BODY=BINARYMIME transaction in one BDAT LAST; the final reply."""
+    check(c.cmd("MAIL FROM:<s@example.org> BODY=BINARYMIME"), 250, "2.1.0")
+    check(c.cmd("RCPT TO:<%s>" % rcpt), 250, "2.1.5")
+    c.send(b"BDAT %d LAST\r\n" % len(body) + body)
+    return c.reply()
+
+
+def test_binarymime_over_lmtp(start_server, dovecot):
+    """RFC 3030 section 3: BINARYMIME content goes on only to a server that
+    offers BINARYMIME, or converted, or it is returned. Dovecot offers
+    8BITMIME and CHUNKING, not BINARYMIME: a BINARYMIME body that is text
+    after all (CRLF lines of at most 998 octets, no NUL) goes on over DATA
+    as 8BITMIME; a binary one (a NUL, a bare LF) fails for good with 5.6.3,
+    visible in the queue, instead of going through DATA altered."""
+    srv = lmtp_server(start_server, "127.0.0.1:%d" % dovecot.port)
+    text = b"Subject: via lmtp\r\n\r\ntext after all\r\n\xc3\xa9t\xc3\xa9\r\n"
+    binary = b"Subject: binary\r\n\r\nraw\x00bytes\nand a bare LF\r\n"
+    with srv.connect() as c:
+        c.ehlo()
+        q1 = queue_id(sent_binarymime(c, "alice@localhost", text))
+        q2 = queue_id(sent_binarymime(c, "bob@localhost", binary))
+    srv.drain()
+    [msg] = dovecot.messages("alice")
+    assert msg.replace(b"\r\n", b"\n").endswith(b"text after all\n\xc3\xa9t\xc3\xa9\n"), msg[-200:]
+    assert dovecot.messages("bob") == []
+    out = queue_line(srv, q2)
+    assert "state=failed" in out and "554 5.6.3 the message is binary" in out, out
+    assert q1 not in srv.queue("list")  # delivered: gone from the queue
+
+
 def test_temporary_failure_deferred(start_server, dovecot):
     """Dovecot's 451 4.2.0 after the body for one recipient (its Maildir
     cannot be made) and a 550 at RCPT for another: one delivered, one

@@ -14,7 +14,7 @@
 static void make_msg(struct buf *b, const char *body)
 {
 	const char *rcpts[] = {"a@example.org", "b@example.org"};
-	struct qrec_envelope e = {"ABC123", 1700000000, "s@example.net", QREC_F_8BIT, rcpts, 2,
+	struct qrec_envelope e = {"ABC123", 1700000000, "s@example.net", QREC_F_8BIT | QREC_F_BINARY, rcpts, 2,
 				  strlen(body), false, qrec_crc(0, body, strlen(body))};
 	assert_int_equal(qrec_begin(b, QREC_MSG), BUF_OK);
 	assert_int_equal(qrec_put_envelope(b, &e), BUF_OK);
@@ -39,7 +39,7 @@ static void test_msg_round_trip(void **state)
 	assert_int_equal(m.queued_at, 1700000000);
 	assert_int_equal(m.from.len, strlen("s@example.net"));
 	assert_memory_equal(m.from.p, "s@example.net", m.from.len);
-	assert_int_equal(m.flags, QREC_F_8BIT);
+	assert_int_equal(m.flags, QREC_F_8BIT | QREC_F_BINARY);
 	assert_int_equal(m.nrcpt, 2);
 	const unsigned char *p = m.rcpts;
 	size_t n = m.rcpts_len;
