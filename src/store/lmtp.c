@@ -39,6 +39,7 @@
 #include <string.h>
 #include <sys/socket.h>
 #include <sys/un.h>
+#include <time.h>
 #include <unistd.h>
 
 #define LMTP_CONNECTIONS_DEFAULT 20       /* kept open between messages (Postfix: 20) */
@@ -273,10 +274,25 @@ static int flush_out(struct lmtp_conn *c)
 	return e;
 }
 
+static int64_t now_ms(void)
+{
+	struct timespec ts;
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
+/* When the wait for the next reply line gives up: a server trickling
+ * octets cannot hold a delivery thread beyond it. */
+static int64_t reply_deadline(const struct lmtp_conn *c)
+{
+	return now_ms() + (lmtp_session_after_dot(c->s) ? LMTP_DOT_TIMEOUT_MS : LMTP_IO_TIMEOUT_MS);
+}
+
 /* Write what is queued, then read and feed until an event. */
 static enum lmtp_event step(struct lmtp_conn *c)
 {
 	char why[128];
+	int64_t deadline = reply_deadline(c);
 	int e = flush_out(c);
 	if (e) {
 		(void)snprintf(why, sizeof why, "write: %s", strerror(e));
@@ -292,13 +308,15 @@ static enum lmtp_event step(struct lmtp_conn *c)
 		}
 		if (ev != LMTP_EV_NONE)
 			return ev;
+		if (used > 0) /* whole reply lines came: the next one gets its own time */
+			deadline = reply_deadline(c);
 		if (lmtp_session_out(c->s)->len > 0) { /* without PIPELINING: the next command */
 			if ((e = flush_out(c)) != 0)
 				break;
 			continue;
 		}
-		if ((e = wait_fd(c->fd, POLLIN, lmtp_session_after_dot(c->s) ? LMTP_DOT_TIMEOUT_MS
-									       : LMTP_IO_TIMEOUT_MS)) != 0)
+		int64_t left = deadline - now_ms();
+		if ((e = left > 0 ? wait_fd(c->fd, POLLIN, (int)left) : ETIMEDOUT) != 0)
 			break;
 		ssize_t r = recv(c->fd, c->rbuf + c->rlen, sizeof c->rbuf - c->rlen, MSG_DONTWAIT);
 		if (r > 0) {
