@@ -125,7 +125,7 @@ struct maildir {
 
 struct mbox {
 	char *dir;    /* <root>/<domain>/<local> */
-	char *newdir; /* dir/new */
+	char *newdir; /* dir/new, or dir/cur where the copy it replaces is */
 	char *tmp;    /* dir/tmp/<name> */
 	char *new;    /* dir/new/<name> */
 	bool in_tmp;  /* tmp exists and is ours */
@@ -916,9 +916,18 @@ static void *maildir_begin(void *be, const struct store_envelope *env, struct st
 
 	for (size_t k = 0; env->replace && k < m->nmb; k++) {
 		char *old = find_delivered(m->mb[k].dir, queue_id);
+		/* the directory whose entry changes is the copy's: new/ or,
+		 * once a reader moved it, cur/ (its fsync makes it durable) */
+		char *dir = old ? strndup(old, (size_t)(strrchr(old, '/') - old)) : NULL;
+		if (old && !dir) {
+			free(old);
+			goto fail;
+		}
 		if (old) {
 			free(m->mb[k].new);
 			m->mb[k].new = old;
+			free(m->mb[k].newdir);
+			m->mb[k].newdir = dir;
 			m->mb[k].replace = true;
 		}
 	}

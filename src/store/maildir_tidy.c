@@ -24,6 +24,9 @@ struct walk {
 	void (*visit)(struct walk *w, int dirfd, const char *name, const char *path,
 		      const struct stat *sb, int depth);
 	int max_depth;
+	/* NULL, or at depth 3 (a mailbox's subdirectories) only the one of
+	 * this name: the others hold every message of the store */
+	const char *only_sub;
 };
 
 static void walk_dir(struct walk *w, int fd, const char *path, int depth)
@@ -36,6 +39,8 @@ static void walk_dir(struct walk *w, int fd, const char *path, int depth)
 	struct dirent *de;
 	while ((de = readdir(d)) != NULL) {
 		if (strcmp(de->d_name, ".") == 0 || strcmp(de->d_name, "..") == 0)
+			continue;
+		if (w->only_sub && depth + 1 == TREE_DEPTH - 1 && strcmp(de->d_name, w->only_sub) != 0)
 			continue;
 		char sub[MAILDIR_TIDY_PATH_MAX];
 		int r = snprintf(sub, sizeof sub, "%s/%s", path, de->d_name);
@@ -91,7 +96,7 @@ static void clean_visit(struct walk *w, int dirfd, const char *name, const char 
 
 size_t maildir_clean_tmp(const char *root, time_t now)
 {
-	struct clean c = {{clean_visit, TREE_DEPTH}, now - MAILDIR_TMP_MAX_AGE, 0};
+	struct clean c = {{clean_visit, TREE_DEPTH, "tmp"}, now - MAILDIR_TMP_MAX_AGE, 0};
 	walk(&c.w, root);
 	return c.removed;
 }
@@ -156,7 +161,7 @@ static void owners_visit(struct walk *w, int dirfd, const char *name, const char
 
 void maildir_check_owner(const char *root, const char *user, struct maildir_owner_report *r)
 {
-	struct owners o = {{owners_visit, TREE_DEPTH - 1}, false, 0, 0, user, r};
+	struct owners o = {{owners_visit, TREE_DEPTH - 1, NULL}, false, 0, 0, user, r};
 
 	memset(r, 0, sizeof *r);
 	if (geteuid() == 0 && user) {

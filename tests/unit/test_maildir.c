@@ -83,6 +83,22 @@ static long t_write(int fd, const void *p, size_t n)
 	return (long)write(fd, p, n);
 }
 
+/* the inodes of the directories fsynced, the latest DIR_SEEN */
+#define DIR_SEEN 64
+static ino_t g_dirs_synced[DIR_SEEN];
+static atomic_long g_dir_seen;
+
+static bool dir_synced(const char *path)
+{
+	struct stat sb;
+	assert_int_equal(stat(path, &sb), 0);
+	long n = atomic_load(&g_dir_seen);
+	for (long i = 0; i < n && i < DIR_SEEN; i++)
+		if (g_dirs_synced[i] == sb.st_ino)
+			return true;
+	return false;
+}
+
 static int t_fsync(int fd)
 {
 	struct stat sb;
@@ -90,6 +106,7 @@ static int t_fsync(int fd)
 		return -1;
 	if (S_ISDIR(sb.st_mode)) {
 		atomic_fetch_add(&g_dir_fsyncs, 1);
+		g_dirs_synced[atomic_fetch_add(&g_dir_seen, 1) % DIR_SEEN] = sb.st_ino;
 		if (trip(F_FSYNC_DIR))
 			return -1;
 	} else {
@@ -1109,6 +1126,13 @@ static void test_replace(void **state)
 	deliver_with(fx, "R8", rcpt, 1, "other\r\n", true, true);
 	sub(p, sizeof p, fx->root, "x.org/a/new");
 	assert_int_equal(entries(p), 1);
+	/* without defer_sync, the directory fsynced is the one whose entry
+	 * changed: cur/, where the reader moved the copy (a review found new/
+	 * fsynced instead, so the replacement was not durable) */
+	atomic_store(&g_dir_seen, 0);
+	deliver_with(fx, "R7", rcpt, 1, "whole message\r\n", false, true);
+	sub(p, sizeof p, fx->root, "x.org/a/cur");
+	assert_true(dir_synced(p));
 }
 
 int main(void)
