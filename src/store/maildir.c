@@ -151,6 +151,9 @@ struct maildir_msg {
 	struct store_result failure; /* ... and what the log says */
 	bool ok;       /* and delivered */
 	bool defer_sync; /* envelope's defer_sync: store_sync makes it durable */
+	/* BODY=BINARYMIME: stored as it came, CRLF and all (RFC 3030: binary
+	 * content is delivered unaltered; LF line ends are for text) */
+	bool binary;
 };
 
 static enum store_status status_of(int e)
@@ -932,6 +935,7 @@ static void *maildir_begin(void *be, const struct store_envelope *env, struct st
 		}
 	}
 	m->defer_sync = env->defer_sync;
+	m->binary = env->binary;
 	if (!(m->buf = malloc(MAILDIR_BUF_SIZE)))
 		goto fail;
 	if (open_spool(m) != 0)
@@ -1000,7 +1004,7 @@ static enum store_status maildir_write(void *msg, const void *p, size_t n)
 	if (m->err)
 		return m->failure.status;
 	m->size += n;
-	int e = put_lf(m, p, n);
+	int e = m->binary ? put_buf(m, p, n) : put_lf(m, p, n);
 	if (e) {
 		fail_step(m, e, "write", spool_name(m));
 		return m->failure.status;

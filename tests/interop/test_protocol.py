@@ -597,6 +597,26 @@ def test_bdat_two_chunks_then_last(server):
     assert st.body == chunk1 + chunk2
 
 
+def test_binarymime_stored_unaltered(server):
+    """RFC 3030: BODY=BINARYMIME content is delivered unaltered. A Maildir
+    file is text with LF line ends (SPEC section 5), but binary content
+    would lose its CRs that way: a BINARYMIME message is stored as it came,
+    its trace headers with CRLF like the rest."""
+    body = b"Subject: bin\r\n\r\n\x00\x01\r\n\xff\n\r\r\nno line end"
+    with server.connect() as c:
+        ready(c)
+        check(c.cmd("MAIL FROM:<s@example.org> BODY=BINARYMIME"), 250, "2.1.0")
+        check(c.cmd("RCPT TO:<u@localhost>"), 250, "2.1.5")
+        c.send(b"BDAT %d LAST\r\n" % len(body) + body)
+        qid = queue_id(c.reply())
+    [path] = server.new_files("u@localhost")
+    with open(path, "rb") as f:
+        raw = f.read()
+    assert raw.startswith(b"Return-Path: <s@example.org>\r\nReceived: from "), raw[:200]
+    assert (b" id %s" % qid.encode()) in raw
+    assert raw.endswith(b"\r\n" + body), raw[-200:]
+
+
 def test_bdat_pipelined_with_last(server):
     chunk1 = b"Subject: bdat pipelined\r\n\r\n"
     chunk2 = b"MAIL FROM:<x@example.org>\r\nbody\r\n"
