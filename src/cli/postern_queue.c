@@ -16,6 +16,29 @@
 #define EXIT_USAGE 64
 #define EXIT_UNAVAILABLE 69
 
+/* What the server sends comes from mail (senders, headers): C0 control
+ * octets and DEL are shown as \xNN, so a message cannot drive the
+ * operator's terminal; CRLF ends a line as LF does. */
+struct safe_out {
+	bool cr; /* a CR was the last octet: shown once the next one says */
+};
+
+static void put_safe(FILE *f, struct safe_out *so, const char *p, size_t n)
+{
+	for (size_t i = 0; i < n; i++) {
+		unsigned char ch = (unsigned char)p[i];
+		if (so->cr && ch != '\n')
+			fputs("\\x0d", f);
+		so->cr = ch == '\r';
+		if (ch == '\r')
+			continue;
+		if ((ch < 0x20 && ch != '\n' && ch != '\t') || ch == 0x7f)
+			fprintf(f, "\\x%02x", ch);
+		else
+			fputc(ch, f);
+	}
+}
+
 static void usage(FILE *f)
 {
 	fputs("usage: postern queue [--control PATH] COMMAND\n"
@@ -102,27 +125,48 @@ int postern_queue_main(int argc, char **argv)
 	}
 	/* the answer: "ok..." or "error: ...", then lines; echo as it comes */
 	char buf[65536];
+	size_t have = 0;
 	ssize_t r;
-	bool first = true, ok = false;
-	while ((r = read(fd, buf, sizeof(buf))) > 0) {
+	bool first = true, ok = false, cut = false;
+	struct safe_out so = {false};
+	while ((r = read(fd, buf + have, sizeof(buf) - have)) > 0) {
+		have += (size_t)r;
 		const char *p = buf;
-		size_t len = (size_t)r;
+		size_t len = have;
 		if (first) {
+			/* the status line decides: read until it is whole */
+			const char *nl = memchr(buf, '\n', have);
+			if (!nl && have < sizeof(buf))
+				continue;
 			first = false;
-			ok = len >= 2 && memcmp(buf, "ok", 2) == 0;
+			ok = have >= 2 && memcmp(buf, "ok", 2) == 0;
+			size_t skip = nl ? (size_t)(nl - buf) + 1 : have;
+			cut = ok && memmem(buf, skip, " shown=", 7) != NULL;
 			if (!ok) {
-				fprintf(stderr, "postern queue: %.*s", (int)len, buf);
+				fputs("postern queue: ", stderr);
+				put_safe(stderr, &so, buf, have);
+				have = 0;
 				continue;
 			}
 			/* the status line is for us; what follows is for the reader */
-			const char *nl = memchr(buf, '\n', len);
-			size_t skip = nl ? (size_t)(nl - buf) + 1 : len;
-			if (strcmp(argv[optind], "list") == 0 || !nl || nl == buf + len - 1)
+			if (strcmp(argv[optind], "list") == 0 || skip == have)
 				fwrite(buf, 1, skip, stdout); /* "ok messages=N" says how many */
 			p += skip;
 			len -= skip;
 		}
-		fwrite(p, 1, len, ok ? stdout : stderr);
+		put_safe(ok ? stdout : stderr, &so, p, len);
+		have = 0;
+	}
+	if (first && have > 0) { /* an answer without a line end */
+		first = false;
+		ok = have >= 2 && memcmp(buf, "ok", 2) == 0;
+		fputs(ok ? "" : "postern queue: ", ok ? stdout : stderr);
+		put_safe(ok ? stdout : stderr, &so, buf, have);
+	}
+	if (cut) {
+		fprintf(stderr, "postern queue: the list is cut short (the answer has a size "
+			"limit): see \"shown=\" above\n");
+		ok = false;
 	}
 	close(fd);
 	if (first) {

@@ -99,8 +99,28 @@ struct list_ctx {
 	struct queue *q;
 	uint64_t now;
 	struct buf *out;
-	size_t n;
+	size_t n;     /* messages */
+	size_t shown; /* lines that fit in the answer */
 };
+
+/* Room a line may need at most (its quoted addresses and reply): with less
+ * left, the answer is full and a line would be cut. */
+#define LIST_LINE_ROOM ((size_t)64 * 1024)
+
+/* v's line, whole or not at all. */
+static void list_line(struct list_ctx *c, const struct snap *v)
+{
+	c->n++;
+	if (c->shown < c->n - 1)
+		return; /* full already */
+	size_t start = c->out->len;
+	put_line(c->q, v, c->now, c->out);
+	size_t room = c->out->max / 8 < LIST_LINE_ROOM ? c->out->max / 8 : LIST_LINE_ROOM;
+	if (c->out->max - c->out->len < room)
+		c->out->len = start; /* it may not be whole: the list ends before it */
+	else
+		c->shown++;
+}
 
 /* The first reply kept for a recipient not delivered, from an S record. */
 static char *state_error(struct queue *q, const struct queue_slot *s)
@@ -133,9 +153,8 @@ static void list_slot(void *arg, const struct queue_slot *s)
 	memcpy(v.id, s->id, sizeof(v.id));
 	v.state = state_name(false, s->held, s->npending, s->attempts);
 	v.last_error = state_error(c->q, s);
-	put_line(c->q, &v, c->now, c->out);
+	list_line(c, &v);
 	free(v.last_error);
-	c->n++;
 }
 
 static int cmd_list(struct queue *q, uint64_t now, struct buf *out)
@@ -161,15 +180,18 @@ static int cmd_list(struct queue *q, uint64_t now, struct buf *out)
 		return -1;
 	}
 	struct buf lines; /* the count comes first, known at the end */
-	buf_init(&lines, out->max);
+	buf_init(&lines, out->max - (out->max / 4 < 4096 ? out->max / 4 : 4096));
+	struct list_ctx c = {q, now, &lines, 0, 0};
 	for (size_t i = 0; i < k; i++) {
-		put_line(q, &v[i], now, &lines);
+		list_line(&c, &v[i]);
 		free(v[i].last_error);
 	}
 	free(v);
-	struct list_ctx c = {q, now, &lines, k};
 	queue_index_each(q, list_slot, &c);
-	buf_printf(out, "ok messages=%zu\n", c.n);
+	if (c.shown < c.n) /* said, not cut silently: the answer has a limit */
+		buf_printf(out, "ok messages=%zu shown=%zu\n", c.n, c.shown);
+	else
+		buf_printf(out, "ok messages=%zu\n", c.n);
 	buf_append(out, lines.data, lines.len);
 	buf_fini(&lines);
 	return 0;

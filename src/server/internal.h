@@ -278,9 +278,13 @@ void srv_pool_thread_cpu_bound(void);
  * created as root is handed to it. 0, or -1 with a reason. */
 int srv_drop_privileges(const char *user, const char *maildir, char *err, size_t errlen);
 /* Create dir (mode 0700, parents as needed) and, when user is set and we
- * are root, give it and root's entries in it (two levels: an earlier run as
- * root left them) to that user: the queue and control directories are made
- * before the privileges drop and used after. 0, or -1 with a reason. */
-int srv_prepare_dir(const char *dir, const char *user, const char *key, char *err, size_t errlen);
+ * are root, give it and root's entries in it named in ours (NULL-ended;
+ * two levels: an earlier run as root left them) to that user, if posternd
+ * made it: now, or earlier, when it holds nothing but those names (a
+ * directory such as /run named by mistake stays as it is). The queue and
+ * control directories are made before the privileges drop and used after.
+ * 0, or -1 with a reason. */
+int srv_prepare_dir(const char *dir, const char *const *ours, const char *user, const char *key,
+		    char *err, size_t errlen);
 
 #endif

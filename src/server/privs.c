@@ -50,10 +50,35 @@ int srv_drop_privileges(const char *user, const char *maildir, char *err, size_t
 	return 0;
 }
 
+static bool named_in(const char *name, const char *const *names)
+{
+	for (; names && *names; names++)
+		if (!strcmp(name, *names))
+			return true;
+	return false;
+}
+
+/* Whether dir holds nothing but entries named in ours: a directory posternd
+ * made, now or in an earlier run. */
+static bool holds_only(const char *dir, const char *const *ours)
+{
+	DIR *d = opendir(dir);
+	if (!d)
+		return false;
+	bool only = true;
+	struct dirent *de;
+	while (only && (de = readdir(d)))
+		only = !strcmp(de->d_name, ".") || !strcmp(de->d_name, "..") ||
+		       named_in(de->d_name, ours);
+	closedir(d);
+	return only;
+}
+
 /* root's entries below dir (the queue's journal/, spill/ and their files,
- * from a run as root) become the user's, down to depth levels. */
-static int give_entries(const char *dir, const struct passwd *pw, unsigned depth, char *err,
-			size_t errlen, const char *key)
+ * from a run as root) become the user's, down to depth levels; at the top
+ * only those named in ours (NULL: all). */
+static int give_entries(const char *dir, const char *const *ours, const struct passwd *pw,
+			unsigned depth, char *err, size_t errlen, const char *key)
 {
 	DIR *d = opendir(dir);
 	if (!d)
@@ -61,7 +86,8 @@ static int give_entries(const char *dir, const struct passwd *pw, unsigned depth
 	struct dirent *de;
 	int rc = 0;
 	while (rc == 0 && (de = readdir(d))) {
-		if (!strcmp(de->d_name, ".") || !strcmp(de->d_name, ".."))
+		if (!strcmp(de->d_name, ".") || !strcmp(de->d_name, "..") ||
+		    (ours && !named_in(de->d_name, ours)))
 			continue;
 		char p[4096];
 		struct stat st;
@@ -73,14 +99,15 @@ static int give_entries(const char *dir, const struct passwd *pw, unsigned depth
 				 strerror(errno));
 			rc = -1;
 		} else if (S_ISDIR(st.st_mode) && depth > 1) {
-			rc = give_entries(p, pw, depth - 1, err, errlen, key);
+			rc = give_entries(p, NULL, pw, depth - 1, err, errlen, key);
 		}
 	}
 	closedir(d);
 	return rc;
 }
 
-int srv_prepare_dir(const char *dir, const char *user, const char *key, char *err, size_t errlen)
+int srv_prepare_dir(const char *dir, const char *const *ours, const char *user, const char *key,
+		    char *err, size_t errlen)
 {
 	char p[4096];
 	size_t n = strlen(dir);
@@ -100,7 +127,8 @@ int srv_prepare_dir(const char *dir, const char *user, const char *key, char *er
 		}
 		*s = '/';
 	}
-	if (mkdir(p, 0700) != 0 && errno != EEXIST) {
+	bool made = mkdir(p, 0700) == 0;
+	if (!made && errno != EEXIST) {
 		snprintf(err, errlen, "%s = \"%s\": cannot create: %s", key, dir, strerror(errno));
 		return -1;
 	}
@@ -112,12 +140,16 @@ int srv_prepare_dir(const char *dir, const char *user, const char *key, char *er
 		snprintf(err, errlen, "user = \"%s\": %s", user, errno ? strerror(errno) : "no such user");
 		return -1;
 	}
+	/* made by us as root (now, or by an earlier run: it holds only what
+	 * posternd puts there): the user's. Anything else (a directory such as
+	 * /run or /var/spool named by mistake) is left as the administrator
+	 * set it, and so is what is in it. */
+	if (!made && !holds_only(p, ours))
+		return 0;
 	struct stat st;
-	/* made by us as root (or by an earlier run): the user's; a directory
-	 * someone else owns is left as the administrator set it */
 	if (stat(p, &st) == 0 && st.st_uid == 0 && chown(p, pw->pw_uid, pw->pw_gid) != 0) {
 		snprintf(err, errlen, "%s = \"%s\": chown to %s: %s", key, dir, user, strerror(errno));
 		return -1;
 	}
-	return give_entries(p, pw, 2, err, errlen, key);
+	return give_entries(p, ours, pw, 2, err, errlen, key);
 }

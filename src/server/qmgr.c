@@ -27,6 +27,7 @@
  * their CPU is small, and lowered they would wait behind the LMTP server's
  * own processes (Dovecot's lmtp), which do most of the work. */
 #include <stddef.h>
+#include <errno.h>
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
@@ -295,16 +296,21 @@ int srv_qmgr_start(struct srv_shared *sh, uv_loop_t *loop)
 	m->wake.fd = m->home.wake.fd = -1; /* srv_wake_fini may come first */
 	/* the deliveries, and beside them a sync, a load and the upkeep; a
 	 * Maildir delivery is CPU work: at a lowered priority */
+	bool home = false;
 	if (m->concurrency == 0 ||
 	    !(m->jobs = calloc((size_t)m->concurrency * m->batch_max, sizeof(*m->jobs))) ||
 	    !(m->pool = srv_cpu_pool_new(m->concurrency + 3, "queue-deliver", !lmtp)) ||
-	    srv_job_home_init(loop, &m->home) != 0 || srv_wake_init(loop, &m->wake, on_wake, m) != 0) {
+	    !(home = true) || srv_job_home_init(loop, &m->home) != 0 ||
+	    srv_wake_init(loop, &m->wake, on_wake, m) != 0) {
+		int e = errno;
 		srv_cpu_pool_free(m->pool);
 		if (m->home.wake.fd >= 0) { /* its poll handle is the loop's */
 			srv_wake_close(&m->home.wake, closed);
 			uv_run(loop, UV_RUN_NOWAIT);
 		}
-		srv_job_home_fini(&m->home);
+		if (home)
+			srv_job_home_fini(&m->home);
+		errno = e;
 		free(m->jobs);
 		free(m);
 		return -1;

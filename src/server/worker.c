@@ -341,9 +341,13 @@ int srv_run(struct srv_config *cfg)
 	char *slash = strrchr(ctl_dir, '/');
 	if (slash && slash != ctl_dir)
 		*slash = '\0';
-	if (rc == 0 && (srv_prepare_dir(cfg->queue_dir, cfg->user, "queue_dir", err, sizeof(err)) ||
+	static const char *const queue_entries[] = {"journal", "spill", NULL};
+	const char *ctl_entries[] = {slash ? slash + 1 : cfg->control, NULL};
+	if (rc == 0 && (srv_prepare_dir(cfg->queue_dir, queue_entries, cfg->user, "queue_dir", err,
+					sizeof(err)) ||
 			(slash && slash != ctl_dir &&
-			 srv_prepare_dir(ctl_dir, cfg->user, "control", err, sizeof(err))))) {
+			 srv_prepare_dir(ctl_dir, ctl_entries, cfg->user, "control", err,
+					 sizeof(err))))) {
 		char q[700];
 		log_msg(LOG_ERROR, "event=start_failed reason=%s", log_quote(q, sizeof(q), err));
 		rc = 2;
@@ -377,7 +381,9 @@ int srv_run(struct srv_config *cfg)
 		if (!sh.queue) {
 			log_msg(LOG_ERROR, "event=start_failed reason=%s", log_quote(q, sizeof(q), err));
 			rc = 1;
-		} else if (srv_qmgr_start(&sh, main_loop) ||
+		} else if ((srv_qmgr_start(&sh, main_loop) &&
+			    snprintf(err, sizeof(err), "queue manager: cannot start its threads or "
+				     "wake-ups: %s", strerror(errno ? errno : ENOMEM))) ||
 			   srv_control_start(&sh, main_loop, err, sizeof(err))) {
 			log_msg(LOG_ERROR, "event=start_failed reason=%s", log_quote(q, sizeof(q), err));
 			srv_qmgr_stop(&sh);

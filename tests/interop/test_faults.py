@@ -394,7 +394,7 @@ def test_user_takes_over_mailboxes_root_made(start_server):
 
         srv = start_server(args=["--user", "nobody"], maildir=md,
                            queue_dir=os.path.join(base, "queue"),
-                           control=os.path.join(base, "control.sock"))
+                           control=os.path.join(base, "run", "control.sock"))  # a directory posternd makes
         with srv.connect() as c:
             queue_id(c.send_message("a@example.org", ["u@localhost"],
                                     b"Subject: 2\r\n\r\nas nobody\r\n.\r\n"))

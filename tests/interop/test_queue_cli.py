@@ -76,7 +76,8 @@ def test_queue_commands(start_server):
     assert rc == 0, err
     assert "id=%s" % qid in out and "attempts=1" in out, out
     assert 'recipient to="a@localhost" status=pending reply="451 4.3.0 mkdir' in out, out
-    assert "headers\n" in out and "Subject: held back\r\nX-Test: yes\r\n" in out, out
+    # the headers as a terminal shows text: LF line ends
+    assert "headers\n" in out and "Subject: held back\nX-Test: yes\n" in out, out
     assert "the body" not in out
 
     rc, out, err = pq(srv, "hold", qid)
@@ -188,3 +189,167 @@ def test_broken_mailbox_holds_back_only_its_own_copy(start_server):
     wait_state(srv, qid, None)
     assert len(srv.messages("a@localhost")) == 1
     assert len(srv.messages("b@localhost")) == 1
+
+
+# ---------------------------------------------------------------- the control socket's limits
+
+def control_conn(srv):
+    import socket
+    s = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+    s.connect(srv.control)
+    return s
+
+
+def fill_queue(srv, n):
+    """n messages that stay (their mailbox is blocked), sent pipelined."""
+    block_mailbox(srv, "a")
+    with srv.connect() as c:
+        c.ehlo()
+        for i in range(n):
+            queue_id(c.send_message("s@example.org", ["a@localhost"],
+                                    b"Subject: %d\r\n\r\nx\r\n.\r\n" % i, ehlo=False))
+
+
+def test_control_client_gone_while_its_command_runs(start_server):
+    """A client that sends a command and hangs up at once (Ctrl-C on a slow
+    `postern queue list`): the command finishes on its thread and the
+    connection goes then (a review found it freed under the running
+    command). Many times over, then the socket still answers."""
+    import socket
+    srv = start_server()
+    fill_queue(srv, 50)
+    for _ in range(50):
+        s = control_conn(srv)
+        try:
+            s.sendall(b"list\n")
+            s.shutdown(socket.SHUT_WR)
+        except OSError:
+            pass  # closed at once: the hung-up ones still count while they run
+        s.close()
+    deadline = time.monotonic() + 10
+    while True:
+        rc, out, err = pq(srv, "list")
+        if rc == 0:
+            break
+        assert time.monotonic() < deadline, (rc, out[:200], err)
+        time.sleep(0.05)
+    assert out.startswith("ok messages=50\n"), out[:200]
+    srv.stop()  # no sanitizer report
+
+
+def test_control_client_that_never_reads_holds_no_shutdown(start_server):
+    """A client that asks for a long list and never reads it: SIGTERM still
+    ends posternd at once (each connection is closed at stop), and before
+    that the socket serves others."""
+    srv = start_server()
+    fill_queue(srv, 3000)  # a list larger than the socket's buffers
+    stuck = control_conn(srv)
+    stuck.setsockopt(__import__("socket").SOL_SOCKET, __import__("socket").SO_RCVBUF, 4096)
+    stuck.sendall(b"list\n")
+    time.sleep(0.5)
+    rc, out, _ = pq(srv, "show", "nosuchid")
+    assert rc == 1 and "no message nosuchid" in out + _, (rc, out, _)
+    t0 = time.monotonic()
+    srv.stop()
+    assert time.monotonic() - t0 < 10
+    stuck.close()
+
+
+def test_control_connections_are_bounded(start_server):
+    """At most 8 control connections at once: the ninth is closed at once
+    (each may hold a large answer); once they go, commands work again."""
+    srv = start_server()
+    held = [control_conn(srv) for _ in range(8)]
+    time.sleep(0.2)
+    extra = control_conn(srv)
+    extra.settimeout(5)
+    assert extra.recv(100) == b""  # closed without an answer
+    extra.close()
+    assert "event=control_busy connections=8" in srv.log()
+    for s in held:
+        s.close()
+    deadline = time.monotonic() + 10
+    while True:
+        rc, out, _ = pq(srv, "list")
+        if rc == 0:
+            break
+        assert time.monotonic() < deadline, (rc, out, _)
+        time.sleep(0.05)
+    assert out.startswith("ok messages=0")
+
+
+def test_control_path_not_ours_is_kept(posternd_bin, tmp_path):
+    """A regular file at the control path, or the live socket of another
+    posternd: the start fails and says why, and neither is removed (both
+    used to be unlinked)."""
+    from conftest import free_port, sanitizer_env
+    path = tmp_path / "precious"
+    path.write_text("keep me\n")
+    p = subprocess.run([posternd_bin, "--listen", "127.0.0.1:%d" % free_port(),
+                        "--store", "discard", "--queue-dir", str(tmp_path / "q"),
+                        "--control", str(path)],
+                       stdin=subprocess.DEVNULL, capture_output=True, timeout=30,
+                       env=sanitizer_env())
+    assert p.returncode != 0, p.stderr
+    assert path.read_text() == "keep me\n"
+
+
+def test_control_socket_of_a_running_posternd_is_kept(start_server, posternd_bin, tmp_path):
+    from conftest import free_port, sanitizer_env
+    srv = start_server()
+    p = subprocess.run([posternd_bin, "--listen", "127.0.0.1:%d" % free_port(),
+                        "--store", "discard", "--queue-dir", str(tmp_path / "q"),
+                        "--control", srv.control],
+                       stdin=subprocess.DEVNULL, capture_output=True, timeout=30,
+                       env=sanitizer_env())
+    assert p.returncode != 0
+    assert b"another posternd is running on it" in p.stderr, p.stderr
+    rc, out, _ = pq(srv, "list")  # the first one's socket still answers
+    assert rc == 0 and out.startswith("ok"), (rc, out, _)
+
+
+def test_show_escapes_terminal_controls(start_server):
+    """`postern queue show` prints headers that came from mail: an escape
+    sequence in a Subject must not reach the operator's terminal raw."""
+    srv = start_server()
+    block_mailbox(srv, "a")
+    with srv.connect() as c:
+        qid = queue_id(c.send_message(
+            "s@example.org", ["a@localhost"],
+            b"Subject: \x1b]0;owned\x07\x1b[2Jhi\r\n\r\nx\r\n.\r\n"))
+    rc, out, err = pq(srv, "show", qid)
+    assert rc == 0, (out, err)
+    assert "\x1b" not in out and "\x07" not in out, repr(out)
+    assert "Subject: \\x1b]0;owned\\x07\\x1b[2Jhi\n" in out, repr(out)
+
+
+def test_control_directory_not_ours_is_left_alone(posternd_bin, tmp_path):
+    """--control naming a socket in a directory posternd did not make (one
+    holding other files, as /run would): it is not given to posternd's
+    user, nor is anything in it (a review found both chowned); the start
+    fails, as that user may not make the socket there, and says so."""
+    import pwd
+    from conftest import free_port, sanitizer_env
+    if os.geteuid() != 0:
+        pytest.fail("this test needs root (CI runs as root): it switches users")
+    import pathlib
+    tmp_path = pathlib.Path(tempfile.mkdtemp(prefix="postern-ctl-"))
+    os.chmod(tmp_path, 0o755)  # nobody must reach what it owns there
+    d = tmp_path / "shared"
+    (d / "sub").mkdir(parents=True)
+    (d / "important").write_text("root's\n")
+    (d / "sub" / "deep").write_text("root's\n")
+    os.chmod(d, 0o755)
+    qdir = tmp_path / "q"
+    p = subprocess.run([posternd_bin, "--listen", "127.0.0.1:%d" % free_port(),
+                        "--store", "discard", "--user", "nobody", "--queue-dir", str(qdir),
+                        "--control", str(d / "c.sock")],
+                       stdin=subprocess.DEVNULL, capture_output=True, timeout=30,
+                       env=sanitizer_env())
+    assert p.returncode != 0, p.stderr
+    assert b"c.sock" in p.stderr and b"ermission denied" in p.stderr, p.stderr
+    for f in (d, d / "important", d / "sub", d / "sub" / "deep"):
+        assert os.stat(f).st_uid == 0, f
+    # the queue directory it made is the user's
+    assert os.stat(qdir).st_uid == pwd.getpwnam("nobody").pw_uid
+    shutil.rmtree(tmp_path)

@@ -1610,6 +1610,34 @@ static void test_reopen_failure_keeps_the_state(void **state)
 	buf_fini(&out);
 }
 
+/* A list larger than the answer may be is cut between lines, and says so
+ * in its status line (a review found it cut silently, mid-line). */
+static void test_list_cut_short(void **state)
+{
+	struct fx *f = *state;
+	for (int i = 0; i < 30; i++) {
+		char id[16];
+		snprintf(id, sizeof(id), "L%02d", i);
+		assert_int_equal(put(f, id, "x\r\n", 3, 1), QUEUE_OK);
+	}
+	struct buf out;
+	buf_init(&out, 2048);
+	assert_int_equal(queue_control(f->q, "list", 0, &out), 0);
+	buf_append(&out, "", 1);
+	unsigned total = 0, shown = 0;
+	assert_int_equal(sscanf(out.data, "ok messages=%u shown=%u\n", &total, &shown), 2);
+	assert_int_equal(total, 30);
+	assert_true(shown > 0 && shown < 30);
+	size_t lines = 0;
+	for (const char *p = strchr(out.data, '\n') + 1; *p; p = strchr(p, '\n') + 1) {
+		assert_true(strncmp(p, "id=L", 4) == 0);
+		assert_non_null(strchr(p, '\n')); /* whole */
+		lines++;
+	}
+	assert_int_equal(lines, shown);
+	buf_fini(&out);
+}
+
 /* Two recipients of one mailbox (A and a) beside a broken one: tried
  * alone, the mailbox still gets one file, whatever second each lands in
  * (the copy of an earlier second stands for the first one's). */
@@ -1820,6 +1848,7 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_restarts_leave_no_empty_segments, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_segment_descriptors_bounded, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_reopen_failure_keeps_the_state, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_list_cut_short, setup, teardown),
 		cmocka_unit_test(test_idmap),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
