@@ -45,6 +45,12 @@ __attribute__((format(printf, 3, 4)))
 void store_result_set(struct store_result *r, enum store_status st, const char *fmt, ...);
 /* Copy one result to all n. */
 void store_result_fill(struct store_result *results, size_t n, const struct store_result *r);
+/* Recipients that name one mailbox get one copy: of[i] is the number of
+ * keys[i] among the keys that differ (cmp), numbered in the order first
+ * seen. Returns how many differ, or 0 when out of memory. O(n log n): a
+ * message may have max_recipients (up to 100,000) recipients. */
+size_t store_unique(const char *const *keys, size_t n, int (*cmp)(const char *, const char *),
+		    size_t *of);
 /* vsnprintf into err (NULL or errlen 0: nothing). */
 __attribute__((format(printf, 3, 4)))
 void store_set_err(char *err, size_t errlen, const char *fmt, ...);

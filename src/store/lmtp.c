@@ -436,6 +436,13 @@ static void *lmtp_open(const struct store_config *cfg, char *err, size_t errlen)
 	return be;
 }
 
+static void free_strings(char **v, size_t n)
+{
+	for (size_t i = 0; i < n; i++)
+		free(v[i]);
+	free(v);
+}
+
 static void lmtp_free(void *msg)
 {
 	struct lmtp_msg_state *m = msg;
@@ -499,20 +506,33 @@ static void *lmtp_begin(void *state, const struct store_envelope *env, struct st
 	if (!m->rcpts || !m->rcpt_of || !(m->sender = strdup(env->sender)))
 		goto nomem;
 	/* one RCPT per mailbox: "alice"@x and Alice@x reach the same one */
+	char **canon = calloc(env->nrcpts, sizeof(*canon));
+	if (!canon)
+		goto nomem;
 	for (size_t i = 0; i < env->nrcpts; i++) {
-		char canon[ROUTE_ADDR_MAX + 1];
-		if (!route_canonical(env->rcpts[i], canon, sizeof canon)) {
+		char c[ROUTE_ADDR_MAX + 1];
+		if (!route_canonical(env->rcpts[i], c, sizeof c)) {
 			store_result_set(res, STORE_IOERR, "recipient %s: not an address", env->rcpts[i]);
+			free_strings(canon, env->nrcpts);
 			lmtp_free(m);
 			return NULL;
 		}
-		size_t k = 0;
-		while (k < m->nrcpts && strcasecmp(m->rcpts[k], canon) != 0)
-			k++;
-		if (k == m->nrcpts && !(m->rcpts[m->nrcpts++] = strdup(canon)))
+		if (!(canon[i] = strdup(c))) {
+			free_strings(canon, env->nrcpts);
 			goto nomem;
-		m->rcpt_of[i] = k;
+		}
 	}
+	if (!store_unique((const char *const *)canon, env->nrcpts, strcasecmp, m->rcpt_of)) {
+		free_strings(canon, env->nrcpts);
+		goto nomem;
+	}
+	for (size_t i = 0; i < env->nrcpts; i++) { /* each first one is kept */
+		if (m->rcpt_of[i] == m->nrcpts) {
+			m->rcpts[m->nrcpts++] = canon[i];
+			canon[i] = NULL;
+		}
+	}
+	free_strings(canon, env->nrcpts);
 	return m;
 nomem:
 	store_result_set(res, STORE_IOERR, "out of memory");

@@ -869,6 +869,13 @@ static char *find_delivered(const char *dir, const char *queue_id)
 	return NULL;
 }
 
+static void free_dirs(char **v, size_t n)
+{
+	for (size_t i = 0; v && i < n; i++)
+		free(v[i]);
+	free(v);
+}
+
 static void *maildir_begin(void *be, const struct store_envelope *env, struct store_result *res)
 {
 	struct maildir *st = be;
@@ -900,22 +907,34 @@ static void *maildir_begin(void *be, const struct store_envelope *env, struct st
 
 	if (!(m->mb = calloc(n, sizeof *m->mb)))
 		goto fail;
-	for (size_t i = 0; i < n; i++) {
+	/* one file per mailbox, however many recipients name it */
+	char **dirs = calloc(n, sizeof(*dirs));
+	size_t *of = calloc(n, sizeof(*of));
+	bool ok = dirs && of;
+	for (size_t i = 0; ok && i < n; i++) {
 		if (!maildir_mailbox_path(st->root, rcpts[i], path, sizeof path)) {
 			store_result_set(res, STORE_IOERR, "recipient %s: no mailbox path", rcpts[i]);
+			free_dirs(dirs, n);
+			free(of);
 			goto fail_res;
 		}
-		bool dup = false;
-		for (size_t k = 0; k < m->nmb && !dup; k++)
-			dup = strcmp(m->mb[k].dir, path) == 0;
-		if (dup)
-			continue;
-		struct mbox *mb = &m->mb[m->nmb++];
-		if (!(mb->dir = strdup(path)) || !(mb->newdir = path_join(path, "/new", "")) ||
-		    !(mb->tmp = path_join(path, "/tmp/", name)) ||
-		    !(mb->new = path_join(path, "/new/", name)))
-			goto fail;
+		ok = (dirs[i] = strdup(path)) != NULL;
 	}
+	ok = ok && store_unique((const char *const *)dirs, n, strcmp, of) > 0;
+	for (size_t i = 0; ok && i < n; i++) {
+		if (of[i] != m->nmb)
+			continue; /* a mailbox named before */
+		struct mbox *mb = &m->mb[m->nmb++];
+		mb->dir = dirs[i];
+		dirs[i] = NULL;
+		ok = (mb->newdir = path_join(mb->dir, "/new", "")) &&
+		     (mb->tmp = path_join(mb->dir, "/tmp/", name)) &&
+		     (mb->new = path_join(mb->dir, "/new/", name));
+	}
+	free_dirs(dirs, n);
+	free(of);
+	if (!ok)
+		goto fail;
 
 	for (size_t k = 0; env->replace && k < m->nmb; k++) {
 		char *old = find_delivered(m->mb[k].dir, queue_id);

@@ -50,6 +50,41 @@ void store_result_fill(struct store_result *results, size_t n, const struct stor
 			results[i] = *r;
 }
 
+struct unique_sort {
+	const char *const *keys;
+	int (*cmp)(const char *, const char *);
+};
+
+static int by_key_then_index(const void *a, const void *b, void *arg)
+{
+	const struct unique_sort *u = arg;
+	size_t i = *(const size_t *)a, j = *(const size_t *)b;
+	int c = u->cmp(u->keys[i], u->keys[j]);
+	return c ? c : (i > j) - (i < j);
+}
+
+size_t store_unique(const char *const *keys, size_t n, int (*cmp)(const char *, const char *),
+		    size_t *of)
+{
+	size_t *idx = malloc((n ? n : 1) * sizeof(*idx));
+	if (!idx)
+		return 0;
+	for (size_t i = 0; i < n; i++)
+		idx[i] = i;
+	struct unique_sort u = {keys, cmp};
+	qsort_r(idx, n, sizeof(*idx), by_key_then_index, &u);
+	/* each key's first occurrence: the first of its run */
+	for (size_t r = 0; r < n; r++)
+		of[idx[r]] = r > 0 && cmp(keys[idx[r - 1]], keys[idx[r]]) == 0 ? of[idx[r - 1]] : idx[r];
+	free(idx);
+	/* numbered in the order first seen (a first occurrence comes before
+	 * the others, so its number is set when they look it up) */
+	size_t count = 0;
+	for (size_t i = 0; i < n; i++)
+		of[i] = of[i] == i ? count++ : of[of[i]];
+	return count;
+}
+
 static const struct store_backend *backend_of(enum store_kind kind)
 {
 	switch (kind) {

@@ -9,6 +9,7 @@
 #include <stdint.h>
 #include <cmocka.h>
 
+#include "store/backend.h"
 #include "store/maildir.h"
 #include "store/store.h"
 
@@ -1135,9 +1136,38 @@ static void test_replace(void **state)
 	assert_true(dir_synced(p));
 }
 
+/* store_unique: recipients naming one mailbox, numbered in the order
+ * first seen, in O(n log n) (a message may have 100,000 recipients: the
+ * backends compared each with every other). */
+static void test_unique(void **state)
+{
+	(void)state;
+	const char *keys[] = {"b", "a", "B", "c", "a", "b"};
+	size_t of[6];
+	assert_int_equal(store_unique(keys, 6, strcasecmp, of), 3);
+	size_t want_ci[] = {0, 1, 0, 2, 1, 0};
+	assert_memory_equal(of, want_ci, sizeof(of));
+	assert_int_equal(store_unique(keys, 6, strcmp, of), 4);
+	size_t want_cs[] = {0, 1, 2, 3, 1, 0};
+	assert_memory_equal(of, want_cs, sizeof(of));
+
+	enum { N = 30000, DISTINCT = 1000 };
+	static char buf[N][16];
+	static const char *many[N];
+	static size_t many_of[N];
+	for (size_t i = 0; i < N; i++) {
+		snprintf(buf[i], sizeof buf[i], "k%zu", (DISTINCT - 1 - i % DISTINCT) * 7919 % DISTINCT);
+		many[i] = buf[i];
+	}
+	assert_int_equal(store_unique(many, N, strcmp, many_of), DISTINCT);
+	for (size_t i = 0; i < N; i++)
+		assert_int_equal(many_of[i], i % DISTINCT);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
+		cmocka_unit_test(test_unique),
 		cmocka_unit_test_setup_teardown(test_mapping, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_deliver_one, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_free_without_commit, setup, teardown),
