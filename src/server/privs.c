@@ -2,6 +2,7 @@
  * habit): the loops then run as an unprivileged user that owns the Maildir. */
 #include <dirent.h>
 #include <errno.h>
+#include <fcntl.h>
 #include <grp.h>
 #include <pwd.h>
 #include <stdio.h>
@@ -74,32 +75,42 @@ static bool holds_only(const char *dir, const char *const *ours)
 	return only;
 }
 
-/* root's entries below dir (the queue's journal/, spill/ and their files,
- * from a run as root) become the user's, down to depth levels; at the top
- * only those named in ours (NULL: all). */
-static int give_entries(const char *dir, const char *const *ours, const struct passwd *pw,
-			unsigned depth, char *err, size_t errlen, const char *key)
+/* root's entries below the directory dfd (the queue's journal/, spill/ and
+ * their files, from a run as root) become the user's, down to depth
+ * levels; at the top only those named in ours (NULL: all). Everything goes
+ * through dfd and NOFOLLOW: what the user owns can be changed under us (a
+ * directory swapped for a symbolic link between a check and its use would
+ * otherwise have root hand over files elsewhere). dfd is closed. */
+static int give_entries(int dfd, const char *path, const char *const *ours,
+			const struct passwd *pw, unsigned depth, char *err, size_t errlen,
+			const char *key)
 {
-	DIR *d = opendir(dir);
-	if (!d)
+	DIR *d = fdopendir(dfd);
+	if (!d) {
+		close(dfd);
 		return 0;
+	}
 	struct dirent *de;
 	int rc = 0;
 	while (rc == 0 && (de = readdir(d))) {
 		if (!strcmp(de->d_name, ".") || !strcmp(de->d_name, "..") ||
 		    (ours && !named_in(de->d_name, ours)))
 			continue;
-		char p[4096];
 		struct stat st;
-		if ((size_t)snprintf(p, sizeof(p), "%s/%s", dir, de->d_name) >= sizeof(p) ||
-		    lstat(p, &st) != 0)
+		if (fstatat(dirfd(d), de->d_name, &st, AT_SYMLINK_NOFOLLOW) != 0)
 			continue;
-		if (st.st_uid == 0 && lchown(p, pw->pw_uid, pw->pw_gid) != 0) {
-			snprintf(err, errlen, "%s: chown %s to %s: %s", key, p, pw->pw_name,
-				 strerror(errno));
+		if (st.st_uid == 0 &&
+		    fchownat(dirfd(d), de->d_name, pw->pw_uid, pw->pw_gid, AT_SYMLINK_NOFOLLOW) != 0) {
+			snprintf(err, errlen, "%s: chown %s/%s to %s: %s", key, path, de->d_name,
+				 pw->pw_name, strerror(errno));
 			rc = -1;
 		} else if (S_ISDIR(st.st_mode) && depth > 1) {
-			rc = give_entries(p, NULL, pw, depth - 1, err, errlen, key);
+			int sub = openat(dirfd(d), de->d_name,
+					 O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+			char p[4096];
+			snprintf(p, sizeof(p), "%s/%s", path, de->d_name);
+			if (sub >= 0)
+				rc = give_entries(sub, p, NULL, pw, depth - 1, err, errlen, key);
 		}
 	}
 	closedir(d);
@@ -151,5 +162,6 @@ int srv_prepare_dir(const char *dir, const char *const *ours, const char *user, 
 		snprintf(err, errlen, "%s = \"%s\": chown to %s: %s", key, dir, user, strerror(errno));
 		return -1;
 	}
-	return give_entries(p, ours, pw, 2, err, errlen, key);
+	int dfd = open(p, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+	return dfd < 0 ? 0 : give_entries(dfd, p, ours, pw, 2, err, errlen, key);
 }

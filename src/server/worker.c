@@ -366,6 +366,11 @@ int srv_run(struct srv_config *cfg)
 	}
 	/* the queue after the drop: its files belong to the user (0600) */
 	uv_loop_t *main_loop = uv_default_loop();
+	if (rc == 0 && !main_loop) { /* out of descriptors or memory already */
+		log_msg(LOG_ERROR, "event=start_failed reason=\"the main event loop: %s\"",
+			strerror(errno ? errno : ENOMEM));
+		rc = 1;
+	}
 	if (rc == 0)
 		start_uv_pool(main_loop, &m.pool_start);
 	if (rc == 0) {
