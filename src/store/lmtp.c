@@ -102,6 +102,7 @@ struct lmtp_msg_state {
 	char *sender;
 	bool smtputf8, eightbit;
 	bool binary;            /* BODY=BINARYMIME: text is looked for */
+	bool has_8bit;          /* an octet above 127 in the body (with eightbit) */
 	struct text_scan text;
 	char **rcpts;      /* unique canonical recipients, in the order first seen */
 	size_t nrcpts;
@@ -573,6 +574,8 @@ static enum store_status lmtp_write(void *msg, const void *p, size_t n)
 	const char *s = p;
 	if (m->binary)
 		text_scan(&m->text, p, n);
+	for (size_t i = 0; m->eightbit && !m->has_8bit && i < n; i++)
+		m->has_8bit = (unsigned char)s[i] >= 0x80;
 	while (n > 0 && !m->err) {
 		int e = m->body.len == m->body.max ? spool_flush(m) : 0; /* more is coming */
 		size_t k = m->body.max - m->body.len;
@@ -634,6 +637,7 @@ static enum lmtp_event transact(struct lmtp_msg_state *m, struct lmtp_conn *c, b
 		.nrcpts = m->nrcpts,
 		.smtputf8 = m->smtputf8,
 		.eightbit = m->eightbit,
+		.has_8bit = m->has_8bit,
 	};
 	*retry = false;
 	*spool_err = 0;

@@ -291,6 +291,25 @@ static void test_long_envelope_not_pipelined(void **state)
 	lmtp_session_free(s);
 }
 
+/* RFC 6152 §3: an 8-bit body goes only to a server that offers 8BITMIME;
+ * without it the message is returned (5.6.3), never sent as if 7-bit. A
+ * BODY=8BITMIME message whose body is ASCII after all goes as usual. */
+static void test_8bit_needs_8bitmime(void **state)
+{
+	(void)state;
+	struct lmtp_session *s = ready("250-mail.test\r\n250 PIPELINING\r\n");
+	struct lmtp_msg m = {.sender = "s@x", .rcpts = three, .nrcpts = 2, .eightbit = true,
+			     .has_8bit = true};
+	assert_int_equal(lmtp_session_start(s, &m), LMTP_EV_DONE);
+	assert_string_equal(out(s), "");
+	expect_rcpt(s, 0, 554, "554 5.6.3 the LMTP server does not offer 8BITMIME for this 8-bit message");
+	expect_rcpt(s, 1, 554, "554 5.6.3 the LMTP server does not offer 8BITMIME for this 8-bit message");
+	m.has_8bit = false;
+	assert_int_equal(lmtp_session_start(s, &m), LMTP_EV_NONE);
+	assert_string_equal(out(s), "MAIL FROM:<s@x>\r\nRCPT TO:<a@l>\r\nRCPT TO:<b@l>\r\nDATA\r\n");
+	lmtp_session_free(s);
+}
+
 static void test_smtputf8(void **state)
 {
 	(void)state;
@@ -326,6 +345,7 @@ int main(void)
 		cmocka_unit_test(test_connection_lost),
 		cmocka_unit_test(test_bad_servers),
 		cmocka_unit_test(test_long_envelope_not_pipelined),
+		cmocka_unit_test(test_8bit_needs_8bitmime),
 		cmocka_unit_test(test_smtputf8),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
