@@ -437,35 +437,45 @@ class FakeLmtp(FakeServer):
         c.close()
 
 
-class FlakyLmtp(FakeLmtp):
+class RecordingLmtp(FakeLmtp):
+    """Keeps what it got: (connection number, body) per message."""
+
+    def __init__(self):
+        self.messages = []
+        super().__init__()
+
+    def delivered(self, n, body):
+        self.messages.append((n, body))
+
+
+class FlakyLmtp(RecordingLmtp):
     """Its first connection dies after one message, as one that closes idle
     connections would: the next message must go through a fresh
     connection, once."""
 
-    def __init__(self):
-        self.messages = []  # (connection number, body)
-        super().__init__()
-
     def hang_up(self, n, done):
         return n == 1 and done == 1  # gone without a word, as after an idle timeout
 
-    def delivered(self, n, body):
-        self.messages.append((n, body))
+
+def two_messages_two_connections(srv, fake):
+    """One message, then a second once the first is delivered: each must
+    reach the fake server whole, the second on a new connection."""
+    with srv.connect() as c:
+        c.ehlo()
+        q1 = queue_id(sent(c, ["alice@localhost"]))
+        srv.drain()
+        q2 = queue_id(sent(c, ["alice@localhost", "bob@localhost"]))
+    srv.drain()
+    assert [n for n, _ in fake.messages] == [1, 2]
+    assert b" id %s" % q1.encode() in fake.messages[0][1]
+    assert b" id %s" % q2.encode() in fake.messages[1][1]
 
 
 def test_reconnects_when_an_idle_connection_died(start_server):
     fake = FlakyLmtp()
     try:
         srv = lmtp_server(start_server, "127.0.0.1:%d" % fake.port)
-        with srv.connect() as c:
-            c.ehlo()
-            q1 = queue_id(sent(c, ["alice@localhost"]))
-            srv.drain()
-            q2 = queue_id(sent(c, ["alice@localhost", "bob@localhost"]))
-        srv.drain()
-        assert [n for n, _ in fake.messages] == [1, 2]
-        assert b" id %s" % q1.encode() in fake.messages[0][1]
-        assert b" id %s" % q2.encode() in fake.messages[1][1]
+        two_messages_two_connections(srv, fake)
         # dot-stuffed on the way, Return-Path left to the LMTP server
         assert b"\r\n..a line that starts with a dot\r\n" in fake.messages[1][1]
         assert not fake.messages[1][1].startswith(b"Return-Path:")
@@ -473,18 +483,11 @@ def test_reconnects_when_an_idle_connection_died(start_server):
         fake.close()
 
 
-class StrayReplyLmtp(FakeLmtp):
+class StrayReplyLmtp(RecordingLmtp):
     """Sends one reply more than it was asked for after its first message
     (a broken or confused server): that connection must not carry the next
     message, whose replies would all be off by one (a review found the next
     message "delivered" without its body ever being sent)."""
-
-    def __init__(self):
-        self.messages = []  # (connection number, body)
-        super().__init__()
-
-    def delivered(self, n, body):
-        self.messages.append((n, body))
 
     def final_replies(self, n, rcpts):
         extra = b"250 2.0.0 stray\r\n" if len(self.messages) == 1 else b""
@@ -494,16 +497,7 @@ class StrayReplyLmtp(FakeLmtp):
 def test_reply_beyond_the_last_is_not_taken_for_the_next(start_server):
     fake = StrayReplyLmtp()
     try:
-        srv = lmtp_server(start_server, "127.0.0.1:%d" % fake.port)
-        with srv.connect() as c:
-            c.ehlo()
-            q1 = queue_id(sent(c, ["alice@localhost"]))
-            srv.drain()
-            q2 = queue_id(sent(c, ["alice@localhost", "bob@localhost"]))
-        srv.drain()
-        assert [n for n, _ in fake.messages] == [1, 2]
-        assert b" id %s" % q1.encode() in fake.messages[0][1]
-        assert b" id %s" % q2.encode() in fake.messages[1][1]
+        two_messages_two_connections(lmtp_server(start_server, "127.0.0.1:%d" % fake.port), fake)
     finally:
         fake.close()
 

@@ -1529,6 +1529,21 @@ static size_t fds_under(const char *dir)
 	return n;
 }
 
+/* One held message (HOLD<i>) in its own segment, then a restart, which
+ * starts the next segment: the message pins its segment. */
+static void held_in_a_segment(struct fx *f, int i)
+{
+	char id[16], cmd[32];
+	struct buf out;
+	buf_init(&out, 4096);
+	snprintf(id, sizeof(id), "HOLD%d", i);
+	assert_int_equal(put(f, id, "x\r\n", 3, 1), QUEUE_OK);
+	snprintf(cmd, sizeof(cmd), "hold %s", id);
+	assert_int_equal(queue_control(f->q, cmd, 0, &out), 0);
+	buf_fini(&out);
+	reopen(f);
+}
+
 /* A queue of many segments keeps at most QUEUE_SEG_FDS older ones open
  * (descriptors are budgeted), while records in every one stay readable,
  * and a restart reads them all. Each restart starts a segment, and a held
@@ -1542,13 +1557,7 @@ static void test_segment_descriptors_bounded(void **state)
 	struct buf out;
 	buf_init(&out, 4096);
 	for (int i = 0; i < SEGS; i++) {
-		char id[16], cmd[32];
-		snprintf(id, sizeof(id), "HOLD%d", i);
-		assert_int_equal(put(f, id, "x\r\n", 3, 1), QUEUE_OK);
-		snprintf(cmd, sizeof(cmd), "hold %s", id);
-		buf_clear(&out);
-		assert_int_equal(queue_control(f->q, cmd, 0, &out), 0);
-		reopen(f);
+		held_in_a_segment(f, i);
 		assert_true(fds_under(jdir) <= QUEUE_SEG_FDS + 1);
 	}
 	assert_int_equal(count_files(jdir), SEGS + 1);
@@ -1583,16 +1592,9 @@ static void test_reopen_failure_keeps_the_state(void **state)
 	assert_int_equal(rp.deferred, 1);
 	/* segments after P1's S record, each pinned by a held message, until
 	 * its segment's descriptor is closed */
-	struct buf out;
-	buf_init(&out, 1 << 16);
-	for (int i = 0; i < QUEUE_SEG_FDS + 2; i++) {
-		char id[16], cmd[32];
-		snprintf(id, sizeof(id), "H%d", i);
-		reopen(f);
-		assert_int_equal(put(f, id, "h\r\n", 3, 1), QUEUE_OK);
-		snprintf(cmd, sizeof(cmd), "hold %s", id);
-		ctl(f, cmd, now, &out);
-	}
+	reopen(f);
+	for (int i = 0; i < QUEUE_SEG_FDS + 2; i++)
+		held_in_a_segment(f, i);
 	assert_int_equal(unlink(broken), 0);
 	g_fault.op = F_OPEN_READ;
 	g_fault.nth = 1;
@@ -1607,7 +1609,6 @@ static void test_reopen_failure_keeps_the_state(void **state)
 	assert_int_equal(files_of(f, "a"), 1);
 	assert_int_equal(files_of(f, "b"), 1);
 	assert_int_equal(queue_size(f->q), QUEUE_SEG_FDS + 2); /* the held ones */
-	buf_fini(&out);
 }
 
 /* A list larger than the answer may be is cut between lines, and says so
