@@ -21,6 +21,31 @@ bool log_enabled(enum log_level lvl)
 	return lvl >= log_threshold;
 }
 
+/* A line longer than the buffer is cut where it still parses: a quoted
+ * value cut short is closed, and the line says it was cut (a logfmt reader
+ * would otherwise lose the whole line). The new length (< max). */
+static size_t cut_line(char *line, size_t max)
+{
+	static const char mark[] = "\" truncated=yes";
+	size_t len = max - (sizeof(mark) - 1);
+	bool quoted = false;
+	size_t i = 0;
+	for (; i < len; i++) {
+		if (quoted && line[i] == '\\') {
+			if (i + 1 == len) { /* an escape cut in two goes */
+				len = i;
+				break;
+			}
+			i++; /* an escaped octet: stays whole */
+		} else if (line[i] == '"') {
+			quoted = !quoted;
+		}
+	}
+	const char *tail = quoted ? mark : mark + 1;
+	memcpy(line + len, tail, strlen(tail));
+	return len + strlen(tail);
+}
+
 void log_msg(enum log_level lvl, const char *fmt, ...)
 {
 	static const char *const names[] = { "debug", "info", "warn", "error" };
@@ -40,7 +65,7 @@ void log_msg(enum log_level lvl, const char *fmt, ...)
 	va_end(ap);
 	size_t len = (size_t)n + (m < 0 ? 0 : (size_t)m);
 	if (len > sizeof(line) - 2)
-		len = sizeof(line) - 2;
+		len = cut_line(line, sizeof(line) - 2);
 	line[len++] = '\n';
 	/* one write per line: lines from several threads never interleave */
 	ssize_t w = write(STDERR_FILENO, line, len);

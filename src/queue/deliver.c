@@ -199,8 +199,8 @@ static void outcome_apply(struct queue *q, struct queue_attempt *o)
 			e->rstat[i] = QREC_RCPT_FAILED;
 			set_text(&e->rtext[i], "4.4.7 message expired: too long in the queue");
 			if (o->report) {
-				struct queue_report rp = {e->id, "", QUEUE_FAILED, o->target, o->delay,
-							  e->rtext[i]};
+				struct queue_report rp = {e->id, o->addr && o->addr[i] ? o->addr[i] : "",
+							  QUEUE_FAILED, o->target, o->delay, e->rtext[i]};
 				o->report(o->arg, &rp);
 			}
 		}
@@ -215,9 +215,17 @@ static void outcome_apply(struct queue *q, struct queue_attempt *o)
 	/* lost: the attempt is repeated; not written: it stays in memory */
 	else if (!(e->unsaved = queue_write_state(q, e) != 0) && !queue_entry_wanted(e, o->now))
 		(void)queue_index_put(q, e, NULL); /* deferred or failed: out of memory */
-	for (uint32_t i = 0; i < nrcpt; i++)
+	queue_attempt_free(o, nrcpt);
+}
+
+void queue_attempt_free(struct queue_attempt *o, uint32_t nrcpt)
+{
+	for (uint32_t i = 0; i < nrcpt; i++) {
 		free(o->text[i]);
+		free(o->addr ? o->addr[i] : NULL);
+	}
 	free(o->text);
+	free(o->addr);
 	free(o->rstat);
 	free(o);
 }
@@ -356,9 +364,6 @@ void queue_deliver(struct queue *q, struct queue_job *job, struct store *st, uin
 			store_name(st), delay, text[i]};
 		report(arg, &rp);
 	}
-	for (uint32_t i = 0; addr && i < e->nrcpt; i++)
-		free(addr[i]);
-	free(addr);
 	free(pending);
 	free(pending_idx);
 	free(rec);
@@ -367,7 +372,12 @@ void queue_deliver(struct queue *q, struct queue_job *job, struct store *st, uin
 	struct queue_attempt *o = malloc(sizeof(*o));
 	if (o)
 		*o = (struct queue_attempt){NULL, e, outcome, text, deferred, false, now, delay, report,
-					    arg, store_name(st)};
+					    arg, store_name(st), addr}; /* the addresses go with it */
+	else {
+		for (uint32_t i = 0; addr && i < e->nrcpt; i++)
+			free(addr[i]);
+		free(addr);
+	}
 	if (o && unsynced) {
 		/* its S or D record waits for the store's flush (queue_sync_delivered):
 		 * the entry stays active, and its recipients pending, until then */

@@ -1321,11 +1321,7 @@ void queue_close(struct queue *q)
 	while (q->unsynced) {
 		struct queue_attempt *o = q->unsynced;
 		q->unsynced = o->next;
-		for (uint32_t i = 0; i < o->e->nrcpt; i++)
-			free(o->text[i]);
-		free(o->text);
-		free(o->rstat);
-		free(o);
+		queue_attempt_free(o, o->e->nrcpt);
 	}
 	while (q->head)
 		queue_remove(q, q->head);

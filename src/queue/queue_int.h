@@ -108,7 +108,10 @@ struct queue_attempt {
 	queue_report_fn report;
 	void *arg;
 	const char *target;
+	char **addr;            /* per recipient: its address, for the reports (NULL: unread) */
 };
+/* o and what it holds (its entry's nrcpt recipients). */
+void queue_attempt_free(struct queue_attempt *o, uint32_t nrcpt);
 
 struct queue {
 	char *dir, *jdir, *sdir;

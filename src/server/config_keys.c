@@ -12,10 +12,20 @@
 #include <string.h>
 
 #include "queue/queue.h"
+#include "queue/record.h"
 #include "sasl/sasl.h"
 #include "server/config.h"
 #include "smtp/cmd.h"
 #include "common/i18n.h" /* _() and N_(): --help speaks the user's language */
+
+/* A queued message's envelope and the state of its recipients (a reply of
+ * up to QREC_TEXT_MAX octets each) are records of at most QREC_MAX_PAYLOAD
+ * octets: more recipients than this could not be queued (every try would
+ * get 451) nor their state kept. Postfix's smtpd_recipient_limit is 1000. */
+#define MAX_RECIPIENTS_CEILING 10000
+_Static_assert((uint64_t)MAX_RECIPIENTS_CEILING * (1 + 4 + QREC_TEXT_MAX + 4 + SMTP_ADDR_MAX) +
+			       QUEUE_INLINE_MAX + 4096 <= QREC_MAX_PAYLOAD,
+	       "max_recipients must fit in the queue's records");
 
 static int check_retry_schedule(const char *v, char *why, size_t whylen)
 {
@@ -138,7 +148,7 @@ const struct srv_key srv_config_keys[] = {
 	{ .key = "max_message_size", .flag = "max-message-size", .arg = "N",
 	  UINT(0, UINT64_C(1) << 40), AT(smtp.max_message_size), .def = "36700160",
 	  .help = N_("the SIZE limit in octets (552 5.3.4); 0: none") },
-	{ .key = "max_recipients", .arg = "N", UINT(SMTP_MIN_MAX_RECIPIENTS, 100000),
+	{ .key = "max_recipients", .arg = "N", UINT(SMTP_MIN_MAX_RECIPIENTS, MAX_RECIPIENTS_CEILING),
 	  AT(smtp.max_recipients), .def = "100",
 	  .help = N_("recipients per message (452 4.5.3 beyond)") },
 	{ .key = "max_errors", .arg = "N", UINT(1, 1000), AT(smtp.max_errors), .def = "10",

@@ -28,3 +28,26 @@ def test_client_chosen_values_read_back(start_server, tmp_path):
     auth = [p for p in lines if p.get("event") == "auth"]
     assert auth and auth[0]["user"] == name, auth
     assert "Pw-secret-417" not in log  # never a password
+
+
+def test_a_line_too_long_is_cut_where_it_parses(start_server):
+    """An envelope whose logged values outgrow a log line (a quoted local
+    part of backslashes doubles when escaped): the `queued` line is cut
+    inside its quoted value, which is closed, and says truncated=yes,
+    instead of ending mid-value (a review found such lines unreadable)."""
+    srv = start_server()
+    local = '"' + "\\\\" * 28 + '%02d"'
+    rcpts = [(local % i) + "@localhost" for i in range(16)]
+    with srv.connect() as c:
+        c.ehlo()
+        check(c.cmd('MAIL FROM:<%s@example.org>' % (local % 99)), 250)
+        for r in rcpts:
+            check(c.cmd("RCPT TO:<%s>" % r), 250)
+        check(c.cmd("DATA"), 354)
+        c.send(b"Subject: long\r\n\r\nx\r\n.\r\n")
+        check(c.reply(), 250)
+    srv.stop()
+    log = srv.log()
+    assert logfmt.bad_lines(log) == []
+    [queued] = [logfmt.parse(l) for l in log.splitlines() if "event=queued" in l]
+    assert queued["truncated"] == "yes" and queued["nrcpt"] == "16", queued

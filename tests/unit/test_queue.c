@@ -338,6 +338,7 @@ static char *delivered_id(struct fx *f, const char *who, const char *id, size_t 
 struct reports {
 	int delivered, deferred, failed;
 	char last[600];
+	char last_rcpt[300];
 };
 
 static void on_report(void *arg, const struct queue_report *r)
@@ -350,6 +351,7 @@ static void on_report(void *arg, const struct queue_report *r)
 	else
 		rp->failed++;
 	snprintf(rp->last, sizeof(rp->last), "%s", r->text);
+	snprintf(rp->last_rcpt, sizeof(rp->last_rcpt), "%s", r->rcpt);
 }
 
 static size_t run_due(struct fx *f, uint64_t now, struct reports *rp)
@@ -701,9 +703,12 @@ static void test_retry_and_expiry(void **state)
 	assert_int_equal(queue_control(f->q, "list", now, &out), 0);
 	assert_non_null(strstr(out.data, "state=deferred"));
 	assert_non_null(strstr(out.data, "last_error=\"451 4.3.0"));
-	/* five days later */
+	/* five days later; the report names the recipient (it said "" and
+	 * the log line to="<>", as for a null sender: found in review) */
 	assert_int_equal(run_due(f, now + 5 * 86400, &rp), 1);
 	assert_int_equal(rp.failed, 1);
+	assert_string_equal(rp.last_rcpt, "a@example.org");
+	assert_non_null(strstr(rp.last, "4.4.7 message expired"));
 	assert_int_equal(queue_size(f->q), 1);
 	assert_int_equal(run_due(f, now + 6 * 86400, &rp), 0); /* not retried */
 	buf_clear(&out);
