@@ -69,6 +69,7 @@ def test_unknown_config_key_names_key_and_line(posternd_bin, tmp_path):
 @pytest.mark.parametrize("key,value", [
     ("max_message_size", "lots"),
     ("max_recipients", "99"),       # never below 100 (SPEC §2)
+    ("max_recipients", "10001"),    # what the queue's records hold
     ("max_errors", "0"),
     ("line_limit", "511"),          # never below 512 (SPEC §1)
     ("text_line_limit", "x"),
