@@ -82,6 +82,8 @@ static void make_queue_id(struct srv_conn *c, char *out, size_t outlen)
 		 (long)tv.tv_usec, c->worker->id & 0xffu, seq & 0xffffu);
 }
 
+static void msg_abort(void *ctx);
+
 static enum smtp_msg_status msg_begin(void *ctx, struct smtp_envelope *env)
 {
 	struct srv_conn *c = ctx;
@@ -130,6 +132,8 @@ static enum smtp_msg_status msg_begin(void *ctx, struct smtp_envelope *env)
 	st = smtp_trace_format(&hdr, &t) == BUF_OK ? queue_msg_write(d->msg, hdr.data, hdr.len)
 						    : QUEUE_IOERR;
 	buf_fini(&hdr);
+	if (st != QUEUE_OK) /* the session takes it as never begun: nothing of it stays */
+		msg_abort(c);
 	return msg_status(st);
 }
 
