@@ -305,9 +305,21 @@ static int cmd_change(struct queue *q, const char *verb, const char *id, uint64_
 	if (!e) {
 		rc = -1;
 	} else if (strcmp(verb, "retry") == 0) {
-		e->next_try = 0;
-		queue_make_ready(q, e);
-		buf_printf(out, "ok retry=1\n");
+		bool pending = false;
+		for (uint32_t i = 0; i < e->nrcpt; i++)
+			pending |= e->rstat[i] == QREC_RCPT_PENDING;
+		if (e->held || !pending) { /* said, not "ok" for nothing done */
+			buf_printf(out, e->held ? "error: message %s is held: release it to deliver it\n"
+						: "error: message %s has no recipient left to try\n",
+				   e->id);
+			if (!queue_entry_wanted(e, now))
+				(void)queue_index_put(q, e, NULL);
+			rc = -1;
+		} else {
+			e->next_try = 0;
+			queue_make_ready(q, e);
+			buf_printf(out, "ok retry=1\n");
+		}
 	} else if (strcmp(verb, "hold") == 0 || strcmp(verb, "release") == 0) {
 		e->held = verb[0] == 'h';
 		if (!e->held) {

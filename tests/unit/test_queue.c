@@ -1374,6 +1374,11 @@ static void test_deferred_wait_in_the_index(void **state)
 	assert_non_null(strstr(out.data, "to=\"a@example.org\" status=pending reply=\"451 4.3.0"));
 	assert_int_equal(queue_in_memory(f->q), 0); /* show put it back */
 	ctl(f, "hold D1", now, &out);
+	/* retrying a held message does nothing, and says so */
+	buf_clear(&out);
+	assert_int_equal(queue_control(f->q, "retry D1", now, &out), -1);
+	buf_append(&out, "", 1);
+	assert_non_null(strstr(out.data, "error: message D1 is held"));
 	ctl(f, "delete D3", now, &out);
 	assert_int_equal(queue_size(f->q), 4);
 	assert_int_equal(queue_in_memory(f->q), 0);
@@ -1425,6 +1430,10 @@ static void test_failed_stays_in_the_index(void **state)
 	ctl(f, "list", now, &out);
 	assert_non_null(strstr(out.data, "id=F1 size=3 age=0s state=failed"));
 	assert_non_null(strstr(out.data, "last_error=\"4.4.7 message expired"));
+	buf_clear(&out);
+	assert_int_equal(queue_control(f->q, "retry F1", now, &out), -1);
+	buf_append(&out, "", 1);
+	assert_non_null(strstr(out.data, "error: message F1 has no recipient left to try"));
 	buf_fini(&out);
 }
 
