@@ -581,7 +581,14 @@ static enum smtp_parse_status mail_param(const struct param *pm, struct smtp_mai
 		/* RFC 1870 §6 */
 		if (params->has_size || pm->val == NULL)
 			return SMTP_PARSE_BAD_PARAM;
-		if (parse_number(pm->val, pm->val_len, &params->size) != SMTP_PARSE_OK)
+		enum smtp_parse_status st = parse_number(pm->val, pm->val_len, &params->size);
+		/* size-value is 1*20DIGIT: a value past what 64 bits hold is
+		 * only more than any limit (552 at the SIZE check, not 501) */
+		if (st == SMTP_PARSE_BAD_PARAM && pm->val_len <= 20) {
+			params->size = UINT64_MAX;
+			st = SMTP_PARSE_OK;
+		}
+		if (st != SMTP_PARSE_OK)
 			return SMTP_PARSE_BAD_PARAM;
 		params->has_size = true;
 		return SMTP_PARSE_OK;

@@ -248,6 +248,8 @@ def test_mail_size_over_limit(start_server):
     with srv.connect() as c:
         ready(c)
         check(c.cmd("MAIL FROM:<s@example.org> SIZE=1001"), 552, "5.3.4")
+        # RFC 1870: up to 20 digits, even past 64 bits: too big, not bad syntax
+        check(c.cmd("MAIL FROM:<s@example.org> SIZE=99999999999999999999"), 552, "5.3.4")
         check(c.cmd("MAIL FROM:<s@example.org> SIZE=1000"), 250, "2.1.0")
 
 

@@ -561,8 +561,11 @@ static void test_param_size(void **state)
 	assert_int_equal(params("SIZE=00000000000000000042", &m), SMTP_PARSE_OK);
 	assert_int_equal(m.size, 42);
 
-	expect_params("SIZE=18446744073709551616", SMTP_PARSE_BAD_PARAM);
-	expect_params("SIZE=99999999999999999999", SMTP_PARSE_BAD_PARAM);
+	/* 20 digits past 64 bits: valid (RFC 1870), and more than any limit */
+	assert_int_equal(params("SIZE=18446744073709551616", &m), SMTP_PARSE_OK);
+	assert_true(m.size == UINT64_MAX);
+	assert_int_equal(params("SIZE=99999999999999999999", &m), SMTP_PARSE_OK);
+	assert_true(m.size == UINT64_MAX);
 	expect_params("SIZE=000000000000000000001", SMTP_PARSE_BAD_PARAM); /* 21 digits */
 	expect_params("SIZE=abc", SMTP_PARSE_BAD_PARAM);
 	expect_params("SIZE=12k", SMTP_PARSE_BAD_PARAM);
