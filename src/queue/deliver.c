@@ -10,6 +10,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 #include <unistd.h>
 
 static bool is_due(const struct queue_entry *e, uint64_t now)
@@ -298,7 +299,6 @@ void queue_deliver(struct queue *q, struct queue_job *job, struct store *st, uin
 		pthread_mutex_unlock(&q->mu);
 		return;
 	}
-	uint64_t delay = now > e->queued_at ? now - e->queued_at : 0;
 	bool deferred = false;
 	char **addr = err ? NULL : calloc(e->nrcpt, sizeof(char *));
 	const char **pending = err ? NULL : calloc(e->nrcpt, sizeof(char *));
@@ -335,6 +335,9 @@ void queue_deliver(struct queue *q, struct queue_job *job, struct store *st, uin
 		for (size_t k = 0; alone && k < npending; k++)
 			deliver_group(q, st, &m, true, &pending[k], 1, chunk, QUEUE_INLINE_MAX, &res[k]);
 	}
+	/* as Postfix's delay=: from its arrival to this attempt's end */
+	uint64_t ended = (uint64_t)time(NULL);
+	uint64_t delay = ended > e->queued_at ? ended - e->queued_at : 0;
 	bool unsynced = false; /* delivered, durable only after store_sync */
 	for (size_t k = 0; !err && k < npending; k++) {
 		uint32_t i = pending_idx[k];

@@ -25,7 +25,7 @@ struct srv_delivery {
 	enum queue_status status;
 	char why[QUEUE_WHY_LOG];   /* what failed, from the queue */
 	bool committing;
-	uint64_t started_ms;
+	uint64_t committed_ms; /* the end of data: commit_ms is the flush's wait, not the client's */
 	uint64_t size; /* as queued: with the trace headers */
 };
 
@@ -111,7 +111,6 @@ static enum smtp_msg_status msg_begin(void *ctx, struct smtp_envelope *env)
 		return SMTP_MSG_IOERR;
 	}
 	d->conn = c;
-	d->started_ms = srv_now_ms();
 	c->delivery = d;
 	/* RFC 5321 §4.4: Return-Path (unless an LMTP server, the final
 	 * delivery, adds it) and Received first */
@@ -185,7 +184,7 @@ static void delivery_finish(struct srv_delivery *d)
 			c->sid, c->peer_addr, env->queue_id, (unsigned long long)d->size,
 			log_quote(qfrom, sizeof(qfrom), from), env->nrcpts,
 			log_quote(qto, sizeof(qto), to),
-			(unsigned long long)(srv_now_ms() - d->started_ms));
+			(unsigned long long)(srv_now_ms() - d->committed_ms));
 	} else {
 		char q[2 * QUEUE_WHY_LOG];
 		log_msg(LOG_ERROR, "event=queue_failed sid=%s client=%s queue_id=%s status=%s error=%s",
@@ -242,6 +241,7 @@ static void msg_commit(void *ctx, struct smtp_envelope *env)
 		return;
 	}
 	d->committing = true;
+	d->committed_ms = srv_now_ms();
 	c->worker->queue_pending++;
 	struct queue_msg *m = d->msg;
 	d->size = queue_msg_size(m);
