@@ -984,6 +984,28 @@ static bool spill_owned(struct queue *q, struct recovery *rc, const char *name)
 	return e ? e->spill : indexed(q, rc, name, &slot, &at);
 }
 
+/* A segment's records end at off. Past them the file holds zeros (written
+ * ahead) or nothing, unless a record there did not check out: a write cut
+ * by a crash (what follows was never acknowledged: its flush did not
+ * complete) or a damaged disk (what follows is lost). Either way it is
+ * said, with where, rather than passed over. */
+static void warn_if_cut(struct queue *q, const struct qseg *s, int fd, uint64_t off)
+{
+	unsigned char buf[64 * 1024];
+	uint64_t pos = off, nonzero = 0;
+	ssize_t r;
+	while (!nonzero && (r = pread(fd, buf, sizeof(buf), (off_t)pos)) > 0) {
+		for (ssize_t i = 0; i < r && !nonzero; i++)
+			nonzero = buf[i] ? pos + (uint64_t)i + 1 : 0;
+		pos += (uint64_t)r;
+	}
+	if (nonzero)
+		log_msg(LOG_WARN, "event=queue_journal_cut dir=%s segment=%016" PRIx64 " offset=%" PRIu64
+			" reason=\"a record that does not check out: a write cut by a crash (what "
+			"follows was never acknowledged) or a damaged disk (what follows is lost)\"",
+			q->dir, s->num, off);
+}
+
 /* Read one segment's records until the end or the first bad one. */
 static int scan_segment(struct queue *q, struct recovery *rc, struct qseg *s)
 {
@@ -1030,6 +1052,8 @@ static int scan_segment(struct queue *q, struct recovery *rc, struct qseg *s)
 	}
 	free(rec);
 	s->size = off;
+	if (!err)
+		warn_if_cut(q, s, fd, off);
 	return err;
 }
 
