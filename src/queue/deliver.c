@@ -78,6 +78,33 @@ uint64_t queue_next_due(struct queue *q)
 /* Stream the body into one store message for the n recipients and
  * commit: one result per recipient (an LMTP server answers each; the
  * Maildir backend links one file into every mailbox). */
+/* The message's first octets (the first chunk of a spill file, which holds
+ * the trace header whole), with Return-Path as RFC 5321 §4.4 has it: the
+ * final delivery adds it, so a store that is one (Maildir) gets it first,
+ * and one that passes the message on (LMTP) does not. It is added here,
+ * not when the message is queued, so a queue delivered after a change of
+ * store is right too; a message queued by an older postern, which carries
+ * it already, keeps or loses its own. */
+static enum store_status write_first(struct store *st, struct store_msg *sm, const char *from,
+				     const unsigned char *p, size_t n)
+{
+	static const char rp[] = "Return-Path:";
+	bool has = n >= sizeof(rp) - 1 && strncasecmp((const char *)p, rp, sizeof(rp) - 1) == 0;
+	if (store_wants_return_path(st) && !has) {
+		char line[QREC_STR_MAX + 32];
+		int k = snprintf(line, sizeof(line), "Return-Path: <%s>\r\n", from);
+		enum store_status s = store_msg_write(sm, line, (size_t)k);
+		if (s != STORE_OK)
+			return s;
+	} else if (!store_wants_return_path(st) && has) {
+		const unsigned char *nl = memchr(p, '\n', n);
+		size_t cut = nl ? (size_t)(nl - p) + 1 : 0;
+		p += cut;
+		n -= cut;
+	}
+	return n ? store_msg_write(sm, p, n) : STORE_OK;
+}
+
 static void deliver_group(struct queue *q, struct store *st, const struct qrec_msg *m,
 			  bool recovered, const char *const *rcpts, size_t n, unsigned char *chunk,
 			  size_t chunklen, struct store_result *res)
@@ -100,7 +127,7 @@ static void deliver_group(struct queue *q, struct store *st, const struct qrec_m
 	struct store_msg *sm = store_msg_begin(st, &env, &begin_res);
 	enum store_status s = STORE_OK;
 	if (sm && m->body) {
-		s = store_msg_write(sm, m->body, (size_t)m->size);
+		s = write_first(st, sm, from, m->body, (size_t)m->size);
 	} else if (sm) {
 		char path[PATH_MAX];
 		int fd = queue_spill_path(q, m->id, path, sizeof(path)) ? open(path, O_RDONLY | O_CLOEXEC)
@@ -109,7 +136,8 @@ static void deliver_group(struct queue *q, struct store *st, const struct qrec_m
 		ssize_t r = -1;
 		if (fd >= 0) {
 			while (s == STORE_OK && (r = read(fd, chunk, chunklen)) > 0) {
-				s = store_msg_write(sm, chunk, (size_t)r);
+				s = got ? store_msg_write(sm, chunk, (size_t)r)
+					: write_first(st, sm, from, chunk, (size_t)r);
 				got += (uint64_t)r;
 			}
 			close(fd);

@@ -112,12 +112,12 @@ static enum smtp_msg_status msg_begin(void *ctx, struct smtp_envelope *env)
 	}
 	d->conn = c;
 	c->delivery = d;
-	/* RFC 5321 §4.4: Return-Path (unless an LMTP server, the final
-	 * delivery, adds it) and Received first */
+	/* RFC 5321 §4.4: Received first (Return-Path is the final delivery's:
+	 * added when the queue delivers, as the store then is, deliver.c) */
 	struct buf hdr;
 	buf_init(&hdr, 4096);
 	struct smtp_trace t = {
-		.return_path = store_wants_return_path(sh->store) ? env->from.addr : NULL,
+		.return_path = NULL,
 		.helo = env->helo,
 		.client_addr = c->peer_addr,
 		.by = sh->cfg->hostname,

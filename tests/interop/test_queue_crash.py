@@ -153,3 +153,27 @@ def test_a_damaged_record_is_said(start_server, tmp_path):
     assert "event=queue_journal_cut" in log and "offset=" in log, log
     out = again.queue("list")
     assert out.startswith("ok messages=2\n"), out
+
+
+def test_store_changed_across_a_restart(start_server, tmp_path):
+    """Return-Path is the final delivery's (RFC 5321 section 4.4): added
+    when the queue delivers, as the store then is. Mail queued for LMTP
+    (which adds none: Dovecot does) and delivered to a Maildir after a
+    restart starts with exactly one (it had none, found in black-box
+    testing)."""
+    q = str(tmp_path / "q")
+    srv = start_server(config={"store": "lmtp", "lmtp": "127.0.0.1:1"}, queue_dir=q)
+    with srv.connect() as c:
+        qid = queue_id(c.send_message("s@example.org", ["u@localhost"],
+                                      b"Subject: moved\r\n\r\nbody\r\n.\r\n"))
+    srv.stop()
+    again = start_server(queue_dir=q)  # the Maildir store
+    assert again.queue("retry").startswith("ok")
+    deadline = time.monotonic() + 10
+    while not again.messages("u@localhost"):
+        assert time.monotonic() < deadline, again.queue("list")
+        time.sleep(0.05)
+    [st] = again.messages("u@localhost")
+    assert st.id == qid
+    assert st.return_path == "s@example.org"
+    assert st.raw.count(b"Return-Path:") == 1, st.raw[:300]
