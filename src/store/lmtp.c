@@ -103,6 +103,10 @@ struct lmtp_msg_state {
 	bool smtputf8, eightbit;
 	bool binary;            /* BODY=BINARYMIME: text is looked for */
 	bool has_8bit;          /* an octet above 127 in the body (with eightbit) */
+	/* the header section (up to the first CRLF CRLF): UTF-8 there needs
+	 * SMTPUTF8 (RFC 6532) */
+	bool headers_done, utf8_headers;
+	unsigned header_eol;    /* octets of CRLF CRLF matched */
 	struct text_scan text;
 	char **rcpts;      /* unique canonical recipients, in the order first seen */
 	size_t nrcpts;
@@ -576,6 +580,12 @@ static enum store_status lmtp_write(void *msg, const void *p, size_t n)
 		text_scan(&m->text, p, n);
 	for (size_t i = 0; m->eightbit && !m->has_8bit && i < n; i++)
 		m->has_8bit = (unsigned char)s[i] >= 0x80;
+	for (size_t i = 0; m->smtputf8 && !m->headers_done && i < n; i++) {
+		static const char end[] = "\r\n\r\n";
+		m->utf8_headers |= (unsigned char)s[i] >= 0x80;
+		m->header_eol = s[i] == end[m->header_eol] ? m->header_eol + 1 : s[i] == '\r';
+		m->headers_done = m->header_eol == 4;
+	}
 	while (n > 0 && !m->err) {
 		int e = m->body.len == m->body.max ? spool_flush(m) : 0; /* more is coming */
 		size_t k = m->body.max - m->body.len;
@@ -638,6 +648,7 @@ static enum lmtp_event transact(struct lmtp_msg_state *m, struct lmtp_conn *c, b
 		.smtputf8 = m->smtputf8,
 		.eightbit = m->eightbit,
 		.has_8bit = m->has_8bit,
+		.utf8_headers = m->utf8_headers,
 	};
 	*retry = false;
 	*spool_err = 0;

@@ -179,9 +179,10 @@ enum lmtp_event lmtp_session_start(struct lmtp_session *s, const struct lmtp_msg
 			return closed(s, "%s", "out of memory");
 		utf8_addr = utf8_addr || has_non_ascii(m->rcpts[i]);
 	}
-	/* RFC 6531 §3.2: SMTPUTF8 only where offered; ASCII addresses go
-	 * without it (headers in UTF-8 are stored as they are) */
-	if (utf8_addr && !s->smtputf8) {
+	/* RFC 6531 §3.2: SMTPUTF8 only where offered; a message that needs
+	 * it (UTF-8 in an address, or in its headers: RFC 6532) goes nowhere
+	 * else, as postern does not downgrade it */
+	if ((utf8_addr || (m->smtputf8 && m->utf8_headers)) && !s->smtputf8) {
 		for (size_t i = 0; i < s->nrcpts; i++) {
 			s->results[i].code = 553;
 			(void)snprintf(s->results[i].text, sizeof(s->results[i].text),

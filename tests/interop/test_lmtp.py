@@ -302,6 +302,33 @@ def test_binarymime_over_lmtp(start_server, dovecot):
     assert q1 not in srv.queue("list")  # delivered: gone from the queue
 
 
+def test_smtputf8_message_needs_smtputf8_at_the_lmtp_server(start_server, dovecot):
+    """RFC 6531 section 3.2 and RFC 6532: a message sent with SMTPUTF8 whose
+    headers are UTF-8 needs SMTPUTF8 at the next hop too; Dovecot's LMTP
+    offers none, and postern does not downgrade, so it fails for good with
+    5.6.7 (it went through). The same headers without SMTPUTF8 (the
+    client's own doing) and an SMTPUTF8 message with ASCII headers go."""
+    srv = lmtp_server(start_server, "127.0.0.1:%d" % dovecot.port)
+    utf8 = "Subject: caf\u00e9\r\n\r\nbody\r\n".encode()
+    with srv.connect() as c:
+        c.ehlo()
+        check(c.cmd("MAIL FROM:<s@example.org> SMTPUTF8"), 250, "2.1.0")
+        check(c.cmd("RCPT TO:<alice@localhost>"), 250, "2.1.5")
+        check(c.cmd("DATA"), 354)
+        c.send(utf8 + b".\r\n")
+        q1 = queue_id(c.reply())
+        check(c.cmd("MAIL FROM:<s@example.org> SMTPUTF8"), 250, "2.1.0")
+        check(c.cmd("RCPT TO:<bob@localhost>"), 250, "2.1.5")
+        check(c.cmd("DATA"), 354)
+        c.send(b"Subject: plain\r\n\r\nbody\r\n.\r\n")
+        queue_id(c.reply())
+    srv.drain()
+    out = queue_line(srv, q1)
+    assert "state=failed" in out and "553 5.6.7" in out, out
+    assert dovecot.messages("alice") == []
+    assert len(dovecot.messages("bob")) == 1
+
+
 def test_temporary_failure_deferred(start_server, dovecot):
     """Dovecot's 451 4.2.0 after the body for one recipient (its Maildir
     cannot be made) and a 550 at RCPT for another: one delivered, one

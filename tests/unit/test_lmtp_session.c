@@ -327,6 +327,15 @@ static void test_smtputf8(void **state)
 	assert_string_equal(out(s), "");
 	expect_rcpt(s, 0, 553,
 		    "553 5.6.7 the LMTP server does not offer SMTPUTF8 for <j\xc3\xb6rg@l>");
+	/* nor one whose headers are UTF-8 (RFC 6532), with ASCII addresses
+	 * (it went through: found in black-box testing) */
+	m.rcpts = ascii;
+	m.utf8_headers = true;
+	assert_int_equal(lmtp_session_start(s, &m), LMTP_EV_DONE);
+	assert_string_equal(out(s), "");
+	expect_rcpt(s, 0, 553, "553 5.6.7 the LMTP server does not offer SMTPUTF8 for <a@l>");
+	m.rcpts = utf8;
+	m.utf8_headers = false;
 	lmtp_session_free(s);
 
 	/* offered: asked for */
