@@ -2,6 +2,7 @@
 #include "queue/queue_int.h"
 
 #include "common/log.h"
+#include "smtp/trace.h"
 
 #include <dirent.h>
 #include <errno.h>
@@ -91,9 +92,12 @@ static enum store_status write_first(struct store *st, struct store_msg *sm, con
 	static const char rp[] = "Return-Path:";
 	bool has = n >= sizeof(rp) - 1 && strncasecmp((const char *)p, rp, sizeof(rp) - 1) == 0;
 	if (store_wants_return_path(st) && !has) {
-		char line[QREC_STR_MAX + 32];
-		int k = snprintf(line, sizeof(line), "Return-Path: <%s>\r\n", from);
-		enum store_status s = store_msg_write(sm, line, (size_t)k);
+		struct buf line;
+		buf_init(&line, QREC_STR_MAX + 32);
+		enum store_status s = smtp_trace_return_path(&line, from) == BUF_OK
+					      ? store_msg_write(sm, line.data, line.len)
+					      : STORE_IOERR;
+		buf_fini(&line);
 		if (s != STORE_OK)
 			return s;
 	} else if (!store_wants_return_path(st) && has) {

@@ -23,9 +23,14 @@ static int addr_literal(struct buf *out, const char *addr)
 	return buf_printf(out, "[%s%s]", strchr(addr, ':') ? "IPv6:" : "", addr);
 }
 
+int smtp_trace_return_path(struct buf *out, const char *sender)
+{
+	return buf_printf(out, "Return-Path: <%s>\r\n", sender);
+}
+
 int smtp_trace_format(struct buf *out, const struct smtp_trace *t)
 {
-	int rc = t->return_path ? buf_printf(out, "Return-Path: <%s>\r\n", t->return_path) : BUF_OK;
+	int rc = t->return_path ? smtp_trace_return_path(out, t->return_path) : BUF_OK;
 	if (rc == BUF_OK)
 		rc = buf_printf(out, "Received: from %s (", t->helo && *t->helo ? t->helo : "unknown");
 	if (rc == BUF_OK)

@@ -25,6 +25,9 @@ struct smtp_trace {
  * return_path is NULL: an LMTP server behind us is the final delivery and
  * adds it, RFC 5321 §4.4). */
 int smtp_trace_format(struct buf *out, const struct smtp_trace *t);
+/* Append the Return-Path line alone (sender without brackets, "" for <>):
+ * the queue adds it when it delivers to a final store. */
+int smtp_trace_return_path(struct buf *out, const char *sender);
 /* RFC 5322 §3.3 date-time, e.g. "Sat, 28 Nov 2026 17:42:33 +0000". */
 int smtp_trace_date(struct buf *out, time_t when, int utc_offset_min);
 

@@ -67,47 +67,57 @@ struct lmtp {
 	size_t nidle, idle_max;
 };
 
-/* Whether a BINARYMIME body is text after all, which DATA can carry as
- * 8BITMIME (RFC 3030 §3: otherwise it must be converted or returned): no
- * NUL, CR only before LF and LF only after CR, lines of at most 998 octets
- * (RFC 5321 §4.5.3.1.6), and a line end at the end. */
-struct text_scan {
+/* What the body holds that the LMTP server must offer an extension for,
+ * learnt as it streams through: 8-bit octets (8BITMIME, RFC 6152), UTF-8 in
+ * the header section, up to the first CRLF CRLF (SMTPUTF8, RFC 6532), and
+ * for BINARYMIME whether it is text after all, which DATA can carry (RFC
+ * 3030 §3): no NUL, CR only before LF and LF only after CR, lines of at
+ * most 998 octets (RFC 5321 §4.5.3.1.6), and a line end at the end. */
+struct body_scan {
+	bool has_8bit;
+	bool utf8_headers;
+	bool headers_done;
+	unsigned header_eol; /* octets of CRLF CRLF matched */
 	bool not_text;
-	bool cr;     /* the last octet was a CR */
-	size_t line; /* octets of the current line */
+	bool cr;             /* the last octet was a CR */
+	size_t line;         /* octets of the current line */
 };
 
-static void text_scan(struct text_scan *t, const unsigned char *p, size_t n)
+static void body_scan(struct body_scan *b, const unsigned char *p, size_t n)
 {
-	for (size_t i = 0; i < n && !t->not_text; i++) {
-		if (t->cr) {
-			t->cr = false;
-			t->not_text = p[i] != '\n';
-			t->line = 0;
+	static const char end[] = "\r\n\r\n";
+	for (size_t i = 0; i < n; i++) {
+		b->has_8bit |= p[i] >= 0x80;
+		if (!b->headers_done) {
+			b->utf8_headers |= p[i] >= 0x80;
+			b->header_eol = p[i] == end[b->header_eol] ? b->header_eol + 1 : p[i] == '\r';
+			b->headers_done = b->header_eol == 4;
+		}
+		if (b->not_text) {
+			continue;
+		} else if (b->cr) {
+			b->cr = false;
+			b->not_text = p[i] != '\n';
+			b->line = 0;
 		} else if (p[i] == '\r') {
-			t->cr = true;
+			b->cr = true;
 		} else {
-			t->not_text = p[i] == '\n' || p[i] == '\0' || ++t->line > 998;
+			b->not_text = p[i] == '\n' || p[i] == '\0' || ++b->line > 998;
 		}
 	}
 }
 
-static bool text_scan_is_text(const struct text_scan *t, off_t size)
+static bool body_is_text(const struct body_scan *b, off_t size)
 {
-	return !t->not_text && !t->cr && (t->line == 0 || size == 0);
+	return !b->not_text && !b->cr && (b->line == 0 || size == 0);
 }
 
 struct lmtp_msg_state {
 	struct lmtp *be;
 	char *sender;
 	bool smtputf8, eightbit;
-	bool binary;            /* BODY=BINARYMIME: text is looked for */
-	bool has_8bit;          /* an octet above 127 in the body (with eightbit) */
-	/* the header section (up to the first CRLF CRLF): UTF-8 there needs
-	 * SMTPUTF8 (RFC 6532) */
-	bool headers_done, utf8_headers;
-	unsigned header_eol;    /* octets of CRLF CRLF matched */
-	struct text_scan text;
+	bool binary;            /* BODY=BINARYMIME */
+	struct body_scan scan;
 	char **rcpts;      /* unique canonical recipients, in the order first seen */
 	size_t nrcpts;
 	size_t *rcpt_of;   /* the unique recipient of each recipient of begin */
@@ -576,16 +586,7 @@ static enum store_status lmtp_write(void *msg, const void *p, size_t n)
 {
 	struct lmtp_msg_state *m = msg;
 	const char *s = p;
-	if (m->binary)
-		text_scan(&m->text, p, n);
-	for (size_t i = 0; m->eightbit && !m->has_8bit && i < n; i++)
-		m->has_8bit = (unsigned char)s[i] >= 0x80;
-	for (size_t i = 0; m->smtputf8 && !m->headers_done && i < n; i++) {
-		static const char end[] = "\r\n\r\n";
-		m->utf8_headers |= (unsigned char)s[i] >= 0x80;
-		m->header_eol = s[i] == end[m->header_eol] ? m->header_eol + 1 : s[i] == '\r';
-		m->headers_done = m->header_eol == 4;
-	}
+	body_scan(&m->scan, p, n);
 	while (n > 0 && !m->err) {
 		int e = m->body.len == m->body.max ? spool_flush(m) : 0; /* more is coming */
 		size_t k = m->body.max - m->body.len;
@@ -647,8 +648,8 @@ static enum lmtp_event transact(struct lmtp_msg_state *m, struct lmtp_conn *c, b
 		.nrcpts = m->nrcpts,
 		.smtputf8 = m->smtputf8,
 		.eightbit = m->eightbit,
-		.has_8bit = m->has_8bit,
-		.utf8_headers = m->utf8_headers,
+		.has_8bit = m->scan.has_8bit,
+		.utf8_headers = m->scan.utf8_headers,
 	};
 	*retry = false;
 	*spool_err = 0;
@@ -684,7 +685,7 @@ static void lmtp_commit(void *msg, struct store_result *results)
 		store_result_fill(results, m->nin, &m->failure);
 		return;
 	}
-	if (m->binary && !text_scan_is_text(&m->text, m->size)) {
+	if (m->binary && !body_is_text(&m->scan, m->size)) {
 		/* no BDAT here, and no conversion to base64: returned, as
 		 * RFC 3030 §3 allows (Dovecot offers no BINARYMIME anyway) */
 		struct store_result r;
