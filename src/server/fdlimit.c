@@ -12,17 +12,24 @@
 #include "queue/queue.h"
 #include "server/internal.h"
 
+/* A delivery from the queue holds at most three descriptors: its spill
+ * file, the file it writes or its LMTP connection (an idle one waits in
+ * the pool instead), and a directory it syncs. */
+#define FDS_PER_DELIVERY 3
+
 /* Descriptors posternd needs besides its connections: the queue's
  * journal and index, the queue manager's wake-up, per loop its epoll,
- * async, two wake-ups (wake.c) and listeners; 64 for stdio, the thread
- * pools' files being delivered and LMTP connections, the users and
- * certificate files read on SIGHUP. */
+ * async, two wake-ups (wake.c) and listeners; per delivery thread (the
+ * deliveries at once, a sync, a load and the upkeep: qmgr.c) what a
+ * delivery holds; 48 for stdio, the Maildir root, the users and
+ * certificate files read on SIGHUP and the libraries' own. */
 static unsigned fds_reserved(const struct srv_config *cfg)
 {
 	size_t listeners = 0;
 	for (int k = 0; k < SRV_LISTEN_KINDS; k++)
 		listeners += cfg->nlisten[k];
-	return 64 + QUEUE_FDS + 1 + cfg->workers * (unsigned)(6 + listeners);
+	return 48 + QUEUE_FDS + 1 + cfg->workers * (unsigned)(6 + listeners) +
+	       FDS_PER_DELIVERY * SRV_QMGR_THREADS(cfg);
 }
 
 /* A connection holds its socket and, while it receives a message larger

@@ -219,8 +219,10 @@ void srv_fd_budget(struct srv_config *cfg);
 /* qmgr.c: the queue manager on the main loop: delivers due messages
  * through the store on the pool, logs each recipient's outcome. */
 int srv_qmgr_start(struct srv_shared *sh, uv_loop_t *loop);
-/* How many deliveries it runs at once (each holds a libuv pool thread). */
+/* How many deliveries it runs at once (each holds a queue-deliver thread). */
 unsigned srv_qmgr_concurrency(const struct srv_config *cfg);
+/* Its threads: the deliveries, and beside them a sync, a load and the upkeep. */
+#define SRV_QMGR_THREADS(cfg) (srv_qmgr_concurrency(cfg) + 3)
 /* stop taking work; deliveries in flight finish (the loop runs them out) */
 void srv_qmgr_stop(struct srv_shared *sh);
 void srv_qmgr_free(struct srv_shared *sh);
