@@ -18,6 +18,13 @@
 #include "smtp/trace.h"
 #include "store/route.h"
 
+/* The queued line's from= and to= before quoting, and all its fields after
+ * (quoting at most doubles a value; the rest is under 256): never cut here,
+ * so that log_msg cuts the line where it still parses. */
+#define QUEUED_FROM_MAX (SMTP_ADDR_MAX + 8)
+#define QUEUED_TO_MAX 1024
+#define QUEUED_FIELDS_MAX (2 * QUEUED_FROM_MAX + 2 * QUEUED_TO_MAX + 256)
+
 struct srv_delivery {
 	struct srv_conn *conn;
 	struct queue_msg *msg;
@@ -26,7 +33,7 @@ struct srv_delivery {
 	char why[QUEUE_WHY_LOG];   /* what failed, from the queue */
 	bool committing;
 	uint64_t committed_ms; /* the end of data: commit_ms is the flush's wait, not the client's */
-	uint64_t size; /* as queued: with the trace headers */
+	char queued[QUEUED_FIELDS_MAX]; /* the queued line's fields, made on the loop at commit */
 };
 
 /* SPEC §6: ENOSPC or EIO while spooling or flushing is 451 4.3.0; a full
@@ -167,6 +174,20 @@ static void rcpt_list(const struct smtp_envelope *env, char *out, size_t outlen)
 	}
 }
 
+/* The queued line's fields (all but commit_ms), made on the loop while the
+ * session is its own. */
+static void queued_fields(const struct srv_conn *c, const struct smtp_envelope *env,
+			  uint64_t size, char *out, size_t outlen)
+{
+	char from[QUEUED_FROM_MAX], to[QUEUED_TO_MAX], qfrom[2 * sizeof(from)], qto[2 * sizeof(to)];
+	snprintf(from, sizeof(from), "<%s>", env->from.addr);
+	rcpt_list(env, to, sizeof(to));
+	snprintf(out, outlen, "sid=%s client=%s queue_id=%s size=%llu from=%s nrcpt=%zu to=%s",
+		 c->sid, c->peer_addr, env->queue_id, (unsigned long long)size,
+		 log_quote(qfrom, sizeof(qfrom), from), env->nrcpts,
+		 log_quote(qto, sizeof(qto), to));
+}
+
 /* The flush is over: tell the session. */
 static void delivery_finish(struct srv_delivery *d)
 {
@@ -174,18 +195,7 @@ static void delivery_finish(struct srv_delivery *d)
 	c->delivery = NULL;
 	const struct smtp_envelope *env = smtp_session_envelope(c->session);
 	enum queue_status st = d->status;
-	if (st == QUEUE_OK) {
-		char from[SMTP_ADDR_MAX + 8], to[1024], qfrom[2 * sizeof(from)], qto[2 * sizeof(to)];
-		snprintf(from, sizeof(from), "<%s>", env->from.addr);
-		rcpt_list(env, to, sizeof(to));
-		log_msg(LOG_INFO,
-			"event=queued sid=%s client=%s queue_id=%s size=%llu from=%s nrcpt=%zu to=%s "
-			"commit_ms=%llu",
-			c->sid, c->peer_addr, env->queue_id, (unsigned long long)d->size,
-			log_quote(qfrom, sizeof(qfrom), from), env->nrcpts,
-			log_quote(qto, sizeof(qto), to),
-			(unsigned long long)(srv_now_ms() - d->committed_ms));
-	} else {
+	if (st != QUEUE_OK) {
 		char q[2 * QUEUE_WHY_LOG];
 		log_msg(LOG_ERROR, "event=queue_failed sid=%s client=%s queue_id=%s status=%s error=%s",
 			c->sid, c->peer_addr, env->queue_id, st == QUEUE_FULL ? "full" : "io_error",
@@ -208,6 +218,12 @@ static void on_durable(void *arg, enum queue_status st, const char *why)
 	struct srv_delivery *d = arg;
 	struct srv_worker *w = d->conn->worker;
 	d->status = st;
+	/* logged here, not on the loop: the flusher tells the queue manager
+	 * only after every message of its round (queue.c), so the queued
+	 * line comes before the message's delivered one */
+	if (st == QUEUE_OK)
+		log_msg(LOG_INFO, "event=queued %s commit_ms=%llu", d->queued,
+			(unsigned long long)(srv_now_ms() - d->committed_ms));
 	snprintf(d->why, sizeof(d->why), "%s", why);
 	pthread_mutex_lock(&w->queue_lock);
 	d->next = w->queue_done;
@@ -235,7 +251,6 @@ static void msg_commit(void *ctx, struct smtp_envelope *env)
 {
 	struct srv_conn *c = ctx;
 	struct srv_delivery *d = c->delivery;
-	(void)env;
 	if (!d) {
 		smtp_session_msg_done(c->session, SMTP_MSG_IOERR);
 		return;
@@ -244,7 +259,7 @@ static void msg_commit(void *ctx, struct smtp_envelope *env)
 	d->committed_ms = srv_now_ms();
 	c->worker->queue_pending++;
 	struct queue_msg *m = d->msg;
-	d->size = queue_msg_size(m);
+	queued_fields(c, env, queue_msg_size(m), d->queued, sizeof(d->queued));
 	d->msg = NULL; /* the queue's from now on */
 	queue_msg_commit(m, on_durable, d);
 }
