@@ -44,6 +44,7 @@ struct srv_config {
 	char *recipients_file;    /* NULL: every local part of a local domain is accepted */
 	char *lmtp;               /* store = lmtp: "HOST:PORT" or "unix:/path" */
 	unsigned lmtp_concurrency; /* LMTP deliveries (and connections) at once */
+	unsigned lmtp_connect_timeout, lmtp_timeout, lmtp_data_done_timeout; /* seconds */
 	unsigned max_connections;
 	unsigned max_connections_per_ip;
 	bool limit_loopback;      /* apply max_connections_per_ip to 127/8 and ::1 too */

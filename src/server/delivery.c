@@ -316,6 +316,9 @@ int srv_store_open(struct srv_shared *sh, char *err, size_t errlen)
 		.lmtp = cfg->lmtp,
 		.hostname = cfg->hostname,
 		.lmtp_connections = cfg->lmtp_concurrency,
+		.lmtp_connect_timeout = cfg->lmtp_connect_timeout,
+		.lmtp_timeout = cfg->lmtp_timeout,
+		.lmtp_data_done_timeout = cfg->lmtp_data_done_timeout,
 	};
 	if (!(sh->store = store_new(&store_cfg, err, errlen)))
 		return -1;

@@ -43,13 +43,16 @@
 #include <unistd.h>
 
 #define LMTP_CONNECTIONS_DEFAULT 20       /* kept open between messages (Postfix: 20) */
-#define LMTP_CONNECT_TIMEOUT_MS 30000
-#define LMTP_IO_TIMEOUT_MS (300 * 1000)  /* RFC 5321 §4.5.3.2: minutes, not seconds */
-#define LMTP_DOT_TIMEOUT_MS (600 * 1000) /* §4.5.3.2.6: the replies to "." */
+/* seconds, as Postfix's lmtp_connect_timeout, lmtp_rcpt_timeout and
+ * lmtp_data_done_timeout */
+#define LMTP_CONNECT_TIMEOUT_DEFAULT 30
+#define LMTP_TIMEOUT_DEFAULT 300           /* RFC 5321 §4.5.3.2: minutes, not seconds */
+#define LMTP_DATA_DONE_TIMEOUT_DEFAULT 600 /* §4.5.3.2.6: the replies to "." */
 #define LMTP_READ_BUF 8192
 #define LMTP_TARGET_MAX 512
 
 struct lmtp_conn {
+	const struct lmtp *be;
 	int fd;
 	struct lmtp_session *s;
 	char rbuf[LMTP_READ_BUF];
@@ -62,6 +65,7 @@ struct lmtp {
 	char host[LMTP_TARGET_MAX];
 	char port[8];
 	char *lhlo_name;
+	int connect_ms, io_ms, dot_ms; /* timeouts */
 	pthread_mutex_t mu; /* guards idle[] */
 	struct lmtp_conn **idle;
 	size_t nidle, idle_max;
@@ -201,7 +205,7 @@ static int wait_fd(int fd, short events, int timeout_ms)
 	}
 }
 
-static int connect_addr(const struct sockaddr *sa, socklen_t len, int *out)
+static int connect_addr(const struct sockaddr *sa, socklen_t len, int timeout_ms, int *out)
 {
 	int fd = socket(sa->sa_family, SOCK_STREAM | SOCK_CLOEXEC | SOCK_NONBLOCK, 0);
 	if (fd < 0)
@@ -218,7 +222,7 @@ static int connect_addr(const struct sockaddr *sa, socklen_t len, int *out)
 		 * queue is full, where nothing was started: that is the error */
 		if (e == EINPROGRESS || (e == EAGAIN && sa->sa_family != AF_UNIX)) {
 			socklen_t elen = sizeof e;
-			e = wait_fd(fd, POLLOUT, LMTP_CONNECT_TIMEOUT_MS);
+			e = wait_fd(fd, POLLOUT, timeout_ms);
 			if (!e && getsockopt(fd, SOL_SOCKET, SO_ERROR, &e, &elen) != 0)
 				e = errno;
 		}
@@ -231,6 +235,17 @@ static int connect_addr(const struct sockaddr *sa, socklen_t len, int *out)
 	return 0;
 }
 
+static void connect_failed(const struct lmtp *be, int e, char *err, size_t errlen)
+{
+	if (e == ETIMEDOUT)
+		store_set_err(err, errlen, "connect: no answer in %d s (lmtp_connect_timeout)",
+			      be->connect_ms / 1000);
+	else if (e == EAGAIN && be->unix_path[0])
+		store_set_err(err, errlen, "connect: the server's listen queue is full");
+	else
+		store_set_err(err, errlen, "connect: %s", strerror(e));
+}
+
 /* Connect to the target; on failure fills err with why. */
 static int dial(const struct lmtp *be, char *err, size_t errlen)
 {
@@ -238,9 +253,8 @@ static int dial(const struct lmtp *be, char *err, size_t errlen)
 	if (be->unix_path[0]) {
 		struct sockaddr_un sun = {.sun_family = AF_UNIX};
 		(void)str_copy(sun.sun_path, sizeof sun.sun_path, be->unix_path, strlen(be->unix_path));
-		if ((e = connect_addr((struct sockaddr *)&sun, sizeof sun, &fd)) != 0) {
-			store_set_err(err, errlen, "connect: %s", e == EAGAIN
-				      ? "the server's listen queue is full" : strerror(e));
+		if ((e = connect_addr((struct sockaddr *)&sun, sizeof sun, be->connect_ms, &fd)) != 0) {
+			connect_failed(be, e, err, errlen);
 			return -1;
 		}
 		return fd;
@@ -254,10 +268,10 @@ static int dial(const struct lmtp *be, char *err, size_t errlen)
 	}
 	e = ENOENT;
 	for (struct addrinfo *a = res; a && fd < 0; a = a->ai_next)
-		e = connect_addr(a->ai_addr, a->ai_addrlen, &fd);
+		e = connect_addr(a->ai_addr, a->ai_addrlen, be->connect_ms, &fd);
 	freeaddrinfo(res);
 	if (fd < 0) {
-		store_set_err(err, errlen, "connect: %s", strerror(e));
+		connect_failed(be, e, err, errlen);
 		return -1;
 	}
 	return fd;
@@ -278,7 +292,7 @@ static int flush_out(struct lmtp_conn *c)
 		if (r < 0 && errno == EINTR)
 			continue;
 		if (r < 0 && (errno == EAGAIN || errno == EWOULDBLOCK)) {
-			if ((e = wait_fd(c->fd, POLLOUT, LMTP_IO_TIMEOUT_MS)) != 0)
+			if ((e = wait_fd(c->fd, POLLOUT, c->be->io_ms)) != 0)
 				break;
 			continue;
 		}
@@ -300,19 +314,32 @@ static int64_t now_ms(void)
  * octets cannot hold a delivery thread beyond it. */
 static int64_t reply_deadline(const struct lmtp_conn *c)
 {
-	return now_ms() + (lmtp_session_after_dot(c->s) ? LMTP_DOT_TIMEOUT_MS : LMTP_IO_TIMEOUT_MS);
+	return now_ms() + (lmtp_session_after_dot(c->s) ? c->be->dot_ms : c->be->io_ms);
+}
+
+/* The connection failed with errno e while writing or waiting for a reply;
+ * a timeout names the setting that gave up, and after how long. */
+static enum lmtp_event io_failed(struct lmtp_conn *c, int e, bool writing)
+{
+	char why[128];
+	bool dot = !writing && lmtp_session_after_dot(c->s);
+	if (e == ETIMEDOUT)
+		(void)snprintf(why, sizeof why, "%s in %d s (%s)",
+			       writing ? "write: no progress" : "no reply",
+			       (dot ? c->be->dot_ms : c->be->io_ms) / 1000,
+			       dot ? "lmtp_data_done_timeout" : "lmtp_timeout");
+	else
+		(void)snprintf(why, sizeof why, "%s%s", writing ? "write: " : "", strerror(e));
+	return lmtp_session_eof(c->s, why);
 }
 
 /* Write what is queued, then read and feed until an event. */
 static enum lmtp_event step(struct lmtp_conn *c)
 {
-	char why[128];
 	int64_t deadline = reply_deadline(c);
 	int e = flush_out(c);
-	if (e) {
-		(void)snprintf(why, sizeof why, "write: %s", strerror(e));
-		return lmtp_session_eof(c->s, why);
-	}
+	if (e)
+		return io_failed(c, e, true);
 	for (;;) {
 		size_t used = 0;
 		enum lmtp_event ev = LMTP_EV_NONE;
@@ -327,7 +354,7 @@ static enum lmtp_event step(struct lmtp_conn *c)
 			deadline = reply_deadline(c);
 		if (lmtp_session_out(c->s)->len > 0) { /* without PIPELINING: the next command */
 			if ((e = flush_out(c)) != 0)
-				break;
+				return io_failed(c, e, true);
 			continue;
 		}
 		int64_t left = deadline - now_ms();
@@ -343,8 +370,7 @@ static enum lmtp_event step(struct lmtp_conn *c)
 		return lmtp_session_eof(c->s, r == 0 ? "the LMTP server closed the connection"
 						     : strerror(errno));
 	}
-	(void)snprintf(why, sizeof why, "%s", strerror(e));
-	return lmtp_session_eof(c->s, why);
+	return io_failed(c, e, false);
 }
 
 /* A new connection, greeted and past LHLO; NULL with why in err. */
@@ -356,6 +382,7 @@ static struct lmtp_conn *conn_open(const struct lmtp *be, char *err, size_t errl
 		store_set_err(err, errlen, "out of memory");
 		return NULL;
 	}
+	c->be = be;
 	if ((c->fd = dial(be, err, errlen)) < 0) {
 		conn_close(c);
 		return NULL;
@@ -424,6 +451,11 @@ static void *lmtp_open(const struct store_config *cfg, char *err, size_t errlen)
 	}
 	pthread_mutex_init(&be->mu, NULL);
 	be->idle_max = cfg->lmtp_connections ? cfg->lmtp_connections : LMTP_CONNECTIONS_DEFAULT;
+	be->connect_ms = 1000 * (int)(cfg->lmtp_connect_timeout ? cfg->lmtp_connect_timeout
+						     : LMTP_CONNECT_TIMEOUT_DEFAULT);
+	be->io_ms = 1000 * (int)(cfg->lmtp_timeout ? cfg->lmtp_timeout : LMTP_TIMEOUT_DEFAULT);
+	be->dot_ms = 1000 * (int)(cfg->lmtp_data_done_timeout ? cfg->lmtp_data_done_timeout
+							   : LMTP_DATA_DONE_TIMEOUT_DEFAULT);
 	if (!(be->idle = calloc(be->idle_max, sizeof(*be->idle)))) {
 		store_set_err(err, errlen, "out of memory");
 		lmtp_close(be);
@@ -608,8 +640,8 @@ static enum store_status lmtp_write(void *msg, const void *p, size_t n)
 /* The body through the session, from buf when it all fit there, else
  * streamed from the spool file; the end marker is queued with the last
  * octets, so a small message goes in one write (step writes it). 0 or an
- * errno of the spool (a network failure shows in the session instead). */
-static int send_body(struct lmtp_msg_state *m, struct lmtp_conn *c)
+ * errno of the spool; a failed write of a chunk sets *write_err. */
+static int send_body(struct lmtp_msg_state *m, struct lmtp_conn *c, int *write_err)
 {
 	if (m->fd < 0) {
 		if (m->body.len)
@@ -623,8 +655,8 @@ static int send_body(struct lmtp_msg_state *m, struct lmtp_conn *c)
 		return ENOMEM;
 	off_t off = 0;
 	while (off < m->size) {
-		if (off > 0 && flush_out(c) != 0)
-			return 0; /* the session notices at the next read */
+		if (off > 0 && (*write_err = flush_out(c)) != 0)
+			return 0;
 		ssize_t r = pread(m->fd, m->body.data, m->body.max, off);
 		if (r < 0 && errno == EINTR)
 			continue;
@@ -667,8 +699,11 @@ static enum lmtp_event transact(struct lmtp_msg_state *m, struct lmtp_conn *c, b
 	}
 	if (ev != LMTP_EV_BODY)
 		return ev;
-	if ((*spool_err = send_body(m, c)) != 0)
+	int write_err = 0;
+	if ((*spool_err = send_body(m, c, &write_err)) != 0)
 		return lmtp_session_eof(c->s, "reading the spool failed");
+	if (write_err)
+		return io_failed(c, write_err, true);
 	return step(c);
 }
 

@@ -51,6 +51,9 @@ struct store_config {
 	const char *hostname; /* lmtp: the LHLO name (NULL: gethostname) */
 	unsigned lmtp_connections; /* lmtp: idle connections kept (0: 20), as many
 				    * as deliveries run at once (lmtp_concurrency) */
+	/* lmtp, seconds (0: 30, 300, 600): to connect; for each reply and each
+	 * write; for each reply to the final dot (RFC 5321 4.5.3.2) */
+	unsigned lmtp_connect_timeout, lmtp_timeout, lmtp_data_done_timeout;
 	const struct store_fs_ops *ops; /* maildir: NULL for libc */
 };
 

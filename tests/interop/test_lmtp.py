@@ -606,3 +606,102 @@ def test_large_message_streamed_whole(start_server, dovecot):
     srv.drain()
     [msg] = dovecot.messages("carol")
     check_delivered(msg, qid, body)
+
+
+class SlowLmtp(RecordingLmtp):
+    """Answers late or not at all: RCPT never on a connection in
+    mute_rcpt, and the replies to the final dot after dot_delay seconds
+    (None: never). A mute connection waits until the client gives up."""
+
+    def __init__(self, mute_rcpt=(), dot_delay=0.0):
+        self.mute_rcpt = set(mute_rcpt)
+        self.dot_delay = dot_delay
+        self.gone = threading.Event()
+        super().__init__()
+
+    def serve(self, c):
+        if self.nconn + 1 in self.mute_rcpt:
+            f = c.makefile("rb")
+            c.sendall(b"220 fake LMTP\r\n")
+            f.readline()
+            c.sendall(b"250 fake\r\n")  # no PIPELINING: MAIL and RCPT one by one
+            f.readline()
+            c.sendall(b"250 2.1.0 OK\r\n")
+            with self.lock:
+                self.nconn += 1
+            f.readline()  # RCPT: no answer
+            f.read()      # until posternd closes
+            c.close()
+            return
+        super().serve(c)
+
+    def final_replies(self, n, rcpts):
+        if self.dot_delay is None:
+            self.gone.wait(DRAIN_WAIT)
+            return b""
+        time.sleep(self.dot_delay)
+        return super().final_replies(n, rcpts)
+
+    def close(self):
+        self.gone.set()
+        super().close()
+
+
+def deferred_reply(srv, qid):
+    wait_for(lambda: "event=deferred queue_id=%s" % qid in srv.log(), "deferred: " + qid)
+    [line] = [l for l in srv.log().splitlines() if "event=deferred queue_id=%s" % qid in l]
+    return line
+
+
+def slow_lmtp_server(start_server, fake, **timeouts):
+    config = {"store": "lmtp", "lmtp": "127.0.0.1:%d" % fake.port, "lmtp_concurrency": "1"}
+    config.update({k: str(v) for k, v in timeouts.items()})
+    return start_server(config=config)
+
+
+def test_lmtp_timeout_gives_up_on_a_mute_server(start_server):
+    """A server that never answers RCPT holds a delivery thread only for
+    lmtp_timeout: the message is deferred, and the log says which setting
+    gave up; the next message, on a new connection, goes through."""
+    fake = SlowLmtp(mute_rcpt={1})
+    try:
+        srv = slow_lmtp_server(start_server, fake, lmtp_timeout=1)
+        with srv.connect() as c:
+            c.ehlo()
+            q1 = queue_id(sent(c, ["alice@localhost"]))
+            line = deferred_reply(srv, q1)
+            assert "no reply in 1 s (lmtp_timeout)" in line, line
+            q2 = queue_id(sent(c, ["bob@localhost"]))
+        wait_for(lambda: len(fake.messages) == 1, "the second message delivered")
+        assert b" id %s" % q2.encode() in fake.messages[0][1]
+        assert "state=deferred" in queue_line(srv, q1)
+    finally:
+        fake.close()
+
+
+def test_replies_to_the_dot_get_lmtp_data_done_timeout(start_server):
+    """The replies to the final dot wait lmtp_data_done_timeout, not
+    lmtp_timeout (RFC 5321 4.5.3.2.6: the server may be storing the
+    message): a 2 s delay passes with 1 s and 5 s, and a server that never
+    answers is given up after 2 s with 1 s and 2 s."""
+    fake = SlowLmtp(dot_delay=2.0)
+    try:
+        srv = slow_lmtp_server(start_server, fake, lmtp_timeout=1, lmtp_data_done_timeout=5)
+        with srv.connect() as c:
+            c.ehlo()
+            queue_id(sent(c, ["alice@localhost"]))
+        srv.drain()
+        assert len(fake.messages) == 1
+        assert "event=delivered" in srv.log()
+    finally:
+        fake.close()
+    fake = SlowLmtp(dot_delay=None)
+    try:
+        srv = slow_lmtp_server(start_server, fake, lmtp_timeout=1, lmtp_data_done_timeout=2)
+        with srv.connect() as c:
+            c.ehlo()
+            qid = queue_id(sent(c, ["alice@localhost"]))
+        line = deferred_reply(srv, qid)
+        assert "no reply in 2 s (lmtp_data_done_timeout)" in line, line
+    finally:
+        fake.close()
