@@ -607,6 +607,8 @@ static int flush_some(struct queue *q, bool *more)
 			continue;
 		s->syncing--;
 		s->dirty |= err != 0;
+		if (err) /* which of them failed is not known: none is vouched for */
+			s->unsure_below = s->size;
 	}
 	seg_trim_fds(q, NULL); /* an older segment flushed for the last time */
 	if (err) {
@@ -718,13 +720,15 @@ static void flush_round(struct queue *q, struct queue_msg *batch)
 	if (e)
 		log_msg(LOG_ERROR, "event=queue_flush_failed dir=%s error=\"%s\"", what, strerror(e));
 
-	bool any = false;
 	pthread_mutex_lock(&q->mu);
 	for (struct queue_msg *m = batch; m; m = m->next) {
 		if (m->entry && m->entry->seg) /* spool.c's reference of the appended record */
 			queue_seg_ref(q, m->entry->seg, -1, 0);
 		if (!m->err && e)
 			queue_msg_fail(m, e, "flush", what);
+		struct qseg *s = m->entry ? queue_seg(q, m->entry->seg) : NULL;
+		if (!m->err && s && m->entry->off < s->unsure_below)
+			queue_msg_fail(m, EIO, "an earlier fdatasync failed in", q->jdir);
 		if (m->err) {
 			/* unknown on disk after a failed flush: make sure it never
 			 * counts (the client got 451 and sends it again) */
@@ -735,8 +739,20 @@ static void flush_round(struct queue *q, struct queue_msg *batch)
 			}
 			if (m->spill_path)
 				(void)unlink(m->spill_path);
-			continue;
 		}
+	}
+	pthread_mutex_unlock(&q->mu);
+
+	/* durable: said (logged) before any delivery can take it */
+	for (struct queue_msg *m = batch; m && q->on_queued; m = m->next)
+		if (!m->err)
+			q->on_queued(m->arg);
+
+	bool any = false;
+	pthread_mutex_lock(&q->mu);
+	for (struct queue_msg *m = batch; m; m = m->next) {
+		if (m->err)
+			continue;
 		struct queue_entry *x = m->entry;
 		m->entry = NULL;
 		queue_insert(q, x);
@@ -1272,6 +1288,7 @@ struct queue *queue_open(const struct queue_config *cfg, char *err, size_t errle
 	if (q->retry.n == 0)
 		queue_retry_defaults(&q->retry);
 	q->on_ready = cfg->on_ready;
+	q->on_queued = cfg->on_queued;
 	q->on_ready_arg = cfg->on_ready_arg;
 	q->active_max = cfg->active_max ? cfg->active_max : QUEUE_ACTIVE_MAX;
 	q->index_fd = -1;

@@ -71,6 +71,10 @@ struct queue_config {
 	 * be delivered (wake the queue manager). Optional. */
 	void (*on_ready)(void *arg);
 	void *on_ready_arg;
+	/* Called from the flusher thread with a commit's arg when its message
+	 * became durable, before the queue manager can take it (log it then:
+	 * its delivery's lines come after). Optional. */
+	void (*on_queued)(void *msg_arg);
 	size_t active_max; /* 0: QUEUE_ACTIVE_MAX */
 };
 

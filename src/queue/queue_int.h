@@ -37,6 +37,11 @@ struct qseg {
 	uint64_t live; /* entries whose M or latest S record is here */
 	uint64_t live_bytes; /* the octets of those records */
 	bool dirty;    /* written since its last fdatasync */
+	/* Records that start below it were written when an fdatasync of the
+	 * segment failed: no later flush vouches for them, as Linux reports a
+	 * writeback error once and then takes the pages for clean (PostgreSQL's
+	 * "fsyncgate"); a message among them gets 451, never 250. */
+	uint64_t unsure_below;
 	/* flushes in progress that cover it (the flusher's and queue_sync's may
 	 * overlap on one segment): while non-zero it stays */
 	unsigned syncing;
@@ -120,6 +125,7 @@ struct queue {
 	struct queue_fs_ops ops;
 	void (*on_ready)(void *arg);
 	void *on_ready_arg;
+	void (*on_queued)(void *msg_arg);
 
 	pthread_mutex_t flush_mu; /* one flush_segments at a time (queue.c) */
 	pthread_mutex_t mu; /* everything below */

@@ -183,6 +183,8 @@ void srv_conn_free_if_done(struct srv_conn *c);
 
 /* delivery.c: the session hooks that talk to the store */
 void srv_delivery_hooks(struct smtp_hooks *h);
+/* queue_config.on_queued: logs a durable message's queued line */
+void srv_delivery_queued(void *arg);
 /* the connection goes away: drop a message being received (not one committing) */
 void srv_delivery_conn_gone(struct srv_conn *c);
 bool srv_delivery_busy(const struct srv_conn *c);

@@ -381,6 +381,7 @@ int srv_run(struct srv_config *cfg)
 			.retry = cfg->retry,
 			.on_ready = srv_qmgr_ready,
 			.on_ready_arg = &sh,
+			.on_queued = srv_delivery_queued,
 		};
 		sh.queue = queue_open(&qc, err, sizeof(err));
 		if (!sh.queue) {

@@ -36,6 +36,7 @@ enum fault_op { F_NONE, F_OPEN_CREAT, F_OPEN_READ, F_WRITE, F_PWRITE, F_FDATASYN
 static struct {
 	enum fault_op op;
 	int nth; /* fail the nth call of op and every later one */
+	bool once; /* only the nth */
 	int err;
 	int calls;
 	size_t short_write; /* with F_WRITE/F_PWRITE: write this much, then fail */
@@ -49,7 +50,7 @@ static bool trip(enum fault_op op)
 {
 	if (g_fault.op != op)
 		return false;
-	if (++g_fault.calls < g_fault.nth)
+	if (++g_fault.calls < g_fault.nth || (g_fault.once && g_fault.calls > g_fault.nth))
 		return false;
 	errno = g_fault.err;
 	return true;
@@ -935,6 +936,52 @@ static void test_a_flush_waits_for_the_one_in_flight(void **state)
 	assert_int_equal(g_w2.st, QUEUE_OK);
 	reopen(f);
 	assert_int_equal(queue_size(f->q), 2);
+}
+
+/* An fdatasync fails while a second message is appended to the same
+ * segment; the next fdatasync of the file succeeds, as Linux's does once it
+ * has reported a writeback error (the failed pages count as clean). The
+ * second message's record was in those pages: it must get 451, not 250
+ * (a review found it acknowledged). A message appended afterwards, into a
+ * new segment, is acknowledged. */
+static struct waiter g_w3 = {PTHREAD_MUTEX_INITIALIZER, PTHREAD_COND_INITIALIZER, 0, 0};
+
+static void append_inside_failing_sync(void)
+{
+	const char *rcpts[] = {"a@example.org"};
+	enum queue_status st;
+	struct queue_msg *m = queue_msg_begin(g_overlap_fx->q, "FG2", "s@example.net", 0, rcpts, 1,
+					      (uint64_t)time(NULL), &st);
+	assert_non_null(m);
+	assert_int_equal(queue_msg_write(m, "b\r\n", 3), QUEUE_OK);
+	queue_msg_commit(m, on_done, &g_w3);
+	memset(&g_fault, 0, sizeof(g_fault));
+	g_fault.op = F_FDATASYNC;
+	g_fault.nth = 1;
+	g_fault.once = true; /* the next fdatasync of the file succeeds */
+	g_fault.err = EIO;
+}
+
+static void test_no_ack_after_a_failed_fdatasync(void **state)
+{
+	struct fx *f = *state;
+	g_overlap_fx = f;
+	g_w3.done = 0;
+	g_w3.st = QUEUE_OK;
+	g_inside_sync = append_inside_failing_sync;
+	assert_int_equal(put(f, "FG1", "a\r\n", 3, 1), QUEUE_IOERR);
+	wait_done(&g_w3, 1);
+	assert_int_equal(g_w3.st, QUEUE_IOERR);
+	assert_non_null(strstr(g_why, "fdatasync"));
+	assert_int_equal(put(f, "FG3", "c\r\n", 3, 1), QUEUE_OK);
+	pthread_mutex_lock(&f->q->mu);
+	assert_null(queue_find(f->q, "FG2"));
+	struct queue_entry *x = queue_find(f->q, "FG3");
+	assert_non_null(x);
+	assert_int_equal(x->seg, 2); /* the failed segment takes no more */
+	pthread_mutex_unlock(&f->q->mu);
+	reopen(f);
+	assert_int_equal(queue_size(f->q), 1);
 }
 
 /* Segments fill, rotate, and the old ones go once nothing lives in them;
@@ -1875,6 +1922,7 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_segment_descriptors_bounded, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_reopen_failure_keeps_the_state, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_list_cut_short, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_no_ack_after_a_failed_fdatasync, setup, teardown),
 		cmocka_unit_test(test_idmap),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
