@@ -865,21 +865,30 @@ static bool indexed(struct queue *q, struct recovery *rc, const char *id, uint32
 	return false;
 }
 
-/* id's entry: in memory, or brought back from the index; NULL: none. */
-static struct queue_entry *recovered(struct queue *q, struct recovery *rc, const char *id)
+/* id's entry in *e: in memory, or brought back from the index; NULL: none.
+ * An errno when it is in the index and cannot be brought back: recovery
+ * stops then, as going on would take it for gone (a D or S record after it
+ * ignored, a second entry for a copy moved forward). */
+static int recovered(struct queue *q, struct recovery *rc, const char *id, struct queue_entry **e)
 {
-	struct queue_entry *e = queue_find(q, id);
 	uint32_t slot;
 	size_t at;
-	if (!e && indexed(q, rc, id, &slot, &at) && (e = queue_index_load_slot(q, slot)))
-		queue_idmap_remove_at(&rc->indexed, at);
-	return e;
+	if ((*e = queue_find(q, id)) || !indexed(q, rc, id, &slot, &at))
+		return 0;
+	errno = 0;
+	if (!(*e = queue_index_load_slot(q, slot)))
+		return errno ? errno : EIO;
+	queue_idmap_remove_at(&rc->indexed, at);
+	return 0;
 }
 
 static int apply_msg(struct queue *q, struct recovery *rc, const struct qrec_msg *r,
 		     uint64_t seg, uint64_t off, size_t len)
 {
-	struct queue_entry *e = recovered(q, rc, r->id);
+	struct queue_entry *e;
+	int err = recovered(q, rc, r->id, &e);
+	if (err)
+		return err;
 	if (e) { /* a copy moved forward by queue_maintain: the newest wins */
 		queue_seg_ref(q, e->seg, -1, e->len);
 		e->seg = seg;
@@ -912,9 +921,10 @@ static int apply_msg(struct queue *q, struct recovery *rc, const struct qrec_msg
 static int apply_state(struct queue *q, struct recovery *rc, const struct qrec_state *s,
 		       uint64_t seg, uint64_t off, size_t len)
 {
-	struct queue_entry *e = recovered(q, rc, s->id);
-	if (!e || e->nrcpt != s->nrcpt)
-		return 0; /* done meanwhile, or not ours: ignore */
+	struct queue_entry *e;
+	int err = recovered(q, rc, s->id, &e);
+	if (err || !e || e->nrcpt != s->nrcpt)
+		return err; /* 0: done meanwhile, or not ours: ignore */
 	const unsigned char *p = s->rcpts;
 	size_t n = s->rcpts_len;
 	for (uint32_t i = 0; i < e->nrcpt; i++) {
@@ -951,12 +961,12 @@ static void drop_unmatched(struct queue *q, struct queue_entry *e)
  * half of it: one still queued long after it came is more likely waiting
  * for a retry than about to be delivered. (A spill message's file is
  * looked at only at the end: a later D record may explain its absence.) */
-static void recover_bound(struct queue *q, struct recovery *rc)
+static int recover_bound(struct queue *q, struct recovery *rc)
 {
 	if (q->nentries > q->recover_peak)
 		q->recover_peak = q->nentries;
 	if (q->nentries <= RECOVER_IN_MEMORY(q))
-		return;
+		return 0;
 	while (q->head && q->nentries > RECOVER_IN_MEMORY(q) / 2) {
 		struct queue_entry *e = q->head;
 		char id[QREC_ID_MAX + 1];
@@ -964,12 +974,14 @@ static void recover_bound(struct queue *q, struct recovery *rc)
 		uint32_t slot;
 		memcpy(id, e->id, sizeof(id));
 		if (!queue_index_put(q, e, &slot))
-			return; /* no index: memory it is */
+			return 0; /* no index: memory it is */
 		if (queue_idmap_put(&rc->indexed, queue_idmap_key(id), slot, spill) != 0) {
-			(void)queue_index_load_slot(q, slot); /* cannot find it again: back */
-			return;
+			/* it could not be found again: back, or recovery stops */
+			errno = 0;
+			return queue_index_load_slot(q, slot) ? 0 : errno ? errno : ENOMEM;
 		}
 	}
+	return 0;
 }
 
 /* A spill message moved to the index while recovering: in memory for a
@@ -1004,8 +1016,9 @@ static bool spill_owned(struct queue *q, struct recovery *rc, const char *name)
  * ahead) or nothing, unless a record there did not check out: a write cut
  * by a crash (what follows was never acknowledged: its flush did not
  * complete) or a damaged disk (what follows is lost). Either way it is
- * said, with where, rather than passed over. */
-static void warn_if_cut(struct queue *q, const struct qseg *s, int fd, uint64_t off)
+ * said, with where, rather than passed over; true then (the segment is
+ * kept aside when it goes: seg_remove). */
+static bool warn_if_cut(struct queue *q, const struct qseg *s, int fd, uint64_t off)
 {
 	unsigned char buf[64 * 1024];
 	uint64_t pos = off, nonzero = 0;
@@ -1015,11 +1028,14 @@ static void warn_if_cut(struct queue *q, const struct qseg *s, int fd, uint64_t 
 			nonzero = buf[i] ? pos + (uint64_t)i + 1 : 0;
 		pos += (uint64_t)r;
 	}
+	if (r < 0) /* what is there cannot be read: as if something were */
+		nonzero = pos + 1;
 	if (nonzero)
 		log_msg(LOG_WARN, "event=queue_journal_cut dir=%s segment=%016" PRIx64 " offset=%" PRIu64
 			" reason=\"a record that does not check out: a write cut by a crash (what "
 			"follows was never acknowledged) or a damaged disk (what follows is lost)\"",
 			q->dir, s->num, off);
+	return nonzero != 0;
 }
 
 /* Read one segment's records until the end or the first bad one. */
@@ -1030,8 +1046,15 @@ static int scan_segment(struct queue *q, struct recovery *rc, struct qseg *s)
 	uint64_t off = 0;
 	int err = 0;
 	int fd = queue_seg_fd(q, s);
-	for (; fd >= 0;) {
-		if (pread(fd, hdr, QREC_HDR, (off_t)off) != QREC_HDR)
+	if (fd < 0)
+		return errno ? errno : EIO;
+	for (;;) {
+		ssize_t got = pread(fd, hdr, QREC_HDR, (off_t)off);
+		if (got < 0) { /* unreadable is not the end: stop the start */
+			err = errno;
+			break;
+		}
+		if (got != QREC_HDR)
 			break;
 		enum qrec_type t;
 		uint32_t plen;
@@ -1044,7 +1067,11 @@ static int scan_segment(struct queue *q, struct recovery *rc, struct qseg *s)
 			break;
 		}
 		rec = r;
-		if (pread(fd, rec, n, (off_t)off) != (ssize_t)n || !qrec_check(rec, n))
+		if ((got = pread(fd, rec, n, (off_t)off)) < 0) {
+			err = errno;
+			break;
+		}
+		if (got != (ssize_t)n || !qrec_check(rec, n))
 			break;
 		const unsigned char *p = rec + QREC_HDR;
 		struct qrec_msg m;
@@ -1055,25 +1082,28 @@ static int scan_segment(struct queue *q, struct recovery *rc, struct qseg *s)
 		else if (t == QREC_STATE && qrec_parse_state(p, plen, &st))
 			err = apply_state(q, rc, &st, s->num, off, n);
 		else if (t == QREC_DONE && qrec_parse_done(p, plen, id)) {
-			struct queue_entry *e = recovered(q, rc, id);
-			if (e)
+			struct queue_entry *e;
+			if (!(err = recovered(q, rc, id, &e)) && e)
 				queue_remove(q, e);
 		} else {
 			break; /* CRC right, content wrong: not written by us */
 		}
-		if (err)
+		if (err || (err = recover_bound(q, rc)) != 0)
 			break;
-		recover_bound(q, rc);
 		off += n;
 	}
 	free(rec);
 	s->size = off;
 	if (!err)
-		warn_if_cut(q, s, fd, off);
+		s->damaged = warn_if_cut(q, s, fd, off);
 	return err;
 }
 
-/* A spill file is the message only if size and CRC match its record. */
+/* A spill file is the message only if size and CRC match its record:
+ * ESTALE when it is missing or does not match (a message whose flush did
+ * not complete), 0 when it matches, another errno when it could not be
+ * looked at (recovery stops then: an acknowledged message is never dropped
+ * for a passing error). */
 static int spill_check(struct queue *q, struct queue_entry *e)
 {
 	char path[PATH_MAX];
@@ -1081,17 +1111,18 @@ static int spill_check(struct queue *q, struct queue_entry *e)
 	size_t len;
 	struct qrec_msg m;
 	if (!queue_spill_path(q, e->id, path, sizeof(path)))
-		return ESTALE;
-	int err = queue_read_record(q, e, &rec, &len);
+		return ENAMETOOLONG;
+	int err = queue_read_record(q, e, &rec, &len); /* read once already: no ESTALE */
 	if (err)
-		return err == EIO ? ESTALE : err;
+		return err;
 	bool ok = qrec_parse_msg(rec + QREC_HDR, len - QREC_HDR, &m);
 	uint32_t want = m.body_crc;
 	free(rec);
-	errno = 0;
-	int fd = ok ? open(path, O_RDONLY | O_CLOEXEC) : -1;
+	if (!ok)
+		return EIO;
+	int fd = q->ops.open(path, O_RDONLY | O_CLOEXEC, 0);
 	if (fd < 0)
-		return ok && (errno == EMFILE || errno == ENFILE || errno == ENOMEM) ? errno : ESTALE;
+		return errno == ENOENT ? ESTALE : errno;
 	unsigned char buf[64 * 1024];
 	uint32_t crc = 0;
 	uint64_t size = 0;
@@ -1100,14 +1131,17 @@ static int spill_check(struct queue *q, struct queue_entry *e)
 		crc = qrec_crc(crc, buf, (size_t)r);
 		size += (uint64_t)r;
 	}
+	err = r < 0 ? errno : 0;
 	close(fd);
-	return r == 0 && size == e->size && crc == want ? 0 : ESTALE;
+	if (err)
+		return err;
+	return size == e->size && crc == want ? 0 : ESTALE;
 }
 
 /* After spill_check: a message whose file is not what its record says is
- * dropped; one that could not be checked (out of descriptors or memory)
- * fails the start (recover), rather than be dropped or delivered
- * unchecked. true: e is kept. */
+ * dropped; one that could not be checked (out of descriptors or memory, an
+ * I/O error) fails the start (recover), rather than be dropped or
+ * delivered unchecked. true: e is kept. */
 static bool spill_verdict(struct queue *q, struct queue_entry *e, int check)
 {
 	if (check == ESTALE) {
@@ -1147,8 +1181,12 @@ static int recover(struct queue *q, char *err, size_t errlen)
 		if (n == cap) {
 			cap = cap ? cap * 2 : 16;
 			uint64_t *v = realloc(nums, cap * sizeof(*v));
-			if (!v)
-				break;
+			if (!v) { /* a segment left unread would lose its D records */
+				closedir(d);
+				free(nums);
+				snprintf(err, errlen, "queue_dir %s: out of memory", q->jdir);
+				return -1;
+			}
 			nums = v;
 		}
 		nums[n++] = strtoull(de->d_name, NULL, 16);
@@ -1160,8 +1198,11 @@ static int recover(struct queue *q, char *err, size_t errlen)
 	int rc = 0;
 	for (size_t i = 0; i < n && rc == 0; i++) {
 		char path[PATH_MAX];
-		if (seg_path(q, nums[i], path, sizeof(path)))
-			continue;
+		if (seg_path(q, nums[i], path, sizeof(path))) {
+			snprintf(err, errlen, "queue_dir %s: path too long", q->jdir);
+			rc = -1;
+			break;
+		}
 		int fd = open(path, O_RDWR | O_CLOEXEC);
 		if (fd < 0) {
 			snprintf(err, errlen, "queue segment %s: %s", path, strerror(errno));
@@ -1183,8 +1224,9 @@ static int recover(struct queue *q, char *err, size_t errlen)
 		q->segs[q->nsegs] = (struct qseg){.num = nums[i], .fd = fd, .used = ++q->seg_clock};
 		struct qseg *s = &q->segs[q->nsegs++];
 		seg_trim_fds(q, NULL); /* the ones read before may close */
-		if (scan_segment(q, &state, s)) {
-			snprintf(err, errlen, "queue segment %s: out of memory", path);
+		int e = scan_segment(q, &state, s);
+		if (e) {
+			snprintf(err, errlen, "queue segment %s: %s", path, strerror(e));
 			rc = -1;
 		}
 	}
@@ -1229,6 +1271,30 @@ static int recover(struct queue *q, char *err, size_t errlen)
 
 /* ---- open and close ---- */
 
+/* A segment that holds nothing queued goes; one with data past a damaged
+ * record is renamed NUM.damaged instead, for whoever wants to salvage it
+ * (recovery reads only the records before the damage). mu held or alone. */
+static void seg_remove(struct queue *q, struct qseg *s)
+{
+	char path[PATH_MAX], aside[PATH_MAX + 16];
+	if (s->fd >= 0)
+		close(s->fd);
+	s->fd = -1;
+	if (seg_path(q, s->num, path, sizeof(path)) != 0)
+		return;
+	if (!s->damaged) {
+		(void)unlink(path);
+		return;
+	}
+	snprintf(aside, sizeof(aside), "%s.damaged", path);
+	if (rename(path, aside) == 0)
+		log_msg(LOG_WARN, "event=queue_segment_kept path=%s reason=\"data past a record that "
+			"does not check out: kept for salvage, not read again\"", aside);
+	else
+		log_msg(LOG_ERROR, "event=queue_segment_kept path=%s error=\"rename to %s: %s\"",
+			path, aside, strerror(errno));
+}
+
 /* Before the new segment is made, the recovered ones that hold nothing
  * queued go: the oldest in order (a D record lives after its M record, so
  * removing from the head never brings a message back), and past the first
@@ -1247,11 +1313,7 @@ static void drop_dead_segments(struct queue *q)
 			q->segs[kept++] = *s;
 			continue;
 		}
-		char path[PATH_MAX];
-		if (s->fd >= 0)
-			close(s->fd);
-		if (seg_path(q, s->num, path, sizeof(path)) == 0)
-			(void)unlink(path);
+		seg_remove(q, s);
 	}
 	q->nsegs = kept;
 }
@@ -1467,11 +1529,7 @@ void queue_maintain(struct queue *q)
 	while (q->nsegs > 1) {
 		struct qseg *head = &q->segs[0];
 		if (head->live == 0 && !head->dirty && !head->syncing) {
-			char path[PATH_MAX];
-			if (head->fd >= 0)
-				close(head->fd);
-			if (seg_path(q, head->num, path, sizeof(path)) == 0)
-				(void)unlink(path);
+			seg_remove(q, head);
 			memmove(q->segs, q->segs + 1, (q->nsegs - 1) * sizeof(*q->segs));
 			q->nsegs--;
 			pthread_mutex_unlock(&q->mu);

@@ -42,6 +42,9 @@ struct qseg {
 	 * writeback error once and then takes the pages for clean (PostgreSQL's
 	 * "fsyncgate"); a message among them gets 451, never 250. */
 	uint64_t unsure_below;
+	/* recovery found data past a record that does not check out: when the
+	 * segment goes, it is kept aside (renamed), not unlinked */
+	bool damaged;
 	/* flushes in progress that cover it (the flusher's and queue_sync's may
 	 * overlap on one segment): while non-zero it stays */
 	unsigned syncing;
