@@ -1504,7 +1504,9 @@ static void relocate_indexed(struct queue *q, struct queue_entry *e, void *arg)
 	struct relocation *r = arg;
 	if (!r->err)
 		r->err = relocate(q, r->head, e);
-	if (!queue_entry_wanted(e, r->now))
+	/* a due one stays only while memory is below the active limit: the
+	 * index says it is due, and a load brings it back in its turn */
+	if (!queue_entry_wanted(e, r->now) || q->nentries > q->active_max)
 		(void)queue_index_put(q, e, NULL);
 }
 

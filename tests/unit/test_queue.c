@@ -1998,6 +1998,30 @@ static void test_unreadable_spill_file_fails_the_start(void **state)
 	free(body);
 }
 
+/* Moving the oldest segment's messages forward brings those of the index
+ * into memory one by one: each due one stayed, past the active limit (a
+ * review saw 100,000 in memory with a limit of 1,000). */
+static void test_relocation_keeps_the_active_limit(void **state)
+{
+	struct fx *f = *state;
+	open_small(f, 2);
+	put_n(f, "R", 40, 1, 2);
+	reopen(f);
+	assert_int_equal(put(f, "S0", "s\r\n", 3, 1), QUEUE_OK);
+	reopen(f);
+	char head[300];
+	snprintf(head, sizeof(head), "%s/journal/%016x", f->qdir, 1);
+	struct stat sb;
+	assert_int_equal(stat(head, &sb), 0);
+	atomic_store(&f->q->low_space, true); /* move them forward now */
+	queue_maintain(f->q);
+	assert_true(queue_in_memory(f->q) <= 2);
+	assert_int_equal(queue_size(f->q), 41);
+	assert_int_equal(stat(head, &sb), -1); /* the head segment went */
+	struct reports rp = {0};
+	assert_int_equal(drain(f, (uint64_t)time(NULL), &rp, 2), 41);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -2047,6 +2071,7 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_recovery_stops_when_the_index_fails_it, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_damaged_segment_kept_aside, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_unreadable_spill_file_fails_the_start, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_relocation_keeps_the_active_limit, setup, teardown),
 		cmocka_unit_test(test_idmap),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
