@@ -145,9 +145,8 @@ static char *state_error(struct queue *q, const struct queue_slot *s)
 }
 
 /* A message of the index (index.c), listed as one in memory would be. */
-static void list_slot(void *arg, const struct queue_slot *s)
+static void list_slot(struct list_ctx *c, const struct queue_slot *s)
 {
-	struct list_ctx *c = arg;
 	struct snap v = {.seg = s->seg, .off = s->off, .len = s->len, .size = s->size,
 			 .queued_at = s->queued_at, .next_try = s->next_try};
 	memcpy(v.id, s->id, sizeof(v.id));
@@ -174,8 +173,16 @@ static int cmd_list(struct queue *q, uint64_t now, struct buf *out)
 		const char *le = last_error(e);
 		v[k].last_error = le ? strdup(le) : NULL;
 	}
+	/* the index in the same hold: a message that moves between memory
+	 * and index while the lines are made is listed once, as it was */
+	struct queue_slot *slots = NULL;
+	size_t nslots = 0;
+	int e = v ? queue_index_snapshot(q, &slots, &nslots) : -1;
 	pthread_mutex_unlock(&q->mu);
-	if (!v) {
+	if (!v || e) {
+		for (size_t i = 0; v && i < k; i++)
+			free(v[i].last_error);
+		free(v);
 		buf_append_str(out, "error: out of memory\n");
 		return -1;
 	}
@@ -187,7 +194,9 @@ static int cmd_list(struct queue *q, uint64_t now, struct buf *out)
 		free(v[i].last_error);
 	}
 	free(v);
-	queue_index_each(q, list_slot, &c);
+	for (size_t i = 0; i < nslots; i++)
+		list_slot(&c, &slots[i]);
+	free(slots);
 	if (c.shown < c.n) /* said, not cut silently: the answer has a limit */
 		buf_printf(out, "ok messages=%zu shown=%zu\n", c.n, c.shown);
 	else

@@ -442,28 +442,32 @@ void queue_index_settle(struct queue *q, uint64_t now)
 
 /* ---- each, for list ---- */
 
-void queue_index_each(struct queue *q, void (*fn)(void *arg, const struct queue_slot *s),
-		      void *arg)
+int queue_index_snapshot(struct queue *q, struct queue_slot **out, size_t *n)
 {
+	*out = NULL;
+	*n = 0;
+	if (!q->index_used)
+		return 0;
+	struct queue_slot *v = malloc((size_t)q->index_used * sizeof(*v));
 	unsigned char *chunk = malloc((size_t)SCAN_SLOTS * SLOT_SIZE);
-	if (!chunk)
-		return;
-	for (uint32_t pos = 0;;) {
-		pthread_mutex_lock(&q->mu);
-		uint32_t total = q->index_slots;
-		uint32_t n = pos < total ? (total - pos < SCAN_SLOTS ? total - pos : SCAN_SLOTS) : 0;
-		size_t want = (size_t)n * SLOT_SIZE;
-		bool ok = n > 0 && pread(q->index_fd, chunk, want, (off_t)pos * SLOT_SIZE) == (ssize_t)want;
-		pthread_mutex_unlock(&q->mu);
-		if (!ok)
-			break;
-		for (uint32_t k = 0; k < n; k++) {
-			struct queue_slot s;
-			memcpy(&s, chunk + (size_t)k * SLOT_SIZE, sizeof(s));
-			if (s.id[0])
-				fn(arg, &s);
+	if (!v || !chunk) {
+		free(v);
+		free(chunk);
+		return -1;
+	}
+	for (uint32_t pos = 0; pos < q->index_slots && *n < q->index_used;) {
+		uint32_t k = q->index_slots - pos < SCAN_SLOTS ? q->index_slots - pos : SCAN_SLOTS;
+		size_t want = (size_t)k * SLOT_SIZE;
+		if (pread(q->index_fd, chunk, want, (off_t)pos * SLOT_SIZE) != (ssize_t)want)
+			break; /* what could be read: the rest is not listed */
+		for (uint32_t i = 0; i < k && *n < q->index_used; i++) {
+			memcpy(&v[*n], chunk + (size_t)i * SLOT_SIZE, sizeof(*v));
+			if (v[*n].id[0])
+				(*n)++;
 		}
-		pos += n;
+		pos += k;
 	}
 	free(chunk);
+	*out = v;
+	return 0;
 }

@@ -259,11 +259,10 @@ struct queue_slot {
 	uint32_t next_free; /* a free slot: the next one in the chain */
 	uint8_t spill, held, recovered;
 };
-/* mu NOT held: fn(arg, slot) for every used slot, called without the lock
- * (a message that moves in or out of memory meanwhile may be missed or
- * seen twice, as a mailq run while the queue changes). */
-void queue_index_each(struct queue *q, void (*fn)(void *arg, const struct queue_slot *s),
-		      void *arg);
+/* mu held: a copy of every used slot (*n of them; NULL with *n 0 when there
+ * are none, or out of memory: -1). Taken with the entries in memory under
+ * one lock, a list sees each message once, wherever it moves meanwhile. */
+int queue_index_snapshot(struct queue *q, struct queue_slot **out, size_t *n);
 /* retry without an id: every slot not held is due now; the count. */
 size_t queue_index_retry_all(struct queue *q);
 

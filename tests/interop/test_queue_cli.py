@@ -13,7 +13,7 @@ import time
 
 import pytest
 
-from conftest import check, control_command, queue_id
+from conftest import check, control_command, free_port, queue_id
 
 POSTERN = os.environ.get(
     "POSTERN", os.path.join(os.path.dirname(__file__), "..", "..", "build", "test", "postern"))
@@ -351,3 +351,28 @@ def test_control_directory_not_ours_is_left_alone(posternd_bin, tmp_path):
     # the queue directory it made is the user's
     assert os.stat(qdir).st_uid == pwd.getpwnam("nobody").pw_uid
     shutil.rmtree(tmp_path)
+
+
+def test_list_sees_each_message_once_while_they_move(start_server):
+    """While `retry` brings 3,000 deferred messages back from the on-disk
+    index (past the 1,000 kept in memory) and they are tried and put back,
+    every `list` names each message once, and as many as it says (it read
+    memory and index under separate holds of the lock: a black-box test saw
+    ids twice and others missing)."""
+    srv = start_server(config={"store": "lmtp", "lmtp": "127.0.0.1:%d" % free_port()})
+    with srv.connect() as c:
+        c.ehlo()
+        for i in range(3000):
+            queue_id(c.send_message("s@example.org", ["a@localhost"],
+                                    b"Subject: %d\r\n\r\nx\r\n.\r\n" % i, ehlo=False))
+    srv.drain()
+    for _ in range(3):
+        rc, out, err = pq(srv, "retry")
+        assert rc == 0, (out, err)
+        for _ in range(4):
+            rc, out, err = pq(srv, "list")
+            assert rc == 0, err
+            lines = out.splitlines()
+            ids = [l.split()[0] for l in lines[1:]]
+            assert lines[0] == "ok messages=3000" and len(ids) == 3000, lines[0]
+            assert len(set(ids)) == 3000, len(set(ids))
