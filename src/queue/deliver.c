@@ -232,7 +232,7 @@ static void outcome_apply(struct queue *q, struct queue_attempt *o)
 			e->rstat[i] = QREC_RCPT_FAILED;
 			set_text(&e->rtext[i], "4.4.7 message expired: too long in the queue");
 			if (o->report) {
-				struct queue_report rp = {e->id, o->addr && o->addr[i] ? o->addr[i] : "",
+				struct queue_report rp = {e->id, o->addr ? o->addr[i] : NULL, i + 1,
 							  QUEUE_FAILED, o->target, o->delay, e->rtext[i]};
 				o->report(o->arg, &rp);
 			}
@@ -385,14 +385,17 @@ void queue_deliver(struct queue *q, struct queue_job *job, struct store *st, uin
 		if (e->rstat[i] != QREC_RCPT_PENDING)
 			continue;
 		outcome[i] = QREC_RCPT_PENDING;
-		text[i] = strdup("451 4.3.0 cannot read the queued message");
+		char why[200];
+		snprintf(why, sizeof(why), "451 4.3.0 cannot read the queued message: %s",
+			 strerror(err));
+		text[i] = strdup(why);
 		deferred = true;
 	}
 	for (uint32_t i = 0; report && i < e->nrcpt; i++) {
 		if (!text[i])
 			continue;
 		struct queue_report rp = {
-			e->id, addr && addr[i] ? addr[i] : "",
+			e->id, addr ? addr[i] : NULL, i + 1,
 			outcome[i] == QREC_RCPT_DELIVERED ? QUEUE_DELIVERED
 			: outcome[i] == QREC_RCPT_FAILED  ? QUEUE_FAILED
 							  : QUEUE_DEFERRED,

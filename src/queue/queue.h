@@ -131,7 +131,8 @@ enum queue_outcome { QUEUE_DELIVERED, QUEUE_DEFERRED, QUEUE_FAILED };
 /* One line of the delivery log, per recipient and attempt. */
 struct queue_report {
 	const char *id;
-	const char *rcpt;
+	const char *rcpt;   /* NULL: the record naming it could not be read */
+	uint32_t rcpt_no;   /* its place in the envelope, from 1 */
 	enum queue_outcome outcome;
 	const char *target; /* the store backend: "maildir", "lmtp", "discard" */
 	uint64_t delay;     /* seconds since queued */

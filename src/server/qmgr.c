@@ -88,7 +88,10 @@ static void report(void *arg, const struct queue_report *r)
 {
 	static const char *const names[] = {"delivered", "deferred", "failed"};
 	char to[600], qto[1300], target[700], qtarget[1500], text[600], qtext[1300];
-	snprintf(to, sizeof(to), "<%s>", r->rcpt);
+	if (r->rcpt)
+		snprintf(to, sizeof(to), "<%s>", r->rcpt);
+	else /* its address is in the record that could not be read */
+		snprintf(to, sizeof(to), "recipient %u", r->rcpt_no);
 	snprintf(target, sizeof(target), "%s", r->target);
 	snprintf(text, sizeof(text), "%s", r->text);
 	log_msg(r->outcome == QUEUE_DELIVERED ? LOG_INFO : LOG_WARN,

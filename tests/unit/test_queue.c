@@ -363,7 +363,10 @@ static void on_report(void *arg, const struct queue_report *r)
 	else
 		rp->failed++;
 	snprintf(rp->last, sizeof(rp->last), "%s", r->text);
-	snprintf(rp->last_rcpt, sizeof(rp->last_rcpt), "%s", r->rcpt);
+	if (r->rcpt)
+		snprintf(rp->last_rcpt, sizeof(rp->last_rcpt), "%s", r->rcpt);
+	else
+		snprintf(rp->last_rcpt, sizeof(rp->last_rcpt), "#%u", r->rcpt_no);
 }
 
 static size_t run_due(struct fx *f, uint64_t now, struct reports *rp)
@@ -2022,6 +2025,23 @@ static void test_relocation_keeps_the_active_limit(void **state)
 	assert_int_equal(drain(f, (uint64_t)time(NULL), &rp, 2), 41);
 }
 
+/* A message whose record cannot be read back for delivery is deferred
+ * with the system's reason, and its report names the recipient by its
+ * place, not as "<>" (a black-box test saw to="<>" and no reason). */
+static void test_unreadable_record_deferred_with_its_reason(void **state)
+{
+	struct fx *f = *state;
+	assert_int_equal(put(f, "UR1", "x\r\n", 3, 2), QUEUE_OK);
+	char seg[300];
+	snprintf(seg, sizeof(seg), "%s/journal/%016x", f->qdir, 1);
+	assert_int_equal(truncate(seg, 0), 0);
+	struct reports rp = {0};
+	assert_int_equal(run_due(f, (uint64_t)time(NULL), &rp), 1);
+	assert_int_equal(rp.deferred, 2);
+	assert_string_equal(rp.last_rcpt, "#2");
+	assert_non_null(strstr(rp.last, "cannot read the queued message: "));
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -2072,6 +2092,7 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_damaged_segment_kept_aside, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_unreadable_spill_file_fails_the_start, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_relocation_keeps_the_active_limit, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_unreadable_record_deferred_with_its_reason, setup, teardown),
 		cmocka_unit_test(test_idmap),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
