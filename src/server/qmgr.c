@@ -121,7 +121,21 @@ static void close_home_if_idle(struct srv_qmgr *m)
 	if (m->stopping && !m->home_closed && m->home.jobs == 0) {
 		m->home_closed = true;
 		srv_wake_close(&m->home.wake, closed);
+		uv_close((uv_handle_t *)&m->timer, closed); /* the shutdown's deadline */
 	}
+}
+
+/* Stopping, shutdown_timeout later: deliveries still waiting on an LMTP
+ * server give up (their messages stay queued), as a stop must not wait
+ * lmtp_data_done_timeout for a server that says nothing. */
+static void on_shutdown_deadline(uv_timer_t *t)
+{
+	struct srv_qmgr *m = t->data;
+	if (m->home.jobs == 0)
+		return;
+	log_msg(LOG_WARN, "event=shutdown_deliveries_given_up deliveries=%u timeout=%us", m->inflight,
+		m->sh->cfg->shutdown_timeout);
+	store_cancel(m->sh->store);
 }
 
 static void deliver_work(struct srv_cpu_job *job)
@@ -352,7 +366,7 @@ void srv_qmgr_stop(struct srv_shared *sh)
 	pthread_mutex_lock(&m->wake_lock);
 	m->wake_closed = true;
 	pthread_mutex_unlock(&m->wake_lock);
-	uv_close((uv_handle_t *)&m->timer, closed);
+	uv_timer_start(&m->timer, on_shutdown_deadline, (uint64_t)m->sh->cfg->shutdown_timeout * 1000, 0);
 	uv_close((uv_handle_t *)&m->sync_timer, closed);
 	m->sync_armed = false;
 	start_sync(m); /* what the timer would have started */

@@ -31,6 +31,8 @@ struct store_backend {
 	bool (*delivered)(void *be, const char *rcpt, const char *queue_id);
 	/* store_sync; NULL: commit is durable by itself (defer_sync ignored). */
 	int (*sync)(void *be);
+	/* store_cancel; NULL: its deliveries never wait on a peer. */
+	void (*cancel)(void *be);
 	/* Start-up warnings ("" when none). */
 	const char *(*warnings)(const void *be);
 	void (*close)(void *be);

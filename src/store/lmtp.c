@@ -53,6 +53,7 @@
 
 struct lmtp_conn {
 	const struct lmtp *be;
+	struct lmtp_conn *bprev, *bnext; /* be->busy: in a transaction */
 	int fd;
 	struct lmtp_session *s;
 	char rbuf[LMTP_READ_BUF];
@@ -66,9 +67,11 @@ struct lmtp {
 	char port[8];
 	char *lhlo_name;
 	int connect_ms, io_ms, dot_ms; /* timeouts */
-	pthread_mutex_t mu; /* guards idle[] */
+	pthread_mutex_t mu; /* guards idle[], busy and cancelled */
 	struct lmtp_conn **idle;
 	size_t nidle, idle_max;
+	struct lmtp_conn *busy; /* connections in a transaction: store_cancel ends them */
+	bool cancelled;
 };
 
 /* What the body holds that the LMTP server must offer an extension for,
@@ -425,6 +428,50 @@ static void conn_put_idle(struct lmtp *be, struct lmtp_conn *c)
 	conn_close(c); /* the pool is full */
 }
 
+/* The connection starts a transaction that store_cancel may end (false:
+ * cancelled already). */
+static bool conn_busy(struct lmtp *be, struct lmtp_conn *c)
+{
+	pthread_mutex_lock(&be->mu);
+	bool ok = !be->cancelled;
+	if (ok) {
+		c->bprev = NULL;
+		c->bnext = be->busy;
+		if (be->busy)
+			be->busy->bprev = c;
+		be->busy = c;
+	}
+	pthread_mutex_unlock(&be->mu);
+	return ok;
+}
+
+/* The transaction ended; whether store_cancel came meanwhile. */
+static bool conn_idle_again(struct lmtp *be, struct lmtp_conn *c)
+{
+	pthread_mutex_lock(&be->mu);
+	if (c->bprev)
+		c->bprev->bnext = c->bnext;
+	else
+		be->busy = c->bnext;
+	if (c->bnext)
+		c->bnext->bprev = c->bprev;
+	bool cancelled = be->cancelled;
+	pthread_mutex_unlock(&be->mu);
+	return cancelled;
+}
+
+/* A connection ended under a transaction wakes its thread at once: the
+ * next poll returns, the read finds the end, the message is deferred. */
+static void lmtp_cancel(void *state)
+{
+	struct lmtp *be = state;
+	pthread_mutex_lock(&be->mu);
+	be->cancelled = true;
+	for (struct lmtp_conn *c = be->busy; c; c = c->bnext)
+		(void)shutdown(c->fd, SHUT_RDWR);
+	pthread_mutex_unlock(&be->mu);
+}
+
 /* ---- the backend ---- */
 
 static void lmtp_close(void *state)
@@ -734,6 +781,7 @@ static void lmtp_commit(void *msg, struct store_result *results)
 	bool reused = c != NULL;
 	enum lmtp_event ev = LMTP_EV_CLOSED;
 	int spool_err = 0;
+	bool cancelled = false;
 	for (int attempt = 0; attempt < 2; attempt++) {
 		if (!c && !(c = conn_open(be, err, sizeof err))) {
 			struct store_result r;
@@ -741,9 +789,13 @@ static void lmtp_commit(void *msg, struct store_result *results)
 			store_result_fill(results, m->nin, &r);
 			return;
 		}
-		bool retry;
+		bool retry = false;
+		if (!conn_busy(be, c)) {
+			cancelled = true;
+			break;
+		}
 		ev = transact(m, c, &retry, &spool_err);
-		if (ev != LMTP_EV_CLOSED || !retry || !reused)
+		if ((cancelled = conn_idle_again(be, c)) || ev != LMTP_EV_CLOSED || !retry || !reused)
 			break;
 		conn_close(c); /* closed by the server while idle: once more, fresh */
 		c = NULL;
@@ -758,7 +810,10 @@ static void lmtp_commit(void *msg, struct store_result *results)
 				       : r->code / 100 == 2 ? STORE_OK
 				       : r->code / 100 == 5 ? STORE_PERMFAIL
 							    : STORE_TEMPFAIL;
-		if (r->code == 0 && spool_err)
+		if (r->code == 0 && cancelled)
+			store_result_set(&results[i], STORE_TEMPFAIL, "lmtp %s: given up at shutdown "
+					 "(shutdown_timeout): the message stays queued", be->target);
+		else if (r->code == 0 && spool_err)
 			store_result_set(&results[i], status_of(spool_err), "read the LMTP spool in %s: %s",
 					 spool_dir(), strerror(spool_err));
 		else
@@ -767,7 +822,7 @@ static void lmtp_commit(void *msg, struct store_result *results)
 	}
 	/* octets past the last reply answer nothing we sent: kept, they would
 	 * be taken for the next message's replies */
-	if (ev == LMTP_EV_DONE && c->rlen == 0)
+	if (ev == LMTP_EV_DONE && c->rlen == 0 && !cancelled)
 		conn_put_idle(be, c);
 	else
 		conn_close(c);
@@ -790,4 +845,5 @@ const struct store_backend store_backend_lmtp = {
 	.free = lmtp_free,
 	.error = lmtp_error,
 	.close = lmtp_close,
+	.cancel = lmtp_cancel,
 };

@@ -142,6 +142,12 @@ bool store_defers_sync(const struct store *st) { return st->be->sync != NULL; }
 
 int store_sync(struct store *st) { return st->be->sync ? st->be->sync(st->state) : 0; }
 
+void store_cancel(struct store *st)
+{
+	if (st->be->cancel)
+		st->be->cancel(st->state);
+}
+
 bool store_delivered(struct store *st, const char *rcpt, const char *queue_id)
 {
 	return st->be->delivered && rcpt && queue_id && st->be->delivered(st->state, rcpt, queue_id);

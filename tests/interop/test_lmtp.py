@@ -705,3 +705,38 @@ def test_replies_to_the_dot_get_lmtp_data_done_timeout(start_server):
         assert "no reply in 2 s (lmtp_data_done_timeout)" in line, line
     finally:
         fake.close()
+
+
+def test_shutdown_gives_up_a_delivery_the_lmtp_server_holds(start_server, tmp_path):
+    """SIGTERM while the LMTP server holds a message's final replies (it
+    would wait lmtp_data_done_timeout, 10 minutes): after shutdown_timeout
+    the delivery gives up, posternd stops, and the message stays queued,
+    deferred: after the next start a retry delivers it (a black-box test
+    saw a stop wait 40 s and more, past systemd's patience)."""
+    fake = SlowLmtp(dot_delay=None)
+    qdir = str(tmp_path / "queue")
+    try:
+        srv = start_server(config={"store": "lmtp", "lmtp": "127.0.0.1:%d" % fake.port,
+                                   "shutdown_timeout": "1"}, queue_dir=qdir)
+        with srv.connect() as c:
+            c.ehlo()
+            qid = queue_id(sent(c, ["alice@localhost"]))
+        wait_for(lambda: len(fake.messages) == 1, "the message at the LMTP server")
+        started = time.monotonic()
+        srv.stop()
+        assert time.monotonic() - started < 10
+        log = srv.log()
+        assert "event=shutdown_deliveries_given_up deliveries=1" in log, log[-2000:]
+        assert "given up at shutdown" in log, log[-2000:]
+    finally:
+        fake.close()
+    fake = RecordingLmtp()
+    try:
+        srv = start_server(config={"store": "lmtp", "lmtp": "127.0.0.1:%d" % fake.port},
+                           queue_dir=qdir)
+        assert "state=deferred" in queue_line(srv, qid)
+        assert srv.queue("retry").startswith("ok")
+        wait_for(lambda: len(fake.messages) == 1, "delivered after the retry")
+        assert len(fake.messages) == 1 and b" id %s" % qid.encode() in fake.messages[0][1]
+    finally:
+        fake.close()
