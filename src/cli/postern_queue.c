@@ -73,7 +73,10 @@ static int build_line(int argc, char **argv, char *line, size_t linelen)
 			return -1;
 		int r = snprintf(line, linelen, "%s%s%s\n", argv[0], nargs ? " " : "",
 				 nargs ? argv[1] : "");
-		if (r < 0 || (size_t)r >= linelen || (nargs && strpbrk(argv[1], " \r\n")))
+		/* an empty id ("retry \"$ID\"" with ID unset) is no id: not the
+		 * whole queue */
+		if (r < 0 || (size_t)r >= linelen ||
+		    (nargs && (!argv[1][0] || strpbrk(argv[1], " \r\n"))))
 			return -1;
 		return 0;
 	}

@@ -372,8 +372,12 @@ int queue_control(struct queue *q, const char *line, uint64_t now, struct buf *o
 		return -1;
 	}
 	memcpy(id, a, il);
-	if (strcmp(verb, "list") == 0 && !*id)
-		return cmd_list(q, now, out);
+	if (strcmp(verb, "list") == 0) {
+		if (!*id)
+			return cmd_list(q, now, out);
+		buf_append_str(out, "error: list takes no queue id\n");
+		return -1;
+	}
 	if (strcmp(verb, "show") == 0)
 		return cmd_show(q, id, now, out);
 	if (strcmp(verb, "retry") == 0 || strcmp(verb, "hold") == 0 ||

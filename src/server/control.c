@@ -140,9 +140,19 @@ static void reply(struct ctl_conn *cc)
 static void run_work(uv_work_t *w)
 {
 	struct ctl_conn *cc = w->data;
-	if (queue_control(cc->queue, cc->line, (uint64_t)time(NULL), &cc->out) == 0)
-		log_msg(LOG_INFO, "event=control command=\"%.*s\"", (int)strcspn(cc->line, " "),
-			cc->line);
+	if (queue_control(cc->queue, cc->line, (uint64_t)time(NULL), &cc->out) == 0) {
+		/* which message, for whoever wonders later who deleted it */
+		char verb[16], id[64], qid[140];
+		size_t vl = strcspn(cc->line, " \r\n");
+		const char *a = cc->line + vl + strspn(cc->line + vl, " ");
+		snprintf(verb, sizeof(verb), "%.*s", (int)vl, cc->line);
+		snprintf(id, sizeof(id), "%.*s", (int)strcspn(a, " \r\n"), a);
+		if (id[0])
+			log_msg(LOG_INFO, "event=control command=\"%s\" queue_id=%s", verb,
+				log_quote(qid, sizeof(qid), id));
+		else
+			log_msg(LOG_INFO, "event=control command=\"%s\"", verb);
+	}
 }
 
 static void run_done(uv_work_t *w, int status)

@@ -124,6 +124,8 @@ def test_queue_commands(start_server):
     assert rc == 0, err
     out = wait_state(srv, qid3, None)
     assert out.startswith("ok messages=0"), out
+    # the log says which message a command changed
+    assert 'event=control command="delete" queue_id="%s"' % qid3 in srv.log()
     srv.stop()
     again = start_server(maildir=srv.maildir, queue_dir=srv.queue_dir)
     rc, out, err = pq(again, "list")
@@ -138,6 +140,11 @@ def test_queue_command_errors(start_server, tmp_path):
     assert rc == 64 and "usage" in err, (rc, err)
     rc, out, err = pq(srv, "frobnicate")
     assert rc == 64
+    # an empty id (a script's unset variable) is no id: not the whole queue
+    for verb in ("retry", "hold", "delete"):
+        rc, out, err = pq(srv, verb, "")
+        assert rc == 64 and "usage" in err, (verb, rc, out, err)
+    assert control_command(srv.control, "list extra") == "error: list takes no queue id\n"
     rc, out, err = pq(srv, "list", control=str(tmp_path / "nothing.sock"))
     assert rc == 69 and "nothing.sock" in err, (rc, err)
     # the server bounds what it reads: a long line is refused, it survives
