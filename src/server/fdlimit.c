@@ -36,24 +36,35 @@ static unsigned fds_reserved(const struct srv_config *cfg)
  * than QUEUE_INLINE_MAX, that message's spill file. */
 #define FDS_PER_CONNECTION 2
 
-void srv_fd_budget(struct srv_config *cfg)
+/* 0, or -1 with why in err: the limit cannot hold posternd's own
+ * descriptors and one connection (its deliveries would fail for want of
+ * them, over and over). */
+int srv_fd_budget(struct srv_config *cfg, char *err, size_t errlen)
 {
 	struct rlimit rl;
 	if (getrlimit(RLIMIT_NOFILE, &rl))
-		return;
+		return 0;
 	if (rl.rlim_cur < rl.rlim_max) {
 		struct rlimit raised = { rl.rlim_max, rl.rlim_max };
 		if (setrlimit(RLIMIT_NOFILE, &raised) == 0)
 			rl.rlim_cur = rl.rlim_max;
 	}
 	unsigned reserved = fds_reserved(cfg);
-	rlim_t room = rl.rlim_cur > reserved + FDS_PER_CONNECTION
-			      ? (rl.rlim_cur - reserved) / FDS_PER_CONNECTION : 1;
-	if (rl.rlim_cur == RLIM_INFINITY || room >= cfg->max_connections)
-		return;
+	if (rl.rlim_cur == RLIM_INFINITY)
+		return 0;
+	if (rl.rlim_cur < reserved + FDS_PER_CONNECTION) {
+		snprintf(err, errlen, "the open files limit (%llu) is below what posternd needs for "
+			 "itself and one connection (%u): raise it (ulimit -n, LimitNOFILE=)",
+			 (unsigned long long)rl.rlim_cur, reserved + FDS_PER_CONNECTION);
+		return -1;
+	}
+	rlim_t room = (rl.rlim_cur - reserved) / FDS_PER_CONNECTION;
+	if (room >= cfg->max_connections)
+		return 0;
 	log_msg(LOG_WARN,
 		"event=fd_limit open_files=%llu max_connections=%u lowered_to=%llu "
 		"hint=\"raise the open files limit (ulimit -n, LimitNOFILE=) to serve more\"",
 		(unsigned long long)rl.rlim_cur, cfg->max_connections, (unsigned long long)room);
 	cfg->max_connections = (unsigned)room;
+	return 0;
 }

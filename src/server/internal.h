@@ -216,7 +216,7 @@ int srv_auth_channel_binding(struct srv_conn *c, const char *kind, const unsigne
 			     size_t len);
 
 /* fdlimit.c: raise the open files limit, lower max_connections to fit it */
-void srv_fd_budget(struct srv_config *cfg);
+int srv_fd_budget(struct srv_config *cfg, char *err, size_t errlen);
 
 /* qmgr.c: the queue manager on the main loop: delivers due messages
  * through the store on the pool, logs each recipient's outcome. */

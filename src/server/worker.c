@@ -317,7 +317,11 @@ int srv_run(struct srv_config *cfg)
 			}
 		}
 	}
-	srv_fd_budget(cfg);
+	if (srv_fd_budget(cfg, err, sizeof(err)) != 0) {
+		char q[700];
+		log_msg(LOG_ERROR, "event=start_failed reason=%s", log_quote(q, sizeof(q), err));
+		return 1;
+	}
 	pthread_mutex_init(&sh.tls_lock, NULL);
 	int rc = start_shared(&sh, err, sizeof(err));
 	struct srv_main m;

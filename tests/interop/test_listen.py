@@ -6,7 +6,7 @@ start, as Postfix and every other server do, instead of silently taking a
 share of the connections."""
 import subprocess
 
-from conftest import check, sanitizer_env
+from conftest import check, free_port, sanitizer_env
 
 
 def test_second_instance_refuses_to_start(start_server, posternd_bin, tmp_path):
@@ -120,3 +120,25 @@ def test_open_files_limit_lowers_max_connections(posternd_bin, tmp_path):
             c.close()
         p.terminate()
         assert p.wait(30) == 0
+
+
+def test_open_files_limit_too_low_to_start(posternd_bin, tmp_path):
+    """A limit that cannot hold posternd's own descriptors and one
+    connection: posternd does not start (it started and had deliveries fail
+    with EMFILE over and over, found in black-box testing), and says what to
+    raise."""
+    import resource
+
+    def low_nofile():
+        resource.setrlimit(resource.RLIMIT_NOFILE, (80, 80))
+
+    conf = tmp_path / "posternd.conf"
+    conf.write_text("store = lmtp\nlmtp = unix:%s\nlmtp_concurrency = 4\n" % (tmp_path / "none.sock"))
+    p = subprocess.run([posternd_bin, "--listen", "127.0.0.1:%d" % free_port(), "--config", str(conf),
+                        "--workers", "1", "--queue-dir", str(tmp_path / "queue"),
+                        "--control", str(tmp_path / "control.sock")],
+                       stdin=subprocess.DEVNULL, capture_output=True, timeout=30,
+                       env=sanitizer_env(), preexec_fn=low_nofile)
+    assert p.returncode == 1, p.stderr
+    assert b"event=start_failed" in p.stderr and b"open files limit (80)" in p.stderr, p.stderr
+    assert b"(91)" in p.stderr, p.stderr
