@@ -120,6 +120,7 @@ struct maildir {
 	dev_t root_dev;     /* defer_sync covers mailboxes on this file system */
 	bool tmpfile;       /* O_TMPFILE spools can be linked through /proc/self/fd */
 	atomic_llong next_clean; /* time of the next tmp/ sweep */
+	struct maildir_seen *seen; /* queue ids with a file, per mailbox (replace) */
 	char warnings[1200];
 };
 
@@ -154,6 +155,7 @@ struct maildir_msg {
 	/* BODY=BINARYMIME: stored as it came, CRLF and all (RFC 3030: binary
 	 * content is delivered unaltered; LF line ends are for text) */
 	bool binary;
+	char id_esc[4 * 64]; /* the queue id as its file names hold it */
 };
 
 static enum store_status status_of(int e)
@@ -579,6 +581,7 @@ static void *maildir_open(const struct store_config *cfg, char *err, size_t errl
 			st->ops.syncfs = ops->syncfs;
 	}
 	pthread_mutex_init(&st->mu, NULL);
+	st->seen = maildir_seen_new(); /* NULL: every replace scans */
 
 	char host[256];
 	if (gethostname(host, sizeof host) != 0 || host[0] == '\0')
@@ -665,6 +668,7 @@ static void maildir_close(void *be)
 		free(f);
 	}
 	pthread_mutex_destroy(&st->mu);
+	maildir_seen_free(st->seen);
 	free(st->root);
 	free(st);
 }
@@ -899,7 +903,9 @@ static void *maildir_begin(void *be, const struct store_envelope *env, struct st
 	if (r < 0 || (size_t)r >= sizeof name)
 		goto fail;
 	pos = (size_t)r;
-	if (!put_escaped(name, sizeof name, &pos, queue_id) || !put(name, sizeof name, &pos, ".", 1) ||
+	size_t id_pos = 0;
+	if (!put_escaped(m->id_esc, sizeof m->id_esc, &id_pos, queue_id) ||
+	    !put_escaped(name, sizeof name, &pos, queue_id) || !put(name, sizeof name, &pos, ".", 1) ||
 	    !put_escaped(name, sizeof name, &pos, st->host)) {
 		store_result_set(res, STORE_IOERR, "queue id %s: file name too long", queue_id);
 		goto fail_res;
@@ -937,6 +943,8 @@ static void *maildir_begin(void *be, const struct store_envelope *env, struct st
 		goto fail;
 
 	for (size_t k = 0; env->replace && k < m->nmb; k++) {
+		if (!maildir_seen_may_have(st->seen, m->mb[k].dir, m->id_esc))
+			continue; /* surely no copy: no scan of the mailbox */
 		char *old = find_delivered(m->mb[k].dir, queue_id);
 		/* the directory whose entry changes is the copy's: new/ or,
 		 * once a reader moved it, cur/ (its fsync makes it durable) */
@@ -1191,6 +1199,8 @@ static void maildir_commit(void *msg, struct store_result *results)
 		mb->in_tmp = false;
 		mb->in_new = true;
 	}
+	for (size_t k = 0; k < m->nmb; k++) /* a later replace must find these */
+		maildir_seen_add(st->seen, m->mb[k].dir, m->id_esc);
 
 	/* Only the new/ entries need to be durable: an unsynced tmp/ entry that
 	 * survives a crash is stale spool, which Maildir readers clean up. */

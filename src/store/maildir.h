@@ -16,6 +16,22 @@
  * postmaster@localhost. */
 bool maildir_mailbox_path(const char *root, const char *addr, char *out, size_t outlen);
 
+/* ---- maildir_seen.c ---- */
+
+/* Ids held at most, over all mailboxes (8 octets each, in tables at most
+ * half full): past it a mailbox is not cached and its lookups scan. */
+#define MAILDIR_SEEN_BUDGET ((size_t)1 << 20)
+
+struct maildir_seen;
+struct maildir_seen *maildir_seen_new(void);
+void maildir_seen_free(struct maildir_seen *s);
+/* Whether mailbox dir may hold a file whose name has the queue id id (as
+ * escaped in file names) between its first two dots: false is sure. Reads
+ * dir's new/ and cur/ at the first lookup; thread-safe. */
+bool maildir_seen_may_have(struct maildir_seen *s, const char *dir, const char *id);
+/* This process linked a file of id into dir's new/. */
+void maildir_seen_add(struct maildir_seen *s, const char *dir, const char *id);
+
 /* ---- maildir_tidy.c ---- */
 
 /* Maildir's rule: a tmp/ file untouched for 36 hours is stale. */

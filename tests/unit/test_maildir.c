@@ -1164,6 +1164,58 @@ static void test_unique(void **state)
 		assert_int_equal(many_of[i], i % DISTINCT);
 }
 
+/* The set of queue ids a mailbox's names hold (maildir_seen.c): read once,
+ * then kept up to date by adds; a miss is sure, a hit may be checked. */
+static void touch_file(const char *dir, const char *name)
+{
+	char p[PATH_MAX];
+	snprintf(p, sizeof p, "%s/%s", dir, name);
+	FILE *f = fopen(p, "w");
+	assert_non_null(f);
+	fclose(f);
+}
+
+static void test_seen(void **state)
+{
+	struct fx *fx = *state;
+	char box[PATH_MAX], sub[PATH_MAX + 8];
+	snprintf(box, sizeof box, "%s/box", fx->dir);
+	struct maildir_seen *s = maildir_seen_new();
+	assert_non_null(s);
+	/* no mailbox yet: nothing in it */
+	assert_false(maildir_seen_may_have(s, box, "Q1"));
+	maildir_seen_add(s, box, "Q1"); /* as a delivery that made it would */
+	assert_true(maildir_seen_may_have(s, box, "Q1"));
+	maildir_seen_free(s);
+
+	assert_int_equal(mkdir(box, 0700), 0);
+	snprintf(sub, sizeof sub, "%s/new", box);
+	assert_int_equal(mkdir(sub, 0700), 0);
+	touch_file(sub, "1700000000.ABC.host");
+	snprintf(sub, sizeof sub, "%s/cur", box);
+	assert_int_equal(mkdir(sub, 0700), 0);
+	touch_file(sub, "1700000001.DEF.host:2,S"); /* a reader moved it */
+	touch_file(sub, "not-ours");
+	s = maildir_seen_new();
+	assert_true(maildir_seen_may_have(s, box, "ABC"));
+	assert_true(maildir_seen_may_have(s, box, "DEF"));
+	assert_false(maildir_seen_may_have(s, box, "XYZ"));
+	/* a file linked after the read is known by its add */
+	touch_file(sub, "1700000002.XYZ.host");
+	maildir_seen_add(s, box, "XYZ");
+	assert_true(maildir_seen_may_have(s, box, "XYZ"));
+	maildir_seen_free(s);
+
+	/* a mailbox that cannot be read: unknown, so "may" (the caller scans) */
+	char other[PATH_MAX];
+	snprintf(other, sizeof other, "%s/other", fx->dir);
+	assert_int_equal(mkdir(other, 0700), 0);
+	touch_file(other, "new"); /* new/ is a file: opendir fails */
+	s = maildir_seen_new();
+	assert_true(maildir_seen_may_have(s, other, "ABC"));
+	maildir_seen_free(s);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -1198,6 +1250,7 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_delivered, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_defer_sync, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_replace, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_seen, setup, teardown),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
