@@ -612,6 +612,7 @@ static int flush_some(struct queue *q, bool *more)
 	}
 	seg_trim_fds(q, NULL); /* an older segment flushed for the last time */
 	if (err) {
+		q->sync_failures++;
 		q->rotate = true;
 		q->jdir_dirty |= jdir;
 	}
@@ -1498,6 +1499,62 @@ struct relocation {
 	int err;
 };
 
+/* Whether e's M or S record lies below its segment's unsure_below: a
+ * failed fdatasync may have lost it (a copy moved forward, above all). */
+static bool entry_unsure(struct queue *q, const struct queue_entry *e)
+{
+	const struct qseg *s = queue_seg(q, e->seg);
+	const struct qseg *t = e->snap_seg ? queue_seg(q, e->snap_seg) : NULL;
+	return (s && e->off < s->unsure_below) || (t && e->snap_off < t->unsure_below);
+}
+
+/* A message of the index whose records are unsure: copied again. */
+static void rescue_indexed(struct queue *q, struct queue_entry *e, void *arg)
+{
+	struct relocation *r = arg;
+	if (!r->err && entry_unsure(q, e))
+		r->err = relocate(q, e->seg, e);
+	if (!queue_entry_wanted(e, r->now) || q->nentries > q->active_max)
+		(void)queue_index_put(q, e, NULL);
+}
+
+/* After a failed fdatasync, the messages whose records it left unsure
+ * (copies a move had just made, whose originals maintenance would then
+ * remove) are copied again from the page cache into the current segment
+ * and flushed. 0: none is unsure any more, and a head segment may go;
+ * else not now. mu held; dropped for the flush. */
+static int rescue_unsure(struct queue *q)
+{
+	bool any = false;
+	for (size_t i = 0; i < q->nsegs; i++)
+		any |= q->segs[i].unsure_below > 0;
+	if (!any)
+		return 0;
+	uint64_t failures = q->sync_failures;
+	int e = 0;
+	bool busy = false;
+	for (struct queue_entry *x = q->head; x && !e; x = x->next) {
+		if (!entry_unsure(q, x))
+			continue;
+		if (x->active) {
+			busy = true;
+			continue;
+		}
+		e = relocate(q, x->seg, x);
+	}
+	struct relocation r = {0, (uint64_t)time(NULL), e};
+	for (size_t i = 0; i < q->nsegs && !r.err; i++)
+		if (q->segs[i].unsure_below)
+			queue_index_each_in_seg(q, q->segs[i].num, rescue_indexed, &r);
+	if (r.err || busy)
+		return r.err ? r.err : EAGAIN;
+	pthread_mutex_unlock(&q->mu);
+	e = queue_sync(q);
+	pthread_mutex_lock(&q->mu);
+	/* a round that failed meanwhile may have taken the copies with it */
+	return e ? e : q->sync_failures != failures ? EAGAIN : 0;
+}
+
 /* A message of the index that pins the head segment: moved, and back. */
 static void relocate_indexed(struct queue *q, struct queue_entry *e, void *arg)
 {
@@ -1522,6 +1579,10 @@ static uint64_t dead_bytes(const struct queue *q)
 void queue_maintain(struct queue *q)
 {
 	pthread_mutex_lock(&q->mu);
+	if (rescue_unsure(q) != 0) { /* no segment goes while a copy is unsure */
+		pthread_mutex_unlock(&q->mu);
+		return;
+	}
 	/* everything in the current segment is done: start a new one, so that
 	 * this one can go (a nearly full disk gets its space back) */
 	struct qseg *cur = &q->segs[q->nsegs - 1];
@@ -1556,7 +1617,7 @@ void queue_maintain(struct queue *q)
 			break;
 		int e = 0;
 		bool busy = false;
-		uint64_t num = head->num;
+		uint64_t num = head->num, failures = q->sync_failures;
 		for (struct queue_entry *x = q->head; x && !e; x = x->next) {
 			if (x->seg != num && x->snap_seg != num)
 				continue;
@@ -1573,8 +1634,8 @@ void queue_maintain(struct queue *q)
 		pthread_mutex_unlock(&q->mu);
 		e = queue_sync(q); /* the copies are durable before the original goes */
 		pthread_mutex_lock(&q->mu);
-		if (e)
-			break;
+		if (e || q->sync_failures != failures)
+			break; /* a failed round may have lost copies: rescue_unsure first */
 	}
 	pthread_mutex_unlock(&q->mu);
 }

@@ -137,6 +137,7 @@ struct queue {
 	uint64_t seg_clock; /* counts segment reads, for qseg.used */
 	bool jdir_dirty;    /* a segment was created: fsync the journal directory */
 	bool rotate;        /* a flush failed: the next append starts a new segment */
+	uint64_t sync_failures; /* failed flush rounds so far: one during a move voids it */
 	atomic_bool low_space; /* ENOSPC, or below min_free: reclaim even a small segment */
 	struct queue_entry *head, *tail;
 	/* Entries to look at first for delivery: new ones, retried and

@@ -2042,6 +2042,64 @@ static void test_unreadable_record_deferred_with_its_reason(void **state)
 	assert_non_null(strstr(rp.last, "cannot read the queued message: "));
 }
 
+/* Maintenance moves a held message forward out of the oldest segment, and
+ * the fdatasync that should make the copy durable fails (once: the next one
+ * "succeeds", as Linux's does). The next maintenance removed the oldest
+ * segment, and with the copy's pages lost the message was gone after a
+ * restart (a review found it). Now the unsure copy is made again, in a new
+ * segment, and flushed before the original may go. */
+static void test_failed_sync_of_a_moved_copy(void **state)
+{
+	struct fx *f = *state;
+	assert_int_equal(put(f, "KEEP", "k\r\n", 3, 1), QUEUE_OK);
+	struct buf out;
+	buf_init(&out, 4096);
+	ctl(f, "hold KEEP", 0, &out);
+	reopen(f);
+	assert_int_equal(put(f, "S0", "s\r\n", 3, 1), QUEUE_OK);
+	reopen(f);
+	char head[300];
+	snprintf(head, sizeof(head), "%s/journal/%016x", f->qdir, 1);
+	struct stat sb;
+	pthread_mutex_lock(&f->q->mu);
+	uint64_t seg = f->q->segs[f->q->nsegs - 1].num, before = f->q->segs[f->q->nsegs - 1].size;
+	pthread_mutex_unlock(&f->q->mu);
+	atomic_store(&f->q->low_space, true); /* move it forward now */
+	memset(&g_fault, 0, sizeof(g_fault));
+	g_fault.free_space = UINT64_MAX;
+	g_fault.op = F_FDATASYNC;
+	g_fault.nth = 1;
+	g_fault.once = true;
+	g_fault.err = EIO;
+	queue_maintain(f->q);
+	assert_int_equal(stat(head, &sb), 0); /* the copy is not durable: it stays */
+	pthread_mutex_lock(&f->q->mu);
+	uint64_t after = queue_seg(f->q, seg)->size;
+	pthread_mutex_unlock(&f->q->mu);
+	assert_true(after > before);
+	atomic_store(&f->q->low_space, true);
+	queue_maintain(f->q); /* a minute later: copied again, flushed, then it goes */
+	assert_int_equal(stat(head, &sb), -1);
+	queue_close(f->q);
+	f->q = NULL;
+	/* the pages whose writeback failed never reached the disk */
+	char p[300];
+	snprintf(p, sizeof(p), "%s/journal/%016llx", f->qdir, (unsigned long long)seg);
+	int fd = open(p, O_RDWR); /* gone already when nothing in it was live */
+	static char zeros[65536];
+	assert_true(after - before <= sizeof(zeros));
+	if (fd >= 0) {
+		assert_int_equal(pwrite(fd, zeros, after - before, (off_t)before),
+				 (ssize_t)(after - before));
+		close(fd);
+	}
+	f->q = open_q(f);
+	assert_non_null(f->q);
+	assert_int_equal(queue_size(f->q), 2);
+	assert_non_null(strstr(ctl(f, "list", 0, &out), "KEEP"));
+	buf_fini(&out);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -2093,6 +2151,7 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_unreadable_spill_file_fails_the_start, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_relocation_keeps_the_active_limit, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_unreadable_record_deferred_with_its_reason, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_failed_sync_of_a_moved_copy, setup, teardown),
 		cmocka_unit_test(test_idmap),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
