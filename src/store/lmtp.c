@@ -34,6 +34,7 @@
 #include <netinet/tcp.h>
 #include <poll.h>
 #include <pthread.h>
+#include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -49,6 +50,7 @@
 #define LMTP_TIMEOUT_DEFAULT 300           /* RFC 5321 §4.5.3.2: minutes, not seconds */
 #define LMTP_DATA_DONE_TIMEOUT_DEFAULT 600 /* §4.5.3.2.6: the replies to "." */
 #define LMTP_READ_BUF 8192
+#define LMTP_CANCEL_CHECK_MS 1000
 #define LMTP_TARGET_MAX 512
 
 struct lmtp_conn {
@@ -71,7 +73,7 @@ struct lmtp {
 	struct lmtp_conn **idle;
 	size_t nidle, idle_max;
 	struct lmtp_conn *busy; /* connections in a transaction: store_cancel ends them */
-	bool cancelled;
+	atomic_bool cancelled;  /* store_cancel: every wait ends (wait_fd) */
 };
 
 /* What the body holds that the LMTP server must offer an extension for,
@@ -194,21 +196,27 @@ bad:
 
 /* ---- blocking I/O with timeouts (on a worker thread) ---- */
 
-static int wait_fd(int fd, short events, int timeout_ms)
+/* Wait for events on fd: 0, ETIMEDOUT, ECANCELED (store_cancel: looked
+ * at every second, so a connection still being made or greeted, which
+ * shutdown(2) does not wake, gives up too), or an errno. */
+static int wait_fd(const struct lmtp *be, int fd, short events, int timeout_ms)
 {
 	struct pollfd p = {.fd = fd, .events = events};
 	for (;;) {
-		int r = poll(&p, 1, timeout_ms);
+		if (atomic_load(&be->cancelled))
+			return ECANCELED;
+		int slice = timeout_ms < LMTP_CANCEL_CHECK_MS ? timeout_ms : LMTP_CANCEL_CHECK_MS;
+		int r = poll(&p, 1, slice);
 		if (r > 0)
 			return 0;
-		if (r == 0)
-			return ETIMEDOUT;
-		if (errno != EINTR)
+		if (r < 0 && errno != EINTR)
 			return errno;
+		if (r == 0 && (timeout_ms -= slice) <= 0)
+			return ETIMEDOUT;
 	}
 }
 
-static int connect_addr(const struct sockaddr *sa, socklen_t len, int timeout_ms, int *out)
+static int connect_addr(const struct lmtp *be, const struct sockaddr *sa, socklen_t len, int *out)
 {
 	int fd = socket(sa->sa_family, SOCK_STREAM | SOCK_CLOEXEC | SOCK_NONBLOCK, 0);
 	if (fd < 0)
@@ -225,7 +233,7 @@ static int connect_addr(const struct sockaddr *sa, socklen_t len, int timeout_ms
 		 * queue is full, where nothing was started: that is the error */
 		if (e == EINPROGRESS || (e == EAGAIN && sa->sa_family != AF_UNIX)) {
 			socklen_t elen = sizeof e;
-			e = wait_fd(fd, POLLOUT, timeout_ms);
+			e = wait_fd(be, fd, POLLOUT, be->connect_ms);
 			if (!e && getsockopt(fd, SOL_SOCKET, SO_ERROR, &e, &elen) != 0)
 				e = errno;
 		}
@@ -240,7 +248,10 @@ static int connect_addr(const struct sockaddr *sa, socklen_t len, int timeout_ms
 
 static void connect_failed(const struct lmtp *be, int e, char *err, size_t errlen)
 {
-	if (e == ETIMEDOUT)
+	if (e == ECANCELED)
+		store_set_err(err, errlen, "given up at shutdown (shutdown_timeout): the message "
+			      "stays queued");
+	else if (e == ETIMEDOUT)
 		store_set_err(err, errlen, "connect: no answer in %d s (lmtp_connect_timeout)",
 			      be->connect_ms / 1000);
 	else if (e == EAGAIN && be->unix_path[0])
@@ -256,7 +267,7 @@ static int dial(const struct lmtp *be, char *err, size_t errlen)
 	if (be->unix_path[0]) {
 		struct sockaddr_un sun = {.sun_family = AF_UNIX};
 		(void)str_copy(sun.sun_path, sizeof sun.sun_path, be->unix_path, strlen(be->unix_path));
-		if ((e = connect_addr((struct sockaddr *)&sun, sizeof sun, be->connect_ms, &fd)) != 0) {
+		if ((e = connect_addr(be, (struct sockaddr *)&sun, sizeof sun, &fd)) != 0) {
 			connect_failed(be, e, err, errlen);
 			return -1;
 		}
@@ -271,7 +282,7 @@ static int dial(const struct lmtp *be, char *err, size_t errlen)
 	}
 	e = ENOENT;
 	for (struct addrinfo *a = res; a && fd < 0; a = a->ai_next)
-		e = connect_addr(a->ai_addr, a->ai_addrlen, be->connect_ms, &fd);
+		e = connect_addr(be, a->ai_addr, a->ai_addrlen, &fd);
 	freeaddrinfo(res);
 	if (fd < 0) {
 		connect_failed(be, e, err, errlen);
@@ -295,7 +306,7 @@ static int flush_out(struct lmtp_conn *c)
 		if (r < 0 && errno == EINTR)
 			continue;
 		if (r < 0 && (errno == EAGAIN || errno == EWOULDBLOCK)) {
-			if ((e = wait_fd(c->fd, POLLOUT, c->be->io_ms)) != 0)
+			if ((e = wait_fd(c->be, c->fd, POLLOUT, c->be->io_ms)) != 0)
 				break;
 			continue;
 		}
@@ -326,7 +337,10 @@ static enum lmtp_event io_failed(struct lmtp_conn *c, int e, bool writing)
 {
 	char why[128];
 	bool dot = !writing && lmtp_session_after_dot(c->s);
-	if (e == ETIMEDOUT)
+	if (e == ECANCELED)
+		(void)snprintf(why, sizeof why, "given up at shutdown (shutdown_timeout): the "
+			       "message stays queued");
+	else if (e == ETIMEDOUT)
 		(void)snprintf(why, sizeof why, "%s in %d s (%s)",
 			       writing ? "write: no progress" : "no reply",
 			       (dot ? c->be->dot_ms : c->be->io_ms) / 1000,
@@ -361,7 +375,7 @@ static enum lmtp_event step(struct lmtp_conn *c)
 			continue;
 		}
 		int64_t left = deadline - now_ms();
-		if ((e = left > 0 ? wait_fd(c->fd, POLLIN, (int)left) : ETIMEDOUT) != 0)
+		if ((e = left > 0 ? wait_fd(c->be, c->fd, POLLIN, (int)left) : ETIMEDOUT) != 0)
 			break;
 		ssize_t r = recv(c->fd, c->rbuf + c->rlen, sizeof c->rbuf - c->rlen, MSG_DONTWAIT);
 		if (r > 0) {
@@ -433,7 +447,7 @@ static void conn_put_idle(struct lmtp *be, struct lmtp_conn *c)
 static bool conn_busy(struct lmtp *be, struct lmtp_conn *c)
 {
 	pthread_mutex_lock(&be->mu);
-	bool ok = !be->cancelled;
+	bool ok = !atomic_load(&be->cancelled);
 	if (ok) {
 		c->bprev = NULL;
 		c->bnext = be->busy;
@@ -455,7 +469,7 @@ static bool conn_idle_again(struct lmtp *be, struct lmtp_conn *c)
 		be->busy = c->bnext;
 	if (c->bnext)
 		c->bnext->bprev = c->bprev;
-	bool cancelled = be->cancelled;
+	bool cancelled = atomic_load(&be->cancelled);
 	pthread_mutex_unlock(&be->mu);
 	return cancelled;
 }
@@ -466,7 +480,7 @@ static void lmtp_cancel(void *state)
 {
 	struct lmtp *be = state;
 	pthread_mutex_lock(&be->mu);
-	be->cancelled = true;
+	atomic_store(&be->cancelled, true);
 	for (struct lmtp_conn *c = be->busy; c; c = c->bnext)
 		(void)shutdown(c->fd, SHUT_RDWR);
 	pthread_mutex_unlock(&be->mu);

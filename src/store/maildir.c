@@ -1174,6 +1174,12 @@ static void maildir_commit(void *msg, struct store_result *results)
 		goto fail;
 	}
 
+	/* known before any link: a later replace must find these, even if
+	 * this commit fails and leaves one behind (a needless add only costs
+	 * that replace a scan) */
+	for (size_t k = 0; k < m->nmb; k++)
+		maildir_seen_add(st->seen, m->mb[k].dir, m->id_esc);
+
 	/* An unnamed spool gets its names here (a named one has its first):
 	 * straight into new/ where it can, else into tmp/ for the rename. */
 	for (size_t k = m->unnamed ? 0 : 1; k < m->nmb; k++)
@@ -1199,7 +1205,9 @@ static void maildir_commit(void *msg, struct store_result *results)
 		mb->in_tmp = false;
 		mb->in_new = true;
 	}
-	for (size_t k = 0; k < m->nmb; k++) /* a later replace must find these */
+	/* and after: a mailbox first read between that add and the links
+	 * (by a recovered delivery beside this one) did not see them */
+	for (size_t k = 0; k < m->nmb; k++)
 		maildir_seen_add(st->seen, m->mb[k].dir, m->id_esc);
 
 	/* Only the new/ entries need to be durable: an unsynced tmp/ entry that

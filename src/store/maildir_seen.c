@@ -118,7 +118,7 @@ static int box_read(struct maildir_seen *s, struct seen_box *b, const char *sub)
 		return errno == ENOENT ? 0 : -1; /* no mailbox yet: nothing in it */
 	int rc = 0;
 	struct dirent *de;
-	while (rc == 0 && (de = readdir(d)) != NULL) {
+	for (errno = 0; rc == 0 && (de = readdir(d)) != NULL; errno = 0) {
 		const char *dot = strchr(de->d_name, '.');
 		const char *end = dot ? strchr(dot + 1, '.') : NULL;
 		if (!end)
@@ -127,6 +127,8 @@ static int box_read(struct maildir_seen *s, struct seen_box *b, const char *sub)
 		    box_add(s, b, id_key(dot + 1, (size_t)(end - dot - 1))) != 0)
 			rc = -1;
 	}
+	if (errno) /* a read error is not the end: a half-read box would say "surely not" */
+		rc = -1;
 	closedir(d);
 	return rc;
 }
@@ -212,9 +214,12 @@ void maildir_seen_add(struct maildir_seen *s, const char *dir, const char *id)
 {
 	if (!s)
 		return;
+	time_t now = time(NULL);
 	pthread_mutex_lock(&s->mu);
+	sweep(s, now); /* adds come with every delivery: lookups only with recovered ones */
 	struct seen_box **p = box_slot(s, dir);
-	if (*p && box_add(s, *p, id_key(id, strlen(id))) != 0)
-		box_drop(s, p); /* it could not say "surely not" any more */
+	/* past the budget a box goes rather than grow: a lookup then scans */
+	if (*p && (s->total >= MAILDIR_SEEN_BUDGET || box_add(s, *p, id_key(id, strlen(id))) != 0))
+		box_drop(s, p);
 	pthread_mutex_unlock(&s->mu);
 }

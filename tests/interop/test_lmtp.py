@@ -740,3 +740,40 @@ def test_shutdown_gives_up_a_delivery_the_lmtp_server_holds(start_server, tmp_pa
         assert len(fake.messages) == 1 and b" id %s" % qid.encode() in fake.messages[0][1]
     finally:
         fake.close()
+
+
+class SilentLmtp(FakeServer):
+    """Takes connections and never says a word (no greeting)."""
+
+    def __init__(self):
+        self.gone = threading.Event()
+        super().__init__()
+
+    def serve(self, c):
+        self.gone.wait(DRAIN_WAIT)
+
+    def close(self):
+        self.gone.set()
+        super().close()
+
+
+def test_shutdown_gives_up_a_delivery_waiting_for_the_greeting(start_server):
+    """The same while the delivery still waits for a new connection's
+    greeting (lmtp_timeout, 5 minutes), where ending the connection does
+    not wake the wait: it looks at the stop every second."""
+    fake = SilentLmtp()
+    try:
+        srv = start_server(config={"store": "lmtp", "lmtp": "127.0.0.1:%d" % fake.port,
+                                   "shutdown_timeout": "1"})
+        with srv.connect() as c:
+            c.ehlo()
+            qid = queue_id(sent(c, ["alice@localhost"]))
+        wait_for(lambda: fake.conns, "a connection to the LMTP server")
+        started = time.monotonic()
+        srv.stop()
+        assert time.monotonic() - started < 10
+        log = srv.log()
+        assert "event=shutdown_deliveries_given_up deliveries=1" in log, log[-2000:]
+        assert "event=deferred queue_id=%s" % qid in log and "given up at shutdown" in log, log[-2000:]
+    finally:
+        fake.close()
