@@ -180,10 +180,11 @@ static int cmd_list(struct queue *q, uint64_t now, struct buf *out)
 	int e = v ? queue_index_snapshot(q, &slots, &nslots) : -1;
 	pthread_mutex_unlock(&q->mu);
 	if (!v || e) {
+		buf_append_str(out, v ? "error: the queue's index cannot be read (or out of memory)\n"
+				      : "error: out of memory\n");
 		for (size_t i = 0; v && i < k; i++)
 			free(v[i].last_error);
 		free(v);
-		buf_append_str(out, "error: out of memory\n");
 		return -1;
 	}
 	struct buf lines; /* the count comes first, known at the end */

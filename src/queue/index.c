@@ -252,11 +252,15 @@ struct queue_entry *queue_index_load_slot(struct queue *q, uint32_t i)
 	return slot_load(q, i, &s);
 }
 
-bool queue_index_slot_is(struct queue *q, uint32_t i, const char *id)
+int queue_index_slot_is(struct queue *q, uint32_t i, const char *id)
 {
 	struct queue_slot s;
-	return i < q->index_slots && slot_read(q, i, &s) == 0 && s.id[0] &&
-	       strncmp(s.id, id, sizeof(s.id)) == 0;
+	if (i >= q->index_slots)
+		return 0;
+	int e = slot_read(q, i, &s);
+	if (e)
+		return -e;
+	return s.id[0] && strncmp(s.id, id, sizeof(s.id)) == 0;
 }
 
 /* What a scan does with a used slot. */
@@ -458,8 +462,11 @@ int queue_index_snapshot(struct queue *q, struct queue_slot **out, size_t *n)
 	for (uint32_t pos = 0; pos < q->index_slots && *n < q->index_used;) {
 		uint32_t k = q->index_slots - pos < SCAN_SLOTS ? q->index_slots - pos : SCAN_SLOTS;
 		size_t want = (size_t)k * SLOT_SIZE;
-		if (pread(q->index_fd, chunk, want, (off_t)pos * SLOT_SIZE) != (ssize_t)want)
-			break; /* what could be read: the rest is not listed */
+		if (pread(q->index_fd, chunk, want, (off_t)pos * SLOT_SIZE) != (ssize_t)want) {
+			free(chunk); /* a list that leaves messages out says so */
+			free(v);
+			return -1;
+		}
 		for (uint32_t i = 0; i < k && *n < q->index_used; i++) {
 			memcpy(&v[*n], chunk + (size_t)i * SLOT_SIZE, sizeof(*v));
 			if (v[*n].id[0])

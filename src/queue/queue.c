@@ -854,16 +854,19 @@ struct recovery {
 	struct queue_idmap indexed; /* messages moved to the index meanwhile */
 };
 
-/* Whether id was moved to the index meanwhile: its slot and map cell. */
-static bool indexed(struct queue *q, struct recovery *rc, const char *id, uint32_t *slot,
-		    size_t *at)
+/* Whether id was moved to the index meanwhile (1: its slot and map cell;
+ * -errno: the index cannot be read). */
+static int indexed(struct queue *q, struct recovery *rc, const char *id, uint32_t *slot,
+		   size_t *at)
 {
 	uint64_t key = queue_idmap_key(id);
 	*at = SIZE_MAX;
-	while (queue_idmap_next(&rc->indexed, key, at, slot))
-		if (queue_index_slot_is(q, *slot, id)) /* the hash's candidates: the id decides */
-			return true;
-	return false;
+	while (queue_idmap_next(&rc->indexed, key, at, slot)) {
+		int r = queue_index_slot_is(q, *slot, id); /* the hash's candidates: the id decides */
+		if (r != 0)
+			return r; /* 1, or -errno: cannot tell */
+	}
+	return 0;
 }
 
 /* id's entry in *e: in memory, or brought back from the index; NULL: none.
@@ -874,8 +877,11 @@ static int recovered(struct queue *q, struct recovery *rc, const char *id, struc
 {
 	uint32_t slot;
 	size_t at;
-	if ((*e = queue_find(q, id)) || !indexed(q, rc, id, &slot, &at))
+	if ((*e = queue_find(q, id)))
 		return 0;
+	int r = indexed(q, rc, id, &slot, &at);
+	if (r <= 0)
+		return -r;
 	errno = 0;
 	if (!(*e = queue_index_load_slot(q, slot)))
 		return errno ? errno : EIO;
@@ -1010,7 +1016,7 @@ static bool spill_owned(struct queue *q, struct recovery *rc, const char *name)
 	struct queue_entry *e = queue_find(q, name);
 	uint32_t slot;
 	size_t at;
-	return e ? e->spill : indexed(q, rc, name, &slot, &at);
+	return e ? e->spill : indexed(q, rc, name, &slot, &at) != 0; /* unknown: kept */
 }
 
 /* A segment's records end at off. Past them the file holds zeros (written
@@ -1287,8 +1293,14 @@ static void seg_remove(struct queue *q, struct qseg *s)
 		(void)unlink(path);
 		return;
 	}
+	/* never over an earlier one: numbers start again when the journal empties */
 	snprintf(aside, sizeof(aside), "%s.damaged", path);
-	if (rename(path, aside) == 0)
+	int r = renameat2(AT_FDCWD, path, AT_FDCWD, aside, RENAME_NOREPLACE);
+	if (r != 0 && errno == EEXIST) {
+		snprintf(aside, sizeof(aside), "%s.damaged.%lld", path, (long long)time(NULL));
+		r = renameat2(AT_FDCWD, path, AT_FDCWD, aside, RENAME_NOREPLACE);
+	}
+	if (r == 0)
 		log_msg(LOG_WARN, "event=queue_segment_kept path=%s reason=\"data past a record that "
 			"does not check out: kept for salvage, not read again\"", aside);
 	else

@@ -233,8 +233,9 @@ bool queue_index_put(struct queue *q, struct queue_entry *e, uint32_t *slot);
 /* Load slot i into memory whatever the limit; NULL if it is free or
  * cannot be read. */
 struct queue_entry *queue_index_load_slot(struct queue *q, uint32_t i);
-/* Whether slot i holds the message id. */
-bool queue_index_slot_is(struct queue *q, uint32_t i, const char *id);
+/* Whether slot i holds the message id: 1 or 0, or -errno when it cannot
+ * be read (not to be taken for "no"). */
+int queue_index_slot_is(struct queue *q, uint32_t i, const char *id);
 /* Whether e belongs in memory at now: being delivered, or due. */
 bool queue_entry_wanted(const struct queue_entry *e, uint64_t now);
 /* Put every entry that is not wanted at now into the index, and the
@@ -261,7 +262,7 @@ struct queue_slot {
 	uint8_t spill, held, recovered;
 };
 /* mu held: a copy of every used slot (*n of them; NULL with *n 0 when there
- * are none, or out of memory: -1). Taken with the entries in memory under
+ * are none), or -1 (out of memory, or the index could not be read). Taken with the entries in memory under
  * one lock, a list sees each message once, wherever it moves meanwhile. */
 int queue_index_snapshot(struct queue *q, struct queue_slot **out, size_t *n);
 /* retry without an id: every slot not held is due now; the count. */
