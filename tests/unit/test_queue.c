@@ -56,6 +56,22 @@ static bool trip(enum fault_op op)
 	return true;
 }
 
+/* No fault any more, or just one: the next call of op fails with err. */
+static void fault_clear(void)
+{
+	memset(&g_fault, 0, sizeof(g_fault));
+	g_fault.free_space = UINT64_MAX;
+}
+
+static void fault_once(enum fault_op op, int err)
+{
+	fault_clear();
+	g_fault.op = op;
+	g_fault.nth = 1;
+	g_fault.once = true;
+	g_fault.err = err;
+}
+
 static int t_open(const char *path, int flags, int mode)
 {
 	if ((flags & O_CREAT) && trip(F_OPEN_CREAT))
@@ -958,11 +974,7 @@ static void append_inside_failing_sync(void)
 	assert_non_null(m);
 	assert_int_equal(queue_msg_write(m, "b\r\n", 3), QUEUE_OK);
 	queue_msg_commit(m, on_done, &g_w3);
-	memset(&g_fault, 0, sizeof(g_fault));
-	g_fault.op = F_FDATASYNC;
-	g_fault.nth = 1;
-	g_fault.once = true; /* the next fdatasync of the file succeeds */
-	g_fault.err = EIO;
+	fault_once(F_FDATASYNC, EIO); /* the next fdatasync of the file succeeds */
 }
 
 static void test_no_ack_after_a_failed_fdatasync(void **state)
@@ -1905,17 +1917,11 @@ static void test_recovery_stops_when_the_index_fails_it(void **state)
 	reopen(f);
 	ctl(f, "delete X1", now, &out);
 	queue_close(f->q);
-	memset(&g_fault, 0, sizeof(g_fault));
-	g_fault.free_space = UINT64_MAX;
-	g_fault.op = F_OPEN_READ; /* segment 1 is reopened to load X1 back */
-	g_fault.nth = 1;
-	g_fault.once = true;
-	g_fault.err = EMFILE;
+	fault_once(F_OPEN_READ, EMFILE); /* segment 1 is reopened to load X1 back */
 	f->q = open_q(f);
 	assert_null(f->q);
 	assert_int_equal(g_fault.calls > 0, 1);
-	memset(&g_fault, 0, sizeof(g_fault));
-	g_fault.free_space = UINT64_MAX;
+	fault_clear();
 	f->q = open_q(f);
 	assert_non_null(f->q);
 	assert_int_equal(queue_size(f->q), 11);
@@ -1993,16 +1999,10 @@ static void test_unreadable_spill_file_fails_the_start(void **state)
 	char *body = body_of(len);
 	assert_int_equal(put(f, "SP1", body, len, 1), QUEUE_OK);
 	queue_close(f->q);
-	memset(&g_fault, 0, sizeof(g_fault));
-	g_fault.free_space = UINT64_MAX;
-	g_fault.op = F_OPEN_READ;
-	g_fault.nth = 1;
-	g_fault.once = true;
-	g_fault.err = EIO;
+	fault_once(F_OPEN_READ, EIO);
 	f->q = open_q(f);
 	assert_null(f->q);
-	memset(&g_fault, 0, sizeof(g_fault));
-	g_fault.free_space = UINT64_MAX;
+	fault_clear();
 	f->q = open_q(f);
 	assert_non_null(f->q);
 	assert_int_equal(queue_size(f->q), 1);
@@ -2080,12 +2080,7 @@ static void test_failed_sync_of_a_moved_copy(void **state)
 	uint64_t seg = f->q->segs[f->q->nsegs - 1].num, before = f->q->segs[f->q->nsegs - 1].size;
 	pthread_mutex_unlock(&f->q->mu);
 	atomic_store(&f->q->low_space, true); /* move it forward now */
-	memset(&g_fault, 0, sizeof(g_fault));
-	g_fault.free_space = UINT64_MAX;
-	g_fault.op = F_FDATASYNC;
-	g_fault.nth = 1;
-	g_fault.once = true;
-	g_fault.err = EIO;
+	fault_once(F_FDATASYNC, EIO);
 	queue_maintain(f->q);
 	assert_int_equal(stat(head, &sb), 0); /* the copy is not durable: it stays */
 	pthread_mutex_lock(&f->q->mu);
