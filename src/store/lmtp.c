@@ -55,7 +55,6 @@
 
 struct lmtp_conn {
 	const struct lmtp *be;
-	struct lmtp_conn *bprev, *bnext; /* be->busy: in a transaction */
 	int fd;
 	struct lmtp_session *s;
 	char rbuf[LMTP_READ_BUF];
@@ -69,11 +68,10 @@ struct lmtp {
 	char port[8];
 	char *lhlo_name;
 	int connect_ms, io_ms, dot_ms; /* timeouts */
-	pthread_mutex_t mu; /* guards idle[], busy and cancelled */
+	pthread_mutex_t mu; /* guards idle[] */
 	struct lmtp_conn **idle;
 	size_t nidle, idle_max;
-	struct lmtp_conn *busy; /* connections in a transaction: store_cancel ends them */
-	atomic_bool cancelled;  /* store_cancel: every wait ends (wait_fd) */
+	atomic_bool cancelled; /* store_cancel: every wait ends (wait_fd) */
 };
 
 /* What the body holds that the LMTP server must offer an extension for,
@@ -442,48 +440,12 @@ static void conn_put_idle(struct lmtp *be, struct lmtp_conn *c)
 	conn_close(c); /* the pool is full */
 }
 
-/* The connection starts a transaction that store_cancel may end (false:
- * cancelled already). */
-static bool conn_busy(struct lmtp *be, struct lmtp_conn *c)
-{
-	pthread_mutex_lock(&be->mu);
-	bool ok = !atomic_load(&be->cancelled);
-	if (ok) {
-		c->bprev = NULL;
-		c->bnext = be->busy;
-		if (be->busy)
-			be->busy->bprev = c;
-		be->busy = c;
-	}
-	pthread_mutex_unlock(&be->mu);
-	return ok;
-}
-
-/* The transaction ended; whether store_cancel came meanwhile. */
-static bool conn_idle_again(struct lmtp *be, struct lmtp_conn *c)
-{
-	pthread_mutex_lock(&be->mu);
-	if (c->bprev)
-		c->bprev->bnext = c->bnext;
-	else
-		be->busy = c->bnext;
-	if (c->bnext)
-		c->bnext->bprev = c->bprev;
-	bool cancelled = atomic_load(&be->cancelled);
-	pthread_mutex_unlock(&be->mu);
-	return cancelled;
-}
-
-/* A connection ended under a transaction wakes its thread at once: the
- * next poll returns, the read finds the end, the message is deferred. */
+/* Every wait of every delivery ends within LMTP_CANCEL_CHECK_MS (wait_fd);
+ * the deliveries fail then with a temporary failure, and new ones at once. */
 static void lmtp_cancel(void *state)
 {
 	struct lmtp *be = state;
-	pthread_mutex_lock(&be->mu);
 	atomic_store(&be->cancelled, true);
-	for (struct lmtp_conn *c = be->busy; c; c = c->bnext)
-		(void)shutdown(c->fd, SHUT_RDWR);
-	pthread_mutex_unlock(&be->mu);
 }
 
 /* ---- the backend ---- */
@@ -804,12 +766,11 @@ static void lmtp_commit(void *msg, struct store_result *results)
 			return;
 		}
 		bool retry = false;
-		if (!conn_busy(be, c)) {
-			cancelled = true;
+		if ((cancelled = atomic_load(&be->cancelled)))
 			break;
-		}
 		ev = transact(m, c, &retry, &spool_err);
-		if ((cancelled = conn_idle_again(be, c)) || ev != LMTP_EV_CLOSED || !retry || !reused)
+		if ((cancelled = atomic_load(&be->cancelled)) || ev != LMTP_EV_CLOSED || !retry ||
+		    !reused)
 			break;
 		conn_close(c); /* closed by the server while idle: once more, fresh */
 		c = NULL;

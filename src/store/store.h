@@ -92,8 +92,8 @@ bool store_defers_sync(const struct store *st);
  * durable: one flush for all of them. 0 or an errno. */
 int store_sync(struct store *st);
 /* Any thread, at shutdown: deliveries in flight that wait on a peer (an LMTP
- * server) give up at once with a temporary failure, and new ones fail so;
- * their messages stay queued. */
+ * server) give up within a second with a temporary failure, and new ones
+ * fail so; their messages stay queued. */
 void store_cancel(struct store *st);
 /* Warnings the backend found at start that do not stop it (a mailbox it
  * cannot write to, with the path): "" when none. */
