@@ -223,7 +223,7 @@ static void outcome_apply(struct queue *q, struct queue_attempt *o)
 	 * (cut short, or not flushed): its next attempt replaces it too */
 	e->recovered = o->redeliver || (e->recovered && pending);
 	e->active = false;
-	if (o->deferred)
+	if (o->deferred && !o->interrupted)
 		e->attempts++;
 	if (pending && queue_retry_expired(&q->retry, e->queued_at, o->now)) {
 		for (uint32_t i = 0; i < e->nrcpt; i++) {
@@ -240,7 +240,9 @@ static void outcome_apply(struct queue *q, struct queue_attempt *o)
 		pending = false;
 		failed = true;
 	}
-	if (pending)
+	if (pending && o->interrupted)
+		e->next_try = 0; /* the stop's doing, not the target's: at once after the start */
+	else if (pending)
 		e->next_try = queue_retry_next(&q->retry, e->attempts ? e->attempts : 1, o->now);
 	uint32_t nrcpt = e->nrcpt;
 	if (e->deleted || (!pending && !failed))
@@ -409,7 +411,8 @@ void queue_deliver(struct queue *q, struct queue_job *job, struct store *st, uin
 
 	struct queue_attempt *o = malloc(sizeof(*o));
 	if (o)
-		*o = (struct queue_attempt){NULL, e, outcome, text, deferred, false, now, delay, report,
+		*o = (struct queue_attempt){NULL, e, outcome, text, deferred, false,
+					    deferred && store_cancelled(st), now, delay, report,
 					    arg, store_name(st), addr}; /* the addresses go with it */
 	else {
 		for (uint32_t i = 0; addr && i < e->nrcpt; i++)

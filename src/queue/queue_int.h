@@ -112,6 +112,7 @@ struct queue_attempt {
 	char **text;            /* per recipient: the reply; NULL: not tried */
 	bool deferred;          /* some recipient was deferred: one more attempt */
 	bool redeliver;         /* the next attempt replaces what this one left */
+	bool interrupted;       /* given up at shutdown: not an attempt, due at the next start */
 	uint64_t now, delay;
 	queue_report_fn report;
 	void *arg;

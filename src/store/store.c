@@ -4,12 +4,14 @@
 #include "store/backend.h"
 
 #include <stdio.h>
+#include <stdatomic.h>
 #include <stdlib.h>
 #include <string.h>
 
 struct store {
 	const struct store_backend *be;
 	void *state;
+	atomic_bool cancelled; /* store_cancel was called */
 };
 
 struct store_msg {
@@ -144,8 +146,14 @@ int store_sync(struct store *st) { return st->be->sync ? st->be->sync(st->state)
 
 void store_cancel(struct store *st)
 {
+	atomic_store(&st->cancelled, true);
 	if (st->be->cancel)
 		st->be->cancel(st->state);
+}
+
+bool store_cancelled(const struct store *st)
+{
+	return atomic_load(&st->cancelled);
 }
 
 bool store_delivered(struct store *st, const char *rcpt, const char *queue_id)

@@ -95,6 +95,9 @@ int store_sync(struct store *st);
  * server) give up within a second with a temporary failure, and new ones
  * fail so; their messages stay queued. */
 void store_cancel(struct store *st);
+/* Whether store_cancel was called: a failure since is the stop's, not the
+ * target's. */
+bool store_cancelled(const struct store *st);
 /* Warnings the backend found at start that do not stop it (a mailbox it
  * cannot write to, with the path): "" when none. */
 const char *store_warnings(const struct store *st);
