@@ -111,7 +111,7 @@ static enum store_status write_first(struct store *st, struct store_msg *sm, con
 
 static void deliver_group(struct queue *q, struct store *st, const struct qrec_msg *m,
 			  bool recovered, const char *const *rcpts, size_t n, unsigned char *chunk,
-			  size_t chunklen, struct store_result *res)
+			  size_t chunklen, struct store_result *res, bool *damaged)
 {
 	char from[QREC_STR_MAX + 1];
 	memcpy(from, m->from.p, m->from.len);
@@ -137,9 +137,11 @@ static void deliver_group(struct queue *q, struct store *st, const struct qrec_m
 		int fd = queue_spill_path(q, m->id, path, sizeof(path)) ? open(path, O_RDONLY | O_CLOEXEC)
 									 : -1;
 		uint64_t got = 0;
+		uint32_t crc = 0;
 		ssize_t r = -1;
 		if (fd >= 0) {
 			while (s == STORE_OK && (r = read(fd, chunk, chunklen)) > 0) {
+				crc = qrec_crc(crc, chunk, (size_t)r);
 				s = got ? store_msg_write(sm, chunk, (size_t)r)
 					: write_first(st, sm, from, chunk, (size_t)r);
 				got += (uint64_t)r;
@@ -150,6 +152,15 @@ static void deliver_group(struct queue *q, struct store *st, const struct qrec_m
 			s = STORE_IOERR;
 			snprintf(begin_res.text, sizeof(begin_res.text), "spill file %.400s: %s", path,
 				 fd < 0 ? strerror(errno) : "shorter than queued");
+		} else if (s == STORE_OK && crc != m->body_crc) {
+			/* checked here, not at start (reading every spill file
+			 * then made a start with a large queue take minutes): its
+			 * flush never completed, so it never got 250; nothing of
+			 * it is committed, and it goes */
+			s = STORE_IOERR;
+			*damaged = true;
+			snprintf(begin_res.text, sizeof(begin_res.text), "spill file %.400s: does not "
+				 "match its record (its flush never completed): dropped", path);
 		}
 	}
 	if (sm && s == STORE_OK) {
@@ -223,6 +234,11 @@ static void outcome_apply(struct queue *q, struct queue_attempt *o)
 	 * (cut short, or not flushed): its next attempt replaces it too */
 	e->recovered = o->redeliver || (e->recovered && pending);
 	e->active = false;
+	if (o->damaged) { /* half-received: never acknowledged, never delivered */
+		log_msg(LOG_WARN, "event=queue_recover_dropped queue_id=%s reason=\"spill file "
+			"does not match its record: its flush never completed\"", e->id);
+		e->deleted = true;
+	}
 	if (o->deferred && !o->interrupted)
 		e->attempts++;
 	if (pending && queue_retry_expired(&q->retry, e->queued_at, o->now)) {
@@ -333,7 +349,7 @@ void queue_deliver(struct queue *q, struct queue_job *job, struct store *st, uin
 		pthread_mutex_unlock(&q->mu);
 		return;
 	}
-	bool deferred = false;
+	bool deferred = false, damaged = false;
 	char **addr = err ? NULL : calloc(e->nrcpt, sizeof(char *));
 	const char **pending = err ? NULL : calloc(e->nrcpt, sizeof(char *));
 	uint32_t *pending_idx = err ? NULL : calloc(e->nrcpt, sizeof(uint32_t));
@@ -360,14 +376,16 @@ void queue_deliver(struct queue *q, struct queue_job *job, struct store *st, uin
 	if (npending && !res)
 		err = ENOMEM;
 	if (!err && npending) {
-		deliver_group(q, st, &m, e->recovered, pending, npending, chunk, QUEUE_INLINE_MAX, res);
+		deliver_group(q, st, &m, e->recovered, pending, npending, chunk, QUEUE_INLINE_MAX, res,
+			      &damaged);
 		/* one broken mailbox must not hold back the others (Postfix's
 		 * virtual(8) delivers each recipient alone): after a local
 		 * failure of the whole group, each is tried on its own, as a
 		 * replacement (two recipients with one mailbox get one file) */
-		bool alone = npending > 1 && all_failed_locally(res, npending);
+		bool alone = !damaged && npending > 1 && all_failed_locally(res, npending);
 		for (size_t k = 0; alone && k < npending; k++)
-			deliver_group(q, st, &m, true, &pending[k], 1, chunk, QUEUE_INLINE_MAX, &res[k]);
+			deliver_group(q, st, &m, true, &pending[k], 1, chunk, QUEUE_INLINE_MAX, &res[k],
+				      &damaged);
 	}
 	/* as Postfix's delay=: from its arrival to this attempt's end */
 	uint64_t ended = (uint64_t)time(NULL);
@@ -412,8 +430,8 @@ void queue_deliver(struct queue *q, struct queue_job *job, struct store *st, uin
 	struct queue_attempt *o = malloc(sizeof(*o));
 	if (o)
 		*o = (struct queue_attempt){NULL, e, outcome, text, deferred, false,
-					    deferred && store_cancelled(st), now, delay, report,
-					    arg, store_name(st), addr}; /* the addresses go with it */
+					    deferred && store_cancelled(st), damaged, now, delay,
+					    report, arg, store_name(st), addr}; /* the addresses go with it */
 	else {
 		for (uint32_t i = 0; addr && i < e->nrcpt; i++)
 			free(addr[i]);

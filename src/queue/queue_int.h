@@ -113,6 +113,7 @@ struct queue_attempt {
 	bool deferred;          /* some recipient was deferred: one more attempt */
 	bool redeliver;         /* the next attempt replaces what this one left */
 	bool interrupted;       /* given up at shutdown: not an attempt, due at the next start */
+	bool damaged;           /* its spill file does not match its record: it goes */
 	uint64_t now, delay;
 	queue_report_fn report;
 	void *arg;

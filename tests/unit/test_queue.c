@@ -2110,6 +2110,38 @@ static void test_failed_sync_of_a_moved_copy(void **state)
 	buf_fini(&out);
 }
 
+/* A spill file of the right size whose content is not what its record
+ * says (a message whose flush never completed: it never got 250): the start
+ * only looks at sizes now, and the delivery, which checks the CRC as it
+ * reads, delivers nothing of it and drops it. */
+static void test_spill_content_checked_at_delivery(void **state)
+{
+	struct fx *f = *state;
+	size_t len = QUEUE_INLINE_MAX + 100;
+	char *body = body_of(len);
+	assert_int_equal(put(f, "SPB", body, len, 2), QUEUE_OK);
+	free(body);
+	queue_close(f->q);
+	char sp[300];
+	snprintf(sp, sizeof(sp), "%s/spill/SPB", f->qdir);
+	int fd = open(sp, O_RDWR);
+	assert_true(fd >= 0);
+	assert_int_equal(pwrite(fd, "Z", 1, 1000), 1);
+	close(fd);
+	f->q = open_q(f);
+	assert_non_null(f->q);
+	assert_int_equal(queue_size(f->q), 1);
+	struct reports rp = {0};
+	assert_int_equal(run_due(f, (uint64_t)time(NULL), &rp), 1);
+	assert_int_equal(rp.delivered, 0);
+	assert_non_null(strstr(rp.last, "does not match its record"));
+	assert_int_equal(files_of(f, "a"), 0);
+	assert_int_equal(files_of(f, "b"), 0);
+	assert_int_equal(queue_size(f->q), 0);
+	reopen(f);
+	assert_int_equal(queue_size(f->q), 0);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -2162,6 +2194,7 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_relocation_keeps_the_active_limit, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_unreadable_record_deferred_with_its_reason, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_failed_sync_of_a_moved_copy, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_spill_content_checked_at_delivery, setup, teardown),
 		cmocka_unit_test(test_idmap),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
