@@ -141,7 +141,8 @@ static void deliver_group(struct queue *q, struct store *st, const struct qrec_m
 		ssize_t r = -1;
 		if (fd >= 0) {
 			while (s == STORE_OK && (r = read(fd, chunk, chunklen)) > 0) {
-				crc = qrec_crc(crc, chunk, (size_t)r);
+				if (recovered)
+					crc = qrec_crc(crc, chunk, (size_t)r);
 				s = got ? store_msg_write(sm, chunk, (size_t)r)
 					: write_first(st, sm, from, chunk, (size_t)r);
 				got += (uint64_t)r;
@@ -152,11 +153,13 @@ static void deliver_group(struct queue *q, struct store *st, const struct qrec_m
 			s = STORE_IOERR;
 			snprintf(begin_res.text, sizeof(begin_res.text), "spill file %.400s: %s", path,
 				 fd < 0 ? strerror(errno) : "shorter than queued");
-		} else if (s == STORE_OK && crc != m->body_crc) {
-			/* checked here, not at start (reading every spill file
-			 * then made a start with a large queue take minutes): its
-			 * flush never completed, so it never got 250; nothing of
-			 * it is committed, and it goes */
+		} else if (s == STORE_OK && recovered && crc != m->body_crc) {
+			/* checked here for a message found at start, not when
+			 * the start finds it (reading every spill file then made
+			 * a start with a large queue take minutes): its flush
+			 * never completed, so it never got 250; nothing of it is
+			 * committed, and it goes. A message this process spooled
+			 * and flushed needs no check. */
 			s = STORE_IOERR;
 			*damaged = true;
 			snprintf(begin_res.text, sizeof(begin_res.text), "spill file %.400s: does not "
