@@ -1495,6 +1495,15 @@ struct relocation {
 	int err;
 };
 
+/* A message brought in from the index to be moved goes back: a due one
+ * stays only while memory is below the active limit (the index says it is
+ * due, and a load brings it back in its turn). */
+static void index_put_back(struct queue *q, struct queue_entry *e, uint64_t now)
+{
+	if (!queue_entry_wanted(e, now) || q->nentries > q->active_max)
+		(void)queue_index_put(q, e, NULL);
+}
+
 /* Whether e's M or S record lies below its segment's unsure_below: a
  * failed fdatasync may have lost it (a copy moved forward, above all). */
 static bool entry_unsure(struct queue *q, const struct queue_entry *e)
@@ -1510,8 +1519,7 @@ static void rescue_indexed(struct queue *q, struct queue_entry *e, void *arg)
 	struct relocation *r = arg;
 	if (!r->err && entry_unsure(q, e))
 		r->err = relocate(q, e->seg, e);
-	if (!queue_entry_wanted(e, r->now) || q->nentries > q->active_max)
-		(void)queue_index_put(q, e, NULL);
+	index_put_back(q, e, r->now);
 }
 
 /* After a failed fdatasync, the messages whose records it left unsure
@@ -1557,10 +1565,7 @@ static void relocate_indexed(struct queue *q, struct queue_entry *e, void *arg)
 	struct relocation *r = arg;
 	if (!r->err)
 		r->err = relocate(q, r->head, e);
-	/* a due one stays only while memory is below the active limit: the
-	 * index says it is due, and a load brings it back in its turn */
-	if (!queue_entry_wanted(e, r->now) || q->nentries > q->active_max)
-		(void)queue_index_put(q, e, NULL);
+	index_put_back(q, e, r->now);
 }
 
 /* Octets of the journal that no message needs any more. */

@@ -56,22 +56,6 @@ static bool trip(enum fault_op op)
 	return true;
 }
 
-/* No fault any more, or just one: the next call of op fails with err. */
-static void fault_clear(void)
-{
-	memset(&g_fault, 0, sizeof(g_fault));
-	g_fault.free_space = UINT64_MAX;
-}
-
-static void fault_once(enum fault_op op, int err)
-{
-	fault_clear();
-	g_fault.op = op;
-	g_fault.nth = 1;
-	g_fault.once = true;
-	g_fault.err = err;
-}
-
 static int t_open(const char *path, int flags, int mode)
 {
 	if ((flags & O_CREAT) && trip(F_OPEN_CREAT))
@@ -156,6 +140,20 @@ static void fault_set(enum fault_op op, int nth, int err)
 	g_fault.nth = nth;
 	g_fault.err = err;
 	g_fault.free_space = space;
+}
+
+/* No fault any more, or just one: the next call of op fails with err. */
+static void fault_clear(void)
+{
+	memset(&g_fault, 0, sizeof(g_fault));
+	g_fault.free_space = UINT64_MAX;
+}
+
+static void fault_once(enum fault_op op, int err)
+{
+	fault_clear();
+	fault_set(op, 1, err);
+	g_fault.once = true;
 }
 
 /* ---- fixture ---- */
