@@ -2,6 +2,7 @@
 
 #include "common/escape.h"
 
+#include <limits.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <string.h>
@@ -10,6 +11,24 @@
 #include <unistd.h>
 
 static enum log_level log_threshold = LOG_INFO;
+
+/* Lines held by log_hold on this thread. PIPE_BUF octets at most: one
+ * write of them is atomic on a pipe, so other threads' lines never land
+ * inside them (nor in the middle of a line, on a stream socket either). */
+static _Thread_local struct {
+	unsigned depth;
+	size_t len;
+	char data[PIPE_BUF];
+} held;
+
+static void held_write(void)
+{
+	if (held.len) {
+		ssize_t w = write(STDERR_FILENO, held.data, held.len);
+		(void)w;
+	}
+	held.len = 0;
+}
 
 void log_set_level(enum log_level lvl)
 {
@@ -54,11 +73,19 @@ void log_msg(enum log_level lvl, const char *fmt, ...)
 	char line[2048];
 	struct timeval tv;
 	gettimeofday(&tv, NULL);
-	struct tm tm;
-	gmtime_r(&tv.tv_sec, &tm);
-	int n = snprintf(line, sizeof(line), "ts=%04d-%02d-%02dT%02d:%02d:%02d.%03ldZ level=%s ",
-			 tm.tm_year + 1900, tm.tm_mon + 1, tm.tm_mday, tm.tm_hour, tm.tm_min,
-			 tm.tm_sec, (long)(tv.tv_usec / 1000), names[lvl]);
+	/* the date and time to the second, made once a second per thread
+	 * (gmtime_r takes glibc's time zone lock) */
+	static _Thread_local time_t stamped = -1;
+	static _Thread_local char stamp[64];
+	if (tv.tv_sec != stamped) {
+		struct tm tm;
+		gmtime_r(&tv.tv_sec, &tm);
+		snprintf(stamp, sizeof(stamp), "%04d-%02d-%02dT%02d:%02d:%02d", tm.tm_year + 1900,
+			 tm.tm_mon + 1, tm.tm_mday, tm.tm_hour, tm.tm_min, tm.tm_sec);
+		stamped = tv.tv_sec;
+	}
+	int n = snprintf(line, sizeof(line), "ts=%s.%03ldZ level=%s ", stamp,
+			 (long)(tv.tv_usec / 1000), names[lvl]);
 	va_list ap;
 	va_start(ap, fmt);
 	int m = vsnprintf(line + n, sizeof(line) - (size_t)n - 1, fmt, ap);
@@ -67,9 +94,28 @@ void log_msg(enum log_level lvl, const char *fmt, ...)
 	if (len > sizeof(line) - 2)
 		len = cut_line(line, sizeof(line) - 2);
 	line[len++] = '\n';
+	if (held.depth) {
+		_Static_assert(sizeof(line) <= sizeof(held.data), "a held line fits");
+		if (held.len + len > sizeof(held.data))
+			held_write();
+		memcpy(held.data + held.len, line, len);
+		held.len += len;
+		return;
+	}
 	/* one write per line: lines from several threads never interleave */
 	ssize_t w = write(STDERR_FILENO, line, len);
 	(void)w;
+}
+
+void log_hold(void)
+{
+	held.depth++;
+}
+
+void log_release(void)
+{
+	if (held.depth && --held.depth == 0)
+		held_write();
 }
 
 const char *log_quote(char *out, unsigned long outlen, const char *v)

@@ -13,6 +13,11 @@ bool log_enabled(enum log_level lvl);
 /* fmt is a sequence of "key=%s" style pairs; %q quotes is not supported:
  * call log_quote() for free-form values. */
 void log_msg(enum log_level lvl, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+/* Lines logged on this thread between log_hold() and log_release() go out
+ * together, in as few writes as fit (PIPE_BUF octets each), in order: for
+ * a burst of lines, such as one per message of a batch. Calls nest. */
+void log_hold(void);
+void log_release(void);
 /* Quote v for logfmt into out (always quoted, \" and \\ escaped, control
  * octets as \xNN); returns out. */
 const char *log_quote(char *out, unsigned long outlen, const char *v);

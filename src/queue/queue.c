@@ -744,10 +744,13 @@ static void flush_round(struct queue *q, struct queue_msg *batch)
 	}
 	pthread_mutex_unlock(&q->mu);
 
-	/* durable: said (logged) before any delivery can take it */
+	/* durable: said (logged) before any delivery can take it, the batch's
+	 * lines in one write */
+	log_hold();
 	for (struct queue_msg *m = batch; m && q->on_queued; m = m->next)
 		if (!m->err)
 			q->on_queued(m->arg);
+	log_release();
 
 	bool any = false;
 	pthread_mutex_lock(&q->mu);

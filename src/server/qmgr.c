@@ -142,8 +142,15 @@ static void deliver_work(struct srv_cpu_job *job)
 {
 	struct qmgr_job *j = (struct qmgr_job *)job;
 	struct srv_shared *sh = j->m->sh;
+	/* a job of several messages (Maildir: each takes well under a
+	 * millisecond) writes its lines at its end, in one write; an LMTP job's
+	 * one message may wait minutes, and its lines must not */
+	if (j->n > 1)
+		log_hold();
 	for (size_t i = 0; i < j->n; i++)
 		queue_deliver(sh->queue, j->msgs[i], sh->store, (uint64_t)time(NULL), report, NULL);
+	if (j->n > 1)
+		log_release();
 }
 
 static void tick(struct srv_qmgr *m);
