@@ -266,26 +266,33 @@ int queue_index_slot_is(struct queue *q, uint32_t i, const char *id)
 /* What a scan does with a used slot. */
 enum visit { SKIP, LOAD, STOP };
 
-/* Visit every used slot once, from index_pos on when rotate (else from
- * the start); load those the visitor wants. The number loaded, or -1 if
- * the scan did not see every slot (stopped, or a read failed). */
-static long scan(struct queue *q, bool rotate,
+/* Visit used slots once each, from *cursor on: to the end and round to
+ * where it began when wrap, else to the end only; load those the visitor
+ * wants. *cursor is left where the next scan goes on. The number loaded,
+ * or -1 if the scan did not see every slot it was to (stopped, or a read
+ * failed: *failed). */
+static long scan(struct queue *q, uint32_t *cursor, bool wrap,
 		 enum visit (*visit)(void *arg, const struct queue_slot *s, struct queue_entry **e),
-		 void *arg)
+		 void *arg, bool *failed)
 {
+	*failed = false;
 	unsigned char *chunk = malloc((size_t)SCAN_SLOTS * SLOT_SIZE);
-	if (!chunk)
+	if (!chunk) {
+		*failed = true;
 		return -1;
-	uint32_t total = q->index_slots, pos = rotate && q->index_pos < total ? q->index_pos : 0;
+	}
+	uint32_t total = q->index_slots, pos = *cursor < total ? *cursor : 0;
+	uint32_t span = wrap ? total : total - pos;
 	uint32_t seen = 0, n = 0, k = 0;
 	long loaded = 0;
 	bool whole = true;
-	while (seen < total && q->index_used > 0) {
+	while (seen < span && q->index_used > 0) {
 		if (k == n) {
 			n = total - pos < SCAN_SLOTS ? total - pos : SCAN_SLOTS;
 			size_t want = (size_t)n * SLOT_SIZE;
 			if (pread(q->index_fd, chunk, want, (off_t)pos * SLOT_SIZE) != (ssize_t)want) {
 				whole = false;
+				*failed = true;
 				break;
 			}
 			k = 0;
@@ -313,14 +320,13 @@ static long scan(struct queue *q, bool rotate,
 		else if (v == LOAD) {
 			loaded++;
 			if (visit(arg, &s, &e) == STOP) { /* told of the load; enough? */
-				whole = seen == total;
+				whole = seen == span;
 				break;
 			}
 		}
 	}
 	free(chunk);
-	if (rotate)
-		q->index_pos = q->index_slots ? pos % q->index_slots : 0;
+	*cursor = q->index_slots ? pos % q->index_slots : 0;
 	return whole ? loaded : -1;
 }
 
@@ -355,7 +361,8 @@ size_t queue_index_load_due(struct queue *q, uint64_t now, size_t max)
 	if (max == 0)
 		return 0;
 	struct due_scan d = {now, UINT64_MAX, max, 0};
-	long r = scan(q, true, visit_due, &d);
+	bool failed;
+	long r = scan(q, &q->index_pos, true, visit_due, &d, &failed);
 	/* a whole pass saw every slot left: none is due before min_due */
 	if (r >= 0)
 		q->index_due = q->index_used ? d.min_due : UINT64_MAX;
@@ -382,34 +389,38 @@ static enum visit visit_id(void *arg, const struct queue_slot *s, struct queue_e
 struct queue_entry *queue_index_load_id(struct queue *q, const char *id)
 {
 	struct id_scan d = {id, NULL};
+	uint32_t from = 0;
+	bool failed;
 	if (q->index_used)
-		(void)scan(q, false, visit_id, &d);
+		(void)scan(q, &from, false, visit_id, &d, &failed);
 	return d.found;
 }
 
 struct seg_scan {
 	struct queue *q;
 	uint64_t seg;
-	void (*fn)(struct queue *q, struct queue_entry *e, void *arg);
+	bool (*fn)(struct queue *q, struct queue_entry *e, void *arg);
 	void *arg;
 };
 
 static enum visit visit_seg(void *arg, const struct queue_slot *s, struct queue_entry **e)
 {
 	struct seg_scan *d = arg;
-	if (*e) {
-		d->fn(d->q, *e, d->arg);
-		return SKIP;
-	}
+	if (*e)
+		return d->fn(d->q, *e, d->arg) ? STOP : SKIP;
 	return s->seg == d->seg || s->snap_seg == d->seg ? LOAD : SKIP;
 }
 
-void queue_index_each_in_seg(struct queue *q, uint64_t seg,
-			     void (*fn)(struct queue *q, struct queue_entry *e, void *arg), void *arg)
+int queue_index_each_in_seg(struct queue *q, uint64_t seg, uint32_t *cursor,
+			    bool (*fn)(struct queue *q, struct queue_entry *e, void *arg), void *arg)
 {
 	struct seg_scan d = {q, seg, fn, arg};
-	if (q->index_used)
-		(void)scan(q, false, visit_seg, &d);
+	bool failed = false;
+	if (q->index_used && *cursor < q->index_slots &&
+	    scan(q, cursor, false, visit_seg, &d, &failed) < 0)
+		return failed ? -1 : 0;
+	*cursor = UINT32_MAX;
+	return 1;
 }
 
 /* ---- retry all, settle ---- */

@@ -61,6 +61,7 @@
 #include <inttypes.h>
 #include <limits.h>
 #include <malloc.h>
+#include <sched.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -1496,6 +1497,7 @@ static int relocate(struct queue *q, uint64_t head_num, struct queue_entry *e)
 struct relocation {
 	uint64_t head, now;
 	int err;
+	size_t moved;
 };
 
 /* A message brought in from the index to be moved goes back: a due one
@@ -1517,12 +1519,13 @@ static bool entry_unsure(struct queue *q, const struct queue_entry *e)
 }
 
 /* A message of the index whose records are unsure: copied again. */
-static void rescue_indexed(struct queue *q, struct queue_entry *e, void *arg)
+static bool rescue_indexed(struct queue *q, struct queue_entry *e, void *arg)
 {
 	struct relocation *r = arg;
 	if (!r->err && entry_unsure(q, e))
 		r->err = relocate(q, e->seg, e);
 	index_put_back(q, e, r->now);
+	return false;
 }
 
 /* After a failed fdatasync, the messages whose records it left unsure
@@ -1549,10 +1552,13 @@ static int rescue_unsure(struct queue *q)
 		}
 		e = relocate(q, x->seg, x);
 	}
-	struct relocation r = {0, (uint64_t)time(NULL), e};
-	for (size_t i = 0; i < q->nsegs && !r.err; i++)
-		if (q->segs[i].unsure_below)
-			queue_index_each_in_seg(q, q->segs[i].num, rescue_indexed, &r);
+	struct relocation r = {0, (uint64_t)time(NULL), e, 0};
+	for (size_t i = 0; i < q->nsegs && !r.err; i++) {
+		uint32_t from = 0;
+		if (q->segs[i].unsure_below &&
+		    queue_index_each_in_seg(q, q->segs[i].num, &from, rescue_indexed, &r) < 0)
+			r.err = EIO;
+	}
 	if (r.err || busy)
 		return r.err ? r.err : EAGAIN;
 	pthread_mutex_unlock(&q->mu);
@@ -1562,13 +1568,59 @@ static int rescue_unsure(struct queue *q)
 	return e ? e : q->sync_failures != failures ? EAGAIN : 0;
 }
 
-/* A message of the index that pins the head segment: moved, and back. */
-static void relocate_indexed(struct queue *q, struct queue_entry *e, void *arg)
+/* A message of the index that pins the head segment: moved, and back;
+ * true when a batch of moves is done (move_head yields the lock then). */
+static bool relocate_indexed(struct queue *q, struct queue_entry *e, void *arg)
 {
 	struct relocation *r = arg;
 	if (!r->err)
 		r->err = relocate(q, r->head, e);
 	index_put_back(q, e, r->now);
+	return !r->err && ++r->moved % QUEUE_MOVE_BATCH == 0;
+}
+
+/* Between two batches of moves the lock is let go, so that sessions'
+ * appends (and their 250s) do not wait for a whole segment's worth. */
+static void yield_mu(struct queue *q)
+{
+	q->move_yields++;
+	pthread_mutex_unlock(&q->mu);
+	sched_yield();
+	pthread_mutex_lock(&q->mu);
+}
+
+/* Copy every message whose M or latest S record is in the head segment
+ * num forward (mu held; let go between batches). 0, or why not all could
+ * be; *busy: one was being delivered (it holds its records: next time). */
+static int move_head(struct queue *q, uint64_t num, bool *busy)
+{
+	struct relocation r = {num, (uint64_t)time(NULL), 0, 0};
+	/* in memory: the list may change while the lock is let go, so each
+	 * batch walks it from the start (those moved no longer match) */
+	for (bool again = true; again && !r.err;) {
+		again = false;
+		for (struct queue_entry *x = q->head; x && !r.err; x = x->next) {
+			if (x->seg != num && x->snap_seg != num)
+				continue;
+			if (x->active) {
+				*busy = true;
+				continue;
+			}
+			r.err = relocate(q, num, x);
+			if (!r.err && ++r.moved % QUEUE_MOVE_BATCH == 0) {
+				again = true;
+				break;
+			}
+		}
+		if (again)
+			yield_mu(q);
+	}
+	/* in the index: slot by slot, going on where the last batch stopped */
+	uint32_t from = 0;
+	int done = 0;
+	while (!r.err && (done = queue_index_each_in_seg(q, num, &from, relocate_indexed, &r)) == 0)
+		yield_mu(q);
+	return r.err ? r.err : done < 0 ? EIO : 0;
 }
 
 /* Octets of the journal that no message needs any more. */
@@ -1619,21 +1671,10 @@ void queue_maintain(struct queue *q)
 		 * a queue of deferred mail in bulk is not rewritten every minute */
 		if (!atomic_load(&q->low_space) && head->live_bytes * QUEUE_MOVE_RATIO > dead_bytes(q))
 			break;
-		int e = 0;
 		bool busy = false;
 		uint64_t num = head->num, failures = q->sync_failures;
-		for (struct queue_entry *x = q->head; x && !e; x = x->next) {
-			if (x->seg != num && x->snap_seg != num)
-				continue;
-			if (x->active) {
-				busy = true;
-				continue;
-			}
-			e = relocate(q, num, x);
-		}
-		struct relocation r = {num, (uint64_t)time(NULL), e};
-		queue_index_each_in_seg(q, num, relocate_indexed, &r);
-		if ((e = r.err) != 0 || busy)
+		int e = move_head(q, num, &busy); /* head may have moved: segs can grow */
+		if (e || busy || q->sync_failures != failures)
 			break;
 		pthread_mutex_unlock(&q->mu);
 		e = queue_sync(q); /* the copies are durable before the original goes */

@@ -26,6 +26,8 @@
 /* The head segment's live messages are copied forward only when the
  * journal holds this many times their size in dead records. */
 #define QUEUE_MOVE_RATIO 4
+/* Messages maintenance moves forward per hold of the queue's lock. */
+#define QUEUE_MOVE_BATCH 64
 
 /* One journal segment: <dir>/journal/<16 hex digits>. */
 struct qseg {
@@ -140,6 +142,7 @@ struct queue {
 	bool jdir_dirty;    /* a segment was created: fsync the journal directory */
 	bool rotate;        /* a flush failed: the next append starts a new segment */
 	uint64_t sync_failures; /* failed flush rounds so far: one during a move voids it */
+	uint64_t move_yields;   /* times maintenance let the lock go between moves (tests) */
 	atomic_bool low_space; /* ENOSPC, or below min_free: reclaim even a small segment */
 	struct queue_entry *head, *tail;
 	/* Entries to look at first for delivery: new ones, retried and
@@ -248,10 +251,13 @@ void queue_index_settle(struct queue *q, uint64_t now);
 size_t queue_index_load_due(struct queue *q, uint64_t now, size_t max);
 /* Load the message id into memory whatever the limit; NULL if no slot has it. */
 struct queue_entry *queue_index_load_id(struct queue *q, const char *id);
-/* Load every message whose M or latest S record is in segment seg, one
- * at a time, and call fn on it (which may put it back). */
-void queue_index_each_in_seg(struct queue *q, uint64_t seg,
-			     void (*fn)(struct queue *q, struct queue_entry *e, void *arg), void *arg);
+/* Load the messages whose M or latest S record is in segment seg, one at
+ * a time, from slot *cursor (0 at first) on, and call fn on each (which
+ * may put it back); fn returns true to stop there, for now. 1: the pass
+ * reached the last slot; 0: stopped by fn, to go on from *cursor; -1: the
+ * index could not be read. */
+int queue_index_each_in_seg(struct queue *q, uint64_t seg, uint32_t *cursor,
+			    bool (*fn)(struct queue *q, struct queue_entry *e, void *arg), void *arg);
 /* One message in the index: what the entry holds, but its recipients'
  * states, which its latest S record has. */
 struct queue_slot {
