@@ -702,32 +702,50 @@ bool smtp_cmd_valid_helo(const char *arg, size_t len)
 	return c.n <= SMTP_DOMAIN_MAX && parse_domain(&c, &utf8) && cur_end(&c);
 }
 
-enum smtp_parse_status smtp_cmd_parse_bdat(const char *arg, size_t len, uint64_t *size, bool *last)
+/* The leading chunk-size: its length in arg (0: none), the value in *size. */
+static size_t bdat_size_token(const char *arg, size_t len, uint64_t *size,
+			      enum smtp_parse_status *st)
 {
 	const unsigned char *s = (const unsigned char *)arg;
-	*size = 0;
-	*last = false;
-
-	/* RFC 3030 §2: bdat-cmd = "BDAT" SP chunk-size [ SP end-marker ] */
 	size_t i = 0;
 	while (i < len && is_digit(s[i]))
 		i++;
+	*st = SMTP_PARSE_SYNTAX;
+	if (i == 0 || (i < len && s[i] != ' '))
+		return 0;
+	/* chunk-size = 1*DIGIT (no 20-digit cap, unlike SIZE in RFC 1870):
+	 * leading zeros are allowed, so only the value can overflow */
+	size_t z = 0;
+	while (z + 1 < i && s[z] == '0')
+		z++;
+	*st = parse_number(s + z, i - z, size);
+	return *st == SMTP_PARSE_OK ? i : 0;
+}
+
+enum smtp_parse_status smtp_cmd_parse_bdat(const char *arg, size_t len, uint64_t *size, bool *last)
+{
+	*size = 0;
+	*last = false;
+	/* RFC 3030 §2: bdat-cmd = "BDAT" SP chunk-size [ SP end-marker ] */
+	enum smtp_parse_status st;
+	uint64_t value = 0;
+	size_t i = bdat_size_token(arg, len, &value, &st);
 	if (i == 0)
-		return SMTP_PARSE_SYNTAX;
+		return st;
 	bool is_last = false;
 	if (i < len) {
 		if (!str_ieq(arg + i, len - i, " LAST"))
 			return SMTP_PARSE_SYNTAX;
 		is_last = true;
 	}
-	/* chunk-size = 1*DIGIT (no 20-digit cap, unlike SIZE in RFC 1870):
-	 * leading zeros are allowed, so only the value can overflow */
-	size_t z = 0;
-	while (z + 1 < i && s[z] == '0')
-		z++;
-	enum smtp_parse_status st = parse_number(s + z, i - z, size);
-	if (st != SMTP_PARSE_OK)
-		return st;
+	*size = value;
 	*last = is_last;
 	return SMTP_PARSE_OK;
+}
+
+bool smtp_cmd_bdat_size(const char *arg, size_t len, uint64_t *size)
+{
+	enum smtp_parse_status st;
+	*size = 0;
+	return bdat_size_token(arg, len, size, &st) > 0;
 }

@@ -119,5 +119,9 @@ bool smtp_cmd_valid_helo(const char *arg, size_t len);
  * Reading: RFC 3030 §2 exactly: 1*DIGIT [SP "LAST"] (LAST in any case, one SP);
  * more than 20 digits or above UINT64_MAX: BAD_PARAM; anything else SYNTAX. */
 enum smtp_parse_status smtp_cmd_parse_bdat(const char *arg, size_t len, uint64_t *size, bool *last);
+/* Whether a BDAT argument starts with a chunk-size that parses (digits,
+ * then a space or the end), whatever follows: the octets that follow the
+ * command then, refused or not (RFC 3030 §2); the size in *size. */
+bool smtp_cmd_bdat_size(const char *arg, size_t len, uint64_t *size);
 
 #endif

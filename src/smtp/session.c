@@ -503,14 +503,12 @@ static struct smtp_reply h_data(struct smtp_session *s, const struct smtp_cmd *c
 static void refuse_octets(struct smtp_session *s, const struct smtp_cmd *cmd, struct smtp_reply r)
 {
 	uint64_t size;
-	bool last;
-
-	if (smtp_cmd_parse_bdat(cmd->arg, cmd->arg_len, &size, &last) != SMTP_PARSE_OK) {
+	if (!smtp_cmd_bdat_size(cmd->arg, cmd->arg_len, &size)) {
 		answer(s, r);
 		return;
 	}
 	s->bdat_left = size;
-	s->bdat_last = last;
+	s->bdat_last = false;
 	s->bdat_refusal = r;
 	s->bdat_discard = true;
 	s->bdat_prev_state = s->state;
@@ -521,9 +519,11 @@ static struct smtp_reply h_bdat(struct smtp_session *s, const struct smtp_cmd *c
 {
 	uint64_t size;
 	bool last;
-	if (smtp_cmd_parse_bdat(cmd->arg, cmd->arg_len, &size, &last) != SMTP_PARSE_OK)
-		/* no trustworthy size: nothing can be skipped */
-		return mk(501, ESC_PROTO_INVALID_ARGUMENTS, "Syntax: BDAT size [LAST]");
+	if (smtp_cmd_parse_bdat(cmd->arg, cmd->arg_len, &size, &last) != SMTP_PARSE_OK) {
+		/* "BDAT 30 LASTX": its 30 octets follow all the same */
+		refuse_octets(s, cmd, mk(501, ESC_PROTO_INVALID_ARGUMENTS, "Syntax: BDAT size [LAST]"));
+		return REPLY_NONE;
+	}
 	struct smtp_reply refusal = need_recipients(s);
 	if (refusal.code) {
 		refuse_octets(s, cmd, refusal); /* the chunk is consumed first, then refused */

@@ -113,7 +113,14 @@ static void run_args(const uint8_t *a, size_t n)
 
 	uint64_t size = 7;
 	bool last = true;
+	uint64_t chunk = 9;
+	bool sized = smtp_cmd_bdat_size(s, n, &chunk);
 	st = smtp_cmd_parse_bdat(s, n, &size, &last);
+	/* a whole BDAT argument has the size its octets are skipped by */
+	if (st == SMTP_PARSE_OK)
+		check(sized && chunk == size);
+	if (sized)
+		check(n > 0 && a[0] >= '0' && a[0] <= '9');
 	if (st == SMTP_PARSE_OK) {
 		size_t digits = 0;
 		uint64_t v = 0;

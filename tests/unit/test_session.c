@@ -844,6 +844,16 @@ static void bdat(void **st)
 	/* a refused BDAT still has its octets skipped */
 	assert_string_equal(talk(f, "BDAT 6\r\nNOOP\r\nNOOP\r\n"),
 			    "503 5.5.1 Error: need MAIL command\r\n250 2.0.0 Ok\r\n");
+	/* and so has one whose size parses but whose end marker does not: its
+	 * octets are no commands (a black-box test had them run as RCPT) */
+	talk(f, "MAIL FROM:<a@b.test>\r\nRCPT TO:<u@localhost>\r\n");
+	static const char *const bad[] = {"BDAT 23 LASTX", "BDAT 23  LAST", "BDAT 23 LAST x", "BDAT 23 LAST LAST"};
+	for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
+		char in[128];
+		snprintf(in, sizeof(in), "%s\r\nRCPT TO:<x@localhost>\r\nNOOP\r\n", bad[i]);
+		assert_string_equal(talk(f, in), "501 5.5.4 Syntax: BDAT size [LAST]\r\n250 2.0.0 Ok\r\n");
+	}
+	assert_string_equal(talk(f, "BDAT 4 LAST\r\nab\r\n"), "250 2.0.0 Ok: queued as Q3\r\n");
 	/* too big: the chunk gets 552 and the transaction ends */
 	talk(f, "MAIL FROM:<a@b.test>\r\nRCPT TO:<u@localhost>\r\n");
 	static char big[1200];
