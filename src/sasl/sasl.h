@@ -40,6 +40,7 @@ struct sasl_config {
 	/* The key of unknown users' SCRAM salts (creds_secret_load), copied;
 	 * NULL: one drawn at random (salts then change with each process). */
 	const unsigned char *secret;
+	const char *hostname; /* in CRAM-MD5's challenge; NULL: "localhost" */
 };
 
 /* Check a mechanism list as the config key gives it; 0, or -1 with err. */
@@ -85,6 +86,9 @@ struct sasl_sess;
 enum sasl_start_status sasl_sess_start(struct sasl_server *srv, struct creds_db *db,
 				       const char *mech, bool tls, const struct sasl_cb *cb,
 				       struct sasl_sess **out);
+/* Whether the server begins mech's exchange (CRAM-MD5), so that an initial
+ * response to it is a protocol error (RFC 4954 §4: 501). */
+bool sasl_mech_server_first(const char *mech);
 /* The session's view of a start: which reply the SMTP layer gives. */
 enum smtp_auth_start sasl_start_reply(enum sasl_start_status st);
 

@@ -11,6 +11,7 @@
 #include "common/i18n.h"
 #include "common/str.h"
 #include "creds/verify_cache.h"
+#include "sasl/cram.h"
 #include "sasl/sasl.h"
 
 enum mech {
@@ -29,16 +30,19 @@ static const struct mech_info {
 	const char *name;
 	bool plaintext;    /* the password crosses the wire: TLS first */
 	bool client_first; /* an empty initial response is malformed */
+	bool server_first; /* the server's challenge comes first: no initial response */
 	int scram;         /* enum creds_scram_hash, or -1 */
 	enum mech base;    /* the non-PLUS variant */
 } mech_info[M_COUNT] = {
-	[M_SCRAM256_PLUS] = { "SCRAM-SHA-256-PLUS", false, true, CREDS_SCRAM_SHA256, M_SCRAM256 },
-	[M_SCRAM1_PLUS] = { "SCRAM-SHA-1-PLUS", false, true, CREDS_SCRAM_SHA1, M_SCRAM1 },
-	[M_SCRAM256] = { "SCRAM-SHA-256", false, true, CREDS_SCRAM_SHA256, M_SCRAM256 },
-	[M_SCRAM1] = { "SCRAM-SHA-1", false, true, CREDS_SCRAM_SHA1, M_SCRAM1 },
-	[M_PLAIN] = { "PLAIN", true, true, -1, M_PLAIN },
-	[M_LOGIN] = { "LOGIN", true, false, -1, M_LOGIN },
-	[M_CRAM] = { "CRAM-MD5", false, false, -1, M_CRAM },
+	[M_SCRAM256_PLUS] = { "SCRAM-SHA-256-PLUS", false, true, false, CREDS_SCRAM_SHA256, M_SCRAM256 },
+	[M_SCRAM1_PLUS] = { "SCRAM-SHA-1-PLUS", false, true, false, CREDS_SCRAM_SHA1, M_SCRAM1 },
+	[M_SCRAM256] = { "SCRAM-SHA-256", false, true, false, CREDS_SCRAM_SHA256, M_SCRAM256 },
+	[M_SCRAM1] = { "SCRAM-SHA-1", false, true, false, CREDS_SCRAM_SHA1, M_SCRAM1 },
+	[M_PLAIN] = { "PLAIN", true, true, false, -1, M_PLAIN },
+	/* LOGIN: the server asks first, but an initial response is taken as
+	 * the user name (RFC 4954 practice, SPEC §3) */
+	[M_LOGIN] = { "LOGIN", true, false, false, -1, M_LOGIN },
+	[M_CRAM] = { "CRAM-MD5", false, false, true, -1, M_CRAM },
 };
 
 #define ADV_MAX 160
@@ -46,6 +50,7 @@ static const struct mech_info {
 struct sasl_server {
 	Gsasl *ctx;
 	bool cram_md5, plaintext, allow_authzid, no_channel_binding;
+	char hostname[256]; /* in CRAM-MD5's challenge */
 	enum mech order[M_COUNT]; /* configured base mechanisms, in order */
 	size_t norder;
 	char adv[2][2][ADV_MAX]; /* [tls][cb] */
@@ -67,6 +72,7 @@ struct sasl_sess {
 	bool scram_ready, scram_known;
 	struct creds_scram keys;
 	bool tempfail;     /* set by a callback: the step is a 454 */
+	char challenge[CRAM_CHALLENGE_MAX]; /* CRAM-MD5's, once sent */
 	const char *reason;
 	char user[SASL_USER_MAX + 1];
 };
@@ -170,6 +176,8 @@ struct sasl_server *sasl_server_new(const struct sasl_config *cfg, char *err, si
 	srv->plaintext = cfg->plaintext;
 	srv->allow_authzid = cfg->allow_authzid;
 	srv->no_channel_binding = cfg->no_channel_binding;
+	snprintf(srv->hostname, sizeof(srv->hostname), "%s",
+		 cfg->hostname && *cfg->hostname ? cfg->hostname : "localhost");
 	if (cfg->secret)
 		memcpy(srv->secret, cfg->secret, sizeof(srv->secret));
 	each_token(list, add_one, srv);
@@ -181,9 +189,11 @@ struct sasl_server *sasl_server_new(const struct sasl_config *cfg, char *err, si
 		free(srv);
 		return NULL;
 	}
-	/* Every configured mechanism must exist in this libgsasl build. */
+	/* Every configured mechanism libgsasl runs must exist in its build
+	 * (PLAIN and CRAM-MD5 run here). */
 	for (size_t i = 0; i < srv->norder; i++) {
-		if (!gsasl_server_support_p(srv->ctx, mech_info[srv->order[i]].name)) {
+		enum mech m = srv->order[i];
+		if (m != M_PLAIN && m != M_CRAM && !gsasl_server_support_p(srv->ctx, mech_info[m].name)) {
 			snprintf(err, errlen, "GNU SASL was built without %s", mech_info[srv->order[i]].name);
 			sasl_server_free(srv);
 			return NULL;
@@ -341,6 +351,8 @@ static int validate_simple(struct sasl_sess *s, Gsasl_session *gs)
  * rather than by gsasl: GNU SASL 2.2.0's PLAIN server prepares with its
  * inverted flag and refuses any password holding an emoji as malformed. */
 static enum sasl_step_status plain_step(struct sasl_sess *s, const unsigned char *in, size_t len);
+static enum sasl_step_status cram_step(struct sasl_sess *s, const unsigned char *in, size_t len,
+				       unsigned char **out, size_t *outlen);
 
 /* SCRAM: iteration count, salt, StoredKey, ServerKey. Users without keys
  * get plausible ones, so the exchange only fails at the proof. */
@@ -382,25 +394,6 @@ static int scram_prop(struct sasl_sess *s, Gsasl_session *gs, Gsasl_property pro
 	}
 }
 
-/* CRAM-MD5: gsasl computes HMAC-MD5 from the password itself. */
-static int cram_password(struct sasl_sess *s, Gsasl_session *gs)
-{
-	const char *authid = gsasl_property_fast(gs, GSASL_AUTHID);
-	if (authid)
-		note_user(s, authid, strlen(authid));
-	const struct creds_user *u = usable_name(authid) ? creds_db_find(s->db, authid) : NULL;
-	if (u && u->cram_md5)
-		return gsasl_property_set(gs, GSASL_PASSWORD, u->cram_md5);
-	s->reason = !u ? "unknown user" : "no CRAM-MD5 secret for this user";
-	/* a random password: the digest is computed and fails as for a wrong one */
-	unsigned char r[16];
-	char hex[33];
-	if (creds_random(r, sizeof(r)))
-		memset(r, 0x5a, sizeof(r));
-	for (size_t i = 0; i < sizeof(r); i++)
-		snprintf(hex + 2 * i, 3, "%02x", r[i]);
-	return gsasl_property_set(gs, GSASL_PASSWORD, hex);
-}
 
 static int gs_callback(Gsasl *ctx, Gsasl_session *gs, Gsasl_property prop)
 {
@@ -420,9 +413,7 @@ static int gs_callback(Gsasl *ctx, Gsasl_session *gs, Gsasl_property prop)
 		if (mech_info[s->mech].scram < 0)
 			return GSASL_NO_CALLBACK;
 		return scram_prop(s, gs, prop);
-	case GSASL_PASSWORD:
-		/* only CRAM-MD5 may ever learn a password from us */
-		return s->mech == M_CRAM ? cram_password(s, gs) : GSASL_NO_CALLBACK;
+	case GSASL_PASSWORD: /* never learnt from us */
 	case GSASL_CB_TLS_EXPORTER:
 		if (s->cb.type != SASL_CB_TLS_EXPORTER)
 			return GSASL_NO_CALLBACK;
@@ -464,7 +455,7 @@ enum sasl_start_status sasl_sess_start(struct sasl_server *srv, struct creds_db 
 	s->mech = (enum mech)m;
 	if (have_cb)
 		s->cb = *cb;
-	if (m != M_PLAIN) {
+	if (m != M_PLAIN && m != M_CRAM) {
 		if (gsasl_server_start(srv->ctx, mech_info[m].name, &s->gs) != GSASL_OK) {
 			free(s);
 			return SASL_START_TEMPFAIL;
@@ -557,6 +548,8 @@ enum sasl_step_status sasl_sess_step(struct sasl_sess *s, const unsigned char *i
 		return fail(s, "initial response to a server-first mechanism");
 	if (s->mech == M_PLAIN)
 		return plain_step(s, in, in ? len : 0);
+	if (s->mech == M_CRAM)
+		return cram_step(s, in, in ? len : 0, out, outlen);
 	/* RFC 5802 §6: "p" (the client binds) with a mechanism that is not
 	 * -PLUS must fail; libgsasl only checks "y" */
 	if (first && in && len && in[0] == 'p' && mech_info[s->mech].scram >= 0 &&
@@ -639,6 +632,12 @@ void sasl_sess_free(struct sasl_sess *s)
 	free(s);
 }
 
+bool sasl_mech_server_first(const char *mech)
+{
+	int m = find_mech(mech, strlen(mech));
+	return m >= 0 && mech_info[m].server_first;
+}
+
 enum smtp_auth_start sasl_start_reply(enum sasl_start_status st)
 {
 	switch (st) {
@@ -684,6 +683,54 @@ static enum sasl_step_status plain_step(struct sasl_sess *s, const unsigned char
 	free(authcid);
 	if (!ok)
 		return fail(s, "authentication failed");
+	s->finished = true;
+	return SASL_STEP_SUCCESS;
+}
+
+/* CRAM-MD5 (cram.h): the challenge, then "user SP digest". A user without
+ * a CRAM-MD5 secret, or unknown, has the digest checked against a random
+ * one, so the answer takes as long as for a wrong password. */
+static enum sasl_step_status cram_step(struct sasl_sess *s, const unsigned char *in, size_t len,
+				       unsigned char **out, size_t *outlen)
+{
+	if (!s->challenge[0]) {
+		uint64_t r;
+		if (creds_random(&r, sizeof(r))) {
+			s->tempfail = true;
+			return fail(s, "no random numbers");
+		}
+		size_t n = cram_challenge(s->challenge, r, time(NULL), s->srv->hostname);
+		if (!n || !(*out = (unsigned char *)strdup(s->challenge))) {
+			s->tempfail = true;
+			return fail(s, "out of memory");
+		}
+		*outlen = n;
+		return SASL_STEP_CHALLENGE;
+	}
+	size_t user_len;
+	if (!cram_parse(in, len, &user_len) || user_len == 0)
+		return fail(s, "malformed");
+	note_user(s, (const char *)in, user_len);
+	char *name = strndup((const char *)in, user_len);
+	const struct creds_user *u = name && usable_name(name) ? creds_db_find(s->db, name) : NULL;
+	free(name);
+	char dummy[33];
+	const char *secret = u && u->cram_md5 ? u->cram_md5 : NULL;
+	if (!secret) {
+		unsigned char r[16];
+		if (creds_random(r, sizeof(r)))
+			memset(r, 0x5a, sizeof(r));
+		for (size_t i = 0; i < sizeof(r); i++)
+			snprintf(dummy + 2 * i, 3, "%02x", r[i]);
+		secret = dummy;
+	}
+	bool ok = cram_verify(in, len, secret, s->challenge) && secret != dummy;
+	creds_wipe(dummy, sizeof(dummy));
+	if (!ok) {
+		s->reason = !u ? "unknown user" : !u->cram_md5 ? "no CRAM-MD5 secret for this user"
+							  : "wrong password";
+		return fail(s, "authentication failed");
+	}
 	s->finished = true;
 	return SASL_STEP_SUCCESS;
 }

@@ -184,6 +184,7 @@ int srv_auth_init(struct srv_shared *shared, char *err, size_t errlen)
 		.verify_cache_ttl = cfg->auth_cache_ttl,
 		.no_channel_binding = !cfg->auth_channel_binding,
 		.secret = secret,
+		.hostname = cfg->hostname,
 	};
 	sh->sasl = sasl_server_new(&sc, why, sizeof(why));
 	creds_wipe(secret, sizeof(secret));
@@ -297,7 +298,8 @@ static const char *auth_mechs(void *ctx, bool tls)
 	return sasl_server_mechs(sh->sasl, tls, cb);
 }
 
-static enum smtp_auth_start auth_start(void *ctx, const char *mech, bool tls)
+static enum smtp_auth_start auth_start(void *ctx, const char *mech, bool tls,
+				       bool initial_response)
 {
 	struct srv_conn *c = ctx;
 	struct srv_auth *a = auth_get(c);
@@ -309,6 +311,11 @@ static enum smtp_auth_start auth_start(void *ctx, const char *mech, bool tls)
 	enum sasl_start_status st = sasl_sess_start(a->sh->sasl, db, mech, tls,
 						    a->cb.type != SASL_CB_NONE ? &a->cb : NULL, &a->sess);
 	creds_db_unref(db); /* the session holds its own reference */
+	if (st == SASL_START_OK && initial_response && sasl_mech_server_first(mech)) {
+		sasl_sess_free(a->sess);
+		a->sess = NULL;
+		return SMTP_AUTH_START_NO_INITIAL_RESPONSE;
+	}
 	a->started_ms = srv_now_ms();
 	a->logged = false;
 	a->delay_ms = 0;

@@ -658,7 +658,7 @@ static struct smtp_reply h_auth(struct smtp_session *s, const struct smtp_cmd *c
 	size_t ir_len = ir ? cmd->arg_len - n - 1 : 0;
 	if (ir && (ir_len == 0 || memchr(ir, ' ', ir_len)))
 		return mk(501, ESC_PROTO_INVALID_ARGUMENTS, "Syntax: AUTH mechanism [initial-response]");
-	switch (s->hooks->auth_start(s->hooks->ctx, mech, s->tls)) {
+	switch (s->hooks->auth_start(s->hooks->ctx, mech, s->tls, ir != NULL)) {
 	case SMTP_AUTH_START_OK:
 		break;
 	case SMTP_AUTH_START_NEEDS_TLS:
@@ -668,6 +668,8 @@ static struct smtp_reply h_auth(struct smtp_session *s, const struct smtp_cmd *c
 		return mk(534, ESC_SEC_AUTH_MECH_TOO_WEAK, "Error: authentication mechanism is too weak");
 	case SMTP_AUTH_START_TEMPFAIL:
 		return mk(454, ESC_SEC_OTHER, "Error: temporary authentication failure");
+	case SMTP_AUTH_START_NO_INITIAL_RESPONSE:
+		return mk(501, ESC_SEC_OTHER, "Error: this mechanism takes no initial response");
 	default:
 		return mk(504, ESC_PROTO_INVALID_ARGUMENTS, "Error: unrecognized authentication type");
 	}

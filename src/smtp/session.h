@@ -86,6 +86,9 @@ enum smtp_auth_start {
 	SMTP_AUTH_START_NEEDS_TLS, /* 538 5.7.11: PLAIN/LOGIN before TLS */
 	SMTP_AUTH_START_TOO_WEAK,  /* 534 5.7.9 */
 	SMTP_AUTH_START_TEMPFAIL,  /* 454 4.7.0 */
+	/* 501 5.7.0: an initial response to a mechanism the server begins
+	 * (CRAM-MD5; RFC 4954 §4) */
+	SMTP_AUTH_START_NO_INITIAL_RESPONSE,
 };
 
 /* What the SASL backend says after a step (smtp_session_auth_reply). */
@@ -124,7 +127,8 @@ struct smtp_hooks {
 	 * mechanisms. NULL auth_mechs: AUTH is not offered (502). */
 	/* Mechanisms to advertise, space-separated in preference order, or "". */
 	const char *(*auth_mechs)(void *ctx, bool tls);
-	enum smtp_auth_start (*auth_start)(void *ctx, const char *mech, bool tls);
+	enum smtp_auth_start (*auth_start)(void *ctx, const char *mech, bool tls,
+					   bool initial_response);
 	/* One client response, decoded (resp == NULL: AUTH had no initial
 	 * response). Valid only during the call. Answer, now or later, with
 	 * smtp_session_auth_reply(); the session reads nothing meanwhile. */

@@ -45,13 +45,19 @@ static const char *fz_mechs(void *ctx, bool tls)
 	return sasl_server_mechs(f->srv, tls, f->cb.type != SASL_CB_NONE);
 }
 
-static enum smtp_auth_start fz_start(void *ctx, const char *mech, bool tls)
+static enum smtp_auth_start fz_start(void *ctx, const char *mech, bool tls, bool ir)
 {
 	struct fz *f = ctx;
 	if (f->sess)
 		abort(); /* auth_end was owed */
-	return sasl_start_reply(
-		sasl_sess_start(f->srv, db, mech, tls, f->cb.type ? &f->cb : NULL, &f->sess));
+	enum sasl_start_status st =
+		sasl_sess_start(f->srv, db, mech, tls, f->cb.type ? &f->cb : NULL, &f->sess);
+	if (st == SASL_START_OK && ir && sasl_mech_server_first(mech)) {
+		sasl_sess_free(f->sess);
+		f->sess = NULL;
+		return SMTP_AUTH_START_NO_INITIAL_RESPONSE;
+	}
+	return sasl_start_reply(st);
 }
 
 static void deliver(struct fz *f)

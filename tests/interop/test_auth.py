@@ -269,11 +269,25 @@ def test_cram_md5_exchange(auth_server):
     srv = auth_server(cram=True)
     with srv.connect() as c:
         c.ehlo()
+        before = int(time.time())
         r = check(c.cmd("AUTH CRAM-MD5"), 334)
         challenge = base64.b64decode(r.text)
-        assert challenge.startswith(b"<") and challenge.endswith(b">") and b"@" in challenge
+        # SPEC §3, RFC 2195 §2: <random.timestamp@hostname>, this server's name
+        m = re.fullmatch(rb"<(\d+)\.(\d+)@([^>]+)>", challenge)
+        assert m, challenge
+        assert before <= int(m.group(2)) <= time.time()
+        assert m.group(3).decode() == srv.hostname
         digest = hmac.new(PASSWORD.encode(), challenge, "md5").hexdigest()
         check(c.cmd(b64("%s %s" % (USER, digest))), 235, "2.7.0")
+    with srv.connect() as c:
+        c.ehlo()
+        # RFC 4954 §4: an initial response to a mechanism the server begins
+        check(c.cmd("AUTH CRAM-MD5 " + b64("x")), 501, "5.7.0")
+        check(c.cmd("AUTH CRAM-MD5 ="), 501, "5.7.0")
+        # and the session goes on
+        r = check(c.cmd("AUTH CRAM-MD5"), 334)
+        digest = hmac.new(PASSWORD.encode(), base64.b64decode(r.text), "md5").hexdigest()
+        check(c.cmd(b64("%s %s" % (USER, digest.upper()))), 235, "2.7.0")
     with srv.connect() as c:
         c.ehlo()
         # bob has no CRAM-MD5 secret: refused like a wrong password

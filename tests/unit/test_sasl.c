@@ -16,8 +16,10 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 #include "common/base64.h"
+#include "sasl/cram.h"
 #include "sasl/sasl.h"
 
 /* "user"/"pencil" with the RFC salts, a sha512-crypt hash (fast to check)
@@ -643,6 +645,59 @@ static void cram_by_hand(void **st)
 	step(x, NULL, 0, buf, sizeof(buf));
 	assert_int_equal(step(x, "garbage", 7, buf, sizeof(buf)), SASL_STEP_FAILED);
 	sasl_sess_free(x);
+	assert_true(sasl_mech_server_first("CRAM-MD5") && sasl_mech_server_first("cram-md5"));
+	assert_false(sasl_mech_server_first("LOGIN") || sasl_mech_server_first("PLAIN") ||
+		     sasl_mech_server_first("SCRAM-SHA-256") || sasl_mech_server_first("BOGUS"));
+}
+
+/* RFC 2195 §2's example, and the challenge's form (SPEC §3): the digits of
+ * a random number, the time, the host name. */
+static void cram_rfc2195(void **st)
+{
+	(void)st;
+	const char *ch = "<1896.697170952@postoffice.reston.mci.net>";
+	const char *resp = "tim b913a602c7eda7a495b4e6e7334d3890";
+	size_t ul;
+	assert_true(cram_parse((const unsigned char *)resp, strlen(resp), &ul));
+	assert_int_equal(ul, 3);
+	assert_true(cram_verify((const unsigned char *)resp, strlen(resp), "tanstaaftanstaaf", ch));
+	const char *upper = "tim B913A602C7EDA7A495B4E6E7334D3890";
+	assert_true(cram_verify((const unsigned char *)upper, strlen(upper), "tanstaaftanstaaf", ch));
+	assert_false(cram_verify((const unsigned char *)resp, strlen(resp), "tanstaaftanstaag", ch));
+	const char *bad[] = {"tim b913a602c7eda7a495b4e6e7334d389", "timb913a602c7eda7a495b4e6e7334d3890",
+			     "tim b913a602c7eda7a495b4e6e7334d389g", " b913a602c7eda7a495b4e6e7334d3890x"};
+	for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++)
+		assert_false(cram_verify((const unsigned char *)bad[i], strlen(bad[i]), "tanstaaftanstaaf", ch));
+	char out[CRAM_CHALLENGE_MAX];
+	assert_int_equal(cram_challenge(out, 1896, 697170952, "postoffice.reston.mci.net"), strlen(ch));
+	assert_string_equal(out, ch);
+	char host[400];
+	memset(host, 'h', sizeof(host) - 1);
+	host[sizeof(host) - 1] = '\0';
+	assert_int_equal(cram_challenge(out, 1, 2, host), 0);
+}
+
+/* The challenge a session sends names the configured host and the time. */
+static void cram_challenge_names_the_host(void **st)
+{
+	struct fx *f = *st;
+	struct sasl_config c = { .mechanisms = "CRAM-MD5", .cram_md5 = true, .hostname = "mx.example.net" };
+	char err[256];
+	struct sasl_server *s = sasl_server_new(&c, err, sizeof(err));
+	assert_non_null(s);
+	struct sasl_sess *x = NULL;
+	assert_int_equal(sasl_sess_start(s, f->db, "CRAM-MD5", false, NULL, &x), SASL_START_OK);
+	char buf[256];
+	time_t before = time(NULL);
+	assert_int_equal(step(x, NULL, 0, buf, sizeof(buf)), SASL_STEP_CHALLENGE);
+	unsigned long long r;
+	long long t;
+	char host[64];
+	assert_int_equal(sscanf(buf, "<%llu.%lld@%63[^>]>", &r, &t, host), 3);
+	assert_true(t >= before && t <= time(NULL));
+	assert_string_equal(host, "mx.example.net");
+	sasl_sess_free(x);
+	sasl_server_free(s);
 }
 
 /* ---- UTF-8 (SASLprep, RFC 4013) ---- */
@@ -801,6 +856,7 @@ int main(void)
 		cmocka_unit_test_setup_teardown(verify_setup_hash, setup, teardown),
 		cmocka_unit_test(advertised),
 		cmocka_unit_test(mechanism_lists),
+		cmocka_unit_test(cram_rfc2195),
 		cmocka_unit_test_setup_teardown(start_policy, setup, teardown),
 		cmocka_unit_test_setup_teardown(scram_sha1_rfc5802, setup, teardown),
 		cmocka_unit_test_setup_teardown(scram_sha256_rfc7677, setup, teardown),
@@ -810,6 +866,7 @@ int main(void)
 		cmocka_unit_test_setup_teardown(plain_by_hand, setup, teardown),
 		cmocka_unit_test_setup_teardown(login_by_hand, setup, teardown),
 		cmocka_unit_test_setup_teardown(cram_by_hand, setup, teardown),
+		cmocka_unit_test_setup_teardown(cram_challenge_names_the_host, setup, teardown),
 		cmocka_unit_test_setup_teardown(utf8_plain_login, setup, teardown),
 		cmocka_unit_test_setup_teardown(utf8_scram, setup, teardown),
 		cmocka_unit_test_setup_teardown(channel_binding_off, setup, teardown),

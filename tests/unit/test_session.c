@@ -134,9 +134,11 @@ static int auth_ends;
 static bool auth_defer;
 static bool login_had_ir;
 
-static enum smtp_auth_start fk_auth_start(void *ctx, const char *mech, bool tls)
+static enum smtp_auth_start fk_auth_start(void *ctx, const char *mech, bool tls, bool ir)
 {
 	(void)ctx;
+	if (ir && !strcmp(mech, "CRAM-MD5"))
+		return SMTP_AUTH_START_NO_INITIAL_RESPONSE;
 	auth_step_no = 0;
 	if (!strcmp(mech, "PLAIN")) {
 		auth_mech = 1;
@@ -902,6 +904,9 @@ static void auth_exchange(void **st)
 	assert_non_null(strstr(f->out, "250 AUTH LOGIN\r\n"));
 	assert_string_equal(talk(f, "AUTH CRAM-MD5\r\n"),
 			    "504 5.5.4 Error: unrecognized authentication type\r\n");
+	/* RFC 4954 §4: an initial response where the server speaks first */
+	assert_string_equal(talk(f, "AUTH CRAM-MD5 eA==\r\n"),
+			    "501 5.7.0 Error: this mechanism takes no initial response\r\n");
 	assert_string_equal(talk(f, "AUTH PLAIN AHVzZXIAcGFzcw==\r\n"),
 			    "538 5.7.11 Error: encryption required for requested authentication mechanism\r\n");
 	/* LOGIN: "Username:" then "Password:" (RFC 4954 leaves LOGIN to its draft) */
