@@ -191,9 +191,11 @@ enum lmtp_event lmtp_session_start(struct lmtp_session *s, const struct lmtp_msg
 		}
 		return LMTP_EV_DONE;
 	}
-	/* RFC 6152 §3: 8-bit content only to a server that offers 8BITMIME;
-	 * postern does not convert it to 7 bits, so it is returned */
-	if (m->eightbit && m->has_8bit && !s->eightbitmime) {
+	/* RFC 6152 §3: 8-bit content only to a server that offers 8BITMIME,
+	 * declared or not (a client that sent it without BODY=8BITMIME, or
+	 * with SMTPUTF8 alone); postern does not convert it to 7 bits, so it
+	 * is returned */
+	if (m->has_8bit && !s->eightbitmime) {
 		for (size_t i = 0; i < s->nrcpts; i++) {
 			s->results[i].code = 554;
 			(void)snprintf(s->results[i].text, sizeof(s->results[i].text),
@@ -203,7 +205,8 @@ enum lmtp_event lmtp_session_start(struct lmtp_session *s, const struct lmtp_msg
 		return LMTP_EV_DONE;
 	}
 	s->use_smtputf8 = m->smtputf8 && s->smtputf8;
-	s->use_8bit = m->eightbit && s->eightbitmime;
+	/* and it goes declared, as Postfix's smtp(8) declares what cleanup found */
+	s->use_8bit = (m->eightbit || m->has_8bit) && s->eightbitmime;
 	s->rcpt = 0;
 	s->mail_failed = false;
 	s->replied = 0;

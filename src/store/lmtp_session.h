@@ -41,7 +41,7 @@ struct lmtp_msg {
 	size_t nrcpts;
 	bool smtputf8; /* the client asked for SMTPUTF8 (RFC 6531) */
 	bool eightbit; /* BODY=8BITMIME (RFC 6152) */
-	bool has_8bit; /* and the body has an octet above 127 */
+	bool has_8bit; /* the body has an octet above 127, declared or not */
 	bool utf8_headers; /* with smtputf8: UTF-8 in the header section (RFC 6532) */
 };
 

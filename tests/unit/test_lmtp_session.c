@@ -308,6 +308,29 @@ static void test_8bit_needs_8bitmime(void **state)
 	assert_int_equal(lmtp_session_start(s, &m), LMTP_EV_NONE);
 	assert_string_equal(out(s), "MAIL FROM:<s@x>\r\nRCPT TO:<a@l>\r\nRCPT TO:<b@l>\r\nDATA\r\n");
 	lmtp_session_free(s);
+
+	/* 8-bit octets the client never declared (no BODY, or SMTPUTF8 alone):
+	 * not to a server without 8BITMIME either (a black-box test saw them
+	 * sent), and declared to one with it */
+	static const char *const cases[][2] = {{"", ""}, {"SMTPUTF8", " SMTPUTF8"}};
+	for (size_t i = 0; i < 2; i++) {
+		struct lmtp_msg u = {.sender = "s@x", .rcpts = three, .nrcpts = 1, .has_8bit = true,
+				     .smtputf8 = i == 1};
+		s = ready(i ? "250-mail.test\r\n250-PIPELINING\r\n250 SMTPUTF8\r\n"
+			    : "250-mail.test\r\n250 PIPELINING\r\n");
+		assert_int_equal(lmtp_session_start(s, &u), LMTP_EV_DONE);
+		assert_string_equal(out(s), "");
+		expect_rcpt(s, 0, 554, "554 5.6.3 the LMTP server does not offer 8BITMIME for this 8-bit message");
+		lmtp_session_free(s);
+		s = ready(i ? "250-mail.test\r\n250-PIPELINING\r\n250-8BITMIME\r\n250 SMTPUTF8\r\n"
+			    : "250-mail.test\r\n250-PIPELINING\r\n250 8BITMIME\r\n");
+		assert_int_equal(lmtp_session_start(s, &u), LMTP_EV_NONE);
+		char want[128];
+		snprintf(want, sizeof(want), "MAIL FROM:<s@x> BODY=8BITMIME%s\r\nRCPT TO:<a@l>\r\nDATA\r\n",
+			 cases[i][1]);
+		assert_string_equal(out(s), want);
+		lmtp_session_free(s);
+	}
 }
 
 static void test_smtputf8(void **state)
