@@ -19,10 +19,11 @@
 #include "store/route.h"
 
 /* The queued line's from= and to= before quoting, and all its fields after
- * (quoting at most doubles a value; the rest is under 256): never cut here,
- * so that log_msg cuts the line where it still parses. */
+ * (quoting at most doubles a value; the rest is under 256). to= may hold
+ * more than a log line does: log_msg then cuts it where the line still
+ * parses, and the line says truncated=yes (cut here, it was not said). */
 #define QUEUED_FROM_MAX (SMTP_ADDR_MAX + 8)
-#define QUEUED_TO_MAX 1024
+#define QUEUED_TO_MAX 4096
 #define QUEUED_FIELDS_MAX (2 * QUEUED_FROM_MAX + 2 * QUEUED_TO_MAX + 256)
 
 struct srv_delivery {
@@ -219,8 +220,9 @@ static void delivery_finish(struct srv_delivery *d)
 void srv_delivery_queued(void *arg)
 {
 	struct srv_delivery *d = arg;
-	log_msg(LOG_INFO, "event=queued %s commit_ms=%llu", d->queued,
-		(unsigned long long)(srv_now_ms() - d->committed_ms));
+	/* to=, the one field that can be long, comes last */
+	log_msg(LOG_INFO, "event=queued commit_ms=%llu %s",
+		(unsigned long long)(srv_now_ms() - d->committed_ms), d->queued);
 }
 
 /* On the queue's flusher thread: hand the result to the owning loop. */

@@ -53,6 +53,32 @@ def test_a_line_too_long_is_cut_where_it_parses(start_server):
     assert queued["truncated"] == "yes" and queued["nrcpt"] == "16", queued
 
 
+def test_a_long_recipient_list_says_it_was_cut(start_server):
+    """Plain addresses whose list outgrows what a line holds: the list is
+    cut with the line, which says truncated=yes (a black-box test saw it
+    cut at 1,023 characters, mid-address, with nothing to say so), and the
+    line's other fields are all there."""
+    srv = start_server()
+    rcpts = ["%s%02d@localhost" % ("l" * 50, i) for i in range(40)]
+    with srv.connect() as c:
+        c.ehlo()
+        check(c.cmd("MAIL FROM:<s@example.org>"), 250)
+        for r in rcpts:
+            check(c.cmd("RCPT TO:<%s>" % r), 250)
+        check(c.cmd("DATA"), 354)
+        c.send(b"Subject: many\r\n\r\nx\r\n.\r\n")
+        check(c.reply(), 250)
+    srv.stop()
+    log = srv.log()
+    assert logfmt.bad_lines(log) == []
+    [queued] = [logfmt.parse(l) for l in log.splitlines() if "event=queued" in l]
+    assert queued["truncated"] == "yes" and queued["nrcpt"] == "40", queued
+    for key in ("commit_ms", "sid", "client", "queue_id", "size", "from"):
+        assert key in queued, key
+    listed = queued["to"].split(",")
+    assert len(listed) > 16 and listed[:-1] == ["<%s>" % r for r in rcpts[:len(listed) - 1]]
+
+
 def test_queued_comes_before_delivered(start_server):
     """Every message's `queued` line comes before its `delivered` one: the
     queue manager hears of a flushed message only after the flusher logged
