@@ -262,7 +262,8 @@ static void outcome_apply(struct queue *q, struct queue_attempt *o)
 	if (pending && o->interrupted)
 		e->next_try = 0; /* the stop's doing, not the target's: at once after the start */
 	else if (pending)
-		e->next_try = queue_retry_next(&q->retry, e->attempts ? e->attempts : 1, o->now);
+		e->next_try = queue_retry_next(&q->retry, e->attempts ? e->attempts : 1, o->now,
+					       e->queued_at);
 	uint32_t nrcpt = e->nrcpt;
 	if (e->deleted || (!pending && !failed))
 		queue_finish_entry(q, e);

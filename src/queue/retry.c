@@ -87,12 +87,14 @@ int queue_retry_parse(struct queue_retry *r, const char *spec, char *err, size_t
 	return 0;
 }
 
-uint64_t queue_retry_next(const struct queue_retry *r, uint32_t attempts, uint64_t now)
+uint64_t queue_retry_next(const struct queue_retry *r, uint32_t attempts, uint64_t now,
+			  uint64_t queued_at)
 {
 	size_t i = attempts == 0 ? 0 : attempts - 1;
 	if (i >= r->n)
 		i = r->n - 1;
-	return now + r->delay[i];
+	uint64_t next = now + r->delay[i], end = queued_at + r->max_lifetime;
+	return end > now && end < next ? end : next;
 }
 
 bool queue_retry_expired(const struct queue_retry *r, uint64_t queued_at, uint64_t now)

@@ -26,8 +26,12 @@ int queue_duration_parse(const char *s, uint64_t *secs);
  * 0, or -1 with the reason (translated; without the key and value, which
  * the caller's message shows). */
 int queue_retry_parse(struct queue_retry *r, const char *spec, char *err, size_t errlen);
-/* The time of the next attempt after `attempts` failed ones (>= 1). */
-uint64_t queue_retry_next(const struct queue_retry *r, uint32_t attempts, uint64_t now);
+/* The time of the next attempt after `attempts` failed ones (>= 1) of a
+ * message queued at queued_at: never past the end of its lifetime, when
+ * the last attempt is made (Postfix's would come up to a retry step later,
+ * 70 minutes by default, and could deliver what was already out of time). */
+uint64_t queue_retry_next(const struct queue_retry *r, uint32_t attempts, uint64_t now,
+			  uint64_t queued_at);
 /* True once a message queued at queued_at has been in the queue too long. */
 bool queue_retry_expired(const struct queue_retry *r, uint64_t queued_at, uint64_t now);
 

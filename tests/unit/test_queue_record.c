@@ -223,7 +223,7 @@ static void test_retry_default_is_postfix(void **state)
 	/* 5 minutes doubling, capped at 70 minutes */
 	uint64_t want[] = {300, 600, 1200, 2400, 4200, 4200, 4200};
 	for (uint32_t a = 1; a <= 7; a++)
-		assert_int_equal(queue_retry_next(&r, a, 1000), 1000 + want[a - 1]);
+		assert_int_equal(queue_retry_next(&r, a, 1000, 1000), 1000 + want[a - 1]);
 	assert_int_equal(r.max_lifetime, 5 * 86400);
 	assert_false(queue_retry_expired(&r, 1000, 1000 + 5 * 86400 - 1));
 	assert_true(queue_retry_expired(&r, 1000, 1000 + 5 * 86400));
@@ -237,10 +237,18 @@ static void test_retry_parse(void **state)
 	queue_retry_defaults(&r);
 	assert_int_equal(queue_retry_parse(&r, "30s, 2m,1h", err, sizeof(err)), 0);
 	assert_int_equal(r.n, 3);
-	assert_int_equal(queue_retry_next(&r, 1, 0), 30);
-	assert_int_equal(queue_retry_next(&r, 2, 0), 120);
-	assert_int_equal(queue_retry_next(&r, 9, 0), 3600);
+	assert_int_equal(queue_retry_next(&r, 1, 0, 0), 30);
+	assert_int_equal(queue_retry_next(&r, 2, 0, 0), 120);
+	assert_int_equal(queue_retry_next(&r, 9, 0, 0), 3600);
 	assert_int_equal(r.max_lifetime, 5 * 86400); /* kept */
+	/* never past the end of the lifetime: the last attempt is made then
+	 * (a black-box test saw one 5 s after a 40 s lifetime, up to a whole
+	 * retry step with the defaults) */
+	r.max_lifetime = 40;
+	assert_int_equal(queue_retry_next(&r, 9, 30, 0), 40);
+	assert_int_equal(queue_retry_next(&r, 1, 5, 0), 35);
+	assert_int_equal(queue_retry_next(&r, 9, 50, 0), 3650); /* past it already: as before */
+
 	assert_int_equal(queue_retry_parse(&r, "10m,5m", err, sizeof(err)), -1);
 	assert_string_equal(err, "expected durations like 5m,10m,20m, each at least as long as "
 				 "the one before");
