@@ -75,9 +75,13 @@ size_t creds_db_count(const struct creds_db *db);
 const struct creds_user *creds_db_user(const struct creds_db *db, size_t i); /* in file order */
 /* Exact (case-sensitive) match; NULL if absent. */
 const struct creds_user *creds_db_find(const struct creds_db *db, const char *name);
-/* The crypt setting an unknown user's password is checked against (the
- * first user's hash: same method and cost, so the same time). */
+/* The crypt setting an unknown user's password is checked against: the
+ * slowest method and cost in the file, so that no failure is slower than
+ * an unknown user's. */
 const char *creds_db_unknown_setting(const struct creds_db *db);
+/* Milliseconds one check of that setting took when the file was read:
+ * the time every failed check is made to take at least (server/auth.c). */
+unsigned creds_db_slowest_ms(const struct creds_db *db);
 
 /* A name the file can hold: 1..255 octets, no control octet, no ':'. */
 bool creds_valid_name(const char *name, size_t len);

@@ -8,7 +8,9 @@
  * flood costs a queue of bounded length. A failed exchange is answered
  * after a delay that grows with the recent failures of the client's address
  * (a uv_timer: the loop never sleeps, and the check's place is already
- * given back). A client that hangs up takes its step back from the queue,
+ * given back), counted from when the response came in and never shorter
+ * than twice the users file's slowest check: every failure takes the same
+ * time, whichever user's hash it was checked against. A client that hangs up takes its step back from the queue,
  * or has its result thrown away. */
 #include <arpa/inet.h>
 #include <stddef.h>
@@ -79,6 +81,7 @@ struct srv_auth {
 	unsigned char *out;
 	size_t out_len;
 	uint64_t started_ms;
+	uint64_t step_ms;   /* when the response came in: a failure's time runs from here */
 	unsigned delay_ms;
 };
 
@@ -364,6 +367,18 @@ static void delay_done(uv_timer_t *t)
 	srv_conn_pump(c);
 }
 
+/* How long a failure's 535 takes from the response: delay, and at least
+ * twice the slowest check of the users file (a mixed file's cheap hashes
+ * would tell their users from unknown ones, which are checked against the
+ * slowest: creds_db_unknown_setting). */
+static unsigned failure_time(struct srv_auth *a, unsigned delay)
+{
+	struct creds_db *db = db_get(a->sh);
+	unsigned floor = 2 * creds_db_slowest_ms(db);
+	creds_db_unref(db);
+	return delay > floor ? delay : floor;
+}
+
 static void step_done(struct srv_cpu_job *job)
 {
 	struct srv_auth *a = job_auth(job);
@@ -396,11 +411,12 @@ static void step_done(struct srv_cpu_job *job)
 		smtp_session_auth_reply(c->session, SMTP_AUTH_TEMPFAIL, NULL, 0, NULL);
 		break;
 	default:
-		/* the same reply after the same delay for every cause */
-		a->delay_ms = a->sh->delay_max ? ip_failure(a->sh, &c->peer) : 0;
+		/* the same reply after the same time for every cause */
+		a->delay_ms = failure_time(a, a->sh->delay_max ? ip_failure(a->sh, &c->peer) : 0);
 		auth_log(a, "failed", sasl_sess_reason(a->sess));
-		if (a->delay_ms) {
-			uv_timer_start(&a->delay, delay_done, a->delay_ms, 0);
+		uint64_t spent = srv_now_ms() - a->step_ms;
+		if (a->delay_ms > spent) {
+			uv_timer_start(&a->delay, delay_done, a->delay_ms - spent, 0);
 			free(out);
 			return;
 		}
@@ -420,6 +436,7 @@ static void auth_step(void *ctx, const unsigned char *resp, size_t len)
 		return;
 	}
 	a->in_absent = resp == NULL;
+	a->step_ms = srv_now_ms();
 	a->in_len = resp ? len : 0;
 	a->in = NULL;
 	if (resp && len) {

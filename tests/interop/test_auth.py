@@ -888,3 +888,36 @@ def test_cancel_flood_gets_421(auth_server, how):
             check(r, 501, "5.7.0")
         check(c.reply(), 421, "4.7.0", "too many failed authentications")
         c.expect_closed()
+
+
+def test_failures_take_the_same_time_in_a_mixed_users_file(auth_server, tmp_path):
+    """SPEC §3: the same 535 after the same time for unknown users and wrong
+    passwords. A users file mixing a cheap hash (sha512-crypt, first) with
+    a costly one (bcrypt): an unknown user was checked against the first
+    line's, so its failure was as fast as carol's and bob's was 35 times
+    slower (a black-box test told users apart by that). Now every failure
+    waits for twice the file's slowest check; the medians stay within 2x
+    of each other (the bug made them 35x apart)."""
+    postern = postern_bin()
+    users = str(tmp_path / "users")
+    run_passwd(postern, ["add", "carol", "--file", users, "--stdin", "--scheme", "sha512-crypt"],
+               "carol-pw-1")
+    run_passwd(postern, ["add", "bob", "--file", users, "--stdin", "--scheme", "bcrypt"], "bob-pw-1")
+    srv = auth_server(users=users, config={"auth_cache_ttl": "0"})
+
+    def median_failure(user):
+        times = []
+        for _ in range(5):
+            with srv.connect() as c:
+                c.ehlo()
+                t0 = time.monotonic()
+                check(auth_plain(c, user, "wrong"), 535, "5.7.8")
+                times.append(time.monotonic() - t0)
+        return sorted(times)[2]
+
+    carol, bob, nobody = (median_failure(u) for u in ("carol", "bob", "nobody"))
+    fastest, slowest = min(carol, bob, nobody), max(carol, bob, nobody)
+    assert slowest < 2 * fastest, (carol, bob, nobody)
+    with srv.connect() as c:  # and the right passwords still do
+        c.ehlo()
+        check(auth_plain(c, "bob", "bob-pw-1"), 235)
