@@ -277,7 +277,7 @@ static void verify_cache(void **st)
 }
 
 /* An unknown user costs one real hash computation: it is checked against
- * the first user's own setting (same method and cost), never skipped. The
+ * a user's own setting (the slowest method and cost), never skipped. The
  * cost is the setting's, so comparing settings proves equal time without a
  * clock (a timed test would be flaky on a busy machine). */
 static void unknown_user_costs_a_real_check(void **st)
@@ -294,6 +294,20 @@ static void unknown_user_costs_a_real_check(void **st)
 	assert_int_equal(creds_verify_password(db, "zz", "pencil"), CREDS_BAD);
 	creds_db_unref(db);
 	free(y);
+	/* a file of cheap hashes first and a costly one after: the unknown
+	 * user's is the costly one (bcrypt at cost 14 against sha512-crypt's
+	 * 5,000 rounds: a thousand times and more apart, whatever the load) */
+	char *s6 = make_hash("$6$", 0, "pencil"), *s6b = make_hash("$6$", 0, "pen");
+	char *bc = make_hash("$2b$", 14, "pencil");
+	snprintf(text, sizeof(text), "a:%s\nb:%s\nc:%s\n", s6, s6b, bc);
+	db = parse(text, err, sizeof(err));
+	assert_non_null(db);
+	assert_string_equal(creds_db_unknown_setting(db), bc);
+	assert_true(creds_db_slowest_ms(db) >= 1);
+	creds_db_unref(db);
+	free(s6);
+	free(s6b);
+	free(bc);
 	/* no user with a crypt hash: a fresh setting of the default method */
 	db = parse("# nobody yet\n", err, sizeof(err));
 	assert_non_null(db);
