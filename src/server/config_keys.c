@@ -165,7 +165,7 @@ const struct srv_key srv_config_keys[] = {
 	  .def = "512", .help = N_("command line limit in octets, CRLF included (500 5.5.2)") },
 	{ .key = "line_endings", .flag = "line-endings", CHOICE("strict", "lenient"),
 	  AT(smtp.lenient_line_endings), .def = "strict",
-	  .help = N_("whether a bare LF may end a command line") },
+	  .help = N_("whether a bare LF or CR may end a command line") },
 	{ .key = "bare_newline", CHOICE("normalize", "reject"), AT(smtp.bare_newline),
 	  .def = "normalize", .help = N_("bare LF or CR in a message: store as CRLF, or 554 5.6.0") },
 	{ .key = "text_line_limit", .arg = "N", UINT(0, 1u << 30), AT(smtp.text_line_limit),

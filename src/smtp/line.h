@@ -20,11 +20,11 @@ enum smtp_line_status {
 
 struct smtp_line_reader {
 	size_t limit;     /* maximum line length including CRLF (>= SMTP_LINE_MIN) */
-	bool lenient;     /* accept bare LF (and CR LF with stray CR inside) as a line end */
-	/* Reading of `lenient`: it changes only how a line may END (bare LF is
-	 * accepted, and a CR right before the LF is stripped). A CR anywhere else
-	 * is still SMTP_LINE_BAD_ENDING, so an OK line never contains CR or LF. */
-	bool discarding;  /* inside an over-long line, dropping octets until LF */
+	bool lenient;     /* a bare LF or a bare CR ends a line too (SPEC §1: "as if CRLF") */
+	/* Reading of `lenient`: it changes only how a line may END: at the
+	 * first CR or LF, CR LF being one ending; so "NOOP\rNOOP\r\n" is two
+	 * lines, and an OK line never contains CR or LF, in either mode. */
+	bool discarding;  /* inside an over-long line, dropping octets until its end */
 };
 
 /* A limit below SMTP_LINE_MIN is raised to SMTP_LINE_MIN. */
@@ -39,10 +39,11 @@ void smtp_line_reader_init(struct smtp_line_reader *r, size_t limit, bool lenien
  * - A line is TOO_LONG when its content + 2 (for CRLF) > limit, whatever it
  *   actually ended with. So with limit 512, 510 octets + CRLF is OK and
  *   511 octets + CRLF is TOO_LONG.
- * - Once `limit` octets are buffered without a LF the line cannot fit, so
- *   they are consumed (*used = len, NEED_MORE) and the reader discards until
- *   the LF, which yields TOO_LONG. A caller's buffer of `limit` octets is
- *   therefore always enough.
+ * - Once `limit` octets are buffered without an ending the line cannot fit,
+ *   so they are consumed (*used = len, NEED_MORE; lenient: all but a CR last
+ *   of all, which a LF may join) and the reader discards until the ending,
+ *   which yields TOO_LONG. A caller's buffer of `limit` octets is therefore
+ *   always enough.
  * - When a line has several faults, the order is TOO_LONG, then BAD_ENDING,
  *   then BAD_OCTET. Octets >= 0x80 are allowed (RFC 6531). */
 enum smtp_line_status smtp_line_next(struct smtp_line_reader *r, const char *in, size_t len,

@@ -17,12 +17,22 @@
 			abort(); \
 	} while (0)
 
-/* What a whole line (through its LF) must yield; see line.h. */
+/* Whether s[0..n) holds a line ending: LF; lenient, a CR too, except a
+ * CR last of all, which may be the first half of a CR LF yet to come. */
+static bool has_end(const struct smtp_line_reader *r, const uint8_t *s, size_t n)
+{
+	for (size_t i = 0; i < n; i++)
+		if (s[i] == '\n' || (r->lenient && s[i] == '\r' && i + 1 < n))
+			return true;
+	return false;
+}
+
+/* What a whole line (through its ending) must yield; see line.h. */
 static enum smtp_line_status reference(const struct smtp_line_reader *r, const uint8_t *s,
 				       size_t n)
 {
 	size_t content = n - 1;
-	bool crlf = content > 0 && s[content - 1] == '\r';
+	bool crlf = content > 0 && s[content - 1] == '\r' && s[n - 1] == '\n';
 	if (crlf)
 		content--;
 	if (content + 2 > r->limit)
@@ -75,19 +85,22 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 			if (st == SMTP_LINE_NEED_MORE) {
 				check(line == NULL && line_len == 0);
 				if (used == 0) {
-					/* waiting: no LF buffered, and room to read more */
-					check(memchr(buf, '\n', have) == NULL);
+					/* waiting: no ending buffered, and room to read more */
+					check(!has_end(&r, (const uint8_t *)buf, have));
 					check(have < r.limit);
 				}
 				if (r.discarding)
-					check(memchr(buf, '\n', used) == NULL);
+					check(!has_end(&r, (const uint8_t *)buf, used));
 			} else {
-				/* exactly one whole line, through its LF */
-				check(used > 0 && buf[used - 1] == '\n');
-				check(memchr(buf, '\n', used - 1) == NULL);
+				/* exactly one whole line, through its ending (LF; lenient:
+				 * CR LF, or a CR alone, or a LF alone) */
+				bool crlf_end = used >= 2 && buf[used - 2] == '\r' && buf[used - 1] == '\n';
+				size_t term = r.lenient && crlf_end ? 2 : 1;
+				check(used > 0 && (buf[used - 1] == '\n' || (r.lenient && buf[used - 1] == '\r')));
+				check(!has_end(&r, (const uint8_t *)buf, used - term));
 				check(!r.discarding);
-				size_t end = consumed + used; /* offset in `in` past the LF */
-				check(end <= fed && in[end - 1] == '\n');
+				size_t end = consumed + used; /* offset in `in` past the ending */
+				check(end <= fed && (in[end - 1] == '\n' || r.lenient));
 				check(st == reference(&r, in + line_start, end - line_start));
 				if (st == SMTP_LINE_OK) {
 					check(line == buf);
@@ -112,7 +125,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 			break;
 	}
 	/* what is left is the start of an unfinished line */
-	check(memchr(in + line_start, '\n', in_len - line_start) == NULL);
+	check(!has_end(&r, in + line_start, in_len - line_start));
 	free(buf);
 	return 0;
 }
