@@ -65,6 +65,7 @@ struct sasl_sess {
 	enum mech mech;
 	unsigned steps;
 	int login_stage;  /* LOGIN: 1 after "Username:", 2 after "Password:" */
+	bool login_no_user; /* LOGIN: an empty user name, which libgsasl refuses at once */
 	bool await_empty; /* SCRAM's server-final went out in a 334 */
 	bool finished;
 	struct sasl_cb cb;
@@ -570,6 +571,26 @@ enum sasl_step_status sasl_sess_step(struct sasl_sess *s, const unsigned char *i
 	}
 	if (s->mech == M_LOGIN && s->login_stage == 1 && in && len && !memchr(in, 0, len))
 		note_user(s, (const char *)in, len);
+	/* An empty user name still gets "Password:" and a real check, as a
+	 * wrong one does (SPEC §3; libgsasl failed it at once, which told it
+	 * apart by its time); the password is then checked for no user. */
+	if (s->mech == M_LOGIN && s->login_stage == 1 && in && !len) {
+		s->login_no_user = true;
+		s->login_stage = 2;
+		if (!(*out = (unsigned char *)strdup("Password:"))) {
+			s->tempfail = true;
+			return fail(s, "out of memory");
+		}
+		*outlen = strlen("Password:");
+		return SASL_STEP_CHALLENGE;
+	}
+	if (s->mech == M_LOGIN && s->login_no_user) {
+		char *pw = in ? strndup((const char *)in, len) : NULL;
+		(void)check_simple(s, "", pw ? pw : "");
+		free_secret(pw);
+		s->reason = "empty user name";
+		return fail(s, "authentication failed");
+	}
 	rc = gsasl_step(s->gs, (const char *)in, in ? len : 0, &o, &ol);
 	if (rc == GSASL_NEEDS_MORE) {
 		if (s->mech == M_LOGIN)

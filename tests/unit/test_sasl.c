@@ -608,8 +608,19 @@ static void login_by_hand(void **st)
 	/* nothing after the end */
 	assert_int_equal(step(x, "pencil", 6, buf, sizeof(buf)), SASL_STEP_FAILED);
 	sasl_sess_free(x);
-	/* "AUTH LOGIN =": an empty user name */
+	/* "AUTH LOGIN =", or an empty line after "Username:": an empty user
+	 * name is asked its password and fails then, as a wrong one does
+	 * (SPEC §3; it failed at once) */
 	x = start(f, "LOGIN");
+	assert_int_equal(step(x, "", 0, buf, sizeof(buf)), SASL_STEP_CHALLENGE);
+	assert_string_equal(buf, "Password:");
+	assert_int_equal(step(x, "pencil", 6, buf, sizeof(buf)), SASL_STEP_FAILED);
+	assert_string_equal(sasl_sess_reason(x), "empty user name");
+	sasl_sess_free(x);
+	x = start(f, "LOGIN");
+	assert_int_equal(step(x, NULL, 0, buf, sizeof(buf)), SASL_STEP_CHALLENGE);
+	assert_int_equal(step(x, "", 0, buf, sizeof(buf)), SASL_STEP_CHALLENGE);
+	assert_string_equal(buf, "Password:");
 	assert_int_equal(step(x, "", 0, buf, sizeof(buf)), SASL_STEP_FAILED);
 	sasl_sess_free(x);
 	x = start(f, "LOGIN");
