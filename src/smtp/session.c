@@ -543,8 +543,12 @@ static struct smtp_reply h_bdat(struct smtp_session *s, const struct smtp_cmd *c
 	return REPLY_NONE; /* answered when the chunk has been read */
 }
 
+/* RSET and QUIT take no argument (RFC 5321 §4.1.1.5, §4.1.1.10), as DATA
+ * does; NOOP, VRFY and HELP may have one. */
 static struct smtp_reply h_rset(struct smtp_session *s, const struct smtp_cmd *cmd)
 {
+	if (cmd->arg_len)
+		return mk(501, ESC_PROTO_INVALID_ARGUMENTS, "Syntax: RSET");
 	txn_reset(s);
 	return mk(250, ESC_OTHER_UNDEFINED, "Ok");
 }
@@ -556,6 +560,8 @@ static struct smtp_reply h_noop(struct smtp_session *s, const struct smtp_cmd *c
 
 static struct smtp_reply h_quit(struct smtp_session *s, const struct smtp_cmd *cmd)
 {
+	if (cmd->arg_len)
+		return mk(501, ESC_PROTO_INVALID_ARGUMENTS, "Syntax: QUIT");
 	txn_reset(s);
 	return mk(221, ESC_OTHER_UNDEFINED, "Bye");
 }

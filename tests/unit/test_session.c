@@ -399,6 +399,22 @@ static void syntax_errors(void **st)
 	fake_free(f);
 }
 
+/* RFC 5321 §4.1.1.5, §4.1.1.10: RSET and QUIT take no argument (they got
+ * 250 and 221); the transaction and the session go on. */
+static void rset_quit_take_no_argument(void **st)
+{
+	struct fake *f = fake_new(NULL);
+	ehlo(f);
+	assert_string_equal(talk(f, "MAIL FROM:<a@b.test>\r\n"), "250 2.1.0 Ok\r\n");
+	assert_string_equal(talk(f, "RSET x\r\n"), "501 5.5.4 Syntax: RSET\r\n");
+	assert_string_equal(talk(f, "MAIL FROM:<a@b.test>\r\n"),
+			    "503 5.5.1 Error: nested MAIL command\r\n");
+	assert_string_equal(talk(f, "QUIT now\r\n"), "501 5.5.4 Syntax: QUIT\r\n");
+	assert_false(smtp_session_closing(f->s));
+	assert_string_equal(talk(f, "QUIT\r\n"), "221 2.0.0 Bye\r\n");
+	fake_free(f);
+}
+
 static void utf8_addresses(void **st)
 {
 	struct fake *f = fake_new(NULL);
@@ -1168,6 +1184,7 @@ int main(void)
 		cmocka_unit_test(implicit_tls),
 		cmocka_unit_test(sequence_errors),
 		cmocka_unit_test(syntax_errors),
+		cmocka_unit_test(rset_quit_take_no_argument),
 		cmocka_unit_test(utf8_addresses),
 		cmocka_unit_test(line_limits),
 		cmocka_unit_test(pipelined_long_lines),
