@@ -524,7 +524,11 @@ static struct smtp_reply h_bdat(struct smtp_session *s, const struct smtp_cmd *c
 		refuse_octets(s, cmd, mk(501, ESC_PROTO_INVALID_ARGUMENTS, "Syntax: BDAT size [LAST]"));
 		return REPLY_NONE;
 	}
-	struct smtp_reply refusal = need_recipients(s);
+	/* CHUNKING is advertised only in the reply to EHLO (RFC 3030 §2, as
+	 * AUTH is: RFC 4954 §4) */
+	struct smtp_reply refusal = s->state != SMTP_S_CONNECTED && !s->esmtp
+					    ? mk(503, ESC_PROTO_INVALID_COMMAND, "Error: send EHLO first")
+					    : need_recipients(s);
 	if (refusal.code) {
 		refuse_octets(s, cmd, refusal); /* the chunk is consumed first, then refused */
 		return REPLY_NONE;

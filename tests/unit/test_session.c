@@ -883,6 +883,21 @@ static void bdat(void **st)
 	fake_free(f);
 }
 
+/* After HELO no extension is on, CHUNKING neither (RFC 3030 §2): BDAT gets
+ * 503 after its chunk is read and thrown away (it was taken and stored). */
+static void bdat_needs_ehlo(void **st)
+{
+	struct fake *f = fake_new(NULL);
+	talk(f, "HELO c.test\r\n");
+	talk(f, "MAIL FROM:<a@b.test>\r\nRCPT TO:<u@localhost>\r\n");
+	assert_string_equal(talk(f, "BDAT 12 LAST\r\nRSET\r\nNOOP\r\nNOOP\r\n"),
+			    "503 5.5.1 Error: send EHLO first\r\n250 2.0.0 Ok\r\n");
+	assert_int_equal(f->stored_len, 0);
+	assert_string_equal(talk(f, "DATA\r\n"), "354 End data with <CR><LF>.<CR><LF>\r\n");
+	assert_string_equal(talk(f, "x\r\n.\r\n"), "250 2.0.0 Ok: queued as Q1\r\n");
+	fake_free(f);
+}
+
 static struct fake *auth_fake(void (*tune)(struct smtp_config *))
 {
 	struct fake *f = fake_new(tune);
@@ -1199,6 +1214,7 @@ int main(void)
 		cmocka_unit_test(recipients_limit),
 		cmocka_unit_test(error_limit),
 		cmocka_unit_test(bdat),
+		cmocka_unit_test(bdat_needs_ehlo),
 		cmocka_unit_test(timeout_and_shutdown),
 		cmocka_unit_test(rset_keeps_helo),
 		cmocka_unit_test(protocol_names),
