@@ -64,6 +64,7 @@ struct smtp_session {
 	struct smtp_dot_reader dot;
 	struct smtp_bdat_reader bdat;
 	uint64_t bdat_left; /* octets of the current chunk still to read */
+	uint64_t bdat_octets; /* the chunks' sizes so far in this transaction, as sent */
 	bool bdat_last;
 	bool bdat_discard;  /* the chunk is read and thrown away (refused BDAT) */
 	struct smtp_reply bdat_refusal; /* why, answered once the chunk is read */
@@ -211,6 +212,7 @@ static void txn_reset(struct smtp_session *s)
 	s->env.size = 0;
 	s->rcpts_refused = 0;
 	s->bdat_used = false;
+	s->bdat_octets = 0;
 	s->too_big = false;
 	s->msg_status = SMTP_MSG_OK;
 	/* keep rcpt storage up to the default size; free a bigger one */
@@ -534,6 +536,7 @@ static struct smtp_reply h_bdat(struct smtp_session *s, const struct smtp_cmd *c
 		return REPLY_NONE;
 	}
 	s->bdat_left = size;
+	s->bdat_octets += size;
 	s->bdat_last = last;
 	s->bdat_discard = false;
 	s->bdat_prev_state = s->state;
@@ -917,8 +920,10 @@ static void bdat_chunk_end(struct smtp_session *s)
 	}
 	if (!s->bdat_last) {
 		set_state(s, SMTP_S_MAIL);
+		/* the octets as sent: what is stored may still lack a CR held
+		 * back to see whether a LF follows in the next chunk */
 		replyf(s, 250, ESC_OTHER_UNDEFINED, "Ok: %llu octets received",
-		       (unsigned long long)s->env.size);
+		       (unsigned long long)s->bdat_octets);
 		return;
 	}
 	char tail[4];

@@ -850,6 +850,13 @@ static void bdat(void **st)
 	ehlo(f);
 	talk(f, "MAIL FROM:<a@b.test>\r\nRCPT TO:<u@localhost>\r\n");
 	assert_string_equal(talk(f, "BDAT 5\r\nhello"), "250 2.0.0 Ok: 5 octets received\r\n");
+	/* the octets as sent, a CR that may begin a CR LF with the next
+	 * chunk included (it said 8 of 9) */
+	assert_string_equal(talk(f, "BDAT 4\r\n wo\r"), "250 2.0.0 Ok: 9 octets received\r\n");
+	assert_string_equal(talk(f, "BDAT 0\r\n"), "250 2.0.0 Ok: 9 octets received\r\n");
+	assert_string_equal(talk(f, "RSET\r\n"), "250 2.0.0 Ok\r\n");
+	talk(f, "MAIL FROM:<a@b.test>\r\nRCPT TO:<u@localhost>\r\n");
+	assert_string_equal(talk(f, "BDAT 5\r\nhello"), "250 2.0.0 Ok: 5 octets received\r\n");
 	assert_string_equal(talk(f, "DATA\r\n"),
 			    "503 5.5.1 Error: DATA after BDAT in one transaction\r\n");
 	assert_string_equal(talk(f, "BDAT 8 LAST\r\n world\r\n"), "250 2.0.0 Ok: queued as Q1\r\n");
