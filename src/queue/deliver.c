@@ -46,6 +46,20 @@ size_t queue_take_due(struct queue *q, uint64_t now, struct queue_job **out, siz
 	return n;
 }
 
+/* The ready list is in the order messages came due, and holds the oldest:
+ * those past the active limit wait in the index behind them, and due ones
+ * of the index are loaded onto it as room comes (index.c). */
+uint64_t queue_waiting_since(struct queue *q)
+{
+	uint64_t since = UINT64_MAX;
+	pthread_mutex_lock(&q->mu);
+	const struct queue_entry *e = q->ready_head;
+	if (e)
+		since = e->next_try > e->queued_at ? e->next_try : e->queued_at;
+	pthread_mutex_unlock(&q->mu);
+	return since;
+}
+
 bool queue_load_wanted(struct queue *q, uint64_t now)
 {
 	pthread_mutex_lock(&q->mu);

@@ -153,6 +153,10 @@ bool queue_load_wanted(struct queue *q, uint64_t now);
 size_t queue_load_due(struct queue *q, uint64_t now);
 /* The earliest next attempt of a waiting message; UINT64_MAX if none. */
 uint64_t queue_next_due(struct queue *q);
+/* Since when the oldest message that is due and not yet taken for
+ * delivery has waited (UINT64_MAX: none waits): how far the deliveries are
+ * behind. */
+uint64_t queue_waiting_since(struct queue *q);
 /* BLOCKING. Deliver the pending recipients of job through st, report each
  * recipient, and record the outcome (state or done record, lazily flushed)
  * and release the job; when st defers its flush (store_defers_sync) and

@@ -20,6 +20,8 @@
  * with srv_wake_send: libuv's own pool reports through uv_async_send, whose
  * receiving loop spins while a sender is inside it (wake.c).
  * A job still queued can be taken back (a client that hung up). */
+#include <sched.h>
+#include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <unistd.h>
@@ -32,6 +34,8 @@ struct srv_cpu_pool {
 	struct srv_cpu_job *head, *tail; /* queued, oldest first */
 	bool stopping;
 	bool lowered;
+	atomic_bool idle; /* lowered further: SCHED_IDLE (srv_cpu_pool_set_idle) */
+	bool can_idle;    /* and back: never to SCHED_IDLE if there is no way back */
 	char name[16];
 	unsigned nthreads;
 	pthread_t threads[];
@@ -43,6 +47,7 @@ static void *pool_thread(void *arg)
 	(void)pthread_setname_np(pthread_self(), p->name); /* for top -H and perf */
 	if (p->lowered)
 		srv_pool_thread_cpu_bound();
+	bool idle = false; /* this thread's policy: SCHED_IDLE, or SCHED_OTHER at its nice */
 	pthread_mutex_lock(&p->lock);
 	for (;;) {
 		while (!p->head && !p->stopping)
@@ -58,6 +63,13 @@ static void *pool_thread(void *arg)
 		job->queued = false;
 		pthread_mutex_unlock(&p->lock);
 
+		/* between jobs: a job runs whole under one policy; the nice value
+		 * stays set under SCHED_OTHER; failing costs only the gain */
+		if (p->lowered && atomic_load(&p->idle) != idle) {
+			struct sched_param sp = {0};
+			if (sched_setscheduler(0, idle ? SCHED_OTHER : SCHED_IDLE, &sp) == 0)
+				idle = !idle;
+		}
 		job->work(job);
 
 		struct srv_job_home *home = job->home;
@@ -85,6 +97,8 @@ struct srv_cpu_pool *srv_cpu_pool_new(unsigned threads, const char *name, bool l
 	pthread_mutex_init(&p->lock, NULL);
 	pthread_cond_init(&p->wake, NULL);
 	p->lowered = lowered;
+	p->can_idle = lowered && srv_pool_can_return_from_idle();
+	atomic_init(&p->idle, false);
 	snprintf(p->name, sizeof(p->name), "%s", name);
 	for (; p->nthreads < threads; p->nthreads++)
 		if (pthread_create(&p->threads[p->nthreads], NULL, pool_thread, p))
@@ -109,6 +123,11 @@ void srv_cpu_pool_free(struct srv_cpu_pool *p)
 	pthread_cond_destroy(&p->wake);
 	pthread_mutex_destroy(&p->lock);
 	free(p);
+}
+
+void srv_cpu_pool_set_idle(struct srv_cpu_pool *p, bool idle)
+{
+	atomic_store(&p->idle, idle && p->can_idle);
 }
 
 void srv_cpu_pool_submit(struct srv_cpu_pool *p, struct srv_cpu_job *job)

@@ -265,6 +265,9 @@ struct srv_cpu_pool *srv_cpu_pool_new(unsigned threads, const char *name, bool l
 void srv_cpu_pool_free(struct srv_cpu_pool *p);
 /* Queue job (work, done and home set; called on home's loop). */
 void srv_cpu_pool_submit(struct srv_cpu_pool *p, struct srv_cpu_job *job);
+/* A lowered pool's threads run their next jobs at SCHED_IDLE (true: only
+ * on CPU nothing else wants) or back at their nice value (false). */
+void srv_cpu_pool_set_idle(struct srv_cpu_pool *p, bool idle);
 /* Take back a job not started: true, and done will not run. false: it
  * runs or ran, and done will run. */
 bool srv_cpu_pool_cancel(struct srv_cpu_pool *p, struct srv_cpu_job *job);
@@ -277,6 +280,10 @@ uint64_t srv_now_ms(void);
  * the CPU first. It stays on the thread; the rest of libuv's pool work
  * (the queue's sync and upkeep, control commands) waits on the disk. */
 void srv_pool_thread_cpu_bound(void);
+/* RLIMIT_NICE raised (as root, before the drop) so that a lowered thread
+ * can come back from SCHED_IDLE to its nice value, and whether it can. */
+void srv_pool_allow_return_from_idle(void);
+bool srv_pool_can_return_from_idle(void);
 
 /* privs.c: setgid/initgroups/setuid to user for good; the Maildir root
  * created as root is handed to it. 0, or -1 with a reason. */

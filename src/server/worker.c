@@ -6,6 +6,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <linux/capability.h>
 #include <sys/resource.h>
 #include <sys/syscall.h>
 #include <time.h>
@@ -356,7 +357,9 @@ int srv_run(struct srv_config *cfg)
 		log_msg(LOG_ERROR, "event=start_failed reason=%s", log_quote(q, sizeof(q), err));
 		rc = 2;
 	}
-	/* every listener is bound: root is no longer needed */
+	/* every listener is bound: root is no longer needed (but the deliveries'
+	 * threads must be able to come back from SCHED_IDLE: qmgr.c) */
+	srv_pool_allow_return_from_idle();
 	if (rc == 0 && cfg->user) {
 		char q[700];
 		if (srv_drop_privileges(cfg->user, cfg->store == STORE_MAILDIR ? cfg->maildir : NULL,
@@ -451,4 +454,34 @@ void srv_pool_thread_cpu_bound(void)
 	lowered = true;
 	/* failing (no such syscall, a seccomp filter) costs only latency */
 	(void)setpriority(PRIO_PROCESS, (id_t)syscall(SYS_gettid), POOL_CPU_NICE);
+}
+
+/* A thread may leave SCHED_IDLE for SCHED_OTHER only at a nice value that
+ * RLIMIT_NICE allows it to take (or with CAP_SYS_NICE, which posternd
+ * does not keep): nice POOL_CPU_NICE needs a soft limit of at least
+ * 20 - POOL_CPU_NICE. Raised here, before root is dropped, when the hard
+ * limit allows it or root may raise that too. */
+#define POOL_NICE_RLIMIT (20 - POOL_CPU_NICE)
+
+void srv_pool_allow_return_from_idle(void)
+{
+	struct rlimit rl;
+	if (getrlimit(RLIMIT_NICE, &rl) != 0 || rl.rlim_cur >= POOL_NICE_RLIMIT)
+		return;
+	rl.rlim_cur = POOL_NICE_RLIMIT;
+	if (rl.rlim_max < POOL_NICE_RLIMIT)
+		rl.rlim_max = POOL_NICE_RLIMIT; /* root only (CAP_SYS_RESOURCE) */
+	(void)setrlimit(RLIMIT_NICE, &rl);
+}
+
+bool srv_pool_can_return_from_idle(void)
+{
+	struct rlimit rl;
+	if (getrlimit(RLIMIT_NICE, &rl) == 0 && rl.rlim_cur >= POOL_NICE_RLIMIT)
+		return true;
+	/* or CAP_SYS_NICE, effective: root that kept its privileges */
+	struct __user_cap_header_struct h = {_LINUX_CAPABILITY_VERSION_3, 0};
+	struct __user_cap_data_struct d[_LINUX_CAPABILITY_U32S_3];
+	return syscall(SYS_capget, &h, d) == 0 &&
+	       (d[CAP_SYS_NICE / 32].effective & (1u << (CAP_SYS_NICE % 32)));
 }

@@ -1402,6 +1402,30 @@ static size_t drain(struct fx *f, uint64_t now, struct reports *rp, size_t max_i
 	return total;
 }
 
+/* How far deliveries are behind (the queue manager runs them at SCHED_IDLE
+ * until it is QMGR_BEHIND_S): since when the oldest due message not yet
+ * taken has waited; nothing waiting once all are taken. */
+static void test_waiting_since(void **state)
+{
+	struct fx *f = *state;
+	assert_int_equal(queue_waiting_since(f->q), UINT64_MAX);
+	uint64_t before = (uint64_t)time(NULL);
+	assert_int_equal(put(f, "W1", "x\r\n", 3, 1), QUEUE_OK);
+	assert_int_equal(put(f, "W2", "x\r\n", 3, 1), QUEUE_OK);
+	uint64_t since = queue_waiting_since(f->q);
+	assert_true(since >= before && since <= (uint64_t)time(NULL));
+	struct queue_job *jobs[1];
+	assert_int_equal(queue_take_due(f->q, (uint64_t)time(NULL), jobs, 1), 1);
+	assert_true(queue_waiting_since(f->q) >= since); /* W2's */
+	struct reports rp = {0};
+	queue_deliver(f->q, jobs[0], f->st, (uint64_t)time(NULL), on_report, &rp);
+	assert_int_equal(queue_take_due(f->q, (uint64_t)time(NULL), jobs, 1), 1);
+	assert_int_equal(queue_waiting_since(f->q), UINT64_MAX); /* taken, not yet delivered */
+	queue_deliver(f->q, jobs[0], f->st, (uint64_t)time(NULL), on_report, &rp);
+	(void)queue_sync_delivered(f->q, f->st);
+	assert_int_equal(rp.delivered, 2);
+}
+
 /* Past the active limit new messages wait in the index and are delivered
  * in their turn, each once. */
 static void test_active_limit(void **state)
@@ -2220,6 +2244,7 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_unreadable_spill_file_fails_the_start, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_relocation_keeps_the_active_limit, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_move_lets_the_lock_go_between_batches, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_waiting_since, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_unreadable_record_deferred_with_its_reason, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_failed_sync_of_a_moved_copy, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_spill_content_checked_at_delivery, setup, teardown),
