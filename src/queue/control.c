@@ -19,6 +19,11 @@ struct snap {
 };
 
 /* The state list and show print, from what an entry or a slot holds. */
+/* hold or delete of a message being delivered: the attempt under way is
+ * not cut short (what it delivers stays delivered), which the answer says
+ * (it said "ok" alone, and a black-box test saw a deleted message delivered) */
+#define UNDER_WAY " note=\"being delivered: takes effect when this attempt ends\""
+
 static const char *state_name(bool active, bool held, uint32_t npending, uint32_t attempts)
 {
 	if (active)
@@ -341,12 +346,12 @@ static int cmd_change(struct queue *q, const char *verb, const char *id, uint64_
 			buf_printf(out, "error: %s\n", strerror(err));
 			rc = -1;
 		} else {
-			buf_printf(out, "ok %s=%s\n", verb, e->id);
+			buf_printf(out, "ok %s=%s%s\n", verb, e->id, e->active ? UNDER_WAY : "");
 			if (!queue_entry_wanted(e, now)) /* held: it waits in the index */
 				(void)queue_index_put(q, e, NULL);
 		}
 	} else { /* delete */
-		buf_printf(out, "ok delete=%s\n", e->id);
+		buf_printf(out, "ok delete=%s%s\n", e->id, e->active ? UNDER_WAY : "");
 		if (e->active)
 			e->deleted = true; /* dropped when its delivery ends */
 		else

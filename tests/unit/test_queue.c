@@ -1426,6 +1426,31 @@ static void test_waiting_since(void **state)
 	assert_int_equal(rp.delivered, 2);
 }
 
+/* hold and delete of a message being delivered take effect when the
+ * attempt ends, and the answer says so (it said "ok" alone). */
+static void test_change_of_a_message_under_way_says_so(void **state)
+{
+	struct fx *f = *state;
+	uint64_t now = (uint64_t)time(NULL);
+	assert_int_equal(put(f, "U1", "x\r\n", 3, 1), QUEUE_OK);
+	struct queue_job *jobs[1];
+	assert_int_equal(queue_take_due(f->q, now, jobs, 1), 1);
+	struct buf out;
+	buf_init(&out, 4096);
+	ctl(f, "hold U1", now, &out);
+	assert_string_equal(out.data, "ok hold=U1 note=\"being delivered: takes effect when this attempt ends\"\n");
+	ctl(f, "delete U1", now, &out);
+	assert_string_equal(out.data, "ok delete=U1 note=\"being delivered: takes effect when this attempt ends\"\n");
+	struct reports rp = {0};
+	queue_deliver(f->q, jobs[0], f->st, now, on_report, &rp);
+	(void)queue_sync_delivered(f->q, f->st);
+	assert_int_equal(queue_size(f->q), 0);
+	assert_int_equal(put(f, "U2", "x\r\n", 3, 1), QUEUE_OK);
+	ctl(f, "hold U2", now, &out);
+	assert_string_equal(out.data, "ok hold=U2\n");
+	buf_fini(&out);
+}
+
 /* Past the active limit new messages wait in the index and are delivered
  * in their turn, each once. */
 static void test_active_limit(void **state)
@@ -2245,6 +2270,7 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_relocation_keeps_the_active_limit, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_move_lets_the_lock_go_between_batches, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_waiting_since, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_change_of_a_message_under_way_says_so, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_unreadable_record_deferred_with_its_reason, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_failed_sync_of_a_moved_copy, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_spill_content_checked_at_delivery, setup, teardown),
