@@ -30,39 +30,12 @@ def test_client_chosen_values_read_back(start_server, tmp_path):
     assert "Pw-secret-417" not in log  # never a password
 
 
-def test_a_line_too_long_is_cut_where_it_parses(start_server):
-    """An envelope whose logged values outgrow a log line (a quoted local
-    part of backslashes doubles when escaped): the `queued` line is cut
-    inside its quoted value, which is closed, and says truncated=yes,
-    instead of ending mid-value (a review found such lines unreadable)."""
-    srv = start_server()
-    local = '"' + "\\\\" * 28 + '%02d"'
-    rcpts = [(local % i) + "@localhost" for i in range(16)]
+def queued_line(srv, sender, rcpts):
+    """Send one message from sender to rcpts, stop srv, and return its
+    `queued` log line parsed (every line of the log must parse)."""
     with srv.connect() as c:
         c.ehlo()
-        check(c.cmd('MAIL FROM:<%s@example.org>' % (local % 99)), 250)
-        for r in rcpts:
-            check(c.cmd("RCPT TO:<%s>" % r), 250)
-        check(c.cmd("DATA"), 354)
-        c.send(b"Subject: long\r\n\r\nx\r\n.\r\n")
-        check(c.reply(), 250)
-    srv.stop()
-    log = srv.log()
-    assert logfmt.bad_lines(log) == []
-    [queued] = [logfmt.parse(l) for l in log.splitlines() if "event=queued" in l]
-    assert queued["truncated"] == "yes" and queued["nrcpt"] == "16", queued
-
-
-def test_a_long_recipient_list_says_it_was_cut(start_server):
-    """Plain addresses whose list outgrows what a line holds: the list is
-    cut with the line, which says truncated=yes (a black-box test saw it
-    cut at 1,023 characters, mid-address, with nothing to say so), and the
-    line's other fields are all there."""
-    srv = start_server()
-    rcpts = ["%s%02d@localhost" % ("l" * 50, i) for i in range(40)]
-    with srv.connect() as c:
-        c.ehlo()
-        check(c.cmd("MAIL FROM:<s@example.org>"), 250)
+        check(c.cmd("MAIL FROM:<%s>" % sender), 250)
         for r in rcpts:
             check(c.cmd("RCPT TO:<%s>" % r), 250)
         check(c.cmd("DATA"), 354)
@@ -72,6 +45,27 @@ def test_a_long_recipient_list_says_it_was_cut(start_server):
     log = srv.log()
     assert logfmt.bad_lines(log) == []
     [queued] = [logfmt.parse(l) for l in log.splitlines() if "event=queued" in l]
+    return queued
+
+
+def test_a_line_too_long_is_cut_where_it_parses(start_server):
+    """An envelope whose logged values outgrow a log line (a quoted local
+    part of backslashes doubles when escaped): the `queued` line is cut
+    inside its quoted value, which is closed, and says truncated=yes,
+    instead of ending mid-value (a review found such lines unreadable)."""
+    local = '"' + "\\\\" * 28 + '%02d"'
+    rcpts = [(local % i) + "@localhost" for i in range(16)]
+    queued = queued_line(start_server(), (local % 99) + "@example.org", rcpts)
+    assert queued["truncated"] == "yes" and queued["nrcpt"] == "16", queued
+
+
+def test_a_long_recipient_list_says_it_was_cut(start_server):
+    """Plain addresses whose list outgrows what a line holds: the list is
+    cut with the line, which says truncated=yes (a black-box test saw it
+    cut at 1,023 characters, mid-address, with nothing to say so), and the
+    line's other fields are all there."""
+    rcpts = ["%s%02d@localhost" % ("l" * 50, i) for i in range(40)]
+    queued = queued_line(start_server(), "s@example.org", rcpts)
     assert queued["truncated"] == "yes" and queued["nrcpt"] == "40", queued
     for key in ("commit_ms", "sid", "client", "queue_id", "size", "from"):
         assert key in queued, key

@@ -2063,6 +2063,18 @@ static void test_unreadable_spill_file_fails_the_start(void **state)
 	free(body);
 }
 
+/* Puts the messages so far in segment 1 behind a later segment, as the
+ * oldest one that maintenance may move forward; head: segment 1's path. */
+static void behind_a_later_segment(struct fx *f, char *head, size_t size)
+{
+	reopen(f);
+	assert_int_equal(put(f, "S0", "s\r\n", 3, 1), QUEUE_OK);
+	reopen(f);
+	snprintf(head, size, "%s/journal/%016x", f->qdir, 1);
+	struct stat sb;
+	assert_int_equal(stat(head, &sb), 0);
+}
+
 /* Moving the oldest segment's messages forward brings those of the index
  * into memory one by one: each due one stayed, past the active limit (a
  * review saw 100,000 in memory with a limit of 1,000). */
@@ -2071,13 +2083,9 @@ static void test_relocation_keeps_the_active_limit(void **state)
 	struct fx *f = *state;
 	open_small(f, 2);
 	put_n(f, "R", 40, 1, 2);
-	reopen(f);
-	assert_int_equal(put(f, "S0", "s\r\n", 3, 1), QUEUE_OK);
-	reopen(f);
 	char head[300];
-	snprintf(head, sizeof(head), "%s/journal/%016x", f->qdir, 1);
+	behind_a_later_segment(f, head, sizeof(head));
 	struct stat sb;
-	assert_int_equal(stat(head, &sb), 0);
 	atomic_store(&f->q->low_space, true); /* move them forward now */
 	queue_maintain(f->q);
 	assert_true(queue_in_memory(f->q) <= 2);
@@ -2097,13 +2105,9 @@ static void test_move_lets_the_lock_go_between_batches(void **state)
 	int n = 5 * QUEUE_MOVE_BATCH + 7;
 	open_small(f, QUEUE_MOVE_BATCH + 10); /* some in memory, most in the index */
 	put_n(f, "M", n, 1, QUEUE_MOVE_BATCH + 10);
-	reopen(f);
-	assert_int_equal(put(f, "S0", "s\r\n", 3, 1), QUEUE_OK);
-	reopen(f);
 	char head[300];
-	snprintf(head, sizeof(head), "%s/journal/%016x", f->qdir, 1);
+	behind_a_later_segment(f, head, sizeof(head));
 	struct stat sb;
-	assert_int_equal(stat(head, &sb), 0);
 	atomic_store(&f->q->low_space, true); /* move them forward now */
 	queue_maintain(f->q);
 	assert_true(f->q->move_yields >= (uint64_t)(n / QUEUE_MOVE_BATCH));
@@ -2146,11 +2150,8 @@ static void test_failed_sync_of_a_moved_copy(void **state)
 	struct buf out;
 	buf_init(&out, 4096);
 	ctl(f, "hold KEEP", 0, &out);
-	reopen(f);
-	assert_int_equal(put(f, "S0", "s\r\n", 3, 1), QUEUE_OK);
-	reopen(f);
 	char head[300];
-	snprintf(head, sizeof(head), "%s/journal/%016x", f->qdir, 1);
+	behind_a_later_segment(f, head, sizeof(head));
 	struct stat sb;
 	pthread_mutex_lock(&f->q->mu);
 	uint64_t seg = f->q->segs[f->q->nsegs - 1].num, before = f->q->segs[f->q->nsegs - 1].size;
