@@ -18,12 +18,12 @@ struct snap {
 	char *last_error;
 };
 
-/* The state list and show print, from what an entry or a slot holds. */
 /* hold or delete of a message being delivered: the attempt under way is
  * not cut short (what it delivers stays delivered), which the answer says
  * (it said "ok" alone, and a black-box test saw a deleted message delivered) */
 #define UNDER_WAY " note=\"being delivered: takes effect when this attempt ends\""
 
+/* The state list and show print, from what an entry or a slot holds. */
 static const char *state_name(bool active, bool held, uint32_t npending, uint32_t attempts)
 {
 	if (active)

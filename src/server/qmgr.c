@@ -333,12 +333,11 @@ int srv_qmgr_start(struct srv_shared *sh, uv_loop_t *loop)
 	m->batch_max = lmtp ? 1 : QMGR_BATCH;
 	m->concurrency = srv_qmgr_concurrency(sh->cfg);
 	m->wake.fd = m->home.wake.fd = -1; /* srv_wake_fini may come first */
-	/* a Maildir delivery is CPU work: at a lowered priority */
+	m->lowered = !lmtp; /* a Maildir delivery is CPU work: at a lowered priority */
 	bool home = false;
 	if (m->concurrency == 0 ||
 	    !(m->jobs = calloc((size_t)m->concurrency * m->batch_max, sizeof(*m->jobs))) ||
-	    !(m->pool = srv_cpu_pool_new(SRV_QMGR_THREADS(sh->cfg), "queue-deliver",
-					 (m->lowered = !lmtp))) ||
+	    !(m->pool = srv_cpu_pool_new(SRV_QMGR_THREADS(sh->cfg), "queue-deliver", m->lowered)) ||
 	    !(home = true) || srv_job_home_init(loop, &m->home) != 0 ||
 	    srv_wake_init(loop, &m->wake, on_wake, m) != 0) {
 		int e = errno;
