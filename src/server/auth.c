@@ -414,9 +414,13 @@ static void step_done(struct srv_cpu_job *job)
 		/* the same reply after the same time for every cause */
 		a->delay_ms = failure_time(a, a->sh->delay_max ? ip_failure(a->sh, &c->peer) : 0);
 		auth_log(a, "failed", sasl_sess_reason(a->sess));
-		uint64_t spent = srv_now_ms() - a->step_ms;
-		if (a->delay_ms > spent) {
-			uv_timer_start(&a->delay, delay_done, a->delay_ms - spent, 0);
+		/* never early: both clocks are whole milliseconds, each up to
+		 * one behind the true time (step_ms's and the loop's), and the
+		 * loop's is the one of its last wake-up until updated */
+		uint64_t due = a->step_ms + a->delay_ms + 2, now = srv_now_ms();
+		if (due > now) {
+			uv_update_time(a->delay.loop);
+			uv_timer_start(&a->delay, delay_done, due - now, 0);
 			free(out);
 			return;
 		}
