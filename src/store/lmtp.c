@@ -575,7 +575,9 @@ static void *lmtp_begin(void *state, const struct store_envelope *env, struct st
 	m->rcpt_of = calloc(env->nrcpts, sizeof(*m->rcpt_of));
 	if (!m->rcpts || !m->rcpt_of || !(m->sender = strdup(env->sender)))
 		goto nomem;
-	/* one RCPT per mailbox: "alice"@x and Alice@x reach the same one */
+	/* one RCPT per mailbox: "alice"@x is alice@x, and domains have no case;
+	 * a local part's case is the LMTP server's to judge (RFC 5321 §2.4), so
+	 * Dave@x and dave@x each get their RCPT */
 	char **canon = calloc(env->nrcpts, sizeof(*canon));
 	if (!canon)
 		goto nomem;
@@ -592,7 +594,7 @@ static void *lmtp_begin(void *state, const struct store_envelope *env, struct st
 			goto nomem;
 		}
 	}
-	if (!store_unique((const char *const *)canon, env->nrcpts, strcasecmp, m->rcpt_of)) {
+	if (!store_unique((const char *const *)canon, env->nrcpts, strcmp, m->rcpt_of)) {
 		free_strings(canon, env->nrcpts);
 		goto nomem;
 	}

@@ -28,6 +28,7 @@ DOVECOT = shutil.which("dovecot") or "/usr/sbin/dovecot"
 START_TIMEOUT = 15.0
 
 USERS = ("alice", "bob", "carol")
+CASED_USERS = ("Erin", "erin")  # two mailboxes: Dovecot's passwd-file tells case apart
 BROKEN_USER = "broken"  # its Maildir would be below a regular file: a 4xx after DATA
 
 
@@ -47,7 +48,8 @@ class Dovecot:
         self.socket = os.path.join(self.base, "lmtp.sock")
         self.log_path = os.path.join(self.base, "dovecot.log")
         users = "".join("%s:{PLAIN}unused:%d:%d::%s/home/%s::\n"
-                        % (u, mail.pw_uid, mail.pw_gid, self.base, u) for u in USERS)
+                        % (u, mail.pw_uid, mail.pw_gid, self.base, u)
+                        for u in USERS + CASED_USERS)
         users += "%s:{PLAIN}unused:%d:%d::%s/home/%s::userdb_mail=maildir:%s/users/nomail\n" % (
             BROKEN_USER, mail.pw_uid, mail.pw_gid, self.base, BROKEN_USER, self.base)
         with open(os.path.join(self.base, "users"), "w") as f:
@@ -219,6 +221,23 @@ def test_many_recipients_over_a_unix_socket(start_server, dovecot):
     for user in USERS:
         [msg] = dovecot.messages(user)
         check_delivered(msg, qid)
+
+
+def test_local_parts_differing_in_case_are_two_recipients(start_server, dovecot):
+    """RFC 5321 §2.4: a local part's case is for the host that has the
+    mailbox to judge. Dovecot here keeps Erin and erin apart, so each gets
+    its own RCPT and its own copy; the domain's case does not matter."""
+    srv = lmtp_server(start_server, "127.0.0.1:%d" % dovecot.port)
+    with srv.connect() as c:
+        c.ehlo()
+        qid = queue_id(sent(c, ["Erin@localhost", "erin@localhost", "erin@LOCALHOST"]))
+    srv.drain()
+    for user in CASED_USERS:
+        [msg] = dovecot.messages(user)
+        check_delivered(msg, qid)
+    log = srv.log()
+    for rcpt in ("Erin@localhost", "erin@localhost", "erin@LOCALHOST"):
+        assert 'event=delivered queue_id=%s to="<%s>" target="lmtp"' % (qid, rcpt) in log, log
 
 
 def test_connection_reused(start_server, dovecot):
