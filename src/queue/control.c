@@ -297,11 +297,53 @@ static int cmd_show(struct queue *q, const char *id, uint64_t now, struct buf *o
 	return rc;
 }
 
+/* hold, release and delete, each written to the journal before it takes
+ * effect: a change that cannot be written changes nothing, and says why
+ * (mu held). A message being delivered gets its D record at once too (a
+ * crash must not bring it back); the attempt under way is not cut short,
+ * and the message goes when it ends. */
+static int change_recorded(struct queue *q, struct queue_entry *e, const char *verb, uint64_t now,
+			   struct buf *out)
+{
+	int err;
+	if (strcmp(verb, "delete") == 0) {
+		if ((err = queue_write_done(q, e->id)) == 0) {
+			buf_printf(out, "ok delete=%s%s\n", e->id, e->active ? UNDER_WAY : "");
+			if (e->active)
+				e->deleted = true; /* dropped when its delivery ends */
+			else
+				queue_drop_entry(q, e);
+			return 0;
+		}
+	} else {
+		bool held = e->held;
+		uint64_t next_try = e->next_try;
+		e->held = verb[0] == 'h';
+		if (!e->held)
+			e->next_try = 0;
+		if ((err = queue_write_state(q, e)) == 0) {
+			if (!e->held)
+				queue_make_ready(q, e);
+			buf_printf(out, "ok %s=%s%s\n", verb, e->id, e->active ? UNDER_WAY : "");
+		} else {
+			e->held = held;
+			e->next_try = next_try;
+		}
+	}
+	if (err)
+		buf_printf(out, "error: message %s is unchanged: its record cannot be written (%s)\n",
+			   e->id, strerror(err));
+	if (!queue_entry_wanted(e, now)) /* held, or unchanged: it waits in the index */
+		(void)queue_index_put(q, e, NULL);
+	return err ? -1 : 0;
+}
+
 /* retry, hold, release, delete: small changes under the lock. */
 static int cmd_change(struct queue *q, const char *verb, const char *id, uint64_t now,
 		      struct buf *out)
 {
 	int rc = 0;
+	bool written = false;
 	pthread_mutex_lock(&q->mu);
 	if (strcmp(verb, "retry") == 0 && (!id || !*id)) {
 		size_t n = 0;
@@ -335,29 +377,21 @@ static int cmd_change(struct queue *q, const char *verb, const char *id, uint64_
 			queue_make_ready(q, e);
 			buf_printf(out, "ok retry=1\n");
 		}
-	} else if (strcmp(verb, "hold") == 0 || strcmp(verb, "release") == 0) {
-		e->held = verb[0] == 'h';
-		if (!e->held) {
-			e->next_try = 0;
-			queue_make_ready(q, e);
-		}
-		int err = queue_write_state(q, e);
-		if (err) {
-			buf_printf(out, "error: %s\n", strerror(err));
-			rc = -1;
-		} else {
-			buf_printf(out, "ok %s=%s%s\n", verb, e->id, e->active ? UNDER_WAY : "");
-			if (!queue_entry_wanted(e, now)) /* held: it waits in the index */
-				(void)queue_index_put(q, e, NULL);
-		}
-	} else { /* delete */
-		buf_printf(out, "ok delete=%s%s\n", e->id, e->active ? UNDER_WAY : "");
-		if (e->active)
-			e->deleted = true; /* dropped when its delivery ends */
-		else
-			queue_finish_entry(q, e);
+	} else {
+		rc = change_recorded(q, e, verb, now, out);
+		written = rc == 0;
 	}
 	pthread_mutex_unlock(&q->mu);
+	/* "ok" is said once the change is durable: a crash after it does not
+	 * bring a deleted message back or release a held one */
+	int err = written ? queue_sync(q) : 0;
+	if (err) {
+		buf_clear(out);
+		buf_printf(out, "error: the change is written but its flush failed (%s): it may not "
+				"survive a restart\n",
+			   strerror(err));
+		rc = -1;
+	}
 	return rc;
 }
 

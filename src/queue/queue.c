@@ -483,16 +483,25 @@ int queue_write_state(struct queue *q, struct queue_entry *e)
 	return 0;
 }
 
-void queue_finish_entry(struct queue *q, struct queue_entry *e)
+int queue_write_done(struct queue *q, const char *id)
 {
-	if (qrec_begin(&q->rec, QREC_DONE) == 0 && qrec_put_str(&q->rec, e->id, strlen(e->id)) == 0) {
-		qrec_seal(&q->rec, NULL, 0);
-		/* a lost D record only repeats a delivery (see the top comment) */
-		(void)queue_append_lazy(q, &q->rec);
-	}
+	if (qrec_begin(&q->rec, QREC_DONE) != 0 || qrec_put_str(&q->rec, id, strlen(id)) != 0)
+		return ENOMEM;
+	qrec_seal(&q->rec, NULL, 0);
+	return queue_append_lazy(q, &q->rec);
+}
+
+void queue_drop_entry(struct queue *q, struct queue_entry *e)
+{
 	if (e->spill)
 		unlink_spill(q, e->id);
 	queue_remove(q, e);
+}
+
+void queue_finish_entry(struct queue *q, struct queue_entry *e)
+{
+	(void)queue_write_done(q, e->id); /* lost, it only repeats a delivery (top comment) */
+	queue_drop_entry(q, e);
 }
 
 int queue_read_record(struct queue *q, struct queue_entry *e, unsigned char **rec, size_t *len)
@@ -734,11 +743,7 @@ static void flush_round(struct queue *q, struct queue_msg *batch)
 		if (m->err) {
 			/* unknown on disk after a failed flush: make sure it never
 			 * counts (the client got 451 and sends it again) */
-			if (qrec_begin(&q->rec, QREC_DONE) == 0 &&
-			    qrec_put_str(&q->rec, m->id, strlen(m->id)) == 0) {
-				qrec_seal(&q->rec, NULL, 0);
-				(void)queue_append_lazy(q, &q->rec);
-			}
+			(void)queue_write_done(q, m->id);
 			if (m->spill_path)
 				(void)unlink(m->spill_path);
 		}

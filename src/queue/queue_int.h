@@ -208,7 +208,12 @@ void queue_entry_free(struct queue_entry *e);
 uint32_t queue_entry_pending(const struct queue_entry *e);
 /* Write the entry's S snapshot (with mu held); 0 or an errno. */
 int queue_write_state(struct queue *q, struct queue_entry *e);
-/* Write a D record and remove the entry and its spill file (mu held). */
+/* Append the D record of id, flushed lazily (mu held); 0 or an errno. */
+int queue_write_done(struct queue *q, const char *id);
+/* Remove the entry and its spill file (mu held). */
+void queue_drop_entry(struct queue *q, struct queue_entry *e);
+/* Write a D record and remove the entry and its spill file (mu held); a
+ * D record that could not be written only repeats a delivery. */
 void queue_finish_entry(struct queue *q, struct queue_entry *e);
 /* Read the record at seg/off (mu held); 0 or an errno. */
 int queue_pread_record(struct queue *q, uint64_t seg, uint64_t off, size_t n, unsigned char **rec);

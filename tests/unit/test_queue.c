@@ -1451,6 +1451,101 @@ static void test_change_of_a_message_under_way_says_so(void **state)
 	buf_fini(&out);
 }
 
+/* The queue directory as it is now, put back by crash_back: what a crash
+ * at this moment leaves (the journal's records are flushed by then). */
+static void crash_point(struct fx *f)
+{
+	char cmd[512];
+	snprintf(cmd, sizeof(cmd), "cp -a %s %s.saved", f->qdir, f->qdir);
+	assert_int_equal(system(cmd), 0);
+}
+
+static void crash_back(struct fx *f)
+{
+	char cmd[512];
+	queue_close(f->q);
+	snprintf(cmd, sizeof(cmd), "rm -rf %s && mv %s.saved %s", f->qdir, f->qdir, f->qdir);
+	assert_int_equal(system(cmd), 0);
+	f->q = open_q(f);
+	assert_non_null(f->q);
+}
+
+/* A message deleted while it is being delivered stays deleted through a
+ * crash before the attempt ends (its D record was written only at the
+ * end, and kill -9 brought it back); a held one stays held. */
+static void test_change_under_way_survives_a_crash(void **state)
+{
+	struct fx *f = *state;
+	uint64_t now = (uint64_t)time(NULL);
+	assert_int_equal(put(f, "X1", "x\r\n", 3, 1), QUEUE_OK);
+	assert_int_equal(put(f, "X2", "y\r\n", 3, 1), QUEUE_OK);
+	struct queue_job *jobs[2];
+	assert_int_equal(queue_take_due(f->q, now, jobs, 2), 2);
+	struct buf out;
+	buf_init(&out, 4096);
+	ctl(f, "delete X1", now, &out);
+	ctl(f, "hold X2", now, &out);
+	crash_point(f);
+	struct reports rp = {0};
+	queue_deliver(f->q, jobs[0], f->st, now, on_report, &rp);
+	queue_deliver(f->q, jobs[1], f->st, now, on_report, &rp);
+	(void)queue_sync_delivered(f->q, f->st);
+	crash_back(f);
+	ctl(f, "list", now, &out);
+	assert_null(strstr(out.data, "id=X1"));
+	assert_non_null(strstr(out.data, "id=X2"));
+	assert_non_null(strstr(out.data, "state=held"));
+	assert_int_equal(queue_take_due(f->q, now, jobs, 2), 0);
+	buf_fini(&out);
+}
+
+/* A change whose record cannot be written (the queue's disk is full)
+ * changes nothing and says so: delete said ok, and the message came back
+ * after a restart; a failed release had already made the message ready. */
+static void test_change_not_written_changes_nothing(void **state)
+{
+	struct fx *f = *state;
+	uint64_t now = (uint64_t)time(NULL);
+	assert_int_equal(put(f, "N1", "x\r\n", 3, 1), QUEUE_OK);
+	assert_int_equal(put(f, "N2", "y\r\n", 3, 1), QUEUE_OK);
+	struct buf out;
+	buf_init(&out, 4096);
+	ctl(f, "hold N2", now, &out);
+	fault_set(F_PWRITE, 1, ENOSPC);
+	static const char *const refused[] = {"delete N1", "hold N1", "release N2", "delete N2"};
+	for (size_t i = 0; i < sizeof(refused) / sizeof(*refused); i++) {
+		buf_clear(&out);
+		assert_int_equal(queue_control(f->q, refused[i], now, &out), -1);
+		buf_append(&out, "", 1);
+		char want[128];
+		snprintf(want, sizeof(want), "error: message %.2s is unchanged: its record cannot be "
+			 "written (%s)\n", refused[i] + strlen(refused[i]) - 2, strerror(ENOSPC));
+		assert_string_equal(out.data, want);
+	}
+	fault_clear();
+	ctl(f, "list", now, &out);
+	assert_non_null(strstr(out.data, "id=N1 size=3"));
+	assert_non_null(strstr(out.data, "state=queued"));
+	assert_non_null(strstr(out.data, "state=held"));
+	struct queue_job *jobs[2];
+	assert_int_equal(queue_take_due(f->q, now, jobs, 2), 1); /* N1; N2 stays held */
+	struct reports rp = {0};
+	queue_deliver(f->q, jobs[0], f->st, now, on_report, &rp);
+	(void)queue_sync_delivered(f->q, f->st);
+	assert_int_equal(rp.delivered, 1);
+	reopen(f);
+	assert_int_equal(queue_size(f->q), 1);
+	assert_int_equal(queue_take_due(f->q, now, jobs, 2), 0);
+	/* written, but its flush failed: said, not "ok" */
+	fault_once(F_FDATASYNC, EIO);
+	buf_clear(&out);
+	assert_int_equal(queue_control(f->q, "release N2", now, &out), -1);
+	buf_append(&out, "", 1);
+	assert_non_null(strstr(out.data, "error: the change is written but its flush failed"));
+	fault_clear();
+	buf_fini(&out);
+}
+
 /* Past the active limit new messages wait in the index and are delivered
  * in their turn, each once. */
 static void test_active_limit(void **state)
@@ -2272,6 +2367,8 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_move_lets_the_lock_go_between_batches, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_waiting_since, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_change_of_a_message_under_way_says_so, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_change_under_way_survives_a_crash, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_change_not_written_changes_nothing, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_unreadable_record_deferred_with_its_reason, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_failed_sync_of_a_moved_copy, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_spill_content_checked_at_delivery, setup, teardown),
