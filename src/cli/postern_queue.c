@@ -11,17 +11,53 @@
 #include <unistd.h>
 
 #include "cli/postern_cmds.h"
+#include "common/escape.h"
 
 #define QUEUE_DEFAULT_CONTROL "/run/postern/control.sock"
 #define EXIT_USAGE 64
 #define EXIT_UNAVAILABLE 69
 
-/* What the server sends comes from mail (senders, headers): C0 control
- * octets and DEL are shown as \xNN, so a message cannot drive the
- * operator's terminal; CRLF ends a line as LF does. */
+/* What the server sends comes from mail (senders, headers): control octets
+ * (C0, DEL and the C1 controls U+0080..U+009F) and octets that are not
+ * UTF-8 are shown as \xNN, so a message cannot drive the operator's
+ * terminal; CRLF ends a line as LF does. The answer comes in pieces: a
+ * UTF-8 sequence cut between two waits in pend for the rest. */
 struct safe_out {
 	bool cr; /* a CR was the last octet: shown once the next one says */
+	unsigned char pend[4];
+	size_t npend;
 };
+
+/* Whether pend (npend >= 1, not valid as it is) could become a valid
+ * sequence with more octets. */
+static bool utf8_unfinished(const unsigned char *pend, size_t npend)
+{
+	size_t need = pend[0] >= 0xc2 && pend[0] <= 0xdf   ? 2
+		      : pend[0] >= 0xe0 && pend[0] <= 0xef ? 3
+		      : pend[0] >= 0xf0 && pend[0] <= 0xf4 ? 4
+							   : 0;
+	for (size_t i = 1; i < npend; i++)
+		if ((pend[i] & 0xc0) != 0x80)
+			return false;
+	return npend < need;
+}
+
+/* Show what pend holds; at the end (last) nothing more will come. */
+static void put_pending(FILE *f, struct safe_out *so, bool last)
+{
+	while (so->npend) {
+		size_t k = esc_printable_utf8_len(so->pend, so->npend);
+		if (k == 0 && !last && utf8_unfinished(so->pend, so->npend))
+			return;
+		if (k)
+			fwrite(so->pend, 1, k, f);
+		else
+			fprintf(f, "\\x%02x", so->pend[0]);
+		k = k ? k : 1;
+		so->npend -= k;
+		memmove(so->pend, so->pend + k, so->npend);
+	}
+}
 
 static void put_safe(FILE *f, struct safe_out *so, const char *p, size_t n)
 {
@@ -30,6 +66,12 @@ static void put_safe(FILE *f, struct safe_out *so, const char *p, size_t n)
 		if (so->cr && ch != '\n')
 			fputs("\\x0d", f);
 		so->cr = ch == '\r';
+		if (ch >= 0x80) { /* pend never stays full: 4 octets are whole or wrong */
+			so->pend[so->npend++] = ch;
+			put_pending(f, so, false);
+			continue;
+		}
+		put_pending(f, so, true);
 		if (ch == '\r')
 			continue;
 		if ((ch < 0x20 && ch != '\n' && ch != '\t') || ch == 0x7f)
@@ -166,6 +208,7 @@ int postern_queue_main(int argc, char **argv)
 		fputs(ok ? "" : "postern queue: ", ok ? stdout : stderr);
 		put_safe(ok ? stdout : stderr, &so, buf, have);
 	}
+	put_pending(ok ? stdout : stderr, &so, true);
 	if (cut) {
 		fprintf(stderr, "postern queue: the list is cut short (the answer has a size "
 			"limit): see \"shown=\" above\n");

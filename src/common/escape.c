@@ -30,6 +30,12 @@ size_t esc_utf8_len(const unsigned char *s, size_t n)
 	return k;
 }
 
+size_t esc_printable_utf8_len(const unsigned char *s, size_t n)
+{
+	size_t k = esc_utf8_len(s, n);
+	return k == 2 && s[0] == 0xc2 && s[1] < 0xa0 ? 0 : k;
+}
+
 size_t esc_step(enum esc_style style, const unsigned char *s, size_t n, char out[ESC_STEP_MAX])
 {
 	unsigned char c = s[0];
@@ -46,7 +52,7 @@ size_t esc_step(enum esc_style style, const unsigned char *s, size_t n, char out
 		}
 	}
 	size_t k;
-	if (style == ESC_TERMINAL && c >= 0x80 && (k = esc_utf8_len(s, n)) > 0) {
+	if (style == ESC_TERMINAL && c >= 0x80 && (k = esc_printable_utf8_len(s, n)) > 0) {
 		memcpy(out, s, k);
 		out[k] = '\0';
 		return k;

@@ -10,8 +10,9 @@
 enum esc_style {
 	ESC_LOGFMT,   /* \" \\, control octets and DEL as \xNN, the rest as is */
 	ESC_JSON,     /* \" \\ \n, other control octets as \u00NN (RFC 8259 §7) */
-	ESC_TERMINAL, /* \" \\ \0 \r \n \t, printable ASCII and valid UTF-8 as is,
-		       * any other octet as \xNN: nothing a terminal would act on */
+	ESC_TERMINAL, /* \" \\ \0 \r \n \t, printable ASCII and valid UTF-8 but
+		       * C1 controls as is, any other octet as \xNN: nothing a
+		       * terminal would act on */
 };
 
 #define ESC_STEP_MAX 8 /* the longest piece esc_step writes, NUL included */
@@ -24,5 +25,8 @@ int esc_append(struct buf *b, enum esc_style style, const char *s, size_t n);
 /* Length of a valid UTF-8 sequence at s (2..4; RFC 3629: no overlong form,
  * no surrogate, nothing above U+10FFFF), or 0. */
 size_t esc_utf8_len(const unsigned char *s, size_t n);
+/* As esc_utf8_len, but 0 for the C1 controls U+0080..U+009F too: a terminal
+ * acts on them (U+009B is CSI) as on ESC. */
+size_t esc_printable_utf8_len(const unsigned char *s, size_t n);
 
 #endif

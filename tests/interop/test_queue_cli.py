@@ -328,6 +328,29 @@ def test_show_escapes_terminal_controls(start_server):
     assert "Subject: \\x1b]0;owned\\x07\\x1b[2Jhi\n" in out, repr(out)
 
 
+def test_list_and_show_escape_c1_controls(start_server):
+    """C1 controls (U+0080..U+009F; U+009B is CSI, as ESC [ is) are shown as
+    the octets they are, in UTF-8 and alone; other UTF-8 stays as it is."""
+    srv = start_server()
+    block_mailbox(srv, "a")
+    with srv.connect() as c:
+        c.ehlo()
+        check(c.cmd("MAIL FROM:<s\u00e9\u009b2J@example.org> SMTPUTF8".encode()), 250, "2.1.0")
+        check(c.cmd("RCPT TO:<a@localhost>"), 250, "2.1.5")
+        check(c.cmd("DATA"), 354)
+        c.send(b"Subject: \xc2\x9b2J\x9b1m caf\xc3\xa9 \xc2\x85\r\n\r\nx\r\n.\r\n")
+        qid = queue_id(c.reply())
+    wait_state(srv, qid, "deferred")
+    out = {}
+    for cmd in (["show", qid], ["list"]):
+        p = subprocess.run([POSTERN, "queue", "--control", srv.control] + cmd,
+                           stdout=subprocess.PIPE, stderr=subprocess.PIPE, timeout=30)
+        assert p.returncode == 0 and b"\x9b" not in p.stdout and b"\x85" not in p.stdout, p
+        out[cmd[0]] = p.stdout
+    assert b"Subject: \\xc2\\x9b2J\\x9b1m caf\xc3\xa9 \\xc2\\x85\n" in out["show"], out
+    assert b'from="s\xc3\xa9\\xc2\\x9b2J@example.org"' in out["list"], out
+
+
 def test_control_directory_not_ours_is_left_alone(posternd_bin, tmp_path):
     """--control naming a socket in a directory posternd did not make (one
     holding other files, as /run would): it is not given to posternd's

@@ -50,6 +50,10 @@ static void terminal(void **st)
 	expect(ESC_TERMINAL, "\xe0\xb8", 2, "\\xe0\\xb8");
 	expect(ESC_TERMINAL, "\x80", 1, "\\x80");
 	expect(ESC_TERMINAL, "\xf4\x90\x80\x80", 4, "\\xf4\\x90\\x80\\x80"); /* > U+10FFFF */
+	/* C1 controls (U+0080..U+009F: U+009B is CSI) as the octets they are */
+	expect(ESC_TERMINAL, "\xc2\x9b" "2J\xc2\x80\xc2\x9f\xc2\xa0", 10,
+	       "\\xc2\\x9b" "2J\\xc2\\x80\\xc2\\x9f\xc2\xa0");
+	expect(ESC_TERMINAL, "\x9b" "1m", 3, "\\x9b" "1m");
 }
 
 static void log_quote_bounds(void **st)
