@@ -40,12 +40,29 @@ static const char *state_of(const struct queue_entry *e)
 	return state_name(e->active, e->held, queue_entry_pending(e), e->attempts);
 }
 
+/* How well a recipient's reply tells the last error: every attempt tries
+ * each recipient still pending, so their replies are the latest attempt's
+ * (best); a failed one's may be older (next); a delivered one's is no
+ * error. list shows the first reply of the best rank. */
+static int error_rank(uint8_t status, bool has_text)
+{
+	if (!has_text || status == QREC_RCPT_DELIVERED)
+		return 0;
+	return status == QREC_RCPT_PENDING ? 2 : 1;
+}
+
 static const char *last_error(const struct queue_entry *e)
 {
-	for (uint32_t i = 0; i < e->nrcpt; i++)
-		if (e->rstat[i] != QREC_RCPT_DELIVERED && e->rtext[i])
-			return e->rtext[i];
-	return NULL;
+	const char *best = NULL;
+	int rank = 0;
+	for (uint32_t i = 0; i < e->nrcpt && rank < 2; i++) {
+		int r = error_rank(e->rstat[i], e->rtext[i] != NULL);
+		if (r > rank) {
+			rank = r;
+			best = e->rtext[i];
+		}
+	}
+	return best;
 }
 
 static void put_quoted(struct buf *out, const char *key, const char *v, size_t n)
@@ -127,13 +144,14 @@ static void list_line(struct list_ctx *c, const struct snap *v)
 		c->shown++;
 }
 
-/* The first reply kept for a recipient not delivered, from an S record. */
+/* last_error, from a message's S record. */
 static char *state_error(struct queue *q, const struct queue_slot *s)
 {
 	unsigned char *rec;
 	size_t len;
 	struct qrec_state st;
-	char *err = NULL;
+	struct qrec_str best = {NULL, 0};
+	int rank = 0;
 	if (!s->snap_seg || queue_read_record_at(q, s->snap_seg, s->snap_off, s->snap_len, &rec, &len))
 		return NULL;
 	if (qrec_parse_state(rec + QREC_HDR, len - QREC_HDR, &st)) {
@@ -141,10 +159,15 @@ static char *state_error(struct queue *q, const struct queue_slot *s)
 		size_t left = st.rcpts_len;
 		uint8_t status;
 		struct qrec_str t;
-		while (!err && qrec_next_rcpt(&p, &left, &status, &t))
-			if (status != QREC_RCPT_DELIVERED && t.len)
-				err = strndup(t.p, t.len);
+		while (rank < 2 && qrec_next_rcpt(&p, &left, &status, &t)) {
+			int r = error_rank(status, t.len > 0);
+			if (r > rank) {
+				rank = r;
+				best = t;
+			}
+		}
 	}
+	char *err = rank ? strndup(best.p, best.len) : NULL;
 	free(rec);
 	return err;
 }

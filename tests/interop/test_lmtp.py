@@ -11,6 +11,7 @@ mailboxes belong to "nobody" (the tests' files stay readable by root)."""
 
 import os
 import pwd
+import re
 import shutil
 import signal
 import socket
@@ -351,12 +352,16 @@ def test_smtputf8_message_needs_smtputf8_at_the_lmtp_server(start_server, doveco
 def test_temporary_failure_deferred(start_server, dovecot):
     """Dovecot's 451 4.2.0 after the body for one recipient (its Maildir
     cannot be made) and a 550 at RCPT for another: one delivered, one
-    deferred (retried later), one failed; the client had its 250."""
+    deferred (retried later), one failed; the client had its 250. list's
+    last error is the deferred one's (the latest attempt's), not the
+    failure of the recipient that comes first."""
     srv = lmtp_server(start_server, "127.0.0.1:%d" % dovecot.port)
     with srv.connect() as c:
         c.ehlo()
-        qid = queue_id(sent(c, ["bob@localhost", BROKEN_USER + "@localhost", "dave@localhost"]))
+        qid = queue_id(sent(c, ["bob@localhost", "dave@localhost", BROKEN_USER + "@localhost"]))
     srv.drain()
+    [line] = [l for l in srv.queue("list").splitlines() if l.startswith("id=%s " % qid)]
+    assert re.search(r'last_error="lmtp [^"]*: 451 4.2.0 <%s@localhost>' % BROKEN_USER, line), line
     assert len(dovecot.messages("bob")) == 1
     out = queue_line(srv, qid)
     assert "state=deferred" in out, out
