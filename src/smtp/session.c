@@ -596,7 +596,7 @@ static struct smtp_reply h_starttls(struct smtp_session *s, const struct smtp_cm
 		return mk(501, ESC_PROTO_INVALID_ARGUMENTS, "Syntax: STARTTLS");
 	if (s->tls)
 		return mk(503, ESC_PROTO_INVALID_COMMAND, "Error: TLS already active");
-	if (s->state == SMTP_S_CONNECTED)
+	if (s->state == SMTP_S_CONNECTED || !s->esmtp) /* an extension: HELO did not offer it */
 		return mk(503, ESC_PROTO_INVALID_COMMAND, "Error: send EHLO first");
 	if (s->state != SMTP_S_READY)
 		return mk(503, ESC_PROTO_INVALID_COMMAND, "Error: STARTTLS inside a mail transaction");

@@ -198,6 +198,9 @@ def test_starttls_replies_and_session_reset(tls_server, ctx):
     with srv.connect() as c:
         c.greeting()
         check(c.cmd("STARTTLS"), 503, "5.5.1")  # before EHLO
+        check(c.cmd("HELO client.example"), 250)
+        r = check(c.cmd("STARTTLS"), 503, "5.5.1")  # HELO offers no extension
+        assert r.text == "Error: send EHLO first", r.raw
         r = check(c.cmd("EHLO client.example"), 250)
         kw = ehlo_keywords(r)
         assert "STARTTLS" in kw, r.raw

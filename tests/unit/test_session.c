@@ -289,6 +289,10 @@ static void starttls(void **st)
 
 	f = fake_new(tune_tls);
 	assert_string_equal(talk(f, "STARTTLS\r\n"), "503 5.5.1 Error: send EHLO first\r\n");
+	/* an extension: HELO did not offer it (SPEC §4), as AUTH and BDAT */
+	talk(f, "HELO c.test\r\n");
+	assert_string_equal(talk(f, "STARTTLS\r\n"), "503 5.5.1 Error: send EHLO first\r\n");
+	assert_false(f->tls_started);
 	assert_non_null(strstr(talk(f, "EHLO c.test\r\n"), "250-STARTTLS\r\n") ?
 				"x" : strstr(f->out, "STARTTLS"));
 	assert_string_equal(talk(f, "STARTTLS now\r\n"), "501 5.5.4 Syntax: STARTTLS\r\n");
