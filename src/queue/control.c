@@ -2,6 +2,7 @@
  * as text: a first line "ok" or "error: ...", then logfmt lines. */
 #include "queue/queue_int.h"
 
+#include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -404,10 +405,17 @@ static int cmd_change(struct queue *q, const char *verb, const char *id, uint64_
 		rc = change_recorded(q, e, verb, now, out);
 		written = rc == 0;
 	}
+	uint64_t failures = q->sync_failures;
 	pthread_mutex_unlock(&q->mu);
 	/* "ok" is said once the change is durable: a crash after it does not
-	 * bring a deleted message back or release a held one */
+	 * bring a deleted message back or release a held one. A round of the
+	 * flusher's that failed meanwhile may have been the one that covered
+	 * the record (and lost it). */
 	int err = written ? queue_sync(q) : 0;
+	pthread_mutex_lock(&q->mu);
+	if (written && !err && q->sync_failures != failures)
+		err = EIO;
+	pthread_mutex_unlock(&q->mu);
 	if (err) {
 		buf_clear(out);
 		buf_printf(out, "error: the change is written but its flush failed (%s): it may not "
