@@ -56,7 +56,7 @@ def small_fs(tmp_path):
     r = subprocess.run(["mount", "-t", "tmpfs", "-o", "size=256k", "tmpfs", str(mnt)],
                        stdout=subprocess.PIPE, stderr=subprocess.STDOUT)
     if r.returncode != 0:
-        pytest.skip("cannot mount a 256 KiB tmpfs for the disk-full test: %s"
+        pytest.fail("cannot mount a 256 KiB tmpfs for the disk-full test (needs root): %s"
                     % r.stdout.decode().strip())
     yield mnt
     if subprocess.run(["umount", str(mnt)]).returncode != 0:

@@ -14,6 +14,7 @@ import time
 import pytest
 
 from conftest import check, control_command, free_port, queue_id
+from test_faults import small_fs  # noqa: F401 (a fixture: a 256 KiB tmpfs)
 
 POSTERN = os.environ.get(
     "POSTERN", os.path.join(os.path.dirname(__file__), "..", "..", "build", "test", "postern"))
@@ -156,7 +157,7 @@ def test_queue_command_errors(start_server, tmp_path):
 
 def test_control_socket_mode_and_peer_check(start_server):
     if os.geteuid() != 0:
-        pytest.skip("needs root to connect as another user")
+        pytest.fail("needs root, to connect as another user (make test runs as root in CI)")
     base = tempfile.mkdtemp(prefix="postern-ctl-")
     os.chmod(base, 0o755)
     try:
@@ -349,6 +350,66 @@ def test_list_and_show_escape_c1_controls(start_server):
         out[cmd[0]] = p.stdout
     assert b"Subject: \\xc2\\x9b2J\\x9b1m caf\xc3\xa9 \\xc2\\x85\n" in out["show"], out
     assert b'from="s\xc3\xa9\\xc2\\x9b2J@example.org"' in out["list"], out
+
+
+def fill_up(path):
+    """Write zeros to path until its file system is full."""
+    fd = os.open(str(path), os.O_WRONLY | os.O_CREAT, 0o600)
+    try:
+        while True:
+            os.write(fd, b"\0" * 4096)
+    except OSError:
+        pass
+    finally:
+        os.close(fd)
+
+
+def test_changes_on_a_full_queue_disk(start_server, small_fs):
+    """On a full queue file system a change whose record cannot be written
+    is refused (exit 1) and changes nothing; one answered ok survives a
+    restart (delete answered ok, and the message came back after one)."""
+    qd = str(small_fs / "queue")
+    srv = start_server(queue_dir=qd, config={"queue_min_free": 0})
+    block_mailbox(srv, "a")
+    qids = [send(srv, "a@localhost", "full %d" % i) for i in range(6)]
+    for qid in qids:
+        wait_state(srv, qid, "deferred")
+    held = qids.pop()
+    assert pq(srv, "hold", held)[0] == 0
+    fill_up(small_fs / "filler")
+
+    def refused(rc, err, qid):
+        return rc == 1 and ("error: message %s is unchanged: its record cannot be written "
+                            "(No space left on device)" % qid) in err
+
+    # each hold appends a record: the room left in the journal's last page
+    # runs out, and then the change is refused
+    for _ in range(100):
+        rc, out, err = pq(srv, "hold", held)
+        if rc != 0:
+            break
+    assert refused(rc, err, held), (rc, out, err)
+    rc, out, err = pq(srv, "release", held)  # as large a record: refused as well
+    assert refused(rc, err, held), (rc, out, err)
+    time.sleep(0.2)  # a release that took effect would have an attempt start
+    assert " state=held" in wait_state(srv, held, "held")
+    # a delete's record is smaller: some may still fit, then none does
+    deleted, kept = [], [held]
+    for qid in qids:
+        rc, out, err = pq(srv, "delete", qid)
+        assert rc == 0 or refused(rc, err, qid), (rc, out, err)
+        (deleted if rc == 0 else kept).append(qid)
+    assert len(kept) > 1, deleted
+    rc, out, err = pq(srv, "delete", held)
+    assert refused(rc, err, held), (rc, out, err)
+    srv.stop()
+    os.unlink(str(small_fs / "filler"))
+    again = start_server(queue_dir=qd, maildir=srv.maildir, config={"queue_min_free": 0})
+    wait_state(again, held, "held")
+    for qid in deleted:
+        assert "id=%s " % qid not in pq(again, "list")[1]
+    for qid in kept[1:]:
+        wait_state(again, qid, "deferred")
 
 
 def test_control_directory_not_ours_is_left_alone(posternd_bin, tmp_path):
