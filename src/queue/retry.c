@@ -34,6 +34,7 @@ int queue_duration_parse(const char *s, uint64_t *secs)
 		case 'm': unit = 60; break;
 		case 'h': unit = 3600; break;
 		case 'd': unit = 86400; break;
+		case 'w': unit = 7 * 86400; break; /* as Postfix's time units */
 		default: return -1;
 		}
 		if (p[1])

@@ -270,6 +270,8 @@ static void test_retry_parse(void **state)
 	uint64_t s;
 	assert_int_equal(queue_duration_parse("5d", &s), 0);
 	assert_int_equal(s, 432000);
+	assert_int_equal(queue_duration_parse("2w", &s), 0);
+	assert_int_equal(s, 1209600);
 	assert_int_equal(queue_duration_parse("90", &s), 0);
 	assert_int_equal(s, 90);
 	assert_int_equal(queue_duration_parse("0", &s), -1);
