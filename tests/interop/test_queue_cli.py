@@ -371,7 +371,9 @@ def test_changes_on_a_full_queue_disk(start_server, small_fs):
     qd = str(small_fs / "queue")
     srv = start_server(queue_dir=qd, config={"queue_min_free": 0})
     block_mailbox(srv, "a")
-    qids = [send(srv, "a@localhost", "full %d" % i) for i in range(6)]
+    # more messages than D records fit in the room an S record did not
+    # (a D record is at least a fifth of an S record with its reply)
+    qids = [send(srv, "a@localhost", "full %d" % i) for i in range(12)]
     for qid in qids:
         wait_state(srv, qid, "deferred")
     held = qids.pop()
