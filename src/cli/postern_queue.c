@@ -28,26 +28,12 @@ struct safe_out {
 	size_t npend;
 };
 
-/* Whether pend (npend >= 1, not valid as it is) could become a valid
- * sequence with more octets. */
-static bool utf8_unfinished(const unsigned char *pend, size_t npend)
-{
-	size_t need = pend[0] >= 0xc2 && pend[0] <= 0xdf   ? 2
-		      : pend[0] >= 0xe0 && pend[0] <= 0xef ? 3
-		      : pend[0] >= 0xf0 && pend[0] <= 0xf4 ? 4
-							   : 0;
-	for (size_t i = 1; i < npend; i++)
-		if ((pend[i] & 0xc0) != 0x80)
-			return false;
-	return npend < need;
-}
-
 /* Show what pend holds; at the end (last) nothing more will come. */
 static void put_pending(FILE *f, struct safe_out *so, bool last)
 {
 	while (so->npend) {
 		size_t k = esc_printable_utf8_len(so->pend, so->npend);
-		if (k == 0 && !last && utf8_unfinished(so->pend, so->npend))
+		if (k == 0 && !last && esc_utf8_unfinished(so->pend, so->npend))
 			return;
 		if (k)
 			fwrite(so->pend, 1, k, f);

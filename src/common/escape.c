@@ -4,22 +4,19 @@
 #include <stdio.h>
 #include <string.h>
 
+/* The length of the sequence a lead octet starts (2..4), or 0. */
+static size_t lead_len(unsigned char c)
+{
+	return c >= 0xc2 && c <= 0xdf ? 2 : c >= 0xe0 && c <= 0xef ? 3 : c >= 0xf0 && c <= 0xf4 ? 4 : 0;
+}
+
 size_t esc_utf8_len(const unsigned char *s, size_t n)
 {
-	size_t k;
-	unsigned min, cp;
-
-	if (s[0] >= 0xc2 && s[0] <= 0xdf) {
-		k = 2; cp = s[0] & 0x1f; min = 0x80;
-	} else if (s[0] >= 0xe0 && s[0] <= 0xef) {
-		k = 3; cp = s[0] & 0x0f; min = 0x800;
-	} else if (s[0] >= 0xf0 && s[0] <= 0xf4) {
-		k = 4; cp = s[0] & 0x07; min = 0x10000;
-	} else {
+	static const unsigned min_of[] = {0, 0, 0x80, 0x800, 0x10000};
+	size_t k = lead_len(s[0]);
+	if (k == 0 || n < k)
 		return 0;
-	}
-	if (n < k)
-		return 0;
+	unsigned min = min_of[k], cp = s[0] & (0x7f >> k);
 	for (size_t i = 1; i < k; i++) {
 		if ((s[i] & 0xc0) != 0x80)
 			return 0;
@@ -28,6 +25,14 @@ size_t esc_utf8_len(const unsigned char *s, size_t n)
 	if (cp < min || cp > 0x10ffff || (cp >= 0xd800 && cp <= 0xdfff))
 		return 0;
 	return k;
+}
+
+bool esc_utf8_unfinished(const unsigned char *s, size_t n)
+{
+	for (size_t i = 1; i < n; i++)
+		if ((s[i] & 0xc0) != 0x80)
+			return false;
+	return n < lead_len(s[0]);
 }
 
 size_t esc_printable_utf8_len(const unsigned char *s, size_t n)

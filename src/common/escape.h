@@ -3,6 +3,7 @@
 #ifndef POSTERN_COMMON_ESCAPE_H
 #define POSTERN_COMMON_ESCAPE_H
 
+#include <stdbool.h>
 #include <stddef.h>
 
 #include "common/buf.h"
@@ -25,6 +26,9 @@ int esc_append(struct buf *b, enum esc_style style, const char *s, size_t n);
 /* Length of a valid UTF-8 sequence at s (2..4; RFC 3629: no overlong form,
  * no surrogate, nothing above U+10FFFF), or 0. */
 size_t esc_utf8_len(const unsigned char *s, size_t n);
+/* Whether s[0..n) (n >= 1) is the start of a UTF-8 sequence that more
+ * octets could complete: text that comes in pieces waits for them. */
+bool esc_utf8_unfinished(const unsigned char *s, size_t n);
 /* As esc_utf8_len, but 0 for the C1 controls U+0080..U+009F too: a terminal
  * acts on them (U+009B is CSI) as on ESC. */
 size_t esc_printable_utf8_len(const unsigned char *s, size_t n);

@@ -54,6 +54,12 @@ static void terminal(void **st)
 	expect(ESC_TERMINAL, "\xc2\x9b" "2J\xc2\x80\xc2\x9f\xc2\xa0", 10,
 	       "\\xc2\\x9b" "2J\\xc2\\x80\\xc2\\x9f\xc2\xa0");
 	expect(ESC_TERMINAL, "\x9b" "1m", 3, "\\x9b" "1m");
+	/* text in pieces: a sequence more octets could complete waits for them */
+	assert_true(esc_utf8_unfinished((const unsigned char *)"\xe0\xb8", 2));
+	assert_true(esc_utf8_unfinished((const unsigned char *)"\xf0", 1));
+	assert_false(esc_utf8_unfinished((const unsigned char *)"\xe0\xb8\x81", 3));
+	assert_false(esc_utf8_unfinished((const unsigned char *)"\xe0" "a", 2));
+	assert_false(esc_utf8_unfinished((const unsigned char *)"\x9b", 1));
 }
 
 static void log_quote_bounds(void **st)
