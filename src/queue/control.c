@@ -41,29 +41,29 @@ static const char *state_of(const struct queue_entry *e)
 	return state_name(e->active, e->held, queue_entry_pending(e), e->attempts);
 }
 
-/* How well a recipient's reply tells the last error: every attempt tries
- * each recipient still pending, so their replies are the latest attempt's
- * (best); a failed one's may be older (next); a delivered one's is no
- * error. list shows the first reply of the best rank. */
-static int error_rank(uint8_t status, bool has_text)
+/* The last error of a message, picked among its recipients' replies:
+ * every attempt tries each recipient still pending, so their replies are
+ * the latest attempt's (best); a failed one's may be older (next); a
+ * delivered one's is no error. The first reply of the best rank wins. */
+struct error_pick {
+	int rank; /* 0: none yet; 2: nothing can beat it */
+	const char *text;
+	size_t len;
+};
+
+static void error_pick(struct error_pick *p, uint8_t status, const char *text, size_t len)
 {
-	if (!has_text || status == QREC_RCPT_DELIVERED)
-		return 0;
-	return status == QREC_RCPT_PENDING ? 2 : 1;
+	int rank = !len || status == QREC_RCPT_DELIVERED ? 0 : status == QREC_RCPT_PENDING ? 2 : 1;
+	if (rank > p->rank)
+		*p = (struct error_pick){rank, text, len};
 }
 
 static const char *last_error(const struct queue_entry *e)
 {
-	const char *best = NULL;
-	int rank = 0;
-	for (uint32_t i = 0; i < e->nrcpt && rank < 2; i++) {
-		int r = error_rank(e->rstat[i], e->rtext[i] != NULL);
-		if (r > rank) {
-			rank = r;
-			best = e->rtext[i];
-		}
-	}
-	return best;
+	struct error_pick p = {0, NULL, 0};
+	for (uint32_t i = 0; i < e->nrcpt && p.rank < 2; i++)
+		error_pick(&p, e->rstat[i], e->rtext[i], e->rtext[i] ? strlen(e->rtext[i]) : 0);
+	return p.text;
 }
 
 static void put_quoted(struct buf *out, const char *key, const char *v, size_t n)
@@ -151,8 +151,7 @@ static char *state_error(struct queue *q, const struct queue_slot *s)
 	unsigned char *rec;
 	size_t len;
 	struct qrec_state st;
-	struct qrec_str best = {NULL, 0};
-	int rank = 0;
+	struct error_pick pick = {0, NULL, 0};
 	if (!s->snap_seg || queue_read_record_at(q, s->snap_seg, s->snap_off, s->snap_len, &rec, &len))
 		return NULL;
 	if (qrec_parse_state(rec + QREC_HDR, len - QREC_HDR, &st)) {
@@ -160,15 +159,10 @@ static char *state_error(struct queue *q, const struct queue_slot *s)
 		size_t left = st.rcpts_len;
 		uint8_t status;
 		struct qrec_str t;
-		while (rank < 2 && qrec_next_rcpt(&p, &left, &status, &t)) {
-			int r = error_rank(status, t.len > 0);
-			if (r > rank) {
-				rank = r;
-				best = t;
-			}
-		}
+		while (pick.rank < 2 && qrec_next_rcpt(&p, &left, &status, &t))
+			error_pick(&pick, status, t.p, t.len);
 	}
-	char *err = rank ? strndup(best.p, best.len) : NULL;
+	char *err = pick.rank ? strndup(pick.text, pick.len) : NULL;
 	free(rec);
 	return err;
 }
@@ -412,10 +406,11 @@ static int cmd_change(struct queue *q, const char *verb, const char *id, uint64_
 	 * flusher's that failed meanwhile may have been the one that covered
 	 * the record (and lost it). */
 	int err = written ? queue_sync(q) : 0;
-	pthread_mutex_lock(&q->mu);
-	if (written && !err && q->sync_failures != failures)
-		err = EIO;
-	pthread_mutex_unlock(&q->mu);
+	if (written && !err) {
+		pthread_mutex_lock(&q->mu);
+		err = q->sync_failures != failures ? EIO : 0;
+		pthread_mutex_unlock(&q->mu);
+	}
 	if (err) {
 		buf_clear(out);
 		buf_printf(out, "error: the change is written but its flush failed (%s): it may not "
